@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { getClient } from '@central-logger/db';
+import { createKey, listKeys, parseDuration, revokeKeyEverywhere, ROLES, type Role } from '@central-logger/keys';
+import { CliError } from '../errors.js';
+import type { CliContext } from '../context.js';
+import { table, when } from '../table.js';
+
+type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
+
+export function registerApiKey(program: Command, run: Run): void {
+  const apiKey = program.command('api-key').description('manage API keys');
+
+  apiKey
+    .command('create <name>')
+    .description('create a key; the key is printed once and never stored')
+    .option('--client <id>', 'the client the key belongs to (not for admin keys)')
+    .option('--role <role>', `one of ${ROLES.join(', ')}`, 'agent')
+    .option('--expires-in <duration>', 'e.g. 90d, 12h; default: never')
+    .action((name: string, opts: { client?: string; role: string; expiresIn?: string }) =>
+      run(async (ctx) => {
+        const role = parseRole(opts.role);
+        const expiresAt = opts.expiresIn === undefined ? null : new Date(Date.now() + durationOrFail(opts.expiresIn));
+        if (role !== 'admin') {
+          if (!opts.client) throw new CliError(`A ${role} key needs --client <id>`);
+          const client = await getClient(ctx.sql, opts.client);
+          if (!client) throw new CliError(`No client "${opts.client}". Create it with: central-logger client create ${opts.client} --name <name>`);
+          if (!client.isActive) throw new CliError(`Client "${opts.client}" is inactive`);
+        } else if (opts.client) {
+          throw new CliError('An admin key belongs to no client; drop --client');
+        }
+        const { key, record } = await createKey(ctx.sql, {
+          name,
+          role,
+          clientId: role === 'admin' ? null : opts.client!,
+          expiresAt,
+          bcryptCost: ctx.config.BCRYPT_COST,
+        });
+        ctx.out('✓ API key created successfully');
+        ctx.out();
+        ctx.out(`Key:     ${key}`);
+        ctx.out(`Name:    ${record.name}`);
+        ctx.out(`Role:    ${record.role}`);
+        ctx.out(`Client:  ${record.clientId ?? '-'}`);
+        ctx.out(`Prefix:  ${record.prefix}`);
+        ctx.out(`ID:      ${record.id}`);
+        ctx.out(`Expires: ${record.expiresAt ? when(record.expiresAt) : 'never'}`);
+        ctx.out();
+        ctx.out('⚠️  Save this key securely - it will not be shown again!');
+      }),
+    );
+
+  apiKey
+    .command('list')
+    .description('list keys (never their secrets)')
+    .option('--client <id>', 'only this client\'s keys')
+    .option('--json', 'print JSON')
+    .action((opts: { client?: string; json?: boolean }) =>
+      run(async (ctx) => {
+        const keys = await listKeys(ctx.sql, opts.client ? { clientId: opts.client } : {});
+        if (opts.json) return ctx.out(JSON.stringify(keys, null, 2));
+        if (keys.length === 0) return ctx.out('No API keys.');
+        ctx.out(
+          table(
+            ['ID', 'PREFIX', 'NAME', 'ROLE', 'CLIENT', 'STATUS', 'CREATED', 'LAST USED', 'LAST IP', 'EXPIRES'],
+            keys.map((k) => [k.id, k.prefix, k.name, k.role, k.clientId ?? '-', k.status, when(k.createdAt), when(k.lastUsedAt), k.lastUsedIp ?? '-', when(k.expiresAt)]),
+          ),
+        );
+      }),
+    );
+
+  apiKey
+    .command('revoke <idOrPrefix>')
+    .description('revoke a key by id or prefix; it stops working on every process within a second')
+    .action((idOrPrefix: string) =>
+      run(async (ctx) => {
+        const { result, announced } = await revokeKeyEverywhere(ctx.sql, ctx.redis(), idOrPrefix);
+        if (!result) throw new CliError(`No API key with id or prefix "${idOrPrefix}"`);
+        ctx.out(`✓ API key ${result.prefix} (${result.name}) revoked`);
+        if (!announced) ctx.out('⚠️  Redis was unreachable: running processes notice within the key cache TTL instead of at once');
+      }),
+    );
+}
+
+function parseRole(role: string): Role {
+  if (!(ROLES as readonly string[]).includes(role)) throw new CliError(`Unknown role "${role}": use one of ${ROLES.join(', ')}`);
+  return role as Role;
+}
+
+function durationOrFail(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new CliError(`Invalid duration "${text}": use a number and a unit, e.g. 90d, 24h, 30m`);
+  return ms;
+}

@@ -1,0 +1,30 @@
+import { Command } from 'commander';
+import { ConfigError } from '@central-logger/config';
+import { createCliContext, type CliContext } from './context.js';
+import { CliError } from './errors.js';
+import { registerApiKey } from './commands/api-key.js';
+import { registerClient } from './commands/client.js';
+import { registerMigrate } from './commands/migrate.js';
+
+/** Runs one command with a fresh context; failures print one line and set exit code 1. */
+async function run(fn: (ctx: CliContext) => Promise<void>): Promise<void> {
+  let ctx: CliContext | undefined;
+  try {
+    ctx = createCliContext();
+    await fn(ctx);
+  } catch (err) {
+    process.exitCode = 1;
+    if (err instanceof CliError || err instanceof ConfigError) console.error(`✗ ${err.message}`);
+    else if ((err as { code?: string }).code === 'ECONNREFUSED') console.error('✗ Cannot reach Postgres at DATABASE_URL. Start it (docker compose up -d postgres) or set DATABASE_URL.');
+    else console.error(`✗ ${(err as Error).message}`);
+  } finally {
+    await ctx?.close();
+  }
+}
+
+const program = new Command('central-logger').description('central-logger administration').showHelpAfterError();
+registerMigrate(program, run);
+registerClient(program, run);
+registerApiKey(program, run);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,36 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { IngestConfig } from '@central-logger/config';
+import type { Sql } from '@central-logger/db';
+import { errorMiddleware, health, ready, type Logger } from '@central-logger/http';
+import type { KeyVerifier } from '@central-logger/keys';
+import type { LogsProducer } from '@central-logger/queue';
+import type { Redis } from 'ioredis';
+import { authenticate } from './middleware/authenticate.js';
+import { ingestLogs } from './routes/logs-ingest.js';
+
+export interface IngestDeps {
+  config: IngestConfig;
+  sql: Sql;
+  redis: Redis;
+  verifier: KeyVerifier;
+  producer: LogsProducer;
+  log: Logger;
+}
+
+/** The public API: wiring only; the logic lives in packages/. */
+export function createIngestApp(deps: IngestDeps): Koa {
+  const app = new Koa();
+  app.proxy = deps.config.TRUST_PROXY;
+  app.silent = true;
+
+  const router = new Router();
+  router.get('/health', health);
+  router.get('/ready', ready({ postgres: () => deps.sql`select 1`, redis: () => deps.redis.ping() }));
+  router.post('/api/v1/logs', authenticate(deps.verifier, 'logs:write'), ingestLogs(deps.config, deps.producer));
+
+  app.use(errorMiddleware(deps.log));
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: false }));
+  return app;
+}

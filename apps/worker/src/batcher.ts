@@ -1,0 +1,75 @@
+import { UnrecoverableError } from 'bullmq';
+import { insertLogs, isDataError, type LogRow, type Sql } from '@central-logger/db';
+
+export interface BatcherOptions {
+  /** Most rows in one INSERT. */
+  maxRows: number;
+  /** Longest a row waits for others before its batch is written. */
+  flushMs: number;
+}
+
+interface Entry {
+  rows: LogRow[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Gathers the rows of concurrently processed jobs into one INSERT, so that a
+ * stream of small jobs does not become a stream of small statements. Each
+ * job's promise settles only after the statement holding its rows commits.
+ * If a batch fails on its data, each job is retried alone so that one bad job
+ * cannot fail the others; that job fails for good (its data will never fit).
+ */
+export class LogBatcher {
+  private pending: Entry[] = [];
+  private pendingRows = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly sql: Sql, private readonly options: BatcherOptions, private readonly onBatch?: (rows: number, ms: number) => void) {}
+
+  add(rows: LogRow[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ rows, resolve, reject });
+      this.pendingRows += rows.length;
+      if (this.pendingRows >= this.options.maxRows) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.options.flushMs);
+    });
+  }
+
+  /** Writes what is pending now; resolves when every batch so far is settled. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingRows = 0;
+    if (batch.length > 0) {
+      // one statement at a time: the next batch fills while this one commits
+      this.flushing = this.flushing.then(() => this.write(batch));
+    }
+    return this.flushing;
+  }
+
+  private async write(batch: Entry[]): Promise<void> {
+    const rows = batch.flatMap((e) => e.rows);
+    const started = performance.now();
+    try {
+      await insertLogs(this.sql, rows);
+      this.onBatch?.(rows.length, performance.now() - started);
+      for (const e of batch) e.resolve();
+    } catch (err) {
+      if (!isDataError(err) || batch.length === 1) {
+        for (const e of batch) e.reject(isDataError(err) ? unrecoverable(err) : err);
+        return;
+      }
+      for (const e of batch) await this.write([e]);
+    }
+  }
+}
+
+function unrecoverable(err: unknown): UnrecoverableError {
+  const e = err as { code?: string; message?: string };
+  return new UnrecoverableError(`Postgres rejected the events (${e.code ?? 'unknown'}): ${e.message ?? ''}`);
+}

@@ -1,0 +1,98 @@
+/**
+ * Configuration: one zod schema per process, parsed once at start-up.
+ * Nothing else in the code base reads `process.env`.
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+/** Settings every process shares. */
+export const baseSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  /** Postgres connection string of the owner role (migrations, writes). */
+  DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/central_logger'),
+  /** Postgres pool size per process. */
+  DATABASE_POOL_SIZE: positiveInt.default(10),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  /** BullMQ key prefix; a hash tag keeps one queue in one Redis Cluster slot. */
+  QUEUE_PREFIX: z.string().min(1).default('{cl}'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** bcrypt cost for new key hashes (10 ≈ 50 ms a check on this hardware). */
+  BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(10),
+});
+
+export const httpSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Trust `X-Forwarded-For`; only behind a proxy that sets it. */
+  TRUST_PROXY: bool.default(false),
+  /** Node's `server.requestTimeout`: a whole request must arrive within this. */
+  REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  /** How long a verified key stays cached when no invalidation arrives. */
+  KEY_CACHE_TTL_MS: positiveInt.default(60_000),
+});
+
+export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
+  INGEST_PORT: port.default(8000),
+  /** Bytes on the wire (compressed, if gzip) per request. */
+  MAX_BODY_BYTES: positiveInt.default(1024 * 1024),
+  /** Bytes after decompression per request; a gzip bomb stops here. */
+  MAX_DECOMPRESSED_BYTES: positiveInt.default(8 * 1024 * 1024),
+  MAX_EVENTS_PER_REQUEST: positiveInt.default(1000),
+  /** Serialized size of one event. */
+  MAX_EVENT_BYTES: positiveInt.default(64 * 1024),
+  MAX_METADATA_DEPTH: positiveInt.default(16),
+  /** Events may be dated at most this far in the future. */
+  MAX_EVENT_FUTURE_MS: positiveInt.default(24 * 3600 * 1000),
+  /** Attempts per queued job; the delay doubles from JOB_BACKOFF_MS (15 from 500 ms ≈ 2.3 h of retrying). */
+  JOB_ATTEMPTS: positiveInt.default(15),
+  JOB_BACKOFF_MS: positiveInt.default(500),
+  /** Longest wait for Redis to store a job before the request is answered 503. */
+  ENQUEUE_TIMEOUT_MS: positiveInt.default(2_000),
+});
+
+export const workerSchema = baseSchema.extend({
+  /** Jobs processed at once; their events are written together. */
+  WORKER_CONCURRENCY: positiveInt.default(64),
+  /** Most events in one INSERT. */
+  BATCH_MAX_EVENTS: positiveInt.default(2000),
+  /** Longest wait to fill a batch before it is written anyway. */
+  BATCH_FLUSH_MS: positiveInt.default(10),
+  /** Lock of an in-flight job; a dead worker's jobs come back after about lock + 2 × stalled interval. */
+  LOCK_DURATION_MS: positiveInt.default(5_000),
+  STALLED_INTERVAL_MS: positiveInt.default(5_000),
+});
+
+export const adminSchema = baseSchema.extend(httpSchema.shape).extend({
+  ADMIN_PORT: port.default(8001),
+});
+
+export type BaseConfig = z.infer<typeof baseSchema>;
+export type IngestConfig = z.infer<typeof ingestSchema>;
+export type WorkerConfig = z.infer<typeof workerSchema>;
+export type AdminConfig = z.infer<typeof adminSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment with `schema`; throws a ConfigError listing every problem. */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<S> {
+  // An empty variable means "not set", as in most .env loaders.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  return result.data;
+}

@@ -1,0 +1,26 @@
+/**
+ * Postgres error codes, mapped in one place.
+ * https://www.postgresql.org/docs/current/errcodes-appendix.html
+ */
+function codeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  return codeOf(err) === '23505';
+}
+
+export function isForeignKeyViolation(err: unknown): boolean {
+  return codeOf(err) === '23503';
+}
+
+/**
+ * The data itself cannot be stored (bad text, bad json, out of range, a check
+ * failed): retrying the same rows can never succeed.
+ */
+export function isDataError(err: unknown): boolean {
+  const code = codeOf(err);
+  if (!code) return false;
+  return code.startsWith('22') || code === '23514' || code === '23502';
+}

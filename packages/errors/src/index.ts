@@ -1,0 +1,59 @@
+/**
+ * The one error type of the service. Every failure a client may see is an
+ * AppError with a code from this closed set; the HTTP status is derived here
+ * and nowhere else.
+ */
+export const errorStatus = {
+  validation_failed: 400,
+  bad_request: 400,
+  api_key_required: 401,
+  invalid_api_key: 401,
+  api_key_expired: 401,
+  api_key_revoked: 401,
+  client_inactive: 401,
+  invalid_credentials: 401,
+  insufficient_scope: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal_error: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+/** One problem found in a request, e.g. `{ index: 3, field: "executed_at", message: "..." }`. */
+export interface ErrorDetail {
+  index?: number;
+  field?: string;
+  message: string;
+}
+
+export interface AppErrorOptions {
+  details?: ErrorDetail[];
+  /** Extra response headers, e.g. `Retry-After`. */
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: ErrorDetail[] | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = errorStatus[code];
+    this.details = options.details;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}

@@ -1,0 +1,3 @@
+export * from './event.js';
+export * from './batch.js';
+export * from './storable.js';

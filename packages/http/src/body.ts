@@ -1,0 +1,83 @@
+import type { IncomingMessage } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { AppError } from '@central-logger/errors';
+
+export type BodyType = 'json' | 'ndjson';
+
+export interface BodyLimits {
+  /** Bytes on the wire. */
+  maxBytes: number;
+  /** Bytes after decompression. */
+  maxDecompressedBytes: number;
+}
+
+const MEDIA_TYPES: Record<string, BodyType> = {
+  'application/json': 'json',
+  'application/x-ndjson': 'ndjson',
+  'application/ndjson': 'ndjson',
+};
+
+/** Which body type the headers announce; 415 for anything else. */
+export function bodyTypeOf(contentType: string | undefined, contentEncoding: string | undefined): { type: BodyType; gzip: boolean } {
+  const [media = '', ...params] = (contentType ?? '').toLowerCase().split(';').map((s) => s.trim());
+  const type = MEDIA_TYPES[media];
+  if (!type) {
+    throw new AppError('unsupported_media_type', 'Content-Type must be application/json or application/x-ndjson');
+  }
+  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replaceAll('"', '');
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new AppError('unsupported_media_type', 'Only the utf-8 charset is accepted');
+  }
+  const encoding = (contentEncoding ?? 'identity').toLowerCase().trim();
+  if (encoding !== 'identity' && encoding !== 'gzip') {
+    throw new AppError('unsupported_media_type', 'Content-Encoding must be gzip or absent');
+  }
+  return { type, gzip: encoding === 'gzip' };
+}
+
+/**
+ * Reads a request body as UTF-8 text while it streams, stopping as soon as a
+ * limit is passed: the wire limit on raw bytes, the decompressed limit on
+ * what gunzip produces (so a gzip bomb is cut off, never inflated whole).
+ * Invalid UTF-8 is rejected instead of silently becoming U+FFFD.
+ */
+export async function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge('The request body', limits.maxBytes);
+
+  const chunks: Buffer[] = [];
+  const wireLimit = limit(limits.maxBytes, 'The request body');
+  const sink = async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of limit(limits.maxDecompressedBytes, 'The decompressed request body')(source)) chunks.push(chunk);
+  };
+  try {
+    if (gzip) await pipeline(req, wireLimit, createGunzip(), sink);
+    else await pipeline(req, wireLimit, sink);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    const code = (err as { code?: string }).code ?? '';
+    if (code.startsWith('Z_')) throw new AppError('bad_request', 'The body is not valid gzip', { cause: err });
+    throw new AppError('bad_request', 'The request body could not be read', { cause: err });
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new AppError('validation_failed', 'The body is not valid UTF-8');
+  }
+}
+
+function limit(max: number, what: string) {
+  return async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    let total = 0;
+    for await (const chunk of source) {
+      total += chunk.length;
+      if (total > max) throw tooLarge(what, max);
+      yield chunk;
+    }
+  };
+}
+
+function tooLarge(what: string, max: number): AppError {
+  return new AppError('payload_too_large', `${what} may be at most ${max} bytes`);
+}

@@ -1,0 +1,63 @@
+/**
+ * Key format: `clk_<public id>_<secret><checksum>`.
+ *  - `clk_` makes keys easy to scan for in code and logs;
+ *  - the public id (12 base62 chars) is stored in clear as the key's prefix
+ *    `clk_<public id>` and used to look the key up;
+ *  - the secret is 43 base62 chars (≥ 256 bits);
+ *  - the checksum is CRC32 of everything before it, 6 base62 chars, so that a
+ *    typo or random garbage is rejected without touching the database.
+ */
+import { randomInt } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const PUBLIC_ID_LENGTH = 12;
+const SECRET_LENGTH = 43;
+const CHECKSUM_LENGTH = 6;
+export const KEY_PREFIX = 'clk_';
+const KEY_PATTERN = new RegExp(
+  `^${KEY_PREFIX}([0-9A-Za-z]{${PUBLIC_ID_LENGTH}})_([0-9A-Za-z]{${SECRET_LENGTH}})([0-9A-Za-z]{${CHECKSUM_LENGTH}})$`,
+);
+
+function randomBase62(length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += ALPHABET[randomInt(ALPHABET.length)];
+  return out;
+}
+
+function checksum(body: string): string {
+  let n = crc32(body);
+  let out = '';
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = ALPHABET[n % 62] + out;
+    n = Math.floor(n / 62);
+  }
+  return out;
+}
+
+export interface GeneratedKey {
+  /** The full key: shown once, never stored. */
+  key: string;
+  /** `clk_<public id>`: stored in clear, safe to show and log. */
+  prefix: string;
+}
+
+export function generateKey(): GeneratedKey {
+  const prefix = `${KEY_PREFIX}${randomBase62(PUBLIC_ID_LENGTH)}`;
+  const body = `${prefix}_${randomBase62(SECRET_LENGTH)}`;
+  return { key: body + checksum(body), prefix };
+}
+
+/** The prefix of a well-formed key whose checksum matches, else undefined. */
+export function parseKey(key: string): { prefix: string } | undefined {
+  const m = KEY_PATTERN.exec(key);
+  if (!m) return undefined;
+  const body = key.slice(0, key.length - CHECKSUM_LENGTH);
+  if (checksum(body) !== m[3]) return undefined;
+  return { prefix: `${KEY_PREFIX}${m[1]}` };
+}
+
+/** What may be shown of any string offered as a key: its prefix if well-formed. */
+export function safeKeyLabel(key: string): string | undefined {
+  return parseKey(key)?.prefix;
+}

@@ -1,0 +1,35 @@
+import { Redis } from 'ioredis';
+import type { Invalidation, KeyVerifier } from './verifier.js';
+
+/** Redis pub/sub channel on which key and client changes are announced. */
+export const KEY_INVALIDATION_CHANNEL = 'central-logger:key-invalidation';
+
+/** Tells every process to forget cached keys. Throws if Redis cannot take the message. */
+export async function publishInvalidation(redis: Redis, what: Invalidation): Promise<void> {
+  await redis.publish(KEY_INVALIDATION_CHANNEL, JSON.stringify(what));
+}
+
+/**
+ * Subscribes a verifier to invalidations on a dedicated connection. On every
+ * (re)connect the whole cache is dropped, because messages sent while
+ * disconnected are lost. Returns a function that unsubscribes and disconnects.
+ */
+export function subscribeInvalidations(redisUrl: string, verifier: KeyVerifier, onError: (err: Error) => void): () => Promise<void> {
+  const sub = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
+  sub.on('error', onError);
+  sub.on('ready', () => verifier.invalidate({ all: true }));
+  sub.on('message', (_channel: string, message: string) => {
+    try {
+      verifier.invalidate(JSON.parse(message) as Invalidation);
+    } catch {
+      verifier.invalidate({ all: true });
+    }
+  });
+  // queued until Redis answers, and re-sent by ioredis after every reconnect;
+  // starting does not wait for Redis, so ingest can come up (and answer 503) without it
+  sub.connect().catch(onError);
+  sub.subscribe(KEY_INVALIDATION_CHANNEL).catch(onError);
+  return async () => {
+    sub.disconnect();
+  };
+}

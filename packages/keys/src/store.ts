@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import type { Sql } from '@central-logger/db';
+import { AppError } from '@central-logger/errors';
+import { generateKey } from './format.js';
+import { HASH_BCRYPT, hashKey } from './hash.js';
+import type { Role } from './roles.js';
+
+export type KeyStatus = 'active' | 'revoked' | 'expired';
+
+/** A key as listed: never its secret or hash. */
+export interface KeyRecord {
+  id: string;
+  prefix: string;
+  name: string;
+  role: Role;
+  clientId: string | null;
+  status: KeyStatus;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  lastUsedIp: string | null;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+}
+
+/** What verification needs to know about a key, read in one query. */
+export interface KeyForVerification {
+  id: string;
+  prefix: string;
+  keyHash: string;
+  hashVersion: number;
+  role: Role;
+  clientId: string | null;
+  isActive: boolean;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  clientActive: boolean;
+}
+
+export function keyStatus(r: { isActive: boolean; revokedAt: Date | null; expiresAt: Date | null }, now = Date.now()): KeyStatus {
+  if (!r.isActive || r.revokedAt) return 'revoked';
+  if (r.expiresAt && r.expiresAt.getTime() <= now) return 'expired';
+  return 'active';
+}
+
+function toRecord(r: Record<string, unknown>): KeyRecord {
+  const base = {
+    isActive: r.is_active as boolean,
+    revokedAt: (r.revoked_at as Date | null) ?? null,
+    expiresAt: (r.expires_at as Date | null) ?? null,
+  };
+  return {
+    id: r.id as string,
+    prefix: r.prefix as string,
+    name: r.name as string,
+    role: r.role as Role,
+    clientId: (r.client_id as string | null) ?? null,
+    status: keyStatus(base),
+    createdAt: r.created_at as Date,
+    lastUsedAt: (r.last_used_at as Date | null) ?? null,
+    lastUsedIp: (r.last_used_ip as string | null) ?? null,
+    expiresAt: base.expiresAt,
+    revokedAt: base.revokedAt,
+  };
+}
+
+export interface NewKey {
+  name: string;
+  role: Role;
+  /** Required for every role but admin, which belongs to no tenant. */
+  clientId: string | null;
+  expiresAt?: Date | null;
+  bcryptCost: number;
+}
+
+/** Creates a key; the returned `key` is the only time the secret exists outside the caller. */
+export async function createKey(sql: Sql, input: NewKey): Promise<{ key: string; record: KeyRecord }> {
+  if ((input.role === 'admin') !== (input.clientId === null)) {
+    throw new AppError('bad_request', input.role === 'admin' ? 'An admin key belongs to no client' : `A ${input.role} key needs a client`);
+  }
+  const { key, prefix } = generateKey();
+  const hash = await hashKey(key, input.bcryptCost);
+  const id = `key_${randomUUID().replaceAll('-', '')}`;
+  const [row] = await sql`
+    insert into api_keys (id, prefix, key_hash, hash_version, role, client_id, name, expires_at)
+    values (${id}, ${prefix}, ${hash}, ${HASH_BCRYPT}, ${input.role}, ${input.clientId}, ${input.name}, ${input.expiresAt ?? null})
+    returning *`;
+  return { key, record: toRecord(row!) };
+}
+
+export async function findKeyForVerification(sql: Sql, prefix: string): Promise<KeyForVerification | undefined> {
+  const [r] = await sql`
+    select k.*, coalesce(c.is_active, true) as client_active
+    from api_keys k left join clients c on c.id = k.client_id
+    where k.prefix = ${prefix}`;
+  if (!r) return undefined;
+  return {
+    id: r.id as string,
+    prefix: r.prefix as string,
+    keyHash: r.key_hash as string,
+    hashVersion: r.hash_version as number,
+    role: r.role as Role,
+    clientId: (r.client_id as string | null) ?? null,
+    isActive: r.is_active as boolean,
+    expiresAt: (r.expires_at as Date | null) ?? null,
+    revokedAt: (r.revoked_at as Date | null) ?? null,
+    clientActive: r.client_active as boolean,
+  };
+}
+
+export async function listKeys(sql: Sql, filter: { clientId?: string } = {}): Promise<KeyRecord[]> {
+  const rows = filter.clientId
+    ? await sql`select * from api_keys where client_id = ${filter.clientId} order by created_at, id`
+    : await sql`select * from api_keys order by created_at, id`;
+  return rows.map(toRecord);
+}
+
+/**
+ * Revokes a key by id or prefix. With `clientId`, only that tenant's keys are
+ * candidates (another tenant's key is "not found"). Undefined when none.
+ */
+export async function revokeKey(sql: Sql, idOrPrefix: string, clientId?: string): Promise<KeyRecord | undefined> {
+  const [row] = await sql`
+    update api_keys set is_active = false, revoked_at = coalesce(revoked_at, now())
+    where (id = ${idOrPrefix} or prefix = ${idOrPrefix})
+      ${clientId === undefined ? sql`` : sql`and client_id = ${clientId}`}
+    returning *`;
+  return row ? toRecord(row) : undefined;
+}

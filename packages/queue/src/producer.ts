@@ -1,0 +1,63 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { AppError } from '@central-logger/errors';
+import { JOBS, QUEUES, type PersistLogsJob } from './jobs.js';
+
+export interface JobPolicy {
+  /** Attempts per job before it is set aside as failed. */
+  attempts: number;
+  /** First retry delay; doubles each attempt. */
+  backoffMs: number;
+  /**
+   * Longest wait for Redis to store a job before answering 503. A job stored
+   * after its request gave up is kept (the client's retry is deduplicated by event_id).
+   */
+  timeoutMs: number;
+}
+
+function unavailable(cause: unknown): AppError {
+  return new AppError('unavailable', 'The queue cannot take events right now; retry later', { headers: { 'Retry-After': '5' }, cause });
+}
+
+/** The ingest side of the logs queue. */
+export class LogsProducer {
+  readonly queue: Queue<PersistLogsJob>;
+
+  constructor(private readonly connection: Redis, prefix: string, private readonly policy: JobPolicy, queueName: string = QUEUES.logs) {
+    this.queue = new Queue<PersistLogsJob>(queueName, { connection, prefix });
+  }
+
+  /**
+   * Resolves only once Redis has stored the job. Any failure becomes a 503:
+   * the caller must not answer 202 for events that may not be kept.
+   * Job ids are left to BullMQ: an id derived from tenant input would let
+   * one tenant's job silently replace another's.
+   */
+  async enqueue(job: PersistLogsJob): Promise<void> {
+    // BullMQ waits for a connection that never became ready; do not wait with it
+    if (this.connection.status !== 'ready') throw unavailable(new Error(`redis is ${this.connection.status}`));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.queue.add(JOBS.persistLogs, job, {
+          attempts: this.policy.attempts,
+          backoff: { type: 'exponential', delay: this.policy.backoffMs },
+          removeOnComplete: { count: 1000 },
+          // failed jobs are the dead letters: keep them
+          removeOnFail: false,
+        }),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('enqueue timed out')), this.policy.timeoutMs);
+        }),
+      ]);
+    } catch (cause) {
+      throw unavailable(cause);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.queue.close();
+  }
+}

@@ -1,0 +1,80 @@
+// `npm start`: migrate, create a demo tenant on first run in development, and
+// run ingest-api (8000), worker and admin (8001) together until Ctrl-C.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { adminSchema, ConfigError, ingestSchema, loadConfig, workerSchema } from '@central-logger/config';
+import { createClient, createSql, ensureDatabase, getClient, migrate } from '@central-logger/db';
+import { createKey } from '@central-logger/keys';
+
+const APPS = { 'ingest-api': 'apps/ingest-api/src/main.ts', worker: 'apps/worker/src/main.ts', admin: 'apps/admin/src/main.ts' } as const;
+
+if (existsSync('.env')) process.loadEnvFile('.env');
+
+let ingest;
+let admin;
+try {
+  ingest = loadConfig(ingestSchema);
+  loadConfig(workerSchema);
+  admin = loadConfig(adminSchema);
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+}
+
+if (await ensureDatabase(ingest.DATABASE_URL)) console.log('✓ Database created');
+const sql = createSql(ingest.DATABASE_URL, { max: 1, applicationName: 'start' });
+const { applied } = await migrate(sql);
+console.log(applied.length ? `✓ Applied migrations: ${applied.join(', ')}` : '✓ Migrations up to date');
+
+const base = `http://${ingest.HOST === '0.0.0.0' ? '127.0.0.1' : ingest.HOST}:${ingest.INGEST_PORT}`;
+if (ingest.NODE_ENV === 'development' && !(await getClient(sql, 'demo'))) {
+  await createClient(sql, 'demo', 'Demo tenant');
+  const { key } = await createKey(sql, { name: 'demo owner key', role: 'owner', clientId: 'demo', bcryptCost: ingest.BCRYPT_COST });
+  const event = JSON.stringify({ environment: 'dev', executed_at: new Date().toISOString(), status: 'SUCCESS', workflow: 'hello', message: 'my first log' });
+  console.log(`
+✓ Created the demo client with an owner key. It is shown this once:
+
+    ${key}
+
+  Try it:
+
+    curl -X POST ${base}/api/v1/logs \\
+      -H "X-API-Key: ${key}" \\
+      -H "Content-Type: application/json" \\
+      -d '${event}'
+`);
+} else {
+  console.log(`  Make a key: ./bin/central-logger api-key create my-key --client demo --role owner`);
+}
+await sql.end();
+
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+
+for (const [name, entry] of Object.entries(APPS)) {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+  children.set(name, child);
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream! }).on('line', (line) => console.log(`[${name}] ${line}`));
+  }
+  child.on('exit', (code, signal) => {
+    children.delete(name);
+    if (!stopping) {
+      console.error(`[${name}] exited (${signal ?? code}); stopping the others`);
+      stop(1);
+    } else if (children.size === 0) process.exit(process.exitCode ?? 0);
+  });
+}
+console.log(`  ingest-api ${base}   admin http://${admin.HOST}:${admin.ADMIN_PORT}   Ctrl-C stops all three`);
+
+function stop(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  process.exitCode = code;
+  for (const child of children.values()) child.kill('SIGTERM');
+  if (children.size === 0) process.exit(code);
+  setTimeout(() => process.exit(code), 15_000).unref();
+}
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));

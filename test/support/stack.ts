@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { ingestSchema, loadConfig, workerSchema, type IngestConfig, type WorkerConfig } from '@central-logger/config';
+import { createClient, type Sql } from '@central-logger/db';
+import { portOf } from '@central-logger/http';
+import { createKey, type KeyRecord, type Role } from '@central-logger/keys';
+import { QUEUES } from '@central-logger/queue';
+import { startIngestApi, type IngestService } from '../../apps/ingest-api/src/service.js';
+import { startWorker, type WorkerService } from '../../apps/worker/src/service.js';
+import type { TestDatabase } from './db.js';
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Environment for one test file: its own database and queue prefix, quiet logs, cheap bcrypt. */
+export function testEnv(db: TestDatabase, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    QUEUE_PREFIX: `{t${randomBytes(5).toString('hex')}}`,
+    LOG_LEVEL: 'silent',
+    BCRYPT_COST: '4',
+    INGEST_PORT: '0',
+    ADMIN_PORT: '0',
+    DATABASE_POOL_SIZE: '4',
+    ...extra,
+  };
+}
+
+export interface Stack {
+  env: Record<string, string>;
+  ingestConfig: IngestConfig;
+  workerConfig: WorkerConfig;
+  ingest: IngestService;
+  worker: WorkerService | undefined;
+  baseUrl: string;
+  /** The logs queue, for inspection. */
+  queue: Queue;
+  /** True when no job is waiting, delayed or running. */
+  drained(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Starts ingest-api (on a free port) and, unless told not to, a worker, in this process. */
+export async function startStack(db: TestDatabase, extra: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<Stack> {
+  const env = testEnv(db, extra);
+  const ingestConfig = loadConfig(ingestSchema, env);
+  const workerConfig = loadConfig(workerSchema, env);
+  const ingest = await startIngestApi(ingestConfig);
+  const worker = options.worker === false ? undefined : await startWorker(workerConfig);
+  const queueConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue(QUEUES.logs, { connection: queueConnection, prefix: env.QUEUE_PREFIX });
+  return {
+    env,
+    ingestConfig,
+    workerConfig,
+    ingest,
+    worker,
+    baseUrl: `http://127.0.0.1:${portOf(ingest.server)}`,
+    queue,
+    async drained() {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+      return Object.values(counts).every((n) => n === 0);
+    },
+    async close() {
+      await ingest.close();
+      await worker?.close();
+      await queue.close();
+      queueConnection.disconnect();
+      await deleteRedisKeys(env.QUEUE_PREFIX!);
+    },
+  };
+}
+
+/** Removes every Redis key under a test's queue prefix. */
+export async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const pattern = `${prefix.replace(/[{}*?[\]]/g, '\\$&')}:*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export interface Tenant {
+  clientId: string;
+  key: string;
+  record: KeyRecord;
+}
+
+/** A new client with one key of `role`. */
+export async function createTenant(sql: Sql, role: Exclude<Role, 'admin'> = 'agent', name = 'test'): Promise<Tenant> {
+  const clientId = `${name}_${randomBytes(4).toString('hex')}`;
+  await createClient(sql, clientId, name);
+  const { key, record } = await createKey(sql, { name: `${name} key`, role, clientId, bcryptCost: 4 });
+  return { clientId, key, record };
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function event(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { environment: 'test', executed_at: new Date().toISOString(), status: 'SUCCESS', workflow: 'wf', message: 'hello', ...overrides };
+}
+
+export async function postLogs(baseUrl: string, key: string | undefined, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${baseUrl}/api/v1/logs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}), ...headers },
+    body: typeof body === 'string' || body instanceof Uint8Array ? (body as string) : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
