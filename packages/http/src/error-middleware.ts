@@ -17,9 +17,26 @@ const API_KEY_CHALLENGE = 'ApiKey realm="central-logger", Bearer realm="central-
  * renders every failure as `{error, message, details?, request_id}`.
  * AppErrors are shown as they are; anything else is logged and answered with
  * a bare 500 that reveals nothing but the request id.
+ * One access log line per request: `info` for failures, `debug` for
+ * successes (a line per accepted POST would cost more than the POST).
+ * It names the key by prefix only, never the key.
  */
 export function errorMiddleware(log: Logger) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
+    const started = performance.now();
+    try {
+      await respond(ctx, next, log);
+    } finally {
+      const level = ctx.status >= 400 ? 'info' : 'debug';
+      if (ctx.state.log.isLevelEnabled(level)) {
+        ctx.state.log[level]({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started), key_prefix: keyPrefixOf(ctx), ip: ctx.ip }, 'request');
+      }
+    }
+  };
+}
+
+async function respond(ctx: Context, next: Next, log: Logger): Promise<void> {
+  {
     const requestId = `req_${randomUUID().replaceAll('-', '')}`;
     ctx.state.requestId = requestId;
     ctx.state.log = log.child({ request_id: requestId });
@@ -44,7 +61,7 @@ export function errorMiddleware(log: Logger) {
         request_id: requestId,
       };
     }
-  };
+  }
 }
 
 function toAppError(err: unknown): AppError {
@@ -64,4 +81,9 @@ function toAppError(err: unknown): AppError {
 function describe(err: unknown): Record<string, unknown> {
   if (err instanceof Error) return { type: err.name, message: err.message, stack: err.stack, code: (err as { code?: unknown }).code };
   return { value: String(err) };
+}
+
+/** The authenticated key's prefix, if authentication ran: the only part of a key ever logged. */
+function keyPrefixOf(ctx: Context): string | undefined {
+  return (ctx.state as { principal?: { prefix?: string } }).principal?.prefix;
 }

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LogRow } from '@central-logger/db';
+import { LogBatcher } from '../apps/worker/src/batcher.js';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+let n = 0;
+function row(clientId: string, overrides: Partial<LogRow> = {}): LogRow {
+  n++;
+  return {
+    client_id: clientId,
+    event_id: `e${n}`,
+    received_at: new Date().toISOString(),
+    executed_at: '2026-04-04T04:04:04.000Z',
+    environment: 'test',
+    status: 'SUCCESS',
+    workflow: null,
+    run_id: null,
+    level: null,
+    message: null,
+    duration_ms: null,
+    metadata: {},
+    ...overrides,
+  };
+}
+
+describe('LogBatcher', () => {
+  it('writes rows of many small concurrent adds in a few INSERTs, not one each', async () => {
+    const batches: number[] = [];
+    const batcher = new LogBatcher(db.sql, { maxRows: 1000, flushMs: 20 }, (rows) => batches.push(rows));
+    await Promise.all(Array.from({ length: 200 }, () => batcher.add([row('batched')])));
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(200);
+    expect(batches.length).toBeLessThanOrEqual(3);
+    const [{ count }] = (await db.sql`select count(*)::int from workflow_logs where client_id = 'batched'`) as unknown as [{ count: number }];
+    expect(count).toBe(200);
+  });
+
+  it('flushes at maxRows without waiting for the timer', async () => {
+    const batches: number[] = [];
+    const batcher = new LogBatcher(db.sql, { maxRows: 10, flushMs: 60_000 }, (rows) => batches.push(rows));
+    await Promise.all(Array.from({ length: 5 }, () => batcher.add([row('sized'), row('sized')])));
+    expect(batches).toEqual([10]);
+  });
+
+  it('resolves an add only after its rows are committed', async () => {
+    const batcher = new LogBatcher(db.sql, { maxRows: 1000, flushMs: 5 });
+    const r = row('committed');
+    await batcher.add([r]);
+    const [found] = await db.sql`select event_id from workflow_logs where client_id = 'committed'`;
+    expect(found?.event_id).toBe(r.event_id);
+  });
+
+  it('rejects only the add whose rows Postgres refuses; the others in its batch are stored', async () => {
+    const batcher = new LogBatcher(db.sql, { maxRows: 1000, flushMs: 20 });
+    const results = await Promise.allSettled([
+      batcher.add([row('split', { message: 'fine' })]),
+      batcher.add([row('split', { metadata: { bad: 'nul \u0000' } })]),
+      batcher.add([row('split', { message: 'also fine' })]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason.name).toBe('UnrecoverableError');
+    const [{ count }] = (await db.sql`select count(*)::int from workflow_logs where client_id = 'split'`) as unknown as [{ count: number }];
+    expect(count).toBe(2);
+  });
+});

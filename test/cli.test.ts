@@ -1,0 +1,111 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
+
+const exec = promisify(execFile);
+let db: TestDatabase;
+let stack: Stack;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  stack = await startStack(db);
+});
+afterAll(async () => {
+  await stack?.close();
+  await db?.drop();
+});
+
+/** Runs the real `central-logger` CLI; resolves with its output and exit code. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env, DATABASE_URL: db.url, REDIS_URL: stack.env.REDIS_URL, BCRYPT_COST: '4' };
+  try {
+    const { stdout, stderr } = await exec('bin/central-logger', args, { env, timeout: 20_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('central-logger CLI', () => {
+  it('migrate is idempotent', async () => {
+    const res = await cli('migrate');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/Up to date/);
+  });
+
+  it('takes a log from a CLI-issued key all the way to a stored row', async () => {
+    expect((await cli('client', 'create', 'acme_corp', '--name', 'Acme Corp')).stdout).toContain('Client created: acme_corp (Acme Corp)');
+    const created = await cli('api-key', 'create', 'Production Agent', '--client', 'acme_corp', '--role', 'agent');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain('API key created successfully');
+    expect(created.stdout).toContain('it will not be shown again');
+    const key = /^Key:\s+(\S+)$/m.exec(created.stdout)![1]!;
+    const prefix = /^Prefix:\s+(\S+)$/m.exec(created.stdout)![1]!;
+    expect(key.startsWith(`${prefix}_`)).toBe(true);
+
+    const res = await postLogs(stack.baseUrl, key, event({ event_id: 'cli-path', message: 'from the CLI key' }));
+    expect(res.status).toBe(202);
+    const row = await waitFor(async () => (await db.sql`select * from workflow_logs where event_id = 'cli-path'`)[0]);
+    expect(row.client_id).toBe('acme_corp');
+
+    // listed by prefix, never with the secret; the database holds no full key either
+    const list = await cli('api-key', 'list', '--client', 'acme_corp');
+    expect(list.stdout).toContain(prefix);
+    expect(list.stdout).toContain('Production Agent');
+    expect(list.stdout).not.toContain(key);
+    const dump = await db.sql`select row_to_json(k)::text as j from api_keys k`;
+    for (const r of dump) expect(r.j).not.toContain(key.slice(prefix.length + 1));
+
+    const clients = await cli('client', 'list');
+    expect(clients.stdout).toMatch(/acme_corp\s+Acme Corp\s+active/);
+
+    const revoked = await cli('api-key', 'revoke', prefix);
+    expect(revoked.stdout).toContain(`API key ${prefix} (Production Agent) revoked`);
+    const after = await waitFor(async () => {
+      const r = await postLogs(stack.baseUrl, key, event());
+      return r.status === 401 && r;
+    }, 5_000, 'revoked key to be refused');
+    expect(after.body.error).toBe('api_key_revoked');
+    expect((await cli('api-key', 'list', '--json')).stdout).toContain('"status": "revoked"');
+  });
+
+  it('creates admin keys without a client, and explains bad input in one line', async () => {
+    const admin = await cli('api-key', 'create', 'ops', '--role', 'admin');
+    expect(admin.code).toBe(0);
+    expect(admin.stdout).toMatch(/Client:\s+-/);
+
+    const cases: Array<[string[], RegExp]> = [
+      [['api-key', 'create', 'x', '--client', 'acme_corp', '--role', 'superuser'], /Unknown role "superuser"/],
+      [['api-key', 'create', 'x', '--role', 'agent'], /needs --client/],
+      [['api-key', 'create', 'x', '--client', 'nobody', '--role', 'agent'], /No client "nobody"/],
+      [['api-key', 'create', 'x', '--client', 'acme_corp', '--expires-in', 'soon'], /Invalid duration "soon"/],
+      [['api-key', 'revoke', 'clk_doesnotexist'], /No API key with id or prefix/],
+      [['client', 'create', 'acme_corp'], /already exists/],
+      [['client', 'create', 'bad id!'], /Invalid client id/],
+    ];
+    for (const [args, message] of cases) {
+      const res = await cli(...args);
+      expect(res.code, args.join(' ')).toBe(1);
+      expect(res.stderr).toMatch(message);
+      expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+  });
+
+  it('expires keys created with --expires-in', async () => {
+    await cli('client', 'create', 'short_lived');
+    const res = await cli('api-key', 'create', 'temp', '--client', 'short_lived', '--expires-in', '90d');
+    const expires = new Date(/^Expires:\s+(\S+)$/m.exec(res.stdout)![1]!);
+    expect(Math.abs(expires.getTime() - (Date.now() + 90 * 86_400_000))).toBeLessThan(60_000);
+  });
+
+  it('says in one line when Postgres is unreachable', async () => {
+    const env = { ...process.env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x' };
+    const res = await exec('bin/central-logger', ['client', 'list'], { env, timeout: 20_000 }).catch((e) => e);
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toMatch(/Cannot reach Postgres/);
+  });
+});

@@ -1,0 +1,60 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, ingestSchema, loadConfig, workerSchema } from '@central-logger/config';
+
+const exec = promisify(execFile);
+
+describe('config', () => {
+  it('has working defaults for local development', () => {
+    const c = loadConfig(ingestSchema, {});
+    expect(c.INGEST_PORT).toBe(8000);
+    expect(c.DATABASE_URL).toBe('postgres://postgres@127.0.0.1:5432/central_logger');
+    expect(c.TRUST_PROXY).toBe(false);
+  });
+
+  it('lists every problem at once', () => {
+    let error: unknown;
+    try {
+      loadConfig(workerSchema, { DATABASE_URL: 'not a url', BCRYPT_COST: '99', WORKER_CONCURRENCY: '-1', LOG_LEVEL: 'loud' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.map((p) => p.split(':')[0]);
+    expect(problems.sort()).toEqual(['BCRYPT_COST', 'DATABASE_URL', 'LOG_LEVEL', 'WORKER_CONCURRENCY']);
+  });
+
+  it('treats empty variables as unset and parses booleans strictly', () => {
+    expect(loadConfig(ingestSchema, { INGEST_PORT: '' }).INGEST_PORT).toBe(8000);
+    expect(loadConfig(ingestSchema, { TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(() => loadConfig(ingestSchema, { TRUST_PROXY: 'maybe' })).toThrow(/TRUST_PROXY/);
+  });
+
+  it('a process with bad config exits at once, listing the problems', async () => {
+    const env = { ...process.env, INGEST_PORT: 'eighty', MAX_BODY_BYTES: '0' };
+    const res = await exec(process.execPath, ['--import', 'tsx', 'apps/ingest-api/src/main.ts'], { env, timeout: 20_000 }).catch((e) => e);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/INGEST_PORT/);
+    expect(res.stderr).toMatch(/MAX_BODY_BYTES/);
+  });
+});
+
+describe('preflight (npm start / npm test)', () => {
+  it('says in one line per service how to start what is unreachable, without hanging', async () => {
+    const env = { ...process.env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x', REDIS_URL: 'redis://127.0.0.1:2' };
+    const started = Date.now();
+    const res = await exec(process.execPath, ['scripts/preflight.mjs'], { env, timeout: 20_000 }).catch((e) => e);
+    expect(res.code).toBe(1);
+    const lines = res.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/Postgres is not reachable at 127\.0\.0\.1:1\. Start it with `docker compose up -d postgres`/);
+    expect(lines[1]).toMatch(/Redis is not reachable at 127\.0\.0\.1:2\. Start it with `docker compose up -d redis`/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('passes when both answer', async () => {
+    const res = await exec(process.execPath, ['scripts/preflight.mjs'], { timeout: 20_000 });
+    expect(res.stderr).toBe('');
+  });
+});

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LogsProducer, type PersistLogsJob } from '@central-logger/queue';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { REDIS_URL, startStack, waitFor, type Stack } from './support/stack.js';
+
+let db: TestDatabase;
+let stack: Stack;
+let redis: Redis;
+let producer: LogsProducer;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  stack = await startStack(db, {}, { worker: true });
+  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  producer = new LogsProducer(redis, stack.env.QUEUE_PREFIX!, { attempts: 20, backoffMs: 100, timeoutMs: 2_000 });
+  await waitFor(async () => redis.status === 'ready');
+  await db.sql`create table fail_inserts (on_ boolean)`;
+  // a switchable transient failure: while fail_inserts has a row, every insert raises 40001
+  await db.sql.unsafe(`
+    create function fail_while_flagged() returns trigger language plpgsql as $$
+    begin
+      if exists (select 1 from fail_inserts) then
+        raise exception 'simulated outage' using errcode = '40001';
+      end if;
+      return new;
+    end $$;
+    create trigger fail_while_flagged before insert on workflow_logs for each row execute function fail_while_flagged();`);
+});
+afterAll(async () => {
+  await producer?.close();
+  redis?.disconnect();
+  await stack?.close();
+  await db?.drop();
+});
+
+function job(clientId: string, events: Array<Partial<PersistLogsJob['events'][number]>>): PersistLogsJob {
+  return {
+    client_id: clientId,
+    key_id: 'key_test',
+    received_at: new Date().toISOString(),
+    events: events.map((e) => ({
+      event_id: randomUUID(),
+      executed_at: '2026-03-03T03:03:03.000Z',
+      environment: 'test',
+      status: 'SUCCESS',
+      workflow: null,
+      run_id: null,
+      level: null,
+      message: null,
+      duration_ms: null,
+      metadata: {},
+      ...e,
+    })),
+  };
+}
+
+const count = async (clientId: string) => (await db.sql`select count(*)::int as n from workflow_logs where client_id = ${clientId}`)[0]!.n as number;
+
+describe('persist-logs worker', () => {
+  it('stores a job delivered twice exactly once', async () => {
+    const j = job('redeliver', [{ event_id: 'a' }, { event_id: 'b' }]);
+    await producer.enqueue(j);
+    await producer.enqueue(j);
+    await waitFor(() => stack.drained());
+    expect(await count('redeliver')).toBe(2);
+  });
+
+  it('completes every job of a burst only after its rows are stored', async () => {
+    for (let i = 0; i < 50; i++) await producer.enqueue(job('many', [{}, {}]));
+    await waitFor(async () => (await count('many')) === 100, 10_000, '100 rows');
+    const completed = await stack.queue.getJobs(['completed'], 0, 200);
+    expect(completed.filter((j) => j.data.client_id === 'many')).toHaveLength(50);
+  });
+
+  it('fails a payload that can never be valid at once, without retrying, and keeps it', async () => {
+    await stack.queue.add('persist-logs', { client_id: 'x', events: 'nope' }, { attempts: 5, backoff: { type: 'fixed', delay: 50 } });
+    const failed = await waitFor(async () => (await stack.queue.getFailed()).find((j) => j.data.client_id === 'x'));
+    expect(failed.attemptsMade).toBe(1);
+    expect(failed.failedReason).toMatch(/invalid persist-logs payload/);
+  });
+
+  it('sets aside a job Postgres rejects on its data while the jobs batched with it are stored', async () => {
+    await stack.worker!.worker.pause();
+    const good1 = job('neighbours', [{ message: 'ok 1' }]);
+    const poison = job('neighbours', [{ message: 'bad \u0000 text' }]);
+    const good2 = job('neighbours', [{ message: 'ok 2' }]);
+    for (const j of [good1, poison, good2]) await producer.enqueue(j);
+    stack.worker!.worker.resume();
+    await waitFor(async () => (await count('neighbours')) === 2, 10_000, 'good rows');
+    const failed = await waitFor(async () => (await stack.queue.getFailed()).find((j) => j.data.client_id === 'neighbours'));
+    expect(failed.failedReason).toMatch(/Postgres rejected the events \(22021\)/);
+    expect(failed.attemptsMade).toBe(1);
+  });
+
+  it('retries a transient database failure with backoff and stores the job once it passes', async () => {
+    await db.sql`insert into fail_inserts values (true)`;
+    await producer.enqueue(job('outage', [{ event_id: 'survivor' }]));
+    await waitFor(async () => {
+      const jobs = await stack.queue.getJobs(['delayed', 'waiting', 'active']);
+      return jobs.some((j) => j.data.client_id === 'outage' && j.attemptsMade >= 2);
+    }, 10_000, 'two failed attempts');
+    expect(await count('outage')).toBe(0);
+    await db.sql`delete from fail_inserts`;
+    await waitFor(async () => (await count('outage')) === 1, 15_000, 'row after the outage');
+    expect((await stack.queue.getFailed()).some((j) => j.data.client_id === 'outage')).toBe(false);
+  });
+});
