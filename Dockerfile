@@ -1,0 +1,13 @@
+# One image for all three apps; the command picks the app.
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY apps/ingest-api/package.json apps/ingest-api/
+COPY apps/worker/package.json apps/worker/
+COPY apps/admin/package.json apps/admin/
+COPY packages/ packages/
+RUN npm ci --no-audit --no-fund
+COPY . .
+ENV NODE_ENV=production HOST=0.0.0.0
+USER node
+CMD ["node", "--import", "tsx", "apps/ingest-api/src/main.ts"]
