@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// The fault suite (`npm run test:faults`): real processes, killed and restarted
+// on purpose. Files run one at a time so their timings do not disturb each other.
+export default defineConfig({
+  test: {
+    include: ['test/faults/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+    pool: 'forks',
+    fileParallelism: false,
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+  },
+});
