@@ -22,6 +22,8 @@ export class SteadyLoad {
   readonly outcomes = new Map<string, number>();
   /** Bodies of 5xx answers, to check that none reveals internals. */
   readonly serverErrors: string[] = [];
+  /** Requests that got no HTTP answer at all: where they went and when they started. */
+  readonly unanswered: Array<{ target: string; startedAt: number }> = [];
   private next = 0;
   private running = false;
   private loops: Promise<void>[] = [];
@@ -51,6 +53,7 @@ export class SteadyLoad {
       for (const id of ids) this.sent.add(id);
       const body = ids.map((id) => ({ event_id: id, environment: 'fault', executed_at: new Date().toISOString(), status: 'SUCCESS', message: id }));
       let outcome = 'network';
+      const startedAt = Date.now();
       try {
         const res = await fetch(`${base}/api/v1/logs`, {
           method: 'POST',
@@ -63,6 +66,7 @@ export class SteadyLoad {
         if (res.status === 202) for (const id of ids) this.accepted.add(id);
         if (res.status >= 500) this.serverErrors.push(text);
       } catch {
+        this.unanswered.push({ target: base, startedAt });
         await new Promise((r) => setTimeout(r, 50));
       }
       this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
