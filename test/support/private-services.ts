@@ -70,13 +70,13 @@ export interface PrivateRedis {
   destroy(): Promise<void>;
 }
 
-/** A Redis with AOF on (appendfsync always) and noeviction, as production must run it. */
+/** A Redis with AOF on (appendfsync everysec) and noeviction, as docker-compose.yml runs it. */
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'cl-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction'], { stdio: 'pipe' });
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction'], { stdio: 'pipe' });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('redis did not start')), 10_000);
       child!.stdout!.on('data', (d: Buffer) => {
