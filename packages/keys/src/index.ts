@@ -7,3 +7,8 @@ export * from './invalidation.js';
 export * from './headers.js';
 export * from './duration.js';
 export * from './lifecycle.js';
+export * from './rotation.js';
+export * from './failures.js';
+export * from './usage.js';
+export * from './limiter.js';
+export * from './requests.js';
