@@ -10,6 +10,8 @@ import { verifierOptions } from './middleware/authenticate.js';
 export interface IngestService {
   server: Server;
   log: Logger;
+  /** The key verifier, whose usage and failure buffers tests flush. */
+  verifier: KeyVerifier;
   /** Ordered shutdown: stop accepting, finish in-flight requests, then close Redis and Postgres. */
   close(): Promise<void>;
 }
@@ -36,6 +38,7 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
   return {
     server,
     log,
+    verifier,
     async close() {
       await closeServer(server);
       await unsubscribe();

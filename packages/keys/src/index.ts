@@ -12,3 +12,4 @@ export * from './failures.js';
 export * from './usage.js';
 export * from './limiter.js';
 export * from './requests.js';
+export * from './import.js';
