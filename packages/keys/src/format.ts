@@ -48,6 +48,11 @@ export function generateKey(): GeneratedKey {
   return { key: body + checksum(body), prefix };
 }
 
+/** `body` with its checksum appended: a well-formed key (tests forge wrong secrets with it). */
+export function withChecksum(body: string): string {
+  return body + checksum(body);
+}
+
 /** The prefix of a well-formed key whose checksum matches, else undefined. */
 export function parseKey(key: string): { prefix: string } | undefined {
   const m = KEY_PATTERN.exec(key);
