@@ -35,7 +35,7 @@ describe('POST /api/v1/heartbeat', () => {
     const t = await createTenant(db.sql, 'owner');
     const res = await fetch(`${stack.baseUrl}/api/v1/heartbeat`, { method: 'POST', headers: { authorization: `Bearer ${t.key}` } });
     expect(res.status).toBe(200);
-    expect((await res.json()).clientId).toBe(t.clientId);
+    expect(((await res.json()) as { clientId: string }).clientId).toBe(t.clientId);
   });
 
   it('401 api_key_required with WWW-Authenticate and "API key required", 401 invalid_api_key for a wrong key', async () => {
