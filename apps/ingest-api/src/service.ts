@@ -24,7 +24,12 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
   const producer = new LogsProducer(redis, config.QUEUE_PREFIX, { attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS, timeoutMs: config.ENQUEUE_TIMEOUT_MS }, options.queueName);
   producer.queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
   const verifier = new KeyVerifier(sql, verifierOptions(config, sql, redis, log));
-  const unsubscribe = subscribeInvalidations(config.REDIS_URL, verifier, (err) => log.warn({ err: err.message }, 'key invalidation subscriber error'));
+  const unsubscribe = subscribeInvalidations(
+    config.REDIS_URL,
+    verifier,
+    (err) => log.warn({ err: err.message }, 'key invalidation subscriber error'),
+    () => log.info('key invalidations subscribed'),
+  );
 
   const app = createIngestApp({ config, sql, redis, verifier, producer, log });
   const server = await listen(app, {

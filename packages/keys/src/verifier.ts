@@ -1,6 +1,6 @@
 import type { Sql } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
-import { AuthFailureLog, type FailureReason } from './failures.js';
+import { AuthFailureLog, type AuthFailure, type FailureReason } from './failures.js';
 import { claimedPrefix, KEY_PREFIX, legacyPrefix, parseKey } from './format.js';
 import { HASH_SHA256, keyDigest, verifyKeyHash } from './hash.js';
 import type { FailureLimiter } from './limiter.js';
@@ -32,6 +32,8 @@ export interface KeyVerifierOptions {
   limiter?: FailureLimiter;
   /** Background problems (a failed hash upgrade). */
   onError?: (err: Error) => void;
+  /** Told of every failed authentication (e.g. to log it); the failure holds no key, only its prefix. */
+  onFailure?: (failure: AuthFailure) => void;
   now?: () => number;
 }
 
@@ -67,6 +69,7 @@ export class KeyVerifier {
   private readonly bcryptCost: number;
   private readonly limiter: FailureLimiter | undefined;
   private readonly onError: (err: Error) => void;
+  private readonly onFailure: (failure: AuthFailure) => void;
   private readonly now: () => number;
   readonly failures: AuthFailureLog;
   readonly usage: UsageTracker;
@@ -79,6 +82,7 @@ export class KeyVerifier {
     this.bcryptCost = options.bcryptCost ?? 10;
     this.limiter = options.limiter;
     this.onError = options.onError ?? (() => {});
+    this.onFailure = options.onFailure ?? (() => {});
     this.now = options.now ?? Date.now;
     this.failures = options.failures ?? new AuthFailureLog(sql, { onError: this.onError });
     this.usage = options.usage ?? new UsageTracker(sql, { onError: this.onError });
@@ -143,14 +147,19 @@ export class KeyVerifier {
   private refuseIfBlocked(address: string, rawKey: string | undefined): void {
     const wait = this.limiter?.blockedFor(address) ?? 0;
     if (wait === 0) return;
-    this.failures.record({ at: new Date(this.now()), address, keyPrefix: (rawKey && claimedPrefix(rawKey)) ?? null, reason: 'rate_limited' });
+    this.fail({ at: new Date(this.now()), address, keyPrefix: (rawKey && claimedPrefix(rawKey)) ?? null, reason: 'rate_limited' });
     throw rateLimited(wait);
   }
 
   private async reject(address: string, prefix: string | null, reason: FailureReason, error: AppError): Promise<never> {
-    this.failures.record({ at: new Date(this.now()), address, keyPrefix: prefix, reason });
+    this.fail({ at: new Date(this.now()), address, keyPrefix: prefix, reason });
     const wait = this.limiter ? await this.limiter.fail(address) : 0;
     throw wait > 0 ? rateLimited(wait) : error;
+  }
+
+  private fail(failure: AuthFailure): void {
+    this.failures.record(failure);
+    this.onFailure(failure);
   }
 
   private refusal(key: KeyForVerification): AppError | undefined {

@@ -34,6 +34,7 @@ export function authenticate(verifier: KeyVerifier, scope: Scope) {
     }
     requireScope(principal.role, scope);
     ctx.state.principal = principal;
+    ctx.state.log.trace({ key_prefix: principal.prefix, client_id: principal.clientId }, 'authenticated');
     await next();
   };
 }
@@ -48,5 +49,7 @@ export function verifierOptions(config: IngestConfig, sql: Sql, redis: Redis, lo
     usage: new UsageTracker(sql, { flushMs: config.KEY_USAGE_FLUSH_MS, onError }),
     limiter: new FailureLimiter(redis, { limit: config.AUTH_FAILURE_LIMIT, windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS, keyPrefix: config.QUEUE_PREFIX }),
     onError,
+    // the prefix is the public part of a key: safe to log, and what alerts group by
+    onFailure: (f) => log.debug({ address: f.address, key_prefix: f.keyPrefix, reason: f.reason }, 'authentication failed'),
   };
 }
