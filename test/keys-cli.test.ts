@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@central-logger/db';
 import { KeyVerifier, legacyPrefix } from '@central-logger/keys';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { runCli } from './support/processes.js';
+import { runCli } from './support/child-processes.js';
 import { testEnv } from './support/stack.js';
 
 let db: TestDatabase;

@@ -6,7 +6,7 @@ import { createKey, generateKey, revokeKeyEverywhere, rotateKey, withChecksum } 
 import { Redis } from 'ioredis';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { api, heartbeat, insertLegacyKey } from './support/keys.js';
-import { runCli, spawnIngestApi, spawnService, type ServiceProcess } from './support/processes.js';
+import { runCli, spawnIngestApi, spawnService, type ServiceProcess } from './support/child-processes.js';
 import { createTenant, event, postLogs, REDIS_URL, testEnv, waitFor } from './support/stack.js';
 
 let db: TestDatabase;

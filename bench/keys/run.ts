@@ -12,7 +12,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { createClient, createSql, dropDatabase, ensureDatabase, migrate } from '@central-logger/db';
 import { createKey, revokeKeyEverywhere } from '@central-logger/keys';
-import { runCli, spawnIngestApi, spawnService } from '../../test/support/processes.js';
+import { runCli, spawnIngestApi, spawnService } from '../../test/support/child-processes.js';
 
 const DURATION_S = Number(process.env.DURATION_S ?? 5);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 10);

@@ -34,7 +34,6 @@ export function authenticate(verifier: KeyVerifier, scope: Scope) {
     }
     requireScope(principal.role, scope);
     ctx.state.principal = principal;
-    ctx.state.log.trace({ key_prefix: principal.prefix, client_id: principal.clientId }, 'authenticated');
     await next();
   };
 }

@@ -1,3 +1,6 @@
+// Real child processes for the key tests: any log level (the no-key-leak test
+// runs them at trace), extra argv, waiting for any line, and the CLI.
+// (main's test/support/processes.ts `startApp` covers the apps at info level.)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
