@@ -2,7 +2,8 @@
 // not per request) and an address that fails too often is answered 429 with
 // Retry-After, counted in Redis so that every ingest-api process agrees.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { bcryptCalls, generateKey } from '@central-logger/keys';
+import { Redis } from 'ioredis';
+import { bcryptCalls, FailureLimiter, generateKey } from '@central-logger/keys';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { heartbeat } from './support/keys.js';
 import { createTenant, deleteRedisKeys, startStack, type Stack } from './support/stack.js';
@@ -93,5 +94,19 @@ describe('per-address limit', () => {
     expect((await heartbeat(a.baseUrl, other.key)).status).toBe(429);
     expect(bcryptCalls.compare).toBe(before);
     expect((await heartbeat(a.baseUrl, t.key)).status).toBe(200);
+  });
+});
+
+describe('without Redis', () => {
+  it('fails open: failures are still 401, never 429 or a hang', async () => {
+    const redis = new Redis('redis://127.0.0.1:1', { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    redis.on('error', () => {});
+    const limiter = new FailureLimiter(redis, { limit: 1, windowSeconds: 60, keyPrefix: 'nowhere' });
+    try {
+      for (let i = 0; i < 3; i++) expect(await limiter.fail('198.51.100.7')).toBe(0);
+      expect(limiter.blockedFor('198.51.100.7')).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
