@@ -23,16 +23,17 @@ declare module 'koa' {
 }
 
 /**
- * Resolves the request's key to a tenant principal with `scope`, or answers
- * 401 (429 once the address failed too often) or 403 naming the missing scope.
+ * Resolves the request's key to a tenant principal with `scope` (any tenant
+ * key when absent), or answers 401 (429 once the address failed too often)
+ * or 403 naming the missing scope.
  */
-export function authenticate(verifier: KeyVerifier, scope: Scope) {
+export function authenticate(verifier: KeyVerifier, scope?: Scope) {
   return async function requireKey(ctx: Context, next: Next): Promise<void> {
     const principal = await verifier.authenticate(extractApiKey(ctx.headers), ctx.ip);
     if (principal.clientId === null) {
       throw new AppError('insufficient_scope', 'Admin keys work only on the admin API');
     }
-    requireScope(principal.role, scope);
+    if (scope) requireScope(principal.role, scope);
     ctx.state.principal = principal;
     await next();
   };
