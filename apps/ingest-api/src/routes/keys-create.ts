@@ -8,6 +8,7 @@ export function createOwnKey(sql: Sql, bcryptCost: number) {
   return async function postKey(ctx: Context): Promise<void> {
     const input = parseCreateKeyRequest(await readJsonBody(ctx.req, 16 * 1024));
     const { key, record } = await createKey(sql, { ...input, clientId: ctx.state.principal.clientId!, bcryptCost });
+    ctx.state.log.info({ client_id: record.clientId, key_prefix: record.prefix, role: record.role, by: ctx.state.principal.prefix }, 'api key created');
     ctx.status = 201;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { key, ...keyJson(record) };

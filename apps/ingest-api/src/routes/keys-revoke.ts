@@ -10,6 +10,7 @@ export function revokeOwnKey(sql: Sql, redis: Redis) {
     const id = String(ctx.params.id);
     const { result } = await revokeKeyEverywhere(sql, redis, id, ctx.state.principal.clientId!);
     if (!result) throw new AppError('not_found', `No API key "${id}"`);
+    ctx.state.log.info({ client_id: result.clientId, key_prefix: result.prefix, by: ctx.state.principal.prefix }, 'api key revoked');
     ctx.body = keyJson(result);
   };
 }
