@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { api, heartbeat, insertLegacyKey } from './support/keys.js';
 import { runCli, spawnIngestApi, spawnService, type ServiceProcess } from './support/child-processes.js';
-import { createTenant, event, postLogs, REDIS_URL, testEnv, waitFor } from './support/stack.js';
+import { createTenant, deleteRedisKeys, event, postLogs, REDIS_URL, testEnv, waitFor } from './support/stack.js';
 
 let db: TestDatabase;
 let env: Record<string, string>;
@@ -29,6 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([p1?.stop(), p2?.stop(), worker?.stop()]);
   redis?.disconnect();
+  if (env) await deleteRedisKeys(env.QUEUE_PREFIX!);
   await db?.drop();
 });
 
