@@ -1,5 +1,5 @@
 // The key lifecycle through the `central-logger` CLI, as a user runs it.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +96,7 @@ describe('api-key import --from-env', () => {
     expect(clients).toHaveLength(2);
     const again = await cli('api-key', 'import', '--from-env', '--file', file);
     expect(again.stdout).toContain('0 imported, 3 already present');
+    rmSync(file);
   });
 
   it('prefers API_KEYS in the environment, and reports bad entries without showing them', async () => {
