@@ -8,6 +8,11 @@ import type { LogsProducer } from '@central-logger/queue';
 import type { Redis } from 'ioredis';
 import { authenticate } from './middleware/authenticate.js';
 import { ingestLogs } from './routes/logs-ingest.js';
+import { heartbeat } from './routes/heartbeat.js';
+import { createOwnKey } from './routes/keys-create.js';
+import { listOwnKeys } from './routes/keys-list.js';
+import { revokeOwnKey } from './routes/keys-revoke.js';
+import { rotateOwnKey } from './routes/keys-rotate.js';
 
 export interface IngestDeps {
   config: IngestConfig;
@@ -28,6 +33,12 @@ export function createIngestApp(deps: IngestDeps): Koa {
   router.get('/health', health);
   router.get('/ready', ready({ postgres: () => deps.sql`select 1`, redis: () => deps.redis.ping() }));
   router.post('/api/v1/logs', authenticate(deps.verifier, 'logs:write'), ingestLogs(deps.config, deps.producer));
+  // API keys (issue 3): heartbeat, and owner self-service
+  router.post('/api/v1/heartbeat', authenticate(deps.verifier, 'logs:write'), heartbeat(deps.verifier.usage));
+  router.get('/api/v1/keys', authenticate(deps.verifier, 'keys:manage'), listOwnKeys(deps.sql));
+  router.post('/api/v1/keys', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
+  router.delete('/api/v1/keys/:id', authenticate(deps.verifier, 'keys:manage'), revokeOwnKey(deps.sql, deps.redis));
+  router.post('/api/v1/keys/:id/rotate', authenticate(deps.verifier, 'keys:manage'), rotateOwnKey(deps.sql, deps.redis, deps.config.BCRYPT_COST));
 
   app.use(errorMiddleware(deps.log));
   app.use(router.routes());

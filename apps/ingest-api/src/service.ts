@@ -5,10 +5,13 @@ import { closeServer, createLogger, listen, type Logger } from '@central-logger/
 import { KeyVerifier, subscribeInvalidations } from '@central-logger/keys';
 import { LogsProducer, producerConnection } from '@central-logger/queue';
 import { createIngestApp } from './app.js';
+import { verifierOptions } from './middleware/authenticate.js';
 
 export interface IngestService {
   server: Server;
   log: Logger;
+  /** The key verifier, whose usage and failure buffers tests flush. */
+  verifier: KeyVerifier;
   /** Ordered shutdown: stop accepting, finish in-flight requests, then close Redis and Postgres. */
   close(): Promise<void>;
 }
@@ -20,8 +23,13 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   const producer = new LogsProducer(redis, config.QUEUE_PREFIX, { attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS, timeoutMs: config.ENQUEUE_TIMEOUT_MS }, options.queueName);
   producer.queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
-  const verifier = new KeyVerifier(sql, { ttlMs: config.KEY_CACHE_TTL_MS });
-  const unsubscribe = subscribeInvalidations(config.REDIS_URL, verifier, (err) => log.warn({ err: err.message }, 'key invalidation subscriber error'));
+  const verifier = new KeyVerifier(sql, verifierOptions(config, sql, redis, log));
+  const unsubscribe = subscribeInvalidations(
+    config.REDIS_URL,
+    verifier,
+    (err) => log.warn({ err: err.message }, 'key invalidation subscriber error'),
+    () => log.info('key invalidations subscribed'),
+  );
 
   const app = createIngestApp({ config, sql, redis, verifier, producer, log });
   const server = await listen(app, {
@@ -35,9 +43,11 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
   return {
     server,
     log,
+    verifier,
     async close() {
       await closeServer(server);
       await unsubscribe();
+      await verifier.close();
       await producer.close();
       redis.disconnect();
       await sql.end({ timeout: 5 });

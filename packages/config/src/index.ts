@@ -34,6 +34,15 @@ export const httpSchema = z.object({
   HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
   /** How long a verified key stays cached when no invalidation arrives. */
   KEY_CACHE_TTL_MS: positiveInt.default(60_000),
+  // --- API keys (issue 3) ---
+  /** Failed authentications one address may make per window; past it, 429 with Retry-After. Shared by all processes via Redis. */
+  AUTH_FAILURE_LIMIT: positiveInt.default(20),
+  /** Length of that window in seconds; a blocked address waits out the rest of it. */
+  AUTH_FAILURE_WINDOW_SECONDS: positiveInt.default(60),
+  /** Longest a failed authentication waits in memory before it is written to auth_failures. */
+  AUTH_FAILURE_FLUSH_MS: positiveInt.default(1_000),
+  /** How often per-key request counts, last_used_at/IP and heartbeats are written; at most 60 s. */
+  KEY_USAGE_FLUSH_MS: positiveInt.max(60_000).default(10_000),
 });
 
 export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
@@ -96,3 +105,10 @@ export function loadConfig<S extends z.ZodType>(
   }
   return result.data;
 }
+
+// --- API keys (issue 3) ---
+/** `central-logger api-key import --from-env`: the development key map of seed 001. */
+export const keyImportSchema = z.object({
+  /** JSON object `{"<key>": "<client_id>", ...}`; read from the environment or a .env file. */
+  API_KEYS: z.string().optional(),
+});

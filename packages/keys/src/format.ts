@@ -7,7 +7,7 @@
  *  - the checksum is CRC32 of everything before it, 6 base62 chars, so that a
  *    typo or random garbage is rejected without touching the database.
  */
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -48,6 +48,11 @@ export function generateKey(): GeneratedKey {
   return { key: body + checksum(body), prefix };
 }
 
+/** `body` with its checksum appended: a well-formed key (tests forge wrong secrets with it). */
+export function withChecksum(body: string): string {
+  return body + checksum(body);
+}
+
 /** The prefix of a well-formed key whose checksum matches, else undefined. */
 export function parseKey(key: string): { prefix: string } | undefined {
   const m = KEY_PATTERN.exec(key);
@@ -60,4 +65,29 @@ export function parseKey(key: string): { prefix: string } | undefined {
 /** What may be shown of any string offered as a key: its prefix if well-formed. */
 export function safeKeyLabel(key: string): string | undefined {
   return parseKey(key)?.prefix;
+}
+
+/**
+ * The prefix a `clk_` key claims, checksum or not (`clk_` + 12 public chars):
+ * recorded with failed attempts so alerts can group by key. It is the public
+ * part of the key, so it reveals nothing of the secret.
+ */
+export function claimedPrefix(key: string): string | undefined {
+  const m = /^clk_[0-9A-Za-z]{12}(?=_)/.exec(key);
+  return m?.[0];
+}
+
+/**
+ * Keys issued before this format (a development `.env`, seed 001) have no
+ * public id. They are stored under `lgc_<first 12 hex of SHA-256 of the key>`
+ * so they can be looked up without scanning; 48 bits keep collisions out of
+ * reach for any realistic number of legacy keys.
+ */
+export const LEGACY_PREFIX = 'lgc_';
+const LEGACY_PATTERN = /^[\x21-\x7e]{8,256}$/;
+
+/** The lookup prefix of a legacy (non-`clk_`) key, or undefined when it cannot be one. */
+export function legacyPrefix(key: string): string | undefined {
+  if (key.startsWith(KEY_PREFIX) || !LEGACY_PATTERN.test(key)) return undefined;
+  return `${LEGACY_PREFIX}${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
 }

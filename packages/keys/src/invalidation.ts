@@ -14,7 +14,12 @@ export async function publishInvalidation(redis: Redis, what: Invalidation): Pro
  * (re)connect the whole cache is dropped, because messages sent while
  * disconnected are lost. Returns a function that unsubscribes and disconnects.
  */
-export function subscribeInvalidations(redisUrl: string, verifier: KeyVerifier, onError: (err: Error) => void): () => Promise<void> {
+export function subscribeInvalidations(
+  redisUrl: string,
+  verifier: KeyVerifier,
+  onError: (err: Error) => void,
+  onSubscribed: () => void = () => {},
+): () => Promise<void> {
   const sub = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
   sub.on('error', onError);
   sub.on('ready', () => verifier.invalidate({ all: true }));
@@ -28,7 +33,7 @@ export function subscribeInvalidations(redisUrl: string, verifier: KeyVerifier, 
   // queued until Redis answers, and re-sent by ioredis after every reconnect;
   // starting does not wait for Redis, so ingest can come up (and answer 503) without it
   sub.connect().catch(onError);
-  sub.subscribe(KEY_INVALIDATION_CHANNEL).catch(onError);
+  sub.subscribe(KEY_INVALIDATION_CHANNEL).then(onSubscribed, onError);
   return async () => {
     sub.disconnect();
   };

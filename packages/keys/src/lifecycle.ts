@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { deactivateClient, type Sql } from '@central-logger/db';
 import { publishInvalidation } from './invalidation.js';
+import { rotateKey, type Rotation } from './rotation.js';
 import { revokeKey, type KeyRecord } from './store.js';
 import type { Invalidation } from './verifier.js';
 
@@ -34,4 +35,16 @@ export async function deactivateClientEverywhere(sql: Sql, redis: Redis, clientI
   const found = await deactivateClient(sql, clientId);
   if (!found) return { result: false, announced: false };
   return { result: true, announced: await announce(redis, { clientId }) };
+}
+
+/** Rotates a key, then tells every process: cached copies of the old key learn its new expiry. */
+export async function rotateKeyEverywhere(
+  sql: Sql,
+  redis: Redis,
+  clientId: string | undefined,
+  idOrPrefix: string,
+  options: { graceMs: number; bcryptCost: number },
+): Promise<Announced<Rotation>> {
+  const rotation = await rotateKey(sql, clientId, idOrPrefix, options);
+  return { result: rotation, announced: await announce(redis, { keyId: rotation.previous.id }) };
 }

@@ -20,6 +20,12 @@ export interface KeyRecord {
   lastUsedIp: string | null;
   expiresAt: Date | null;
   revokedAt: Date | null;
+  /** The key this one replaced by rotation. */
+  rotatedFrom: string | null;
+  /** The key that replaced this one by rotation. */
+  replacedBy: string | null;
+  /** Requests authenticated with this key (flushed from each process within a minute). */
+  requestCount: number;
 }
 
 /** What verification needs to know about a key, read in one query. */
@@ -42,7 +48,7 @@ export function keyStatus(r: { isActive: boolean; revokedAt: Date | null; expire
   return 'active';
 }
 
-function toRecord(r: Record<string, unknown>): KeyRecord {
+export function toRecord(r: Record<string, unknown>): KeyRecord {
   const base = {
     isActive: r.is_active as boolean,
     revokedAt: (r.revoked_at as Date | null) ?? null,
@@ -60,6 +66,9 @@ function toRecord(r: Record<string, unknown>): KeyRecord {
     lastUsedIp: (r.last_used_ip as string | null) ?? null,
     expiresAt: base.expiresAt,
     revokedAt: base.revokedAt,
+    rotatedFrom: (r.rotated_from as string | null) ?? null,
+    replacedBy: (r.replaced_by as string | null) ?? null,
+    requestCount: Number(r.request_count ?? 0),
   };
 }
 
@@ -70,21 +79,45 @@ export interface NewKey {
   clientId: string | null;
   expiresAt?: Date | null;
   bcryptCost: number;
+  /** Set by rotation: the key this one replaces. */
+  rotatedFrom?: string | null;
 }
 
 /** Creates a key; the returned `key` is the only time the secret exists outside the caller. */
 export async function createKey(sql: Sql, input: NewKey): Promise<{ key: string; record: KeyRecord }> {
+  const { key, prefix } = generateKey();
+  return { key, record: await storeKey(sql, key, prefix, input) };
+}
+
+/** Stores `key` (already generated, or imported) under `prefix`, bcrypt-hashed. */
+export async function storeKey(sql: Sql, key: string, prefix: string, input: NewKey): Promise<KeyRecord> {
   if ((input.role === 'admin') !== (input.clientId === null)) {
     throw new AppError('bad_request', input.role === 'admin' ? 'An admin key belongs to no client' : `A ${input.role} key needs a client`);
   }
-  const { key, prefix } = generateKey();
   const hash = await hashKey(key, input.bcryptCost);
   const id = `key_${randomUUID().replaceAll('-', '')}`;
   const [row] = await sql`
-    insert into api_keys (id, prefix, key_hash, hash_version, role, client_id, name, expires_at)
-    values (${id}, ${prefix}, ${hash}, ${HASH_BCRYPT}, ${input.role}, ${input.clientId}, ${input.name}, ${input.expiresAt ?? null})
+    insert into api_keys (id, prefix, key_hash, hash_version, role, client_id, name, expires_at, rotated_from)
+    values (${id}, ${prefix}, ${hash}, ${HASH_BCRYPT}, ${input.role}, ${input.clientId}, ${input.name}, ${input.expiresAt ?? null}, ${input.rotatedFrom ?? null})
     returning *`;
-  return { key, record: toRecord(row!) };
+  return toRecord(row!);
+}
+
+/** Replaces a verified legacy SHA-256 hash by bcrypt; a no-op if another process did it first. */
+export async function upgradeLegacyHash(sql: Sql, keyId: string, key: string, bcryptCost: number): Promise<boolean> {
+  const hash = await hashKey(key, bcryptCost);
+  const rows = await sql`
+    update api_keys set key_hash = ${hash}, hash_version = ${HASH_BCRYPT}
+    where id = ${keyId} and hash_version = 1 returning id`;
+  return rows.length > 0;
+}
+
+/** One key by id or prefix; with a tenant, only that tenant's (another's is "not found"). */
+export async function getKey(sql: Sql, clientId: string | undefined, idOrPrefix: string): Promise<KeyRecord | undefined> {
+  const [row] = await sql`
+    select * from api_keys where (id = ${idOrPrefix} or prefix = ${idOrPrefix})
+      ${clientId === undefined ? sql`` : sql`and client_id = ${clientId}`}`;
+  return row ? toRecord(row) : undefined;
 }
 
 export async function findKeyForVerification(sql: Sql, prefix: string): Promise<KeyForVerification | undefined> {

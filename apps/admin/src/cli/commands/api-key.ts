@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { getClient } from '@central-logger/db';
-import { createKey, listKeys, parseDuration, revokeKeyEverywhere, ROLES, type Role } from '@central-logger/keys';
+import { createKey, expiryFrom, graceFrom, listKeys, revokeKeyEverywhere, rotateKeyEverywhere, ROLES, type Role } from '@central-logger/keys';
+import { registerApiKeyImport } from './api-key-import.js';
 import { CliError } from '../errors.js';
 import type { CliContext } from '../context.js';
 import { table, when } from '../table.js';
@@ -16,10 +17,11 @@ export function registerApiKey(program: Command, run: Run): void {
     .option('--client <id>', 'the client the key belongs to (not for admin keys)')
     .option('--role <role>', `one of ${ROLES.join(', ')}`, 'agent')
     .option('--expires-in <duration>', 'e.g. 90d, 12h; default: never')
-    .action((name: string, opts: { client?: string; role: string; expiresIn?: string }) =>
+    .option('--expires-at <date>', 'an absolute expiry, e.g. 2027-01-31 or 2027-01-31T12:00:00Z')
+    .action((name: string, opts: { client?: string; role: string; expiresIn?: string; expiresAt?: string }) =>
       run(async (ctx) => {
         const role = parseRole(opts.role);
-        const expiresAt = opts.expiresIn === undefined ? null : new Date(Date.now() + durationOrFail(opts.expiresIn));
+        const expiresAt = expiryFrom(opts);
         if (role !== 'admin') {
           if (!opts.client) throw new CliError(`A ${role} key needs --client <id>`);
           const client = await getClient(ctx.sql, opts.client);
@@ -61,8 +63,8 @@ export function registerApiKey(program: Command, run: Run): void {
         if (keys.length === 0) return ctx.out('No API keys.');
         ctx.out(
           table(
-            ['ID', 'PREFIX', 'NAME', 'ROLE', 'CLIENT', 'STATUS', 'CREATED', 'LAST USED', 'LAST IP', 'EXPIRES'],
-            keys.map((k) => [k.id, k.prefix, k.name, k.role, k.clientId ?? '-', k.status, when(k.createdAt), when(k.lastUsedAt), k.lastUsedIp ?? '-', when(k.expiresAt)]),
+            ['ID', 'PREFIX', 'NAME', 'ROLE', 'CLIENT', 'STATUS', 'CREATED', 'LAST USED', 'LAST IP', 'REQUESTS', 'EXPIRES', 'REPLACED BY'],
+            keys.map((k) => [k.id, k.prefix, k.name, k.role, k.clientId ?? '-', k.status, when(k.createdAt), when(k.lastUsedAt), k.lastUsedIp ?? '-', String(k.requestCount), when(k.expiresAt), k.replacedBy ?? '-']),
           ),
         );
       }),
@@ -79,6 +81,28 @@ export function registerApiKey(program: Command, run: Run): void {
         if (!announced) ctx.out('⚠️  Redis was unreachable: running processes notice within the key cache TTL instead of at once');
       }),
     );
+
+  apiKey
+    .command('rotate <idOrPrefix>')
+    .description('issue a replacement key that works at once; the old one keeps working for the grace period, then expires')
+    .option('--grace <duration>', 'how long the old key keeps working, e.g. 24h, 30m, 7d', '24h')
+    .action((idOrPrefix: string, opts: { grace: string }) =>
+      run(async (ctx) => {
+        const graceMs = graceFrom(opts.grace);
+        const { result, announced } = await rotateKeyEverywhere(ctx.sql, ctx.redis(), undefined, idOrPrefix, { graceMs, bcryptCost: ctx.config.BCRYPT_COST });
+        ctx.out('✓ API key rotated');
+        ctx.out();
+        ctx.out(`Key:     ${result.key}`);
+        ctx.out(`Prefix:  ${result.record.prefix}`);
+        ctx.out(`ID:      ${result.record.id}`);
+        ctx.out(`Replaces ${result.previous.prefix} (${result.previous.id}), which keeps working until ${when(result.previous.expiresAt)}`);
+        ctx.out();
+        ctx.out('⚠️  Save this key securely - it will not be shown again!');
+        if (!announced) ctx.out('⚠️  Redis was unreachable: running processes learn the old key\'s expiry within the key cache TTL');
+      }),
+    );
+
+  registerApiKeyImport(apiKey, run);
 }
 
 function parseRole(role: string): Role {
@@ -86,8 +110,3 @@ function parseRole(role: string): Role {
   return role as Role;
 }
 
-function durationOrFail(text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined) throw new CliError(`Invalid duration "${text}": use a number and a unit, e.g. 90d, 24h, 30m`);
-  return ms;
-}

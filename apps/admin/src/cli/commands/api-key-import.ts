@@ -1,0 +1,78 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { keyImportSchema, loadConfig } from '@central-logger/config';
+import { importKeys, parseApiKeysMap, type ImportResult } from '@central-logger/keys';
+import { CliError } from '../errors.js';
+import type { CliContext } from '../context.js';
+import { table } from '../table.js';
+
+type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
+
+/** `api-key import --from-env [--file .env] [--role agent]`: seed 001's development keys, kept working. */
+export function registerApiKeyImport(apiKey: Command, run: Run): void {
+  apiKey
+    .command('import')
+    .description('import API_KEYS={"<key>": "<client_id>", ...} from the environment or a .env file; creates missing clients')
+    .requiredOption('--from-env', 'read API_KEYS from the environment, else from the .env file')
+    .option('--file <path>', 'the .env file to read when API_KEYS is not in the environment', '.env')
+    .option('--role <role>', 'role of the imported keys: agent, reader or owner', 'agent')
+    .action((opts: { file: string; role: string }) =>
+      run(async (ctx) => {
+        if (!['agent', 'reader', 'owner'].includes(opts.role)) throw new CliError(`Imported keys belong to a client: use --role agent, reader or owner`);
+        const { json, source } = apiKeysSource(opts.file);
+        const results = await importKeys(ctx.sql, parseApiKeysMap(json), { role: opts.role as 'agent', bcryptCost: ctx.config.BCRYPT_COST });
+        report(ctx, results, source);
+      }),
+    );
+}
+
+function apiKeysSource(envFile: string): { json: string; source: string } {
+  const fromEnv = loadConfig(keyImportSchema).API_KEYS;
+  if (fromEnv !== undefined) return { json: fromEnv, source: 'the environment' };
+  if (!existsSync(envFile)) throw new CliError(`API_KEYS is not set and there is no ${envFile}`);
+  const json = readEnvValue(readFileSync(envFile, 'utf8'), 'API_KEYS');
+  if (json === undefined) throw new CliError(`API_KEYS is not set, nor in ${envFile}`);
+  return { json, source: envFile };
+}
+
+/**
+ * The value of `name` in .env text. Seed 001 writes the map over several
+ * lines without quotes (`API_KEYS={` … `}`), which common .env parsers cut
+ * at the first line; an unquoted `{` therefore reads on until its braces
+ * balance. Quoted values may span lines too.
+ */
+export function readEnvValue(text: string, name: string): string | undefined {
+  const m = new RegExp(`^(?:export\\s+)?${name}\\s*=\\s*`, 'm').exec(text);
+  if (!m) return undefined;
+  const rest = text.slice(m.index + m[0].length);
+  const quote = rest[0];
+  if (quote === '"' || quote === "'") {
+    const end = rest.indexOf(quote, 1);
+    return end < 0 ? undefined : rest.slice(1, end);
+  }
+  if (rest[0] !== '{') return rest.split('\n')[0]!.trim();
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < rest.length; i++) {
+    const c = rest[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) return rest.slice(0, i + 1);
+  }
+  return undefined;
+}
+
+function report(ctx: CliContext, results: ImportResult[], source: string): void {
+  const count = (o: ImportResult['outcome']) => results.filter((r) => r.outcome === o).length;
+  ctx.out(table(['ENTRY', 'CLIENT', 'PREFIX', 'RESULT', 'CLIENT CREATED'], results.map((r) => [String(r.entry), r.clientId, r.prefix ?? '-', r.outcome.replace('_', ' '), r.clientCreated ? 'yes' : 'no'])));
+  ctx.out();
+  ctx.out(`✓ ${count('imported')} imported, ${count('already_present')} already present, from ${source}`);
+  const bad = count('invalid_key') + count('invalid_client');
+  if (bad > 0) {
+    process.exitCode = 1;
+    ctx.out(`✗ ${bad} entr${bad === 1 ? 'y' : 'ies'} skipped: keys must be 8-256 printable characters without spaces (or a valid clk_ key); client ids 1-63 of letters, digits, _ - .`);
+  }
+}

@@ -1,0 +1,16 @@
+import type { Context } from 'koa';
+import type { UsageTracker } from '@central-logger/keys';
+
+/**
+ * `POST /api/v1/heartbeat` (seed 000 contract). The client's last heartbeat
+ * is added up in memory and written with the next usage flush, not per
+ * request. Any body (e.g. `{"timestamp": ...}`) is ignored: the server's
+ * clock is what counts.
+ */
+export function heartbeat(usage: UsageTracker) {
+  return function postHeartbeat(ctx: Context): void {
+    const clientId = ctx.state.principal.clientId!;
+    usage.recordHeartbeat(clientId);
+    ctx.body = { success: true, message: 'Heartbeat received', clientId };
+  };
+}

@@ -1,0 +1,21 @@
+import type { IncomingMessage } from 'node:http';
+import { AppError } from '@central-logger/errors';
+import { bodyTypeOf, readBody } from './body.js';
+
+/**
+ * A small JSON request body (management endpoints): `{}` when the request has
+ * none, 415 for other media types, 413 past `maxBytes`, 400 when not JSON.
+ */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const length = req.headers['content-length'];
+  if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined) return {};
+  const { type, gzip } = bodyTypeOf(req.headers['content-type'] ?? 'application/json', req.headers['content-encoding']);
+  if (type !== 'json') throw new AppError('unsupported_media_type', 'Content-Type must be application/json');
+  const text = await readBody(req, gzip, { maxBytes, maxDecompressedBytes: maxBytes });
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError('validation_failed', 'The body is not valid JSON');
+  }
+}
