@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createClient, createSql, ensureDatabase, migrate, type Sql } from '@central-logger/db';
 import { createKey } from '@central-logger/keys';
 import { SteadyLoad, tally } from '../support/load.js';
-import { startApp, type AppProcess } from '../support/processes.js';
+import { startApp, type AppProcess } from '../support/child-processes.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-services.js';
 import { deleteRedisKeys, REDIS_URL, waitFor } from '../support/stack.js';
 

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { SteadyLoad, tally } from '../support/load.js';
-import { startApp, type AppProcess } from '../support/processes.js';
+import { startApp, type AppProcess } from '../support/child-processes.js';
 import { createTenant, deleteRedisKeys, testEnv, waitFor } from '../support/stack.js';
 
 let db: TestDatabase;

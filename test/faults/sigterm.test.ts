@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '@central-logger/queue';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { SteadyLoad, tally } from '../support/load.js';
-import { startApp, type AppProcess } from '../support/processes.js';
+import { startApp, type AppProcess } from '../support/child-processes.js';
 import { createTenant, deleteRedisKeys, REDIS_URL, testEnv, waitFor } from '../support/stack.js';
 
 let db: TestDatabase;
@@ -69,7 +69,7 @@ describe('graceful shutdown under load', () => {
     expect(load.count('500')).toBe(0);
     // every request that reached the stopping process before SIGTERM got its answer
     expect(load.unanswered.filter((u) => u.startedAt < termAt)).toEqual([]);
-    expect(a.output.join('\n')).toMatch(/shutting down/);
+    expect(a.lines.join('\n')).toMatch(/shutting down/);
   });
 
   it('worker: the current batch is finished or left for another worker, never dropped', async () => {

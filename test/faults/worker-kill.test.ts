@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { QUEUES } from '@central-logger/queue';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { SteadyLoad, tally } from '../support/load.js';
-import { startApp, type AppProcess } from '../support/processes.js';
+import { startApp, type AppProcess } from '../support/child-processes.js';
 import { createTenant, deleteRedisKeys, REDIS_URL, testEnv, waitFor, type Tenant } from '../support/stack.js';
 
 let db: TestDatabase;

@@ -69,3 +69,43 @@ export function runCli(args: string[], env: Record<string, string>): Promise<{ c
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
 }
+
+export type AppName = 'ingest-api' | 'worker' | 'admin';
+
+export interface AppProcess extends ServiceProcess {
+  name: AppName;
+  /** The HTTP port, for apps that listen. */
+  port: number | undefined;
+  /** Resolves with the exit code (or signal) when the process ends. */
+  exited: Promise<number | string>;
+  /** Sends `signal` (default SIGTERM) and resolves with the exit code or signal. */
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+const APP_ENTRY: Record<AppName, string> = {
+  'ingest-api': 'apps/ingest-api/src/main.ts',
+  worker: 'apps/worker/src/main.ts',
+  admin: 'apps/admin/src/main.ts',
+};
+const READY_LINE: Record<AppName, RegExp> = { 'ingest-api': /"ingest-api listening"/, worker: /"worker started"/, admin: /"admin listening"/ };
+
+/** Starts one app as a real child process, as `npm start` does, and resolves once it logs that it is ready. */
+export async function startApp(name: AppName, env: Record<string, string>, timeoutMs = 20_000): Promise<AppProcess> {
+  // info at least: readiness is read from the log
+  const proc = spawnService(APP_ENTRY[name], { ...env, LOG_LEVEL: env.LOG_LEVEL === 'silent' || !env.LOG_LEVEL ? 'info' : env.LOG_LEVEL });
+  const exited = new Promise<number | string>((resolve) => proc.child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const ready = await Promise.race([
+    proc.waitForLine(READY_LINE[name], timeoutMs),
+    exited.then((code) => Promise.reject(new Error(`${name} exited (${code}) before it was ready:\n${proc.lines.join('\n')}`))),
+  ]);
+  const port = /"port":(\d+)/.exec(ready)?.[1];
+  return Object.assign(proc, {
+    name,
+    port: port === undefined ? undefined : Number(port),
+    exited,
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill(signal);
+      return exited;
+    },
+  });
+}
