@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { AdminConfig } from '@central-logger/config';
 import { createSql } from '@central-logger/db';
 import { closeServer, createLogger, listen, type Logger } from '@central-logger/http';
+import { KeyVerifier, subscribeInvalidations } from '@central-logger/keys';
 import { createAdminApp } from './app.js';
 
 export interface AdminService {
@@ -16,7 +17,10 @@ export async function startAdmin(config: AdminConfig): Promise<AdminService> {
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: 'admin' });
   const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  const server = await listen(createAdminApp({ config, sql, redis, log }), {
+  // the admin API accepts admin keys, so it hears of revocations like ingest does
+  const verifier = new KeyVerifier(sql, { ttlMs: config.KEY_CACHE_TTL_MS });
+  const unsubscribe = subscribeInvalidations(config.REDIS_URL, verifier, (err) => log.warn({ err: err.message }, 'key invalidation subscriber error'));
+  const server = await listen(createAdminApp({ config, sql, redis, log, verifier }), {
     host: config.HOST,
     port: config.ADMIN_PORT,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
@@ -28,6 +32,7 @@ export async function startAdmin(config: AdminConfig): Promise<AdminService> {
     log,
     async close() {
       await closeServer(server);
+      await unsubscribe();
       redis.disconnect();
       await sql.end({ timeout: 5 });
     },
