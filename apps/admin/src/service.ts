@@ -12,8 +12,9 @@ export interface AdminService {
   close(): Promise<void>;
 }
 
-export async function startAdmin(config: AdminConfig): Promise<AdminService> {
-  const log = createLogger('admin', config.LOG_LEVEL);
+/** `log` replaces the process logger (tests read what would be logged). */
+export async function startAdmin(config: AdminConfig, options: { log?: Logger } = {}): Promise<AdminService> {
+  const log = options.log ?? createLogger('admin', config.LOG_LEVEL);
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: 'admin' });
   const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
