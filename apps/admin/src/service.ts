@@ -16,7 +16,10 @@ export interface AdminService {
 export async function startAdmin(config: AdminConfig, options: { log?: Logger } = {}): Promise<AdminService> {
   const log = options.log ?? createLogger('admin', config.LOG_LEVEL);
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: 'admin' });
-  const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  // Commands wait for a (re)connection for at most 2 s instead of failing at
+  // once, so sign-in works from the first request after start; a Redis outage
+  // still answers 503 within 2 s rather than hanging.
+  const redis = new Redis(config.REDIS_URL, { commandTimeout: 2_000, maxRetriesPerRequest: 1 });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   // the admin API accepts admin keys, so it hears of revocations like ingest does
   const verifier = new KeyVerifier(sql, { ttlMs: config.KEY_CACHE_TTL_MS });
