@@ -128,7 +128,7 @@ describe('CSRF: cookie-authenticated state changes must be JSON', () => {
     const cookie = await signIn(app);
     const res = await fetch(`${app.baseUrl}${path}`, { method, headers: { cookie, ...(type ? { 'content-type': type } : {}) }, ...(body !== undefined ? { body } : {}) });
     expect(res.status).toBe(415);
-    expect((await res.json()).error).toBe('unsupported_media_type');
+    expect(((await res.json()) as { error: string }).error).toBe('unsupported_media_type');
     expect(await db.sql`select 1 from clients where id like 'csrf_%'`).toHaveLength(0);
     // the session was not signed out either
     expect((await call(app, 'GET', '/admin/api/session', { cookie })).status).toBe(200);
