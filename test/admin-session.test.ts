@@ -1,6 +1,8 @@
 // Sign-in, sign-out and the limits on failed sign-ins.
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import bcrypt from 'bcrypt';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { adminSchema, ConfigError, loadConfig } from '@central-logger/config';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { ADMIN_PASSWORD, ADMIN_USER, call, createAdminKey, createTestAdminUser, signIn, startAdminApp, type AdminTestApp } from './support/admin.js';
 
@@ -61,6 +63,18 @@ describe('POST /admin/api/login', () => {
     // the tried password is stored nowhere
     const dump = await db.sql`select row_to_json(a)::text as j from admin_audit a union all select row_to_json(f)::text from admin_login_failures f`;
     for (const r of dump) expect(r.j).not.toContain('not the password');
+  });
+
+  it('spends one bcrypt compare on an unknown username, as on a known one', async () => {
+    const compare = vi.spyOn(bcrypt, 'compare');
+    try {
+      expect((await login('no_such_admin', 'whatever password')).status).toBe(401);
+      expect(compare).toHaveBeenCalledTimes(1);
+      expect((await login(ADMIN_USER, 'whatever password')).status).toBe(401);
+      expect(compare).toHaveBeenCalledTimes(2);
+    } finally {
+      compare.mockRestore();
+    }
   });
 
   it('rate limits failures per username with 429 and Retry-After, even for the right password', async () => {
@@ -158,5 +172,14 @@ describe('logs', () => {
     const all = app.logs.join('');
     expect(all).toContain('admin sign-in failed');
     for (const secret of [key, ADMIN_PASSWORD, 'a wrong password to log', cookie.split('=')[1]!]) expect(all).not.toContain(secret);
+  });
+});
+
+describe('configuration', () => {
+  it('takes ADMIN_SESSION_TTL as a duration and refuses anything else', () => {
+    expect(loadConfig(adminSchema, {}).ADMIN_SESSION_TTL).toBe('12h');
+    expect(loadConfig(adminSchema, { ADMIN_SESSION_TTL: '30m' }).ADMIN_SESSION_TTL).toBe('30m');
+    expect(() => loadConfig(adminSchema, { ADMIN_SESSION_TTL: 'forever' })).toThrow(ConfigError);
+    expect(() => loadConfig(adminSchema, { ADMIN_LOGIN_MAX_FAILURES_PER_USER: '0' })).toThrow(/ADMIN_LOGIN_MAX_FAILURES_PER_USER/);
   });
 });
