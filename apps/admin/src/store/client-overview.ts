@@ -1,5 +1,4 @@
-import type { Client } from '@central-logger/db';
-import type { Db } from './db.js';
+import { getClient, listClients, type Client, type Sql } from '@central-logger/db';
 
 /**
  * Counting a tenant's events exactly would scan its whole share of the log
@@ -14,18 +13,26 @@ export interface ClientOverview extends Client {
   eventsLast24h: { count: number; capped: boolean };
 }
 
-export async function listClientOverviews(sql: Db): Promise<ClientOverview[]> {
-  return overviews(sql, undefined);
+type Counts = Pick<ClientOverview, 'keys' | 'eventsLast24h'>;
+
+export async function listClientOverviews(sql: Sql): Promise<ClientOverview[]> {
+  const clients = await listClients(sql);
+  const counts = await countsOf(sql, clients.map((c) => c.id));
+  return clients.map((c) => ({ ...c, ...counts.get(c.id)! }));
 }
 
-export async function getClientOverview(sql: Db, clientId: string): Promise<ClientOverview | undefined> {
-  return (await overviews(sql, clientId))[0];
+export async function getClientOverview(sql: Sql, clientId: string): Promise<ClientOverview | undefined> {
+  const client = await getClient(sql, clientId);
+  if (!client) return undefined;
+  const counts = await countsOf(sql, [clientId]);
+  return { ...client, ...counts.get(clientId)! };
 }
 
-async function overviews(sql: Db, clientId: string | undefined): Promise<ClientOverview[]> {
+/** Key counts and capped recent event counts of each client, in one query. */
+async function countsOf(sql: Sql, clientIds: string[]): Promise<Map<string, Counts>> {
   const rows = await sql`
-    select c.*, k.total as keys_total, k.active as keys_active, e.n as events_24h
-    from clients c
+    select c.id, k.total, k.active, e.n
+    from unnest(${clientIds}::text[]) as c (id)
     cross join lateral (
       select count(*)::int as total,
              count(*) filter (where is_active and revoked_at is null and (expires_at is null or expires_at > now()))::int as active
@@ -34,17 +41,14 @@ async function overviews(sql: Db, clientId: string | undefined): Promise<ClientO
       select count(*)::int as n from (
         select 1 from workflow_logs w
         where w.client_id = c.id and w.executed_at > now() - interval '24 hours'
-        limit ${EVENT_COUNT_CAP + 1}) x) e
-    ${clientId === undefined ? sql`` : sql`where c.id = ${clientId}`}
-    order by c.created_at, c.id`;
-  return rows.map((r) => ({
-    id: r.id as string,
-    name: r.name as string,
-    isActive: r.is_active as boolean,
-    createdAt: r.created_at as Date,
-    deactivatedAt: (r.deactivated_at as Date | null) ?? null,
-    lastHeartbeatAt: (r.last_heartbeat_at as Date | null) ?? null,
-    keys: { total: r.keys_total as number, active: r.keys_active as number },
-    eventsLast24h: { count: Math.min(r.events_24h as number, EVENT_COUNT_CAP), capped: (r.events_24h as number) > EVENT_COUNT_CAP },
-  }));
+        limit ${EVENT_COUNT_CAP + 1}) x) e`;
+  return new Map(
+    rows.map((r) => [
+      r.id as string,
+      {
+        keys: { total: r.total as number, active: r.active as number },
+        eventsLast24h: { count: Math.min(r.n as number, EVENT_COUNT_CAP), capped: (r.n as number) > EVENT_COUNT_CAP },
+      },
+    ]),
+  );
 }
