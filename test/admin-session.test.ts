@@ -129,6 +129,21 @@ describe('POST /admin/api/login', () => {
     expect(bad.body.error).toBe('bad_request');
   });
 
+  it('413 for a body over 64 KiB, 400 for an over-long password, before any bcrypt', async () => {
+    const compare = vi.spyOn(bcrypt, 'compare');
+    try {
+      const huge = await login(ADMIN_USER, 'x'.repeat(70_000));
+      expect(huge.status).toBe(413);
+      expect(huge.body.error).toBe('payload_too_large');
+      const long = await login(ADMIN_USER, 'x'.repeat(1025));
+      expect(long.status).toBe(400);
+      expect(long.body.details[0].field).toBe('password');
+      expect(compare).not.toHaveBeenCalled();
+    } finally {
+      compare.mockRestore();
+    }
+  });
+
   it('marks the cookie Secure in production', async () => {
     const prod = await startAdminApp(db, { NODE_ENV: 'production' });
     try {
@@ -179,7 +194,7 @@ describe('configuration', () => {
   it('takes ADMIN_SESSION_TTL as a duration and refuses anything else', () => {
     expect(loadConfig(adminSchema, {}).ADMIN_SESSION_TTL).toBe('12h');
     expect(loadConfig(adminSchema, { ADMIN_SESSION_TTL: '30m' }).ADMIN_SESSION_TTL).toBe('30m');
-    expect(() => loadConfig(adminSchema, { ADMIN_SESSION_TTL: 'forever' })).toThrow(ConfigError);
+    for (const bad of ['forever', '0h', '12', '99999999999d']) expect(() => loadConfig(adminSchema, { ADMIN_SESSION_TTL: bad }), bad).toThrow(ConfigError);
     expect(() => loadConfig(adminSchema, { ADMIN_LOGIN_MAX_FAILURES_PER_USER: '0' })).toThrow(/ADMIN_LOGIN_MAX_FAILURES_PER_USER/);
   });
 });

@@ -72,7 +72,7 @@ export const adminSchema = baseSchema.extend(httpSchema.shape).extend({
 
   // --- admin sign-in and sessions (issue 6) ---
   /** How long an admin session lasts after sign-in, as a duration: `12h`, `30m`, `7d`. Default 12h. */
-  ADMIN_SESSION_TTL: z.string().regex(/^\d+\s*[smhdw]$/i, 'use a number and a unit, e.g. 12h, 30m, 7d').default('12h'),
+  ADMIN_SESSION_TTL: z.string().regex(/^[1-9]\d{0,5}\s*[smhdw]$/i, 'use a positive number and a unit, e.g. 12h, 30m, 7d').default('12h'),
   /** Failed sign-ins from one address within ADMIN_LOGIN_WINDOW_MS before it gets 429. Default 20. */
   ADMIN_LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(20),
   /** Failed sign-ins for one username within ADMIN_LOGIN_WINDOW_MS before it gets 429. Default 5. */
