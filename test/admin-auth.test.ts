@@ -6,7 +6,7 @@ import { revokeKeyEverywhere } from '@central-logger/keys';
 import { Redis } from 'ioredis';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, REDIS_URL, waitFor } from './support/stack.js';
-import { call, createAdminKey, createTestAdminUser, signIn, startAdminApp, type AdminTestApp } from './support/admin.js';
+import { ANNOUNCED_WITHIN_MS, call, createAdminKey, createTestAdminUser, signIn, startAdminApp, type AdminTestApp } from './support/admin.js';
 
 let db: TestDatabase;
 let app: AdminTestApp;
@@ -105,7 +105,7 @@ describe('the ways in', () => {
     const res = await waitFor(async () => {
       const r = await call(app, 'GET', '/admin/api/clients', { key });
       return r.status === 401 && r;
-    }, 1_000, 'revoked admin key to be refused');
+    }, ANNOUNCED_WITHIN_MS, 'revoked admin key to be refused');
     expect(res.body.error).toBe('api_key_revoked');
   });
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertLogs } from '@central-logger/db';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
-import { call, createAdminKey, createTestAdminUser, signIn, startAdminApp, type AdminTestApp } from './support/admin.js';
+import { ANNOUNCED_WITHIN_MS, call, createAdminKey, createTestAdminUser, signIn, startAdminApp, type AdminTestApp } from './support/admin.js';
 
 let db: TestDatabase;
 let app: AdminTestApp;
@@ -111,7 +111,7 @@ describe('POST /admin/api/clients/:id/deactivate', () => {
     const refused = await waitFor(async () => {
       const r = await postLogs(stack.baseUrl, tenant.key, event());
       return r.status === 401 && r;
-    }, 1_000, 'the deactivated client\'s key to be refused');
+    }, ANNOUNCED_WITHIN_MS, 'the deactivated client\'s key to be refused');
     expect(refused.body.error).toBe('client_inactive');
     const [audit] = await db.sql`select * from admin_audit where action = 'client.deactivate' and target = ${`client:${tenant.clientId}`}`;
     expect(audit).toMatchObject({ actor: 'ops', details: { announced: true } });

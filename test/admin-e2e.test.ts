@@ -80,6 +80,14 @@ describe('admin dashboard in Chromium', () => {
     await row.waitFor();
     expect(await row.textContent()).toContain('active');
 
+    // another page and back: the secret is gone
+    await page.locator('nav a[href="#clients"]').click();
+    await page.locator('#clients').waitFor({ state: 'visible' });
+    await page.locator('nav a[href="#keys"]').click();
+    await page.locator('#key-rows tr', { hasText: prefix }).waitFor();
+    expect(await page.locator('#new-key').isHidden()).toBe(true);
+    expect(await page.content()).not.toContain(secret);
+
     // reload: the secret is gone for good
     await page.reload();
     await page.locator('#key-rows tr', { hasText: prefix }).waitFor();

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
-import { call, createAdminKey, createTestAdminUser, signIn, startAdminApp, type AdminTestApp, type Reply } from './support/admin.js';
+import { ANNOUNCED_WITHIN_MS, call, createAdminKey, createTestAdminUser, signIn, startAdminApp, type AdminTestApp, type Reply } from './support/admin.js';
 
 let db: TestDatabase;
 let app: AdminTestApp;
@@ -122,7 +122,7 @@ describe('DELETE /admin/api/keys/:id', () => {
     const refused = await waitFor(async () => {
       const r = await postLogs(stack.baseUrl, k.body.key, event());
       return r.status === 401 && r;
-    }, 1_000, 'the revoked key to be refused');
+    }, ANNOUNCED_WITHIN_MS, 'the revoked key to be refused');
     expect(refused.body.error).toBe('api_key_revoked');
     const [audit] = await db.sql`select * from admin_audit where action = 'key.revoke' and target = ${`key:${k.body.id}`}`;
     expect(audit).toMatchObject({ actor: 'ops', details: { prefix: k.body.prefix } });
@@ -148,7 +148,7 @@ describe('PATCH /admin/api/keys/:id', () => {
     const refused = await waitFor(async () => {
       const r = await postLogs(stack.baseUrl, k.body.key, event());
       return r.status === 401 && r;
-    }, 1_000, 'the expired key to be refused');
+    }, ANNOUNCED_WITHIN_MS, 'the expired key to be refused');
     expect(refused.body.error).toBe('api_key_expired');
 
     expect((await api('PATCH', `/admin/api/keys/${k.body.prefix}`, { cookie }, { expires_at: null })).status).toBe(200);

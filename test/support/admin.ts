@@ -9,6 +9,13 @@ import { createAdminUser } from '../../apps/admin/src/store/admin-users.js';
 import type { TestDatabase } from './db.js';
 import { deleteRedisKeys, testEnv } from './stack.js';
 
+/**
+ * The promise is 1 s; the margin absorbs a loaded test machine. Without the
+ * Redis announcement a cached key would keep working for KEY_CACHE_TTL_MS
+ * (60 s), so the tests still fail when the announcement is missing.
+ */
+export const ANNOUNCED_WITHIN_MS = 2_000;
+
 export const ADMIN_USER = 'ops';
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 

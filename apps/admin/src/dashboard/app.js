@@ -98,6 +98,7 @@ $('signin-form').addEventListener('submit', async (e) => {
 });
 
 $('signout').addEventListener('click', async () => {
+  forgetNewKey();
   await api('POST', 'logout').catch(() => {});
   showSignIn();
 });
@@ -216,11 +217,13 @@ $('copy-key').addEventListener('click', async () => {
   $('copy-key').textContent = 'Copied';
 });
 
-$('dismiss-key').addEventListener('click', () => {
+function forgetNewKey() {
   $('new-key-secret').textContent = '';
   $('new-key').hidden = true;
   $('copy-key').textContent = 'Copy';
-});
+}
+
+$('dismiss-key').addEventListener('click', forgetNewKey);
 
 $('key-filter').addEventListener('change', () => loadKeys().catch((err) => flash(err.message, true)));
 
@@ -246,6 +249,7 @@ const LOADERS = { clients: loadClients, keys: () => Promise.all([loadClients(), 
 async function showPage() {
   const page = PAGES.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'clients';
   $('flash').hidden = true;
+  forgetNewKey(); // leaving the page forgets a shown secret, as a reload does
   for (const p of PAGES) $(p).hidden = p !== page;
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('current', a.getAttribute('href') === `#${page}`);
   await LOADERS[page]().catch((err) => flash(err.message, true));
