@@ -1,6 +1,7 @@
 // The admin API's clients: create, list with counts, get, deactivate.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertLogs } from '@central-logger/db';
+import { insertLogs, type LogRow } from '@central-logger/db';
+import { EVENT_COUNT_CAP } from '../apps/admin/src/store/client-overview.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
 import { ANNOUNCED_WITHIN_MS, call, createAdminKey, createTestAdminUser, signIn, startAdminApp, type AdminTestApp } from './support/admin.js';
@@ -22,6 +23,11 @@ afterAll(async () => {
   await stack?.close();
   await db?.drop();
 });
+
+/** A stored log row, written straight to the table (the worker is not under test here). */
+function logRow(clientId: string, eventId: string, executedAt: Date): LogRow {
+  return { client_id: clientId, event_id: eventId, received_at: new Date().toISOString(), executed_at: executedAt.toISOString(), environment: 'test', status: 'SUCCESS', workflow: null, run_id: null, level: null, message: null, duration_ms: null, metadata: {} } as LogRow;
+}
 
 describe('POST /admin/api/clients', () => {
   it('creates a client and audits it in the same transaction', async () => {
@@ -79,8 +85,8 @@ describe('GET /admin/api/clients and /admin/api/clients/:id', () => {
     ]);
     await call(app, 'DELETE', `/admin/api/keys/${revoked.body.id}`, { cookie }, {});
     const now = Date.now();
-    const row = (i: number, agoMs: number) => ({ ...event(), event_id: `e${i}`, client_id: tenant.clientId, received_at: new Date().toISOString(), executed_at: new Date(now - agoMs).toISOString(), workflow: null, run_id: null, level: null, message: null, duration_ms: null, metadata: {} });
-    await insertLogs(db.sql, [row(1, 1_000), row(2, 3_600_000), row(3, 20 * 3_600_000), row(4, 30 * 3_600_000)] as never);
+    const row = (i: number, agoMs: number) => logRow(tenant.clientId, `e${i}`, new Date(now - agoMs));
+    await insertLogs(db.sql, [row(1, 1_000), row(2, 3_600_000), row(3, 20 * 3_600_000), row(4, 30 * 3_600_000)]);
     await db.sql`update clients set last_heartbeat_at = now() where id = ${tenant.clientId}`;
 
     const list = await call(app, 'GET', '/admin/api/clients', { cookie });
@@ -92,6 +98,14 @@ describe('GET /admin/api/clients and /admin/api/clients/:id', () => {
     const one = await call(app, 'GET', `/admin/api/clients/${tenant.clientId}`, { cookie });
     expect(one.status).toBe(200);
     expect(one.body).toEqual(counted);
+  });
+
+  it('stops counting a busy tenant\'s events at the cap and says so', async () => {
+    const tenant = await createTenant(db.sql, 'agent', 'busy');
+    const now = Date.now();
+    await insertLogs(db.sql, Array.from({ length: EVENT_COUNT_CAP + 1 }, (_, i) => logRow(tenant.clientId, `b${i}`, new Date(now - (i % 3_600) * 1_000))));
+    const res = await call(app, 'GET', `/admin/api/clients/${tenant.clientId}`, { cookie });
+    expect(res.body.events_last_24h).toEqual({ count: EVENT_COUNT_CAP, capped: true });
   });
 
   it('404 for a client that does not exist', async () => {

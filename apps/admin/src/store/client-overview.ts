@@ -4,9 +4,10 @@ import { getClient, listClients, type Client, type Sql } from '@central-logger/d
  * Counting a tenant's events exactly would scan its whole share of the log
  * table on every page load. Until the usage roll-ups exist, the overview
  * counts the last 24 hours through the (client_id, executed_at) index and
- * stops at this many, shown as "at least".
+ * stops at this many, shown as "at least" (an index-only scan: a few ms
+ * for a tenant past the cap, measured on 2 shared cores).
  */
-export const EVENT_COUNT_CAP = 100_000;
+export const EVENT_COUNT_CAP = 10_000;
 
 export interface ClientOverview extends Client {
   keys: { total: number; active: number };
