@@ -3,13 +3,24 @@ import Router from '@koa/router';
 import type { AdminConfig } from '@central-logger/config';
 import type { Sql } from '@central-logger/db';
 import { errorMiddleware, health, ready, type Logger } from '@central-logger/http';
+import { parseDuration, type KeyVerifier } from '@central-logger/keys';
 import type { Redis } from 'ioredis';
+import { LoginLimiter } from './auth/login-limiter.js';
+import { hashPassword } from './auth/passwords.js';
+import { requireAdmin } from './middleware/require-admin.js';
+import { listAuditRoute } from './routes/audit.js';
+import { createClientRoute, deactivateClientRoute, getClientRoute, listClientsRoute } from './routes/clients.js';
+import { DASHBOARD_PATHS, dashboardFile } from './routes/dashboard.js';
+import type { RouteDeps } from './routes/deps.js';
+import { issueKeyRoute, listKeysRoute, revokeKeyRoute, setKeyExpiryRoute } from './routes/keys.js';
+import { login, logout, whoAmI } from './routes/session.js';
 
 export interface AdminDeps {
   config: AdminConfig;
   sql: Sql;
   redis: Redis;
   log: Logger;
+  verifier: KeyVerifier;
 }
 
 /** The provider's app: wiring only. */
@@ -17,13 +28,51 @@ export function createAdminApp(deps: AdminDeps): Koa {
   const app = new Koa();
   app.proxy = deps.config.TRUST_PROXY;
   app.silent = true;
+  const r = routeDeps(deps);
+  const auth = requireAdmin(deps.sql, deps.verifier);
+  const api = '/admin/api';
 
   const router = new Router();
   router.get('/health', health);
   router.get('/ready', ready({ postgres: () => deps.sql`select 1`, redis: () => deps.redis.ping() }));
+  for (const path of DASHBOARD_PATHS) router.get(path, dashboardFile);
+
+  router.post(`${api}/login`, login(r));
+  router.post(`${api}/logout`, auth, logout(r));
+  router.get(`${api}/session`, auth, whoAmI);
+  router.post(`${api}/clients`, auth, createClientRoute(r));
+  router.get(`${api}/clients`, auth, listClientsRoute(r));
+  router.get(`${api}/clients/:id`, auth, getClientRoute(r));
+  router.post(`${api}/clients/:id/deactivate`, auth, deactivateClientRoute(r));
+  router.post(`${api}/keys`, auth, issueKeyRoute(r));
+  router.get(`${api}/keys`, auth, listKeysRoute(r));
+  router.delete(`${api}/keys/:id`, auth, revokeKeyRoute(r));
+  router.patch(`${api}/keys/:id`, auth, setKeyExpiryRoute(r));
+  router.get(`${api}/audit`, auth, listAuditRoute(r));
 
   app.use(errorMiddleware(deps.log));
+  app.use(noStoreForApi(api));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
   return app;
+}
+
+function routeDeps(deps: AdminDeps): RouteDeps {
+  const { config } = deps;
+  const limiter = new LoginLimiter(deps.redis, config.QUEUE_PREFIX, {
+    perIp: config.ADMIN_LOGIN_MAX_FAILURES_PER_IP,
+    perUser: config.ADMIN_LOGIN_MAX_FAILURES_PER_USER,
+    windowMs: config.ADMIN_LOGIN_WINDOW_MS,
+  });
+  const dummyHash = hashPassword('no user has this password', config.BCRYPT_COST);
+  dummyHash.catch(() => {}); // awaited (and rethrown) by the first sign-in with an unknown name
+  return { ...deps, limiter, dummyHash, sessionTtlMs: parseDuration(config.ADMIN_SESSION_TTL)! };
+}
+
+/** Admin answers (key secrets, lists of keys) must never sit in a cache. */
+function noStoreForApi(prefix: string) {
+  return async (ctx: Koa.Context, next: Koa.Next): Promise<void> => {
+    if (ctx.path.startsWith(prefix)) ctx.set('Cache-Control', 'no-store');
+    await next();
+  };
 }

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { AdminConfig } from '@central-logger/config';
 import { createSql } from '@central-logger/db';
 import { closeServer, createLogger, listen, type Logger } from '@central-logger/http';
+import { KeyVerifier, subscribeInvalidations } from '@central-logger/keys';
 import { createAdminApp } from './app.js';
 
 export interface AdminService {
@@ -11,12 +12,19 @@ export interface AdminService {
   close(): Promise<void>;
 }
 
-export async function startAdmin(config: AdminConfig): Promise<AdminService> {
-  const log = createLogger('admin', config.LOG_LEVEL);
+/** `log` replaces the process logger (tests read what would be logged). */
+export async function startAdmin(config: AdminConfig, options: { log?: Logger } = {}): Promise<AdminService> {
+  const log = options.log ?? createLogger('admin', config.LOG_LEVEL);
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: 'admin' });
-  const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  // Commands wait for a (re)connection for at most 2 s instead of failing at
+  // once, so sign-in works from the first request after start; a Redis outage
+  // still answers 503 within 2 s rather than hanging.
+  const redis = new Redis(config.REDIS_URL, { commandTimeout: 2_000, maxRetriesPerRequest: 1 });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  const server = await listen(createAdminApp({ config, sql, redis, log }), {
+  // the admin API accepts admin keys, so it hears of revocations like ingest does
+  const verifier = new KeyVerifier(sql, { ttlMs: config.KEY_CACHE_TTL_MS });
+  const unsubscribe = subscribeInvalidations(config.REDIS_URL, verifier, (err) => log.warn({ err: err.message }, 'key invalidation subscriber error'));
+  const server = await listen(createAdminApp({ config, sql, redis, log, verifier }), {
     host: config.HOST,
     port: config.ADMIN_PORT,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
@@ -28,6 +36,7 @@ export async function startAdmin(config: AdminConfig): Promise<AdminService> {
     log,
     async close() {
       await closeServer(server);
+      await unsubscribe();
       redis.disconnect();
       await sql.end({ timeout: 5 });
     },

@@ -78,6 +78,16 @@ export const workerSchema = baseSchema.extend({
 
 export const adminSchema = baseSchema.extend(httpSchema.shape).extend({
   ADMIN_PORT: port.default(8001),
+
+  // --- admin sign-in and sessions (issue 6) ---
+  /** How long an admin session lasts after sign-in, as a duration: `12h`, `30m`, `7d`. Default 12h. */
+  ADMIN_SESSION_TTL: z.string().regex(/^[1-9]\d{0,5}\s*[smhdw]$/i, 'use a positive number and a unit, e.g. 12h, 30m, 7d').default('12h'),
+  /** Failed sign-ins from one address within ADMIN_LOGIN_WINDOW_MS before it gets 429. Default 20. */
+  ADMIN_LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(20),
+  /** Failed sign-ins for one username within ADMIN_LOGIN_WINDOW_MS before it gets 429. Default 5. */
+  ADMIN_LOGIN_MAX_FAILURES_PER_USER: positiveInt.default(5),
+  /** Window of the failed sign-in limits. Default 15 minutes. */
+  ADMIN_LOGIN_WINDOW_MS: positiveInt.default(15 * 60_000),
 });
 
 export type BaseConfig = z.infer<typeof baseSchema>;

@@ -1,0 +1,46 @@
+import type { Db } from './db.js';
+
+export interface AuditEntry {
+  /** The admin username, the admin key's prefix, or `anonymous` for a failed sign-in. */
+  actor: string;
+  /** What happened, `noun.verb`: `client.create`, `key.revoke`, `login.failure`. */
+  action: string;
+  /** What it happened to: `client:<id>`, `key:<id>`, `admin_user:<name>`. */
+  target: string | null;
+  /** Never a secret: prefixes, names, roles, dates. */
+  details?: Record<string, unknown>;
+  ip: string | null;
+}
+
+export interface AuditRecord extends Required<AuditEntry> {
+  id: string;
+  at: Date;
+}
+
+export async function recordAudit(tx: Db, e: AuditEntry): Promise<void> {
+  await tx`
+    insert into admin_audit (actor, action, target, details, ip)
+    values (${e.actor}, ${e.action}, ${e.target}, ${tx.json((e.details ?? {}) as never)}, ${e.ip})`;
+}
+
+/** Newest first; `beforeId` is the keyset cursor (the last id of the previous page). */
+export async function listAudit(sql: Db, page: { limit: number; beforeId?: string }): Promise<AuditRecord[]> {
+  const rows = await sql`
+    select * from admin_audit
+    ${page.beforeId === undefined ? sql`` : sql`where id < ${page.beforeId}`}
+    order by id desc limit ${page.limit}`;
+  return rows.map((r) => ({
+    id: String(r.id),
+    actor: r.actor as string,
+    action: r.action as string,
+    target: (r.target as string | null) ?? null,
+    details: r.details as Record<string, unknown>,
+    ip: (r.ip as string | null) ?? null,
+    at: r.at as Date,
+  }));
+}
+
+/** Kept apart from the audit log: the alert rules count these per address and per username. */
+export async function recordLoginFailure(tx: Db, username: string, ip: string | null): Promise<void> {
+  await tx`insert into admin_login_failures (username, ip) values (${username.slice(0, 256)}, ${ip})`;
+}

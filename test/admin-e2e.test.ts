@@ -1,0 +1,119 @@
+// The dashboard in a real headless Chromium (Debian's, at /usr/bin/chromium;
+// .ci/run installs it): sign in after a failed attempt, create a client and a
+// key, see the key once, revoke it, and find the failed sign-in in the audit log.
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { ADMIN_PASSWORD, ADMIN_USER, createTestAdminUser, startAdminApp, type AdminTestApp } from './support/admin.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let db: TestDatabase;
+let app: AdminTestApp;
+let profile: string;
+let browser: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  // fail loudly, never skip: a missing browser must not pass as a green run
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}. Install it with: apt-get install -y chromium (.ci/run does this), or set CHROMIUM_PATH.`);
+  db = await createTestDatabase();
+  app = await startAdminApp(db);
+  await createTestAdminUser(db.sql);
+  profile = await mkdtemp(join(tmpdir(), 'cl-e2e-chromium-'));
+  // a persistent context is how Playwright takes a fresh --user-data-dir of our choosing
+  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000 });
+  page = browser.pages()[0] ?? (await browser.newPage());
+  page.setDefaultTimeout(10_000);
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  if (profile) await rm(profile, { recursive: true, force: true });
+  await app?.close();
+  await db?.drop();
+});
+
+describe('admin dashboard in Chromium', () => {
+  it('sign in, create a client and a key, see the key once, revoke it, and see the failed sign-in audited', { timeout: 90_000 }, async () => {
+    await page.goto(app.baseUrl);
+    const form = page.locator('#signin-form');
+    await form.waitFor({ state: 'visible' });
+
+    // a failed sign-in first: it is shown, and later found in the audit log
+    await form.locator('input[name=username]').fill(ADMIN_USER);
+    await form.locator('input[name=password]').fill('not the right password');
+    await form.locator('button[type=submit]').click();
+    await expect.poll(() => page.locator('#signin-error').textContent()).toBe('Invalid username or password');
+
+    await form.locator('input[name=password]').fill(ADMIN_PASSWORD);
+    await form.locator('button[type=submit]').click();
+    await page.locator('#whoami').filter({ hasText: `signed in as ${ADMIN_USER}` }).waitFor();
+    await page.locator('#clients').waitFor({ state: 'visible' });
+
+    // create a client
+    await page.locator('#client-form input[name=id]').fill('e2e_corp');
+    await page.locator('#client-form input[name=name]').fill('E2E Corp');
+    await page.locator('#client-form button[type=submit]').click();
+    await page.locator('#client-rows tr', { hasText: 'e2e_corp' }).waitFor();
+    expect(await page.locator('#client-rows tr', { hasText: 'e2e_corp' }).textContent()).toContain('E2E Corp');
+
+    // issue a key for it: the secret is shown once, with a copy button
+    await page.goto(`${app.baseUrl}/#keys`);
+    await page.locator('#keys').waitFor({ state: 'visible' });
+    await page.locator('#key-client option[value=e2e_corp]').waitFor({ state: 'attached' });
+    await page.locator('#key-form input[name=name]').fill('E2E agent');
+    await page.locator('#key-form select[name=role]').selectOption('agent');
+    await page.locator('#key-form select[name=client_id]').selectOption('e2e_corp');
+    await page.locator('#key-form button[type=submit]').click();
+    await page.locator('#new-key').waitFor({ state: 'visible' });
+    const secret = (await page.locator('#new-key-secret').textContent())!;
+    expect(secret).toMatch(/^clk_[0-9A-Za-z]{12}_[0-9A-Za-z]{49}$/);
+    const prefix = secret.slice(0, 16);
+    await page.locator('#copy-key').click();
+    await expect.poll(() => page.locator('#copy-key').textContent()).toBe('Copied');
+    const row = page.locator('#key-rows tr', { hasText: prefix });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('active');
+
+    // another page and back: the secret is gone
+    await page.locator('nav a[href="#clients"]').click();
+    await page.locator('#clients').waitFor({ state: 'visible' });
+    await page.locator('nav a[href="#keys"]').click();
+    await page.locator('#key-rows tr', { hasText: prefix }).waitFor();
+    expect(await page.locator('#new-key').isHidden()).toBe(true);
+    expect(await page.content()).not.toContain(secret);
+
+    // reload: the secret is gone for good
+    await page.reload();
+    await page.locator('#key-rows tr', { hasText: prefix }).waitFor();
+    expect(await page.locator('#new-key').isHidden()).toBe(true);
+    expect(await page.content()).not.toContain(secret);
+
+    // revoke it (two clicks: arm, confirm)
+    const revoke = page.locator('#key-rows tr', { hasText: prefix }).getByRole('button', { name: 'Revoke' });
+    await revoke.click();
+    await page.locator('#key-rows tr', { hasText: prefix }).getByRole('button', { name: 'Confirm revoke?' }).click();
+    await page.locator('#key-rows tr', { hasText: prefix }).filter({ hasText: 'revoked' }).waitFor();
+    const [stored] = await db.sql`select revoked_at from api_keys where prefix = ${prefix}`;
+    expect(stored!.revoked_at).not.toBeNull();
+
+    // the audit log shows the failed sign-in, and what was done since
+    await page.goto(`${app.baseUrl}/#audit`);
+    await page.locator('#audit-rows tr', { hasText: 'login.failure' }).waitFor();
+    expect(await page.locator('#audit-rows tr', { hasText: 'login.failure' }).textContent()).toContain(`admin_user:${ADMIN_USER}`);
+    const actions = await page.locator('#audit-rows tr td:nth-child(3)').allTextContents();
+    expect(actions).toEqual(['key.revoke', 'key.issue', 'client.create', 'login.success', 'login.failure']);
+    expect(await page.content()).not.toContain(secret);
+
+    // sign out: back to the sign-in form, and the session no longer works
+    await page.locator('#signout').click();
+    await form.waitFor({ state: 'visible' });
+    await page.reload();
+    await form.waitFor({ state: 'visible' });
+  });
+});
