@@ -1,13 +1,16 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { IngestConfig } from '@central-logger/config';
-import type { Sql } from '@central-logger/db';
+import type { CursorCodec, Sql } from '@central-logger/db';
 import { errorMiddleware, health, ready, type Logger } from '@central-logger/http';
 import type { KeyVerifier } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
 import type { Redis } from 'ioredis';
 import { authenticate } from './middleware/authenticate.js';
 import { ingestLogs } from './routes/logs-ingest.js';
+import { queryLogs } from './routes/logs-query.js';
+import { getLogById } from './routes/logs-get.js';
+import { getStats } from './routes/stats.js';
 
 export interface IngestDeps {
   config: IngestConfig;
@@ -16,6 +19,8 @@ export interface IngestDeps {
   verifier: KeyVerifier;
   producer: LogsProducer;
   log: Logger;
+  /** Tenant reads: the row-level-security role's pool (READ_DATABASE_URL); without it the read routes are not served. */
+  reads?: { readSql: Sql; cursors: CursorCodec };
 }
 
 /** The public API: wiring only; the logic lives in packages/. */
@@ -28,6 +33,12 @@ export function createIngestApp(deps: IngestDeps): Koa {
   router.get('/health', health);
   router.get('/ready', ready({ postgres: () => deps.sql`select 1`, redis: () => deps.redis.ping() }));
   router.post('/api/v1/logs', authenticate(deps.verifier, 'logs:write'), ingestLogs(deps.config, deps.producer));
+  if (deps.reads) {
+    const { readSql, cursors } = deps.reads;
+    router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(readSql, cursors));
+    router.get('/api/v1/logs/:id', authenticate(deps.verifier, 'logs:read'), getLogById(readSql));
+    router.get('/api/v1/stats', authenticate(deps.verifier, 'logs:read'), getStats(readSql));
+  }
 
   app.use(errorMiddleware(deps.log));
   app.use(router.routes());
