@@ -37,12 +37,8 @@ export interface JsonResponse {
 export async function getJson(baseUrl: string, path: string, key: string | undefined, headers: Record<string, string> = {}): Promise<JsonResponse> {
   const res = await fetch(`${baseUrl}${path}`, { headers: { ...(key ? { 'x-api-key': key } : {}), ...headers } });
   const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    // NDJSON or plain text: leave as text
-  }
+  // NDJSON stays text: the caller splits it into lines
+  const body: unknown = res.headers.get('content-type')?.includes('json') && !res.headers.get('content-type')?.includes('ndjson') && text ? JSON.parse(text) : text;
   return { status: res.status, body, headers: res.headers };
 }
 
