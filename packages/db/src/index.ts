@@ -7,3 +7,4 @@ export * from './logs.js';
 export * from './tenant.js';
 export * from './logs-cursor.js';
 export * from './logs-query.js';
+export * from './retention.js';

@@ -12,6 +12,8 @@ export interface Principal {
   role: Role;
   /** The tenant; null only for admin keys. */
   clientId: string | null;
+  /** The tenant's retention in days: older events are refused at ingest. */
+  retentionDays?: number | null;
 }
 
 export interface KeyVerifierOptions {
@@ -82,7 +84,7 @@ export class KeyVerifier {
     if (status === 'revoked') throw new AppError('api_key_revoked', 'This API key has been revoked');
     if (status === 'expired') throw new AppError('api_key_expired', 'This API key has expired');
     if (!key.clientActive) throw new AppError('client_inactive', 'The client of this API key is inactive');
-    return { keyId: key.id, prefix: key.prefix, role: key.role, clientId: key.clientId };
+    return { keyId: key.id, prefix: key.prefix, role: key.role, clientId: key.clientId, retentionDays: key.retentionDays ?? null };
   }
 
   private lookup(rawKey: string, digest: string): Promise<KeyForVerification | undefined> {
