@@ -93,7 +93,7 @@ describe('maintenance scheduling', () => {
       const schedulers = await queue.getJobSchedulers();
       expect(schedulers).toHaveLength(1);
       expect(schedulers[0]).toMatchObject({ key: MAINTENANCE.scheduler, every: 600000 });
-      await waitFor(async () => (await queue.getJobCounts('completed')).completed >= 1, 15_000, 'a completed maintenance job');
+      await waitFor(async () => (await queue.getJobCounts('completed')).completed! >= 1, 15_000, 'a completed maintenance job');
       expect((await queue.getJobCounts('completed')).completed).toBe(1);
     } finally {
       await second.close();
