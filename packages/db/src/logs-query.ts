@@ -86,19 +86,23 @@ const groupKeys = {
   status: (tx: Tx) => tx`l.status`,
   environment: (tx: Tx) => tx`l.environment`,
   workflow: (tx: Tx) => tx`l.workflow`,
-  hour: (tx: Tx) => tx`to_char(date_trunc('hour', l.executed_at at time zone 'UTC'), ${ISO})`,
-  day: (tx: Tx) => tx`to_char(date_trunc('day', l.executed_at at time zone 'UTC'), ${ISO})`,
+  hour: (tx: Tx) => tx`date_trunc('hour', l.executed_at at time zone 'UTC')`,
+  day: (tx: Tx) => tx`date_trunc('day', l.executed_at at time zone 'UTC')`,
 } satisfies Record<StatsGroup, unknown>;
 
 /** Counts by group in [from, to); time buckets oldest first, other groups largest first, at most 1,000. */
 export function statsQuery(tx: Tx, clientId: string, range: { from: Date; to: Date }, groupBy: StatsGroup) {
   const byTime = groupBy === 'hour' || groupBy === 'day';
+  // buckets are formatted after grouping: once per bucket, not once per row
   return tx`
-    select ${groupKeys[groupBy](tx)} as key, count(*)::float8 as count
-    from workflow_logs l
-    where ${conditions(tx, clientId, range)}
-    group by 1
-    order by ${byTime ? tx`1` : tx`2 desc, 1`}
+    select ${byTime ? tx`to_char(g.key, ${ISO})` : tx`g.key`} as key, g.count
+    from (
+      select ${groupKeys[groupBy](tx)} as key, count(*)::float8 as count
+      from workflow_logs l
+      where ${conditions(tx, clientId, range)}
+      group by 1
+    ) g
+    order by ${byTime ? tx`g.key` : tx`g.count desc, g.key`}
     limit 1000`;
 }
 
