@@ -50,7 +50,6 @@ export async function loadRows(sql: Sql, opts: LoadOptions): Promise<void> {
     if (!copy.write(text)) await new Promise((resolve) => copy.once('drain', resolve));
   }
   await new Promise<void>((resolve, reject) => copy.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  await new Promise((resolve) => copy.once('finish', resolve)).catch(() => {});
   console.log(`COPY of ${opts.rows} rows: ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
   started = performance.now();

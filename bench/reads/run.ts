@@ -8,6 +8,7 @@
  *
  * --keep leaves the database for another run; --reuse skips the load when it is there.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import {
   createSql, dropDatabase, ensureDatabase, findLogs, logsQuery, logStats, migrate, readerUrl, statsQuery, withTenant, type Sql,
@@ -89,8 +90,31 @@ async function measure(reader: Sql): Promise<void> {
     times.sort((a, b) => a - b);
     const p95 = percentile(times, 95);
     console.log(`\n## ${c.name}: p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms (target p95 < ${c.target} ms: ${p95 < c.target ? 'met' : 'MISSED'}; ${ITERATIONS} runs)`);
-    console.log((await c.explain(reader, tenantId(7 % TENANTS), now)).map((l) => `    ${l}`).join('\n'));
+    const plan = await c.explain(reader, tenantId(7 % TENANTS), now);
+    plans.push(`## ${c.name}\n${plan.join('\n')}\n`);
+    console.log(summarize(plan).map((l) => `    ${l}`).join('\n'));
   }
+  await mkdir('bench/results', { recursive: true });
+  await writeFile('bench/results/reads-explain.txt', plans.join('\n'));
+  console.log('\nfull plans: bench/results/reads-explain.txt');
+}
+
+const plans: string[] = [];
+
+/** The plan's top nodes, then each index used (partitions folded together), then the timings. */
+function summarize(plan: string[]): string[] {
+  const firstPartition = plan.findIndex((l) => /workflow_logs_(p\d{8}|default)/.test(l));
+  const top = plan.slice(0, firstPartition < 0 ? plan.length : Math.min(firstPartition, 6)).filter((l) => !/One-Time Filter/.test(l));
+  const used = new Map<string, number>();
+  for (const l of plan) {
+    const m = /(Index Only Scan|Index Scan|Bitmap Index Scan|Seq Scan)(?: Backward)?(?: using| on) (\S+)/.exec(l);
+    if (m) {
+      const key = `${m[1]} ${m[2]!.replace(/_p\d{8}_/, '_p<day>_')}`;
+      used.set(key, (used.get(key) ?? 0) + 1);
+    }
+  }
+  const times = plan.filter((l) => /^(Planning|Execution) Time/.test(l.trim()));
+  return [...top, ...[...used].map(([k, n]) => `  ${k} (${n} partition${n > 1 ? 's' : ''})`), ...times];
 }
 
 const url = args.url!;
