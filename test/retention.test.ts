@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,5 +140,29 @@ describe('ingest refuses events outside the accepted window', () => {
     const res = await postLogs(stack.baseUrl, t.key, event({ executed_at: new Date(Date.now() + 2 * DAY).toISOString() }));
     expect(res.status).toBe(400);
     expect(res.body.details[0]).toMatchObject({ field: 'executed_at' });
+  });
+});
+
+describe('central-logger client retention', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  const cli = (...args: string[]) =>
+    promisify(execFile)('node_modules/.bin/tsx', ['apps/admin/src/cli/main.ts', ...args], { env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, LOG_LEVEL: 'silent' } })
+      .then(({ stdout }) => ({ code: 0, out: stdout }), (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, out: err.stdout + err.stderr }));
+
+  it('sets a client\'s retention_days, and refuses bad values and unknown clients', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    const ok = await cli('client', 'retention', t.clientId, '7');
+    expect(ok).toMatchObject({ code: 0 });
+    expect(ok.out).toContain('7 days');
+    expect((await db.sql`select retention_days from clients where id = ${t.clientId}`)[0]!.retention_days).toBe(7);
+    expect(await cli('client', 'retention', t.clientId, '0')).toMatchObject({ code: 1, out: expect.stringContaining('1 to 3650') });
+    expect(await cli('client', 'retention', 'nobody', '7')).toMatchObject({ code: 1, out: expect.stringContaining('No client') });
   });
 });
