@@ -123,11 +123,27 @@ describe('NDJSON export', () => {
     const res = await getJson(stack.baseUrl, `/api/v1/logs${qs({ from: minutesAgo(61), to: new Date().toISOString() })}`, t.key, { accept: 'application/x-ndjson' });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('application/x-ndjson');
+    // streamed as it is read, not buffered into one body of known length
+    expect(res.headers.get('content-length')).toBeNull();
+    expect(res.headers.get('transfer-encoding')).toBe('chunked');
     const lines = (res.body as string).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toHaveLength(1200);
     expect(lines[0].event_id).toBe('e1199');
     expect(lines.at(-1).event_id).toBe('e0000');
     expect(new Set(lines.map((l) => l.client_id))).toEqual(new Set([t.clientId]));
+  });
+
+  it('ends the cursor and its transaction when the client goes away mid-export', async () => {
+    const t = await createTenant(db.sql, 'reader');
+    const many = Array.from({ length: 30_000 }, (_, i) => logRow(t.clientId, { event_id: `m${i}`, message: 'x'.repeat(200), executed_at: new Date(Date.now() - 3_600_000 + i * 100).toISOString() }));
+    for (let i = 0; i < many.length; i += 5_000) await seedLogs(db.sql, many.slice(i, i + 5_000));
+    const abort = new AbortController();
+    const res = await fetch(`${stack.baseUrl}/api/v1/logs`, { headers: { 'x-api-key': t.key, accept: 'application/x-ndjson' }, signal: abort.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    abort.abort();
+    const open = () => db.sql`select count(*)::int as n from pg_stat_activity where application_name = 'ingest-api-read' and state <> 'idle'`;
+    await waitFor(async () => (await open())[0]!.n === 0, 10_000, 'the export transaction to end');
   });
 
   it('filters the export like a page', async () => {
