@@ -35,12 +35,12 @@ const tenantId = (i: number) => `bench_${String(i).padStart(3, '0')}`;
 async function prepare(url: string): Promise<void> {
   const owner = createSql(url, { max: 2, applicationName: 'bench-reads' });
   try {
-    const [loaded] = args.reuse ? await owner`select count(*)::int as n from pg_class where relname = 'workflow_logs'` : [{ n: 0 }];
+    await migrate(owner);
+    const [loaded] = args.reuse ? await owner`select count(*)::int as n from clients where id like 'bench%'` : [{ n: 0 }];
     if (loaded!.n > 0) {
       console.log('reusing the loaded database');
       return;
     }
-    await migrate(owner);
     await loadRows(owner, { rows: ROWS, tenants: TENANTS, tenantId });
   } finally {
     await owner.end();

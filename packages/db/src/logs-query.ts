@@ -87,7 +87,8 @@ const groupKeys = {
   environment: (tx: Tx) => tx`l.environment`,
   workflow: (tx: Tx) => tx`l.workflow`,
   hour: (tx: Tx) => tx`date_trunc('hour', l.executed_at at time zone 'UTC')`,
-  day: (tx: Tx) => tx`date_trunc('day', l.executed_at at time zone 'UTC')`,
+  // a date is cheaper to compute and group than a date_trunc'd timestamp
+  day: (tx: Tx) => tx`(l.executed_at at time zone 'UTC')::date`,
 } satisfies Record<StatsGroup, unknown>;
 
 /** Counts by group in [from, to); time buckets oldest first, other groups largest first, at most 1,000. */
@@ -95,7 +96,7 @@ export function statsQuery(tx: Tx, clientId: string, range: { from: Date; to: Da
   const byTime = groupBy === 'hour' || groupBy === 'day';
   // buckets are formatted after grouping: once per bucket, not once per row
   return tx`
-    select ${byTime ? tx`to_char(g.key, ${ISO})` : tx`g.key`} as key, g.count
+    select ${byTime ? tx`to_char(g.key::timestamp, ${ISO})` : tx`g.key`} as key, g.count
     from (
       select ${groupKeys[groupBy](tx)} as key, count(*)::float8 as count
       from workflow_logs l

@@ -24,8 +24,13 @@ export function readerUrl(ownerUrl: string): string {
 export async function withTenant<T>(sql: Sql, clientId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   if (!clientId) throw new Error('withTenant needs a client id');
   const result = await sql.begin('read only', async (tx) => {
-    await tx`select set_config('app.client_id', ${clientId}, true)`;
-    return fn(tx as unknown as Tx);
+    // pipelined: sent now, it runs before any query fn sends on this connection,
+    // so the tenant costs no extra round trip
+    const scoped = tx`select set_config('app.client_id', ${clientId}, true)`.execute();
+    scoped.catch(() => {}); // its failure also fails fn's queries; it is rethrown below
+    const out = await fn(tx as unknown as Tx);
+    await scoped;
+    return out;
   });
   return result as T;
 }
