@@ -1,4 +1,4 @@
-import type { LogFilter, StatsGroup } from '@central-logger/events';
+import { MAX_STATS_GROUPS, type LogFilter, type StatsGroup } from '@central-logger/events';
 import type { Sql } from './client.js';
 import type { LogPosition } from './logs-cursor.js';
 import { withTenant, type Tx } from './tenant.js';
@@ -104,7 +104,7 @@ export function statsQuery(tx: Tx, clientId: string, range: { from: Date; to: Da
       group by 1
     ) g
     order by ${byTime ? tx`g.key` : tx`g.count desc, g.key`}
-    limit 1000`;
+    limit ${MAX_STATS_GROUPS}`;
 }
 
 export async function logStats(sql: Sql, clientId: string, range: { from: Date; to: Date }, groupBy: StatsGroup): Promise<StatsBucket[]> {

@@ -26,6 +26,8 @@ export interface LogQuery {
   cursor?: string;
 }
 
+/** Most groups a stats answer holds (for status, environment and workflow: the largest). */
+export const MAX_STATS_GROUPS = 1000;
 export const STATS_GROUPS = ['status', 'environment', 'workflow', 'hour', 'day'] as const;
 export type StatsGroup = (typeof STATS_GROUPS)[number];
 
@@ -120,6 +122,10 @@ export function parseStatsQuery(raw: RawQuery, now = Date.now()): StatsQuery {
   const to = v?.to ?? new Date(now);
   const from = v?.from ?? new Date(to.getTime() - 30 * DAY_MS);
   if (v && from >= to) details.push({ field: 'from', message: 'must be before to' });
+  const bucketMs = v?.group_by === 'hour' ? 3_600_000 : v?.group_by === 'day' ? DAY_MS : undefined;
+  if (bucketMs && to.getTime() - from.getTime() > MAX_STATS_GROUPS * bucketMs) {
+    details.push({ field: 'from', message: `spans more than ${MAX_STATS_GROUPS} ${v!.group_by}s; narrow the range or group by day` });
+  }
   fail(details);
   return { from, to, groupBy: v!.group_by };
 }
