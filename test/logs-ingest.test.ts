@@ -54,7 +54,7 @@ describe('POST /api/v1/logs happy path', () => {
   it('never honours a client_id in the body: another tenant cannot write into the first one\'s rows', async () => {
     const victim = await createTenant(db.sql, 'agent', 'victim');
     const attacker = await createTenant(db.sql, 'agent', 'attacker');
-    const at = '2026-01-01T00:00:00.000Z';
+    const at = new Date(Date.now() - 3_600_000).toISOString(); // within the client's retention
     expect((await postLogs(stack.baseUrl, victim.key, event({ event_id: 'shared-id', executed_at: at, message: 'original' }))).status).toBe(202);
     await waitFor(async () => (await rowsOf(victim.clientId)).length === 1);
     const res = await postLogs(stack.baseUrl, attacker.key, event({ event_id: 'shared-id', executed_at: at, message: 'forged', client_id: victim.clientId }));
@@ -70,7 +70,7 @@ describe('POST /api/v1/logs happy path', () => {
 
   it('stores a retried event once (same event_id and executed_at)', async () => {
     const t = await createTenant(db.sql, 'agent');
-    const e = event({ event_id: 'retry-me', executed_at: '2026-02-02T10:00:00Z' });
+    const e = event({ event_id: 'retry-me', executed_at: new Date(Date.now() - 3_600_000).toISOString() });
     for (let i = 0; i < 3; i++) expect((await postLogs(stack.baseUrl, t.key, e)).status).toBe(202);
     expect((await postLogs(stack.baseUrl, t.key, [e, e])).status).toBe(202);
     await waitFor(() => stack.drained(), 10_000, 'queue to drain');

@@ -1,7 +1,7 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { IngestConfig } from '@central-logger/config';
-import type { Sql } from '@central-logger/db';
+import type { CursorCodec, Sql } from '@central-logger/db';
 import { errorMiddleware, health, ready, type Logger } from '@central-logger/http';
 import type { KeyVerifier } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
@@ -13,6 +13,9 @@ import { createOwnKey } from './routes/keys-create.js';
 import { listOwnKeys } from './routes/keys-list.js';
 import { revokeOwnKey } from './routes/keys-revoke.js';
 import { rotateOwnKey } from './routes/keys-rotate.js';
+import { queryLogs } from './routes/logs-query.js';
+import { getLogById } from './routes/logs-get.js';
+import { getStats } from './routes/stats.js';
 
 export interface IngestDeps {
   config: IngestConfig;
@@ -21,6 +24,8 @@ export interface IngestDeps {
   verifier: KeyVerifier;
   producer: LogsProducer;
   log: Logger;
+  /** Tenant reads: the row-level-security role's pool (READ_DATABASE_URL); without it the read routes are not served. */
+  reads?: { readSql: Sql; cursors: CursorCodec };
 }
 
 /** The public API: wiring only; the logic lives in packages/. */
@@ -39,6 +44,12 @@ export function createIngestApp(deps: IngestDeps): Koa {
   router.post('/api/v1/keys', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
   router.delete('/api/v1/keys/:id', authenticate(deps.verifier, 'keys:manage'), revokeOwnKey(deps.sql, deps.redis));
   router.post('/api/v1/keys/:id/rotate', authenticate(deps.verifier, 'keys:manage'), rotateOwnKey(deps.sql, deps.redis, deps.config.BCRYPT_COST));
+  if (deps.reads) {
+    const { readSql, cursors } = deps.reads;
+    router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(readSql, cursors));
+    router.get('/api/v1/logs/:id', authenticate(deps.verifier, 'logs:read'), getLogById(readSql));
+    router.get('/api/v1/stats', authenticate(deps.verifier, 'logs:read'), getStats(readSql));
+  }
 
   app.use(errorMiddleware(deps.log));
   app.use(router.routes());

@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { IngestConfig } from '@central-logger/config';
-import { createSql } from '@central-logger/db';
+import { ConfigError, type IngestConfig } from '@central-logger/config';
+import { createSql, CursorCodec, readerUrl } from '@central-logger/db';
 import { closeServer, createLogger, listen, type Logger } from '@central-logger/http';
 import { KeyVerifier, subscribeInvalidations } from '@central-logger/keys';
 import { LogsProducer, producerConnection } from '@central-logger/queue';
@@ -18,11 +19,13 @@ export interface IngestService {
 
 export async function startIngestApi(config: IngestConfig, options: { queueName?: string } = {}): Promise<IngestService> {
   const log = createLogger('ingest-api', config.LOG_LEVEL);
+  const cursors = new CursorCodec(cursorSecret(config, log));
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: 'ingest-api' });
   const redis = producerConnection(config.REDIS_URL);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   const producer = new LogsProducer(redis, config.QUEUE_PREFIX, { attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS, timeoutMs: config.ENQUEUE_TIMEOUT_MS }, options.queueName);
   producer.queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
+  const readSql = createSql(config.READ_DATABASE_URL ?? readerUrl(config.DATABASE_URL), { max: config.READ_DATABASE_POOL_SIZE, applicationName: 'ingest-api-read' });
   const verifier = new KeyVerifier(sql, verifierOptions(config, sql, redis, log));
   const unsubscribe = subscribeInvalidations(
     config.REDIS_URL,
@@ -31,7 +34,7 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
     () => log.info('key invalidations subscribed'),
   );
 
-  const app = createIngestApp({ config, sql, redis, verifier, producer, log });
+  const app = createIngestApp({ config, sql, redis, verifier, producer, log, reads: { readSql, cursors } });
   const server = await listen(app, {
     host: config.HOST,
     port: config.INGEST_PORT,
@@ -51,6 +54,15 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
       await producer.close();
       redis.disconnect();
       await sql.end({ timeout: 5 });
+      await readSql.end({ timeout: 5 });
     },
   };
+}
+
+/** Page cursors must verify on every process, so production needs one shared secret. */
+function cursorSecret(config: IngestConfig, log: Logger): string {
+  if (config.CURSOR_SECRET) return config.CURSOR_SECRET;
+  if (config.NODE_ENV === 'production') throw new ConfigError(['CURSOR_SECRET: required in production (at least 32 characters, the same on every ingest-api)']);
+  log.warn('CURSOR_SECRET is not set: page cursors work only on this process until it restarts');
+  return randomBytes(32).toString('base64url');
 }

@@ -1,10 +1,11 @@
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { WorkerConfig } from '@central-logger/config';
-import { createSql, type Sql } from '@central-logger/db';
+import { createSql, ensurePartitions, type Sql } from '@central-logger/db';
 import { createLogger, type Logger } from '@central-logger/http';
-import { QUEUES, workerConnection } from '@central-logger/queue';
+import { MAINTENANCE, QUEUES, workerConnection } from '@central-logger/queue';
 import { LogBatcher } from './batcher.js';
 import { persistLogs } from './jobs/persist-logs.js';
+import { maintenance } from './jobs/retention.js';
 
 export interface WorkerService {
   worker: Worker;
@@ -12,8 +13,6 @@ export interface WorkerService {
   /** Ordered shutdown: stop taking jobs, finish the current batch, end the pool. */
   close(): Promise<void>;
 }
-
-const HOUR = 3_600_000;
 
 export async function startWorker(config: WorkerConfig, options: { queueName?: string } = {}): Promise<WorkerService> {
   const log = createLogger('worker', config.LOG_LEVEL);
@@ -37,16 +36,15 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
     log[final ? 'error' : 'warn']({ job_id: job?.id, client_id: job?.data?.client_id, attempts: job?.attemptsMade, err: err.message }, final ? 'job failed for good' : 'job failed; will retry');
   });
 
-  await ensurePartitions(sql, log);
-  const maintenance = setInterval(() => void ensurePartitions(sql, log), HOUR);
-  maintenance.unref();
+  await ensurePartitionsNow(sql, log);
+  const maintainer = await startMaintenance(config, sql, connection, log);
   log.info({ queue: worker.name, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
 
   return {
     worker,
     log,
     async close() {
-      clearInterval(maintenance);
+      await maintainer.close();
       await worker.close();
       await batcher.flush();
       connection.disconnect();
@@ -56,10 +54,39 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
 }
 
 /** Creates the day partitions of workflow_logs around today, ahead of their events. */
-async function ensurePartitions(sql: Sql, log: Logger): Promise<void> {
+async function ensurePartitionsNow(sql: Sql, log: Logger): Promise<void> {
   try {
-    await sql`select ensure_workflow_logs_partitions(current_date - 1, current_date + 3)`;
+    await ensurePartitions(sql);
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'could not create log partitions; rows wait in the default partition');
   }
+}
+
+/**
+ * The maintenance job (partitions ahead, retention) on a BullMQ job scheduler:
+ * upserting the same scheduler id from every worker keeps one schedule, and
+ * each run is one job that one worker takes.
+ */
+async function startMaintenance(config: WorkerConfig, sql: Sql, connection: Worker['opts']['connection'], log: Logger) {
+  const queue = new Queue(MAINTENANCE.queue, { connection, prefix: config.QUEUE_PREFIX });
+  queue.on('error', (err) => log.warn({ err: err.message }, 'maintenance queue error'));
+  await queue.upsertJobScheduler(MAINTENANCE.scheduler, { every: config.MAINTENANCE_INTERVAL_MS }, {
+    name: MAINTENANCE.job,
+    opts: { removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } },
+  });
+  const worker = new Worker(MAINTENANCE.queue, maintenance(sql, log, { deleteBatch: config.RETENTION_DELETE_BATCH }), {
+    connection,
+    prefix: config.QUEUE_PREFIX,
+    concurrency: 1,
+  });
+  worker.on('error', (err) => log.error({ err: err.message }, 'maintenance worker error'));
+  worker.on('failed', (_job, err) => log.error({ err: err.message }, 'maintenance failed; the next run retries'));
+  return {
+    worker,
+    queue,
+    async close() {
+      await worker.close();
+      await queue.close();
+    },
+  };
 }

@@ -62,6 +62,22 @@ export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
   JOB_BACKOFF_MS: positiveInt.default(500),
   /** Longest wait for Redis to store a job before the request is answered 503. */
   ENQUEUE_TIMEOUT_MS: positiveInt.default(2_000),
+
+  // --- tenant reads (issue 4) ---
+  /**
+   * Postgres connection string tenant reads run as: the row-level-security
+   * role central_logger_reader (migration 020). Default: DATABASE_URL with that
+   * user and no password.
+   */
+  READ_DATABASE_URL: z.url().optional(),
+  /** Pool size of the read connection per process. */
+  READ_DATABASE_POOL_SIZE: positiveInt.default(10),
+  /**
+   * HMAC secret of the page cursors of GET /api/v1/logs; every ingest-api
+   * process must share it. Required in production; elsewhere a random one
+   * per process is used when unset.
+   */
+  CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 export const workerSchema = baseSchema.extend({
@@ -74,6 +90,12 @@ export const workerSchema = baseSchema.extend({
   /** Lock of an in-flight job; a dead worker's jobs come back after about lock + 2 × stalled interval. */
   LOCK_DURATION_MS: positiveInt.default(5_000),
   STALLED_INTERVAL_MS: positiveInt.default(5_000),
+
+  // --- retention (issue 4) ---
+  /** How often the maintenance job (partitions ahead, retention) runs; one worker runs each. */
+  MAINTENANCE_INTERVAL_MS: positiveInt.default(3_600_000),
+  /** Most rows one retention DELETE statement removes, so no transaction grows long. */
+  RETENTION_DELETE_BATCH: positiveInt.default(5_000),
 });
 
 export const adminSchema = baseSchema.extend(httpSchema.shape).extend({

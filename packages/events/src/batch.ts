@@ -8,6 +8,8 @@ export interface BatchLimits {
   maxMetadataDepth: number;
   /** Latest accepted executed_at, as milliseconds from now. */
   maxFutureMs: number;
+  /** Oldest accepted executed_at, in days before now: the client's retention (older rows would be deleted at once). */
+  maxAgeDays?: number | null;
 }
 
 const MAX_DETAILS = 100;
@@ -44,6 +46,10 @@ export function validateBatch(body: unknown, limits: BatchLimits, newId: () => s
     const event = toQueuedEvent(parsed.data, newId);
     if (Date.parse(event.executed_at) - now > limits.maxFutureMs) {
       details.push({ index, field: 'executed_at', message: `is more than ${Math.round(limits.maxFutureMs / 3_600_000)} h in the future` });
+      continue;
+    }
+    if (limits.maxAgeDays && now - Date.parse(event.executed_at) > limits.maxAgeDays * 86_400_000) {
+      details.push({ index, field: 'executed_at', message: `is older than this client's retention of ${limits.maxAgeDays} days` });
       continue;
     }
     events.push(event);

@@ -40,6 +40,8 @@ export interface KeyForVerification {
   expiresAt: Date | null;
   revokedAt: Date | null;
   clientActive: boolean;
+  /** The client's retention (days); null for admin keys. */
+  retentionDays?: number | null;
 }
 
 export function keyStatus(r: { isActive: boolean; revokedAt: Date | null; expiresAt: Date | null }, now = Date.now()): KeyStatus {
@@ -122,7 +124,7 @@ export async function getKey(sql: Sql, clientId: string | undefined, idOrPrefix:
 
 export async function findKeyForVerification(sql: Sql, prefix: string): Promise<KeyForVerification | undefined> {
   const [r] = await sql`
-    select k.*, coalesce(c.is_active, true) as client_active
+    select k.*, coalesce(c.is_active, true) as client_active, c.retention_days
     from api_keys k left join clients c on c.id = k.client_id
     where k.prefix = ${prefix}`;
   if (!r) return undefined;
@@ -137,6 +139,7 @@ export async function findKeyForVerification(sql: Sql, prefix: string): Promise<
     expiresAt: (r.expires_at as Date | null) ?? null,
     revokedAt: (r.revoked_at as Date | null) ?? null,
     clientActive: r.client_active as boolean,
+    retentionDays: (r.retention_days as number | null) ?? null,
   };
 }
 

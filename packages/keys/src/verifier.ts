@@ -15,6 +15,8 @@ export interface Principal {
   role: Role;
   /** The tenant; null only for admin keys. */
   clientId: string | null;
+  /** The tenant's retention in days: older events are refused at ingest. */
+  retentionDays?: number | null;
 }
 
 export interface KeyVerifierOptions {
@@ -207,7 +209,7 @@ export class KeyVerifier {
 }
 
 function principalOf(key: KeyForVerification): Principal {
-  return { keyId: key.id, prefix: key.prefix, role: key.role, clientId: key.clientId };
+  return { keyId: key.id, prefix: key.prefix, role: key.role, clientId: key.clientId, retentionDays: key.retentionDays ?? null };
 }
 
 function rateLimited(waitMs: number): AppError {

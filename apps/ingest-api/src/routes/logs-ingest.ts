@@ -27,7 +27,7 @@ export function ingestLogs(config: IngestConfig, producer: LogsProducer) {
     });
     const body = type === 'ndjson' ? parseNdjson(text) : parseJson(text);
     const receivedAt = new Date();
-    const events = validateBatch(body, limits, newEventId, receivedAt.getTime());
+    const events = validateBatch(body, { ...limits, maxAgeDays: ctx.state.principal.retentionDays }, newEventId, receivedAt.getTime());
     const { clientId, keyId } = ctx.state.principal;
     await producer.enqueue({ client_id: clientId!, key_id: keyId, received_at: receivedAt.toISOString(), events });
     ctx.status = 202;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { CLIENT_ID_PATTERN, createClient, isUniqueViolation, listClients } from '@central-logger/db';
-import { deactivateClientEverywhere } from '@central-logger/keys';
+import { CLIENT_ID_PATTERN, createClient, isUniqueViolation, listClients, setRetentionDays } from '@central-logger/db';
+import { deactivateClientEverywhere, publishInvalidation } from '@central-logger/keys';
 import { CliError } from '../errors.js';
 import type { CliContext } from '../context.js';
 import { table, when } from '../table.js';
@@ -49,6 +49,20 @@ export function registerClient(program: Command, run: Run): void {
         if (!result) throw new CliError(`No client "${id}"`);
         ctx.out(`✓ Client ${id} deactivated`);
         if (!announced) ctx.out('⚠️  Redis was unreachable: running processes notice within the key cache TTL instead of at once');
+      }),
+    );
+
+  client
+    .command('retention <id> <days>')
+    .description('set how many days a client\'s logs are kept (1-3650, default 30); older events are refused at ingest and deleted by the maintenance job')
+    .action((id: string, days: string) =>
+      run(async (ctx) => {
+        if (!/^\d+$/.test(days) || Number(days) < 1 || Number(days) > 3650) throw new CliError(`Invalid retention "${days}": use a whole number of days from 1 to 3650`);
+        if (!(await setRetentionDays(ctx.sql, id, Number(days)))) throw new CliError(`No client "${id}"`);
+        ctx.out(`✓ Client ${id} keeps logs for ${Number(days)} days`);
+        // ingest caches the retention with the key: have every process reload it
+        const announced = await publishInvalidation(ctx.redis(), { clientId: id }).then(() => true, () => false);
+        if (!announced) ctx.out('⚠️  Redis was unreachable: ingest applies the new window within the key cache TTL instead of at once');
       }),
     );
 }

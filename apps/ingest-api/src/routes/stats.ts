@@ -1,0 +1,18 @@
+import type { Context } from 'koa';
+import { logStats, type Sql } from '@central-logger/db';
+import { parseStatsQuery } from '@central-logger/events';
+
+/** `GET /api/v1/stats?from&to&group_by=status|environment|workflow|hour|day`: the tenant's counts. */
+export function getStats(readSql: Sql) {
+  return async function stats(ctx: Context): Promise<void> {
+    const query = parseStatsQuery(ctx.query);
+    const data = await logStats(readSql, ctx.state.principal.clientId!, query, query.groupBy);
+    ctx.body = {
+      group_by: query.groupBy,
+      from: query.from.toISOString(),
+      to: query.to.toISOString(),
+      total: data.reduce((n, b) => n + b.count, 0),
+      data,
+    };
+  };
+}

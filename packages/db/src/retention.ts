@@ -1,0 +1,66 @@
+import type { Sql } from './client.js';
+
+const DAY_MS = 86_400_000;
+/** Retention when there is no client yet; matches the clients.retention_days default. */
+export const DEFAULT_RETENTION_DAYS = 30;
+
+/** Creates the day partitions of workflow_logs from the day before `now` to 3 days after (UTC). */
+export async function ensurePartitions(sql: Sql, now = new Date()): Promise<number> {
+  const day = now.toISOString().slice(0, 10);
+  const [row] = await sql`select ensure_workflow_logs_partitions(${day}::date - 1, ${day}::date + 3) as created`;
+  return row!.created as number;
+}
+
+/**
+ * Drops the day partitions whose every row is older than the longest
+ * retention of any client: a whole day goes at once, with no row-by-row
+ * delete and no bloat. Returns the partitions dropped.
+ */
+export async function dropExpiredPartitions(sql: Sql, now = new Date()): Promise<string[]> {
+  const [longest] = await sql`select coalesce(max(retention_days), ${DEFAULT_RETENTION_DAYS})::int as days from clients`;
+  const cutoff = now.getTime() - (longest!.days as number) * DAY_MS;
+  const parts = await sql`
+    select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
+    where i.inhparent = 'workflow_logs'::regclass and c.relname ~ '^workflow_logs_p[0-9]{8}$'
+    order by c.relname`;
+  const dropped: string[] = [];
+  for (const { relname } of parts) {
+    const day = Date.parse(`${relname.slice(-8, -4)}-${relname.slice(-4, -2)}-${relname.slice(-2)}T00:00:00Z`);
+    if (day + DAY_MS > cutoff) continue;
+    // "if exists": another worker's run may have dropped it a moment ago
+    await sql`drop table if exists ${sql(relname as string)}`;
+    dropped.push(relname as string);
+  }
+  return dropped;
+}
+
+/**
+ * Deletes, in statements of at most `batch` rows, the rows of each client
+ * older than its own retention: what partition drops leave behind for clients
+ * with a shorter retention than the longest, and old rows in the default
+ * partition. Returns the rows deleted.
+ */
+export async function deleteExpiredRows(sql: Sql, now = new Date(), batch = 5_000): Promise<number> {
+  const clients = await sql`select id, retention_days from clients order by id`;
+  let deleted = 0;
+  for (const c of clients) {
+    const cutoff = new Date(now.getTime() - (c.retention_days as number) * DAY_MS);
+    for (;;) {
+      const result = await sql`
+        delete from workflow_logs
+        where (client_id, event_id, executed_at) in (
+          select client_id, event_id, executed_at from workflow_logs
+          where client_id = ${c.id as string} and executed_at < ${cutoff}
+          limit ${batch})`;
+      deleted += result.count;
+      if (result.count < batch) break;
+    }
+  }
+  return deleted;
+}
+
+/** Sets a client's retention; false when there is no such client. */
+export async function setRetentionDays(sql: Sql, clientId: string, days: number): Promise<boolean> {
+  const rows = await sql`update clients set retention_days = ${days} where id = ${clientId} returning id`;
+  return rows.length > 0;
+}

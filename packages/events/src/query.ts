@@ -1,0 +1,178 @@
+import { z } from 'zod';
+import { AppError, type ErrorDetail } from '@central-logger/errors';
+import { LEVELS, type Level } from './event.js';
+
+/** What a tenant may filter its logs on; every field narrows the result. */
+export interface LogFilter {
+  /** executed_at at or after. */
+  from?: Date;
+  /** executed_at before. */
+  to?: Date;
+  status?: string;
+  environment?: string;
+  workflow?: string;
+  runId?: string;
+  level?: Level;
+  /** Text the message contains, case-insensitive. */
+  q?: string;
+  /** Top-level metadata fields and the text their value must equal. */
+  metadata?: Record<string, string>;
+}
+
+export interface LogQuery {
+  filter: LogFilter;
+  limit: number;
+  /** The opaque cursor as sent; the caller verifies it. */
+  cursor?: string;
+}
+
+/** Most groups a stats answer holds (for status, environment and workflow: the largest). */
+export const MAX_STATS_GROUPS = 1000;
+export const STATS_GROUPS = ['status', 'environment', 'workflow', 'hour', 'day'] as const;
+export type StatsGroup = (typeof STATS_GROUPS)[number];
+
+export interface StatsQuery {
+  from: Date;
+  to: Date;
+  groupBy: StatsGroup;
+}
+
+/** Query parameters as Koa's `ctx.query` gives them. */
+export type RawQuery = Record<string, string | string[] | undefined>;
+
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 1000;
+const MAX_METADATA_FILTERS = 10;
+const METADATA_FIELD = /^[A-Za-z0-9_-]{1,64}$/;
+const DAY_MS = 86_400_000;
+
+const text = z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+const instant = z
+  .union([z.iso.datetime({ offset: true, local: true }), z.iso.date()], {
+    message: 'must be an ISO 8601 date or date-time, e.g. 2026-01-06T12:00:00Z',
+  })
+  .transform((s) => new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) || !s.includes('T') ? s : `${s}Z`));
+const level = z
+  .string()
+  .transform((s) => s.toLowerCase())
+  .pipe(z.enum(LEVELS, { message: `must be one of ${LEVELS.join(', ')}` }));
+
+const logParams = z.strictObject({
+  from: instant.optional(),
+  to: instant.optional(),
+  status: text.optional(),
+  environment: text.optional(),
+  workflow: text.optional(),
+  run_id: text.optional(),
+  level: level.optional(),
+  q: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
+  limit: z
+    .string()
+    .regex(/^\d+$/, `must be a whole number from 1 to ${MAX_LIMIT}`)
+    .transform(Number)
+    .pipe(z.number().int().min(1, `must be from 1 to ${MAX_LIMIT}`).max(MAX_LIMIT, `must be from 1 to ${MAX_LIMIT}`))
+    .optional(),
+  cursor: z.string().min(1).max(1024).optional(),
+});
+
+const statsParams = z.strictObject({
+  from: instant.optional(),
+  to: instant.optional(),
+  group_by: z.enum(STATS_GROUPS, { message: `must be one of ${STATS_GROUPS.join(', ')}` }).default('status'),
+});
+
+/**
+ * Parses `GET /api/v1/logs` parameters. Unknown parameters, repeated ones and
+ * bad values are all 400 validation_failed naming each parameter. `export`
+ * (NDJSON) streams every matching row, so it takes no limit or cursor.
+ */
+export function parseLogQuery(raw: RawQuery, options: { export?: boolean } = {}): LogQuery {
+  const { single, metadata, details } = splitParams(raw);
+  const parsed = logParams.safeParse(single);
+  details.push(...issuesOf(parsed.error));
+  if (options.export) {
+    for (const p of ['limit', 'cursor'] as const) {
+      if (single[p] !== undefined) details.push({ field: p, message: 'is not used by an NDJSON export, which streams every matching row' });
+    }
+  }
+  const v = parsed.data;
+  if (v?.from && v.to && v.from >= v.to) details.push({ field: 'from', message: 'must be before to' });
+  fail(details);
+  const filter: LogFilter = {
+    from: v!.from,
+    to: v!.to,
+    status: v!.status,
+    environment: v!.environment,
+    workflow: v!.workflow,
+    runId: v!.run_id,
+    level: v!.level,
+    q: v!.q,
+    metadata: Object.keys(metadata).length > 0 ? metadata : undefined,
+  };
+  return { filter: dropUndefined(filter), limit: v!.limit ?? DEFAULT_LIMIT, cursor: v!.cursor };
+}
+
+/** Parses `GET /api/v1/stats` parameters; the range defaults to the 30 days before `now`. */
+export function parseStatsQuery(raw: RawQuery, now = Date.now()): StatsQuery {
+  const { single, metadata, details } = splitParams(raw);
+  for (const field of Object.keys(metadata)) details.push({ field: `metadata.${field}`, message: 'is not a parameter of this endpoint' });
+  const parsed = statsParams.safeParse(single);
+  details.push(...issuesOf(parsed.error));
+  const v = parsed.data;
+  const to = v?.to ?? new Date(now);
+  const from = v?.from ?? new Date(to.getTime() - 30 * DAY_MS);
+  if (v && from >= to) details.push({ field: 'from', message: 'must be before to' });
+  const bucketMs = v?.group_by === 'hour' ? 3_600_000 : v?.group_by === 'day' ? DAY_MS : undefined;
+  if (bucketMs && to.getTime() - from.getTime() > MAX_STATS_GROUPS * bucketMs) {
+    details.push({ field: 'from', message: `spans more than ${MAX_STATS_GROUPS} ${v!.group_by}s; narrow the range or group by day` });
+  }
+  fail(details);
+  return { from, to, groupBy: v!.group_by };
+}
+
+function splitParams(raw: RawQuery) {
+  const single: Record<string, string> = {};
+  const metadata: Record<string, string> = {};
+  const details: ErrorDetail[] = [];
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) {
+      details.push({ field: name, message: 'is given more than once' });
+      continue;
+    }
+    if (name.startsWith('metadata.')) {
+      const field = name.slice('metadata.'.length);
+      if (!METADATA_FIELD.test(field)) details.push({ field: name, message: 'must name a top-level metadata field of letters, digits, _ or - (at most 64)' });
+      else if (value.length === 0 || value.length > 256) details.push({ field: name, message: 'must be 1 to 256 characters' });
+      else metadata[field] = value;
+      continue;
+    }
+    single[name] = value;
+  }
+  if (Object.keys(metadata).length > MAX_METADATA_FILTERS) {
+    details.push({ field: 'metadata', message: `at most ${MAX_METADATA_FILTERS} metadata filters` });
+  }
+  return { single, metadata, details };
+}
+
+function issuesOf(error: z.ZodError | undefined): ErrorDetail[] {
+  const out: ErrorDetail[] = [];
+  for (const issue of error?.issues ?? []) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ field: key, message: 'is not a known parameter' });
+    } else {
+      out.push({ field: issue.path.join('.') || undefined, message: issue.message });
+    }
+  }
+  return out;
+}
+
+function fail(details: ErrorDetail[]): void {
+  if (details.length === 0) return;
+  const names = [...new Set(details.map((d) => d.field ?? '?'))];
+  throw new AppError('validation_failed', `Invalid query parameter${names.length > 1 ? 's' : ''}: ${names.join(', ')}`, { details });
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
