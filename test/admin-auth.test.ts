@@ -141,3 +141,14 @@ describe('CSRF: cookie-authenticated state changes must be JSON', () => {
     expect(res.status).toBe(200);
   });
 });
+
+describe('failed admin keys feed the alert rules', () => {
+  it('records a wrong admin key in auth_failures by prefix, as ingest does', async () => {
+    const { key, record } = await createAdminKey(db.sql, 'recorded');
+    const wrong = `${key.slice(0, record.prefix.length + 1)}${'A'.repeat(key.length - record.prefix.length - 1)}`;
+    const res = await call(app, 'GET', '/admin/api/clients', { key: wrong });
+    expect(res.status).toBe(401);
+    const row = await waitFor(async () => (await db.sql`select * from auth_failures where key_prefix = ${record.prefix}`)[0], 10_000, 'a recorded failure');
+    expect(row.address).toBeTruthy();
+  });
+});

@@ -95,7 +95,7 @@ describe('GET /admin/api/keys', () => {
     const all = await api('GET', '/admin/api/keys', { cookie });
     expect(all.status).toBe(200);
     const listed = all.body.data.find((k: { id: string }) => k.id === a.body.id);
-    expect(Object.keys(listed).sort()).toEqual(['client_id', 'created_at', 'expires_at', 'id', 'last_used_at', 'last_used_ip', 'name', 'prefix', 'revoked_at', 'role', 'status'].sort());
+    expect(Object.keys(listed).sort()).toEqual(['client_id', 'created_at', 'expires_at', 'id', 'last_used_at', 'last_used_ip', 'name', 'prefix', 'replaced_by', 'request_count', 'revoked_at', 'role', 'rotated_from', 'status'].sort());
     expect(listed).toMatchObject({ prefix: a.body.prefix, name: 'acme reader', role: 'reader', client_id: 'acme', status: 'active', last_used_ip: '203.0.113.9', expires_at: null });
 
     const acme = await api('GET', '/admin/api/keys?client=acme', { cookie });
@@ -182,5 +182,32 @@ describe('secrets', () => {
       expect(carrying[0]!.status).toBe(201);
       expect(logs).not.toContain(key);
     }
+  });
+});
+
+describe('POST /admin/api/keys/:id/rotate', () => {
+  it('issues a replacement that works at once while the old key works until the grace ends; audited', async () => {
+    const old = await issue({ name: 'to rotate', role: 'agent', client_id: 'acme' });
+    const res = await api('POST', `/admin/api/keys/${old.body.id}/rotate`, { cookie }, { grace: '1h' });
+    expect(res.status).toBe(201);
+    if (res.body?.key) issued.push(res.body.key);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.body).toMatchObject({ name: 'to rotate', role: 'agent', client_id: 'acme', status: 'active', rotated_from: old.body.id });
+    expect(res.body.previous).toMatchObject({ id: old.body.id, replaced_by: res.body.id, status: 'active' });
+    expect(Math.abs(new Date(res.body.previous.expires_at).getTime() - (Date.now() + 3_600_000))).toBeLessThan(60_000);
+    expect(res.body.previous.key).toBeUndefined();
+    expect((await postLogs(stack.baseUrl, res.body.key, event())).status).toBe(202);
+    expect((await postLogs(stack.baseUrl, old.body.key, event())).status).toBe(202);
+    const [audit] = await db.sql`select * from admin_audit where action = 'key.rotate' and target = ${`key:${old.body.id}`}`;
+    expect(audit).toMatchObject({ actor: 'ops', details: { prefix: old.body.prefix, replaced_by: res.body.prefix } });
+  });
+
+  it('answers 409 for a key already rotated, 404 for an unknown one, 400 for a bad grace', async () => {
+    const old = await issue({ name: 'twice', role: 'agent', client_id: 'acme' });
+    expect((await api('POST', `/admin/api/keys/${old.body.id}/rotate`, { cookie }, {})).status).toBe(201);
+    expect((await api('POST', `/admin/api/keys/${old.body.id}/rotate`, { cookie }, {})).body.error).toBe('conflict');
+    expect((await api('POST', '/admin/api/keys/key_nope/rotate', { cookie }, {})).status).toBe(404);
+    const bad = await api('POST', `/admin/api/keys/${old.body.id}/rotate`, { cookie }, { grace: 'soon' });
+    expect([bad.status, bad.body.error]).toEqual([400, 'validation_failed']);
   });
 });

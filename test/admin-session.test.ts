@@ -126,7 +126,7 @@ describe('POST /admin/api/login', () => {
     expect(form.status).toBe(415);
     const bad = await call(app, 'POST', '/admin/api/login', {}, '{"username":');
     expect(bad.status).toBe(400);
-    expect(bad.body.error).toBe('bad_request');
+    expect(bad.body.error).toBe('validation_failed');
   });
 
   it('413 for a body over 64 KiB, 400 for an over-long password, before any bcrypt', async () => {

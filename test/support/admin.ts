@@ -30,7 +30,7 @@ export interface AdminTestApp {
 
 /** Starts the admin app on a free port with its own Redis prefix, logging into `logs`. */
 export async function startAdminApp(db: TestDatabase, extra: Record<string, string> = {}): Promise<AdminTestApp> {
-  const config = loadConfig(adminSchema, testEnv(db, extra));
+  const config = loadConfig(adminSchema, testEnv(db, { AUTH_FAILURE_LIMIT: '1000', ...extra }));
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {

@@ -12,7 +12,7 @@ import { listAuditRoute } from './routes/audit.js';
 import { createClientRoute, deactivateClientRoute, getClientRoute, listClientsRoute } from './routes/clients.js';
 import { DASHBOARD_PATHS, dashboardFile } from './routes/dashboard.js';
 import type { RouteDeps } from './routes/deps.js';
-import { issueKeyRoute, listKeysRoute, revokeKeyRoute, setKeyExpiryRoute } from './routes/keys.js';
+import { issueKeyRoute, listKeysRoute, revokeKeyRoute, rotateKeyRoute, setKeyExpiryRoute } from './routes/keys.js';
 import { login, logout, whoAmI } from './routes/session.js';
 
 export interface AdminDeps {
@@ -48,6 +48,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
   router.get(`${api}/keys`, auth, listKeysRoute(r));
   router.delete(`${api}/keys/:id`, auth, revokeKeyRoute(r));
   router.patch(`${api}/keys/:id`, auth, setKeyExpiryRoute(r));
+  router.post(`${api}/keys/:id/rotate`, auth, rotateKeyRoute(r));
   router.get(`${api}/audit`, auth, listAuditRoute(r));
 
   app.use(errorMiddleware(deps.log));

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { AdminConfig } from '@central-logger/config';
 import { createSql } from '@central-logger/db';
 import { closeServer, createLogger, listen, type Logger } from '@central-logger/http';
-import { KeyVerifier, subscribeInvalidations } from '@central-logger/keys';
+import { KeyVerifier, subscribeInvalidations, verifierOptions } from '@central-logger/keys';
 import { createAdminApp } from './app.js';
 
 export interface AdminService {
@@ -22,7 +22,7 @@ export async function startAdmin(config: AdminConfig, options: { log?: Logger } 
   const redis = new Redis(config.REDIS_URL, { commandTimeout: 2_000, maxRetriesPerRequest: 1 });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   // the admin API accepts admin keys, so it hears of revocations like ingest does
-  const verifier = new KeyVerifier(sql, { ttlMs: config.KEY_CACHE_TTL_MS });
+  const verifier = new KeyVerifier(sql, verifierOptions(config, sql, redis, log));
   const unsubscribe = subscribeInvalidations(config.REDIS_URL, verifier, (err) => log.warn({ err: err.message }, 'key invalidation subscriber error'));
   const server = await listen(createAdminApp({ config, sql, redis, log, verifier }), {
     host: config.HOST,
@@ -37,6 +37,7 @@ export async function startAdmin(config: AdminConfig, options: { log?: Logger } 
     async close() {
       await closeServer(server);
       await unsubscribe();
+      await verifier.close();
       redis.disconnect();
       await sql.end({ timeout: 5 });
     },

@@ -3,10 +3,9 @@ import type { Server } from 'node:http';
 import { ConfigError, type IngestConfig } from '@central-logger/config';
 import { createSql, CursorCodec, readerUrl } from '@central-logger/db';
 import { closeServer, createLogger, listen, type Logger } from '@central-logger/http';
-import { KeyVerifier, subscribeInvalidations } from '@central-logger/keys';
+import { KeyVerifier, subscribeInvalidations, verifierOptions } from '@central-logger/keys';
 import { LogsProducer, producerConnection } from '@central-logger/queue';
 import { createIngestApp } from './app.js';
-import { verifierOptions } from './middleware/authenticate.js';
 
 export interface IngestService {
   server: Server;

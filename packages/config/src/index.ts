@@ -113,6 +113,7 @@ export const adminSchema = baseSchema.extend(httpSchema.shape).extend({
 });
 
 export type BaseConfig = z.infer<typeof baseSchema>;
+export type HttpConfig = z.infer<typeof httpSchema>;
 export type IngestConfig = z.infer<typeof ingestSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type AdminConfig = z.infer<typeof adminSchema>;

@@ -13,3 +13,4 @@ export * from './usage.js';
 export * from './limiter.js';
 export * from './requests.js';
 export * from './import.js';
+export * from './options.js';

@@ -1,22 +1,13 @@
 import type { Context } from 'koa';
 import type { z } from 'zod';
 import { AppError } from '@central-logger/errors';
-import { bodyTypeOf, readBody } from '@central-logger/http';
+import { readJsonBody } from '@central-logger/http';
 
 const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
 /** Reads a small JSON body and checks it against `schema`: 415, 413, 400 with details per field. */
 export async function readJson<S extends z.ZodType>(ctx: Context, schema: S): Promise<z.infer<S>> {
-  const { type, gzip } = bodyTypeOf(ctx.get('content-type') || undefined, ctx.get('content-encoding') || undefined);
-  if (type !== 'json') throw new AppError('unsupported_media_type', 'Content-Type must be application/json');
-  const text = await readBody(ctx.req, gzip, { maxBytes: MAX_ADMIN_BODY_BYTES, maxDecompressedBytes: MAX_ADMIN_BODY_BYTES });
-  let body: unknown;
-  try {
-    body = text.trim() === '' ? {} : JSON.parse(text);
-  } catch {
-    throw new AppError('bad_request', 'The body is not valid JSON');
-  }
-  return parseWith(schema, body);
+  return parseWith(schema, await readJsonBody(ctx.req, MAX_ADMIN_BODY_BYTES));
 }
 
 /** `value` checked against `schema`, or 400 validation_failed naming each field. */

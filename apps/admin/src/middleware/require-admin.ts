@@ -31,7 +31,8 @@ export function requireAdmin(sql: Sql, verifier: KeyVerifier) {
   return async function authenticateAdmin(ctx: Context, next: Next): Promise<void> {
     const key = extractApiKey(ctx.headers);
     if (key !== undefined) {
-      const principal = await verifier.verify(key);
+      // the same path as ingest: failures recorded for the alert rules, repeated ones from an address limited
+      const principal = await verifier.authenticate(key, ctx.ip);
       Object.assign(ctx.state, { principal }); // the access log names the key by prefix
       if (principal.role !== 'admin') throw new AppError('insufficient_scope', `The admin API needs an admin key; this key's role is ${principal.role}`);
       ctx.state.admin = { name: principal.prefix, via: 'key' };

@@ -2,13 +2,12 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { getClient } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
-import { createKey, listKeys, parseDuration, publishInvalidation, revokeKeyEverywhere, ROLES } from '@central-logger/keys';
+import { createKey, keyJson, listKeys, parseDuration, parseRotateKeyRequest, publishInvalidation, revokeKeyEverywhere, rotateKeyEverywhere, ROLES } from '@central-logger/keys';
 import { parseWith, readJson } from '../middleware/json-body.js';
 import { recordAudit } from '../store/audit.js';
 import { asSql } from '../store/db.js';
 import { setKeyExpiry } from '../store/key-expiry.js';
 import type { RouteDeps } from './deps.js';
-import { keyJson } from './json.js';
 
 const issueBody = z
   .object({
@@ -22,11 +21,7 @@ const issueBody = z
     message: 'an admin key belongs to no client; every other role needs client_id',
   });
 
-/**
- * `POST /admin/api/keys`: the secret is in this response and nowhere else.
- * Rotation (issue 3) belongs beside this as `POST /admin/api/keys/:id/rotate`,
- * built on the keys package's rotate function, with the same audit pattern.
- */
+/** `POST /admin/api/keys`: the secret is in this response and nowhere else. */
 export function issueKeyRoute(deps: RouteDeps) {
   return async function issue(ctx: Context): Promise<void> {
     const body = await readJson(ctx, issueBody);
@@ -95,5 +90,21 @@ export function setKeyExpiryRoute(deps: RouteDeps) {
     // announced after commit, so no process can reload the old expiry and cache it again
     const announced = await publishInvalidation(deps.redis, { keyId: change.id }).then(() => true, () => false);
     ctx.body = { id: change.id, prefix: change.prefix, client_id: change.clientId, expires_at: change.expiresAt, announced };
+  };
+}
+
+/**
+ * `POST /admin/api/keys/:id/rotate` `{grace?: "24h"}`: a new key (secret shown
+ * once) that works at once; the old one keeps working until the grace ends.
+ */
+export function rotateKeyRoute(deps: RouteDeps) {
+  return async function rotate(ctx: Context): Promise<void> {
+    const { graceMs } = parseRotateKeyRequest(await readJson(ctx, z.unknown()));
+    const { result, announced } = await rotateKeyEverywhere(deps.sql, deps.redis, undefined, String(ctx.params.id), { graceMs, bcryptCost: deps.config.BCRYPT_COST });
+    const { previous, record: next, key } = result;
+    await recordAudit(deps.sql, { actor: ctx.state.admin.name, action: 'key.rotate', target: `key:${previous.id}`, details: { prefix: previous.prefix, replaced_by: next.prefix, old_expires_at: previous.expiresAt, announced }, ip: ctx.ip });
+    ctx.status = 201;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { key, ...keyJson(next), previous: keyJson(previous), warning: 'Save this key securely - it will not be shown again!' };
   };
 }
