@@ -55,7 +55,7 @@ describe('authentication errors', () => {
   });
 
   it('accepts the key as X-API-Key, "X-API-Key: ApiKey <key>" and Authorization: Bearer', async () => {
-    const forms = [{ 'x-api-key': tenant.key }, { 'x-api-key': `ApiKey ${tenant.key}` }, { authorization: `Bearer ${tenant.key}` }];
+    const forms: Array<Record<string, string>> = [{ 'x-api-key': tenant.key }, { 'x-api-key': `ApiKey ${tenant.key}` }, { authorization: `Bearer ${tenant.key}` }];
     for (const headers of forms) expect((await postLogs(stack.baseUrl, undefined, event(), headers)).status).toBe(202);
   });
 
@@ -129,7 +129,7 @@ describe('body errors', () => {
   it('404 JSON for an unknown route', async () => {
     const res = await fetch(`${stack.baseUrl}/api/v1/nope`);
     expect(res.status).toBe(404);
-    expect((await res.json()).error).toBe('not_found');
+    expect(((await res.json()) as { error: string }).error).toBe('not_found');
   });
 });
 
@@ -151,7 +151,7 @@ describe('queue unavailable', () => {
       expect(Date.now() - started).toBeLessThan(3_000);
       const ready = await fetch(`http://127.0.0.1:${portOf(server)}/ready`);
       expect(ready.status).toBe(503);
-      expect((await ready.json()).checks).toEqual({ postgres: 'ok', redis: 'unreachable' });
+      expect(((await ready.json()) as { checks: unknown }).checks).toEqual({ postgres: 'ok', redis: 'unreachable' });
     } finally {
       await closeServer(server);
       await producer.close().catch(() => {});

@@ -1,14 +1,18 @@
+import type { Server } from 'node:http';
 import { Worker } from 'bullmq';
 import type { WorkerConfig } from '@central-logger/config';
 import { createSql, type Sql } from '@central-logger/db';
-import { createLogger, type Logger } from '@central-logger/http';
+import { closeServer, createLogger, type Logger } from '@central-logger/http';
 import { QUEUES, workerConnection } from '@central-logger/queue';
 import { LogBatcher } from './batcher.js';
 import { persistLogs } from './jobs/persist-logs.js';
+import { createWorkerMetrics, serveMetrics } from './metrics.js';
 
 export interface WorkerService {
   worker: Worker;
   log: Logger;
+  /** The /metrics and /health server on WORKER_METRICS_PORT. */
+  metricsServer: Server;
   /** Ordered shutdown: stop taking jobs, finish the current batch, end the pool. */
   close(): Promise<void>;
 }
@@ -18,11 +22,15 @@ const HOUR = 3_600_000;
 export async function startWorker(config: WorkerConfig, options: { queueName?: string } = {}): Promise<WorkerService> {
   const log = createLogger('worker', config.LOG_LEVEL);
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: 'worker' });
-  const batcher = new LogBatcher(sql, { maxRows: config.BATCH_MAX_EVENTS, flushMs: config.BATCH_FLUSH_MS });
+  const metrics = createWorkerMetrics();
+  const batcher = new LogBatcher(sql, { maxRows: config.BATCH_MAX_EVENTS, flushMs: config.BATCH_FLUSH_MS }, (rows, ms) => {
+    metrics.batchRows.observe(rows);
+    metrics.insertSeconds.observe(ms / 1000);
+  });
   const connection = workerConnection(config.REDIS_URL);
   connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
 
-  const worker = new Worker(options.queueName ?? QUEUES.logs, persistLogs(batcher), {
+  const worker = new Worker(options.queueName ?? QUEUES.logs, persistLogs(batcher, (g) => metrics.lagSeconds.observe((Date.now() - Date.parse(g.received_at)) / 1000)), {
     connection,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
@@ -40,13 +48,16 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
   await ensurePartitions(sql, log);
   const maintenance = setInterval(() => void ensurePartitions(sql, log), HOUR);
   maintenance.unref();
-  log.info({ queue: worker.name, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  const metricsServer = await serveMetrics(metrics.registry, config.WORKER_METRICS_HOST, config.WORKER_METRICS_PORT);
+  log.info({ queue: worker.name, concurrency: config.WORKER_CONCURRENCY, metrics: metricsServer.address() }, 'worker started');
 
   return {
     worker,
     log,
+    metricsServer,
     async close() {
       clearInterval(maintenance);
+      await closeServer(metricsServer, 1_000);
       await worker.close();
       await batcher.flush();
       connection.disconnect();

@@ -53,6 +53,30 @@ export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
   JOB_BACKOFF_MS: positiveInt.default(500),
   /** Longest wait for Redis to store a job before the request is answered 503. */
   ENQUEUE_TIMEOUT_MS: positiveInt.default(2_000),
+
+  // --- throughput, limits and backpressure (issue 5) ---
+  /** Group commit: events of concurrent requests are gathered at most this long into one queue job (0 = a job per request). Default 2. */
+  GROUP_COMMIT_MS: z.coerce.number().int().min(0).max(1_000).default(2),
+  /** Group commit: a gathered job is stored as soon as it holds this many events. Default 2000. */
+  GROUP_COMMIT_MAX_EVENTS: positiveInt.default(2_000),
+  /** Per key: sustained requests per second. Default 200. Per-client overrides: table client_limits. */
+  RATE_KEY_REQUESTS_PER_SECOND: z.coerce.number().positive().default(200),
+  /** Per key: requests allowed at once above the sustained rate (bucket size). Default 400. */
+  RATE_KEY_REQUEST_BURST: positiveInt.default(400),
+  /** Per key: sustained events per second. Default 10,000. */
+  RATE_KEY_EVENTS_PER_SECOND: z.coerce.number().positive().default(10_000),
+  /** Per key: events allowed at once above the sustained rate; should be ≥ MAX_EVENTS_PER_REQUEST. Default 20,000. */
+  RATE_KEY_EVENT_BURST: positiveInt.default(20_000),
+  /** Per tenant: events per UTC day; warnings are recorded at 80% and 100%. Default 50,000,000. */
+  RATE_TENANT_EVENTS_PER_DAY: positiveInt.default(50_000_000),
+  /** How long a process trusts a client's limit overrides before reading them again. Default 5000. */
+  LIMITS_CACHE_TTL_MS: positiveInt.default(5_000),
+  /** Backpressure: ingest answers 503 while more queue jobs than this wait. Default 20,000. */
+  MAX_QUEUE_BACKLOG_JOBS: positiveInt.default(20_000),
+  /** Backpressure: the backlog is sampled at most this often. Default 100. */
+  BACKLOG_SAMPLE_MS: positiveInt.default(100),
+  /** Retry-After (seconds) sent with 503 unavailable. Default 5. */
+  UNAVAILABLE_RETRY_AFTER_S: positiveInt.default(5),
 });
 
 export const workerSchema = baseSchema.extend({
@@ -65,6 +89,12 @@ export const workerSchema = baseSchema.extend({
   /** Lock of an in-flight job; a dead worker's jobs come back after about lock + 2 × stalled interval. */
   LOCK_DURATION_MS: positiveInt.default(5_000),
   STALLED_INTERVAL_MS: positiveInt.default(5_000),
+
+  // --- throughput and metrics (issue 5) ---
+  /** Port of the worker's tiny HTTP server (/metrics, /health); 0 picks a free port. Default 8002. */
+  WORKER_METRICS_PORT: port.default(8002),
+  /** Address the worker's metrics server binds. Default 127.0.0.1. */
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 export const adminSchema = baseSchema.extend(httpSchema.shape).extend({

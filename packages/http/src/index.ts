@@ -4,3 +4,4 @@ export * from './body.js';
 export * from './server.js';
 export * from './health.js';
 export * from './signals.js';
+export * from './metrics.js';

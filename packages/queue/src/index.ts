@@ -1,3 +1,5 @@
 export * from './jobs.js';
 export * from './connection.js';
 export * from './producer.js';
+export * from './group-commit.js';
+export * from './backlog.js';

@@ -8,8 +8,8 @@ declare module 'koa' {
   }
 }
 
-/** Resolves the request's key to a tenant principal with `scope`, or answers 401/403. */
-export function authenticate(verifier: KeyVerifier, scope: Scope) {
+/** Resolves the request's key to a tenant principal with `scope` (any tenant key when absent), or answers 401/403. */
+export function authenticate(verifier: KeyVerifier, scope?: Scope) {
   return async function requireKey(ctx: Context, next: Next): Promise<void> {
     const key = extractApiKey(ctx.headers);
     if (key === undefined) throw new AppError('api_key_required', 'API key required');
@@ -17,7 +17,7 @@ export function authenticate(verifier: KeyVerifier, scope: Scope) {
     if (principal.clientId === null) {
       throw new AppError('insufficient_scope', 'Admin keys work only on the admin API');
     }
-    requireScope(principal.role, scope);
+    if (scope) requireScope(principal.role, scope);
     ctx.state.principal = principal;
     await next();
   };
