@@ -46,23 +46,34 @@ describe('body limits', () => {
 
   it('cuts a gzip bomb off while it streams: 413 before the client has sent the whole body', async () => {
     const t = await createTenant(db.sql, 'agent');
-    // 50 MB of zeros inflate from about 50 kB of gzip; send a first part only and keep the request open
+    // 50 MB of spaces inflate from about 50 kB of gzip; send a first part only and keep the request open
     const bomb = gzipSync(Buffer.alloc(50_000_000, 0x20));
-    const url = new URL(`${stack.baseUrl}/api/v1/logs`);
-    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'x-api-key': t.key, 'transfer-encoding': 'chunked' } }, (r) => {
-        let body = '';
-        r.on('data', (c) => (body += c));
-        r.on('end', () => {
-          req.destroy();
-          resolve({ status: r.statusCode ?? 0, body });
-        });
-      });
-      req.on('error', reject);
-      req.write(bomb.subarray(0, Math.floor(bomb.length / 2)));
-      // never req.end(): the answer must come while the body is still open
-    });
+    const res = await postOpen(stack.baseUrl, t.key, bomb.subarray(0, Math.floor(bomb.length / 2)), { 'content-encoding': 'gzip' });
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body).message).toMatch(/decompressed request body may be at most 100000 bytes/);
   });
+
+  it('stops reading a chunked body without Content-Length at the wire limit: 413 while it streams', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    const res = await postOpen(stack.baseUrl, t.key, Buffer.alloc(150_000, 0x20));
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).message).toMatch(/^The request body may be at most 100000 bytes/);
+  });
 });
+
+/** Sends `part` as the start of a chunked body and never ends it: the answer must come while the body is open. */
+function postOpen(baseUrl: string, key: string, part: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const url = new URL(`${baseUrl}/api/v1/logs`);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key, 'transfer-encoding': 'chunked', ...headers } }, (r) => {
+      let body = '';
+      r.on('data', (c) => (body += c));
+      r.on('end', () => {
+        req.destroy();
+        resolve({ status: r.statusCode ?? 0, body });
+      });
+    });
+    req.on('error', reject);
+    req.write(part);
+  });
+}

@@ -2,7 +2,7 @@ export interface Scenario {
   name: string;
   eventsPerRequest: number;
   seconds: number;
-  /** Events answered 202. */
+  /** Events answered 202 within the run (requests still in flight when it stops are not counted, but stored). */
   accepted: number;
   /** Events Postgres holds after the drain. */
   stored: number;
@@ -47,7 +47,7 @@ export function printReport(r: Report): void {
     [`single-event p99 ≤ 50 ms: ${fmt(single.p99, 1)}`, single.p99 <= 50],
     [`batched ≥ 10× naive: ${fmt(batched.persistedPerS / naive.persistedPerS, 1)}×`, batched.persistedPerS >= 10 * naive.persistedPerS],
     [`single-event ≥ 10× naive: ${fmt(single.persistedPerS / naive.persistedPerS, 1)}×`, single.persistedPerS >= 10 * naive.persistedPerS],
-    [`every accepted event persisted`, r.scenarios.every((s) => s.stored === s.accepted)],
+    [`every accepted event persisted`, r.scenarios.every((s) => s.stored >= s.accepted)],
     [`RSS < 300 MB each`, Object.values(r.rss).every((v) => v < 300)],
   ];
   for (const [what, ok] of targets) console.log(`  ${check(ok)}  ${what}`);

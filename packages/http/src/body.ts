@@ -47,13 +47,18 @@ export async function readBody(req: IncomingMessage, gzip: boolean, limits: Body
   if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge('The request body', limits.maxBytes);
 
   const chunks: Buffer[] = [];
-  const wireLimit = limit(limits.maxBytes, 'The request body');
-  const sink = async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of limit(limits.maxDecompressedBytes, 'The decompressed request body')(source)) chunks.push(chunk);
+  const collect = async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) chunks.push(chunk);
   };
   try {
-    if (gzip) await pipeline(req, wireLimit, createGunzip(), sink);
-    else await pipeline(req, wireLimit, sink);
+    if (gzip) {
+      const inflated = limit(limits.maxDecompressedBytes, 'The decompressed request body');
+      await pipeline(req, limit(limits.maxBytes, 'The request body'), createGunzip(), (source) => collect(inflated(source)));
+    } else {
+      // no pipeline here: on the hot path its per-request AbortController and
+      // AbortError (with a stack trace) cost more than reading the body
+      await collect(limit(Math.min(limits.maxBytes, limits.maxDecompressedBytes), 'The request body')(req));
+    }
   } catch (err) {
     if (err instanceof AppError) throw err;
     const code = (err as { code?: string }).code ?? '';
