@@ -7,6 +7,8 @@ export interface Child {
   proc: ChildProcess;
   /** Peak resident set size so far (VmHWM), in MB. */
   peakRssMb(): number;
+  /** CPU seconds (user + system) used so far: on a shared machine, steadier than throughput. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,15 @@ export function startChild(name: string, entry: string, env: Record<string, stri
     name,
     proc,
     peakRssMb: sample,
+    cpuSeconds() {
+      try {
+        // fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name
+        const fields = readFileSync(`/proc/${proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return (Number(fields[11]) + Number(fields[12])) / 100;
+      } catch {
+        return 0;
+      }
+    },
     async stop() {
       sample();
       if (proc.exitCode !== null) return;

@@ -14,6 +14,8 @@ export interface Scenario {
   p99: number;
   statuses: Record<string, number>;
   errors: number;
+  /** CPU seconds each service process used during the scenario (load and drain). */
+  cpu: Record<string, number>;
 }
 
 export interface Report {
@@ -39,6 +41,10 @@ export function printReport(r: Report): void {
   ];
   console.log(`\nIngest benchmark: ${r.cores} cores, ${r.connections} connections, ${r.durationS} s per scenario (naive: ${naive?.seconds ?? '-'} s)\n`);
   console.log(rows.map((row, i) => `| ${row.join(' | ')} |${i === 0 ? `\n|${row.map(() => ' --- ').join('|')}|` : ''}`).join('\n'));
+  console.log('\nCPU per 1,000 stored events (ms), by process:');
+  for (const s of r.scenarios) {
+    console.log(`  ${s.name}: ${Object.entries(s.cpu).map(([k, v]) => `${k} ${fmt((1000 * 1000 * v) / Math.max(1, s.stored), 1)}`).join(', ')}`);
+  }
   console.log(`\nPeak RSS: ${Object.entries(r.rss).map(([k, v]) => `${k} ${fmt(v)} MB`).join(', ')}\n`);
   if (!batched || !single || !naive) return;
   const targets: Array<[string, boolean]> = [

@@ -30,7 +30,8 @@ async function tenant(sql: Sql, id: string): Promise<string> {
 const countRows = async (sql: Sql, clientId: string) => Number((await sql`select count(*)::int as n from workflow_logs where client_id = ${clientId}`)[0]!.n);
 
 /** Drives `url` for `seconds`, then waits until Postgres holds every accepted event. */
-async function scenario(name: string, sql: Sql, url: string, key: string, clientId: string, eventsPerRequest: number, seconds: number): Promise<Scenario> {
+async function scenario(name: string, sql: Sql, url: string, key: string, clientId: string, eventsPerRequest: number, seconds: number, children: Child[]): Promise<Scenario> {
+  const cpuBefore = children.map((c) => c.cpuSeconds());
   const result = await autocannon({
     url: `${url}/api/v1/logs`, method: 'POST', connections: CONNECTIONS, duration: seconds,
     headers: { 'content-type': 'application/json', 'x-api-key': key }, body: body(eventsPerRequest),
@@ -45,7 +46,9 @@ async function scenario(name: string, sql: Sql, url: string, key: string, client
     stored = await countRows(sql, clientId);
   }
   const drainS = (performance.now() - loadEnded) / 1000;
+  const cpu = Object.fromEntries(children.map((c, i) => [c.name, c.cpuSeconds() - cpuBefore[i]!]));
   return {
+    cpu,
     name, eventsPerRequest, seconds, accepted, stored, drainS,
     requestsPerS: accepted / eventsPerRequest / seconds,
     persistedPerS: stored / (seconds + drainS),
@@ -76,9 +79,9 @@ async function main(): Promise<void> {
     const url = `http://127.0.0.1:${port}`;
     await Promise.all([waitHealthy(`${url}/health`), waitHealthy(`http://127.0.0.1:${metricsPort}/health`)]);
     console.error(`batched: ${CONNECTIONS} connections × ${DURATION_S} s …`);
-    scenarios.push(await scenario('batched (100 events/POST)', sql, url, keys.batched, 'bench-batched', 100, DURATION_S));
+    scenarios.push(await scenario('batched (100 events/POST)', sql, url, keys.batched, 'bench-batched', 100, DURATION_S, children));
     console.error(`single-event: ${CONNECTIONS} connections × ${DURATION_S} s …`);
-    scenarios.push(await scenario('single event/POST', sql, url, keys.single, 'bench-single', 1, DURATION_S));
+    scenarios.push(await scenario('single event/POST', sql, url, keys.single, 'bench-single', 1, DURATION_S, children));
   } finally {
     for (const c of children) await c.stop();
     rss = Object.fromEntries(children.map((c) => [c.name, c.peakRssMb()]));
@@ -94,7 +97,7 @@ async function main(): Promise<void> {
   try {
     await waitHealthy(`http://127.0.0.1:${naivePort}/health`);
     console.error(`naive baseline: ${CONNECTIONS} connections × ${NAIVE_DURATION_S} s …`);
-    scenarios.push(await scenario('naive baseline (single event)', sql, `http://127.0.0.1:${naivePort}`, keys.naive, 'bench-naive', 1, NAIVE_DURATION_S));
+    scenarios.push(await scenario('naive baseline (single event)', sql, `http://127.0.0.1:${naivePort}`, keys.naive, 'bench-naive', 1, NAIVE_DURATION_S, [naive]));
   } finally {
     await naive.stop();
   }

@@ -23,7 +23,7 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
   const log = createLogger('worker', config.LOG_LEVEL);
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: 'worker' });
   const metrics = createWorkerMetrics();
-  const batcher = new LogBatcher(sql, { maxRows: config.BATCH_MAX_EVENTS, flushMs: config.BATCH_FLUSH_MS }, (rows, ms) => {
+  const batcher = new LogBatcher(sql, { maxRows: config.BATCH_MAX_EVENTS, flushMs: config.BATCH_FLUSH_MS, maxInFlight: config.BATCH_CONCURRENCY }, (rows, ms) => {
     metrics.batchRows.observe(rows);
     metrics.insertSeconds.observe(ms / 1000);
   });

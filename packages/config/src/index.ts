@@ -91,6 +91,8 @@ export const workerSchema = baseSchema.extend({
   STALLED_INTERVAL_MS: positiveInt.default(5_000),
 
   // --- throughput and metrics (issue 5) ---
+  /** INSERTs the worker keeps in flight at once (each of up to BATCH_MAX_EVENTS rows); 2 keeps both cores of Postgres busy. Default 2. */
+  BATCH_CONCURRENCY: positiveInt.default(2),
   /** Port of the worker's tiny HTTP server (/metrics, /health); 0 picks a free port. Default 8002. */
   WORKER_METRICS_PORT: port.default(8002),
   /** Address the worker's metrics server binds. Default 127.0.0.1. */
