@@ -3,7 +3,8 @@
 // autocannon, counts what Postgres stored, and prints one table: batched and
 // single-event ingest, the COPY ceiling, and a naive baseline.
 // Settings (environment): BENCH_DURATION_S (30), BENCH_CONNECTIONS (50),
-// BENCH_NAIVE_DURATION_S (10), BENCH_DATABASE_URL, REDIS_URL.
+// BENCH_NAIVE_DURATION_S (10), BENCH_DATABASE_URL, REDIS_URL; BENCH_ONLY=batched|single
+// runs one scenario (for profiling, with BENCH_CPU_PROF=<dir>).
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
@@ -18,6 +19,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const NAIVE_DURATION_S = Number(process.env.BENCH_NAIVE_DURATION_S ?? Math.min(10, DURATION_S));
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cl_bench_ingest';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ONLY = process.env.BENCH_ONLY;
 
 const event = (i: number) => ({ environment: 'bench', executed_at: new Date().toISOString(), status: 'SUCCESS', workflow: 'wf', level: 'info', message: `bench event ${i}`, duration_ms: 12.5, metadata: { bench: true, n: i } });
 const body = (events: number) => JSON.stringify(events === 1 ? event(0) : Array.from({ length: events }, (_, i) => event(i)));
@@ -78,13 +80,22 @@ async function main(): Promise<void> {
   try {
     const url = `http://127.0.0.1:${port}`;
     await Promise.all([waitHealthy(`${url}/health`), waitHealthy(`http://127.0.0.1:${metricsPort}/health`)]);
-    console.error(`batched: ${CONNECTIONS} connections × ${DURATION_S} s …`);
-    scenarios.push(await scenario('batched (100 events/POST)', sql, url, keys.batched, 'bench-batched', 100, DURATION_S, children));
-    console.error(`single-event: ${CONNECTIONS} connections × ${DURATION_S} s …`);
-    scenarios.push(await scenario('single event/POST', sql, url, keys.single, 'bench-single', 1, DURATION_S, children));
+    if (ONLY !== 'single') {
+      console.error(`batched: ${CONNECTIONS} connections × ${DURATION_S} s …`);
+      scenarios.push(await scenario('batched (100 events/POST)', sql, url, keys.batched, 'bench-batched', 100, DURATION_S, children));
+    }
+    if (ONLY !== 'batched') {
+      console.error(`single-event: ${CONNECTIONS} connections × ${DURATION_S} s …`);
+      scenarios.push(await scenario('single event/POST', sql, url, keys.single, 'bench-single', 1, DURATION_S, children));
+    }
   } finally {
     for (const c of children) await c.stop();
     rss = Object.fromEntries(children.map((c) => [c.name, c.peakRssMb()]));
+  }
+  if (ONLY) {
+    await sql.end();
+    printReport({ scenarios, ceiling: 0, ceilingRows: 0, rss, cores: cpus().length, durationS: DURATION_S, connections: CONNECTIONS });
+    return;
   }
 
   const ceilingRows = Math.max(scenarios[0]?.stored ?? 0, 10_000);

@@ -57,8 +57,8 @@ export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
   // --- throughput, limits and backpressure (issue 5) ---
   /** Group commit: events of concurrent requests are gathered at most this long into one queue job (0 = a job per request). Default 2. */
   GROUP_COMMIT_MS: z.coerce.number().int().min(0).max(1_000).default(2),
-  /** Group commit: a gathered job is stored as soon as it holds this many events. Default 2000. */
-  GROUP_COMMIT_MAX_EVENTS: positiveInt.default(2_000),
+  /** Group commit: a gathered job is stored as soon as it holds this many events; bounds the worker's memory (WORKER_CONCURRENCY jobs in hand). Default 500. */
+  GROUP_COMMIT_MAX_EVENTS: positiveInt.default(500),
   /** Per key: sustained requests per second. Default 200. Per-client overrides: table client_limits. */
   RATE_KEY_REQUESTS_PER_SECOND: z.coerce.number().positive().default(200),
   /** Per key: requests allowed at once above the sustained rate (bucket size). Default 400. */

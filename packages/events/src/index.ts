@@ -1,3 +1,4 @@
 export * from './event.js';
 export * from './batch.js';
 export * from './storable.js';
+export * from './fast-event.js';
