@@ -25,6 +25,12 @@ export function persistLogs(batcher: LogBatcher, onStored?: (group: EventGroup) 
   };
 }
 
+/** The group's events as rows of its tenant; in place, because the parsed job is ours alone and copies of big jobs cost memory. */
 function rowsOf({ client_id, received_at, events }: EventGroup): LogRow[] {
-  return events.map((e) => ({ ...e, client_id, received_at }));
+  const rows = events as LogRow[];
+  for (const row of rows) {
+    row.client_id = client_id;
+    row.received_at = received_at;
+  }
+  return rows;
 }
