@@ -16,6 +16,9 @@ export interface Scenario {
   errors: number;
   /** CPU seconds each service process used during the scenario (load and drain). */
   cpu: Record<string, number>;
+  /** Mean events per queue job (group commit) and rows per INSERT (worker batching). */
+  eventsPerJob: number;
+  rowsPerInsert: number;
 }
 
 export interface Report {
@@ -41,9 +44,10 @@ export function printReport(r: Report): void {
   ];
   console.log(`\nIngest benchmark: ${r.cores} cores, ${r.connections} connections, ${r.durationS} s per scenario (naive: ${naive?.seconds ?? '-'} s)\n`);
   console.log(rows.map((row, i) => `| ${row.join(' | ')} |${i === 0 ? `\n|${row.map(() => ' --- ').join('|')}|` : ''}`).join('\n'));
-  console.log('\nCPU per 1,000 stored events (ms), by process:');
+  console.log('\nCPU per 1,000 stored events (ms) by process; mean events per queue job; mean rows per INSERT:');
   for (const s of r.scenarios) {
-    console.log(`  ${s.name}: ${Object.entries(s.cpu).map(([k, v]) => `${k} ${fmt((1000 * 1000 * v) / Math.max(1, s.stored), 1)}`).join(', ')}`);
+    const cpu = Object.entries(s.cpu).map(([k, v]) => `${k} ${fmt((1000 * 1000 * v) / Math.max(1, s.stored), 1)}`).join(', ');
+    console.log(`  ${s.name}: ${cpu}${s.eventsPerJob ? `; ${fmt(s.eventsPerJob, 1)} events/job; ${fmt(s.rowsPerInsert)} rows/INSERT` : ''}`);
   }
   console.log(`\nPeak RSS: ${Object.entries(r.rss).map(([k, v]) => `${k} ${fmt(v)} MB`).join(', ')}\n`);
   if (!batched || !single || !naive) return;

@@ -31,9 +31,18 @@ async function tenant(sql: Sql, id: string): Promise<string> {
 
 const countRows = async (sql: Sql, clientId: string) => Number((await sql`select count(*)::int as n from workflow_logs where client_id = ${clientId}`)[0]!.n);
 
+/** Sum and count of a histogram at a /metrics URL (zeros when it has none). */
+async function histogram(url: string | undefined, name: string): Promise<{ sum: number; count: number }> {
+  const text = url ? await (await fetch(url)).text() : '';
+  const value = (suffix: string) => Number(/ (\S+)$/.exec(text.split('\n').find((l) => l.startsWith(`${name}_${suffix}`)) ?? '')?.[1] ?? 0);
+  return { sum: value('sum'), count: value('count') };
+}
+
 /** Drives `url` for `seconds`, then waits until Postgres holds every accepted event. */
-async function scenario(name: string, sql: Sql, url: string, key: string, clientId: string, eventsPerRequest: number, seconds: number, children: Child[]): Promise<Scenario> {
+async function scenario(name: string, sql: Sql, url: string, key: string, clientId: string, eventsPerRequest: number, seconds: number, children: Child[], workerMetrics?: string): Promise<Scenario> {
   const cpuBefore = children.map((c) => c.cpuSeconds());
+  const jobsBefore = await histogram(workerMetrics && `${url}/metrics`, 'ingest_group_commit_job_events');
+  const batchesBefore = await histogram(workerMetrics, 'worker_batch_rows');
   const result = await autocannon({
     url: `${url}/api/v1/logs`, method: 'POST', connections: CONNECTIONS, duration: seconds,
     headers: { 'content-type': 'application/json', 'x-api-key': key }, body: body(eventsPerRequest),
@@ -49,8 +58,12 @@ async function scenario(name: string, sql: Sql, url: string, key: string, client
   }
   const drainS = (performance.now() - loadEnded) / 1000;
   const cpu = Object.fromEntries(children.map((c, i) => [c.name, c.cpuSeconds() - cpuBefore[i]!]));
+  const jobs = await histogram(workerMetrics && `${url}/metrics`, 'ingest_group_commit_job_events');
+  const batches = await histogram(workerMetrics, 'worker_batch_rows');
   return {
     cpu,
+    eventsPerJob: (jobs.sum - jobsBefore.sum) / Math.max(1, jobs.count - jobsBefore.count),
+    rowsPerInsert: (batches.sum - batchesBefore.sum) / Math.max(1, batches.count - batchesBefore.count),
     name, eventsPerRequest, seconds, accepted, stored, drainS,
     requestsPerS: accepted / eventsPerRequest / seconds,
     persistedPerS: stored / (seconds + drainS),
@@ -79,14 +92,15 @@ async function main(): Promise<void> {
   let rss: Record<string, number> = {};
   try {
     const url = `http://127.0.0.1:${port}`;
+    const workerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
     await Promise.all([waitHealthy(`${url}/health`), waitHealthy(`http://127.0.0.1:${metricsPort}/health`)]);
     if (ONLY !== 'single') {
       console.error(`batched: ${CONNECTIONS} connections × ${DURATION_S} s …`);
-      scenarios.push(await scenario('batched (100 events/POST)', sql, url, keys.batched, 'bench-batched', 100, DURATION_S, children));
+      scenarios.push(await scenario('batched (100 events/POST)', sql, url, keys.batched, 'bench-batched', 100, DURATION_S, children, workerMetrics));
     }
     if (ONLY !== 'batched') {
       console.error(`single-event: ${CONNECTIONS} connections × ${DURATION_S} s …`);
-      scenarios.push(await scenario('single event/POST', sql, url, keys.single, 'bench-single', 1, DURATION_S, children));
+      scenarios.push(await scenario('single event/POST', sql, url, keys.single, 'bench-single', 1, DURATION_S, children, workerMetrics));
     }
   } finally {
     for (const c of children) await c.stop();
