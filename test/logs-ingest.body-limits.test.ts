@@ -58,11 +58,13 @@ describe('body limits', () => {
     const res = await postOpen(stack.baseUrl, t.key, Buffer.alloc(150_000, 0x20));
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body).message).toMatch(/^The request body may be at most 100000 bytes/);
+    // the rest of a refused body is not read: the connection closes
+    expect(res.connection).toBe('close');
   });
 });
 
 /** Sends `part` as the start of a chunked body and never ends it: the answer must come while the body is open. */
-function postOpen(baseUrl: string, key: string, part: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function postOpen(baseUrl: string, key: string, part: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string; connection: string | undefined }> {
   const url = new URL(`${baseUrl}/api/v1/logs`);
   return new Promise((resolve, reject) => {
     const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key, 'transfer-encoding': 'chunked', ...headers } }, (r) => {
@@ -70,7 +72,7 @@ function postOpen(baseUrl: string, key: string, part: Buffer, headers: Record<st
       r.on('data', (c) => (body += c));
       r.on('end', () => {
         req.destroy();
-        resolve({ status: r.statusCode ?? 0, body });
+        resolve({ status: r.statusCode ?? 0, body, connection: r.headers.connection });
       });
     });
     req.on('error', reject);

@@ -84,5 +84,6 @@ function limit(max: number, what: string) {
 }
 
 function tooLarge(what: string, max: number): AppError {
-  return new AppError('payload_too_large', `${what} may be at most ${max} bytes`);
+  // close the connection after answering, instead of reading the rest of a body we refused
+  return new AppError('payload_too_large', `${what} may be at most ${max} bytes`, { headers: { Connection: 'close' } });
 }
