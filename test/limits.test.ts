@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKey } from '@central-logger/keys';
-import { setLimitOverrides } from '@central-logger/limits';
+import { createSql } from '@central-logger/db';
+import { LimitsResolver, setLimitOverrides } from '@central-logger/limits';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
 
@@ -60,5 +61,29 @@ describe('GET /api/v1/limits', () => {
     const wrong = await getLimits(generateKey().key);
     expect(wrong.status).toBe(401);
     expect(wrong.body.error).toBe('invalid_api_key');
+  });
+});
+
+describe('LimitsResolver', () => {
+  it('goes on with the last known limits, or the defaults, while Postgres cannot answer', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    await setLimitOverrides(db.sql, t.clientId, { eventsPerDay: 77 });
+    const defaults = { requestsPerSecond: 1, requestBurst: 2, eventsPerSecond: 3, eventBurst: 4, eventsPerDay: 5 };
+    let now = 0;
+    const errors: string[] = [];
+    const live = new LimitsResolver(db.sql, defaults, 1_000, (e) => errors.push(e.message), () => now);
+    expect((await live.limitsOf(t.clientId)).eventsPerDay).toBe(77);
+    const dead = createSql('postgres://postgres@127.0.0.1:1/none', { max: 1 });
+    try {
+      const offline = new LimitsResolver(dead, defaults, 1_000, (e) => errors.push(e.message), () => now);
+      expect(await offline.limitsOf(t.clientId)).toEqual(defaults);
+      // a known client keeps its last limits past the TTL
+      (live as unknown as { sql: unknown }).sql = dead;
+      now = 5_000;
+      expect((await live.limitsOf(t.clientId)).eventsPerDay).toBe(77);
+      expect(errors.length).toBe(2);
+    } finally {
+      await dead.end({ timeout: 1 });
+    }
   });
 });

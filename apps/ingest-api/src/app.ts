@@ -34,7 +34,7 @@ export function createIngestApp(deps: IngestDeps): Koa {
   const metrics = createIngestMetrics(() => backlog.current());
   const committer = new GroupCommitter((job) => deps.producer.enqueue(job), { windowMs: config.GROUP_COMMIT_MS, maxEvents: config.GROUP_COMMIT_MAX_EVENTS }, (_groups, events) => metrics.jobEvents.observe(events));
   const limiter = new RateLimiter(deps.redis, `${config.QUEUE_PREFIX}:ingest`);
-  const limits = new LimitsResolver(deps.sql, limitsDefaults(config), config.LIMITS_CACHE_TTL_MS);
+  const limits = new LimitsResolver(deps.sql, limitsDefaults(config), config.LIMITS_CACHE_TTL_MS, (err) => deps.log.warn({ err: err.message }, 'could not read client limits; using the last known'));
 
   const router = new Router();
   router.get('/health', health);

@@ -49,7 +49,13 @@ export class LimitsResolver {
   private readonly cache = new Map<string, Entry>();
   private readonly pending = new Map<string, Promise<Limits>>();
 
-  constructor(private readonly sql: Sql, readonly defaults: Limits, private readonly ttlMs: number, private readonly now = Date.now) {}
+  constructor(
+    private readonly sql: Sql,
+    readonly defaults: Limits,
+    private readonly ttlMs: number,
+    private readonly onError?: (err: Error) => void,
+    private readonly now = Date.now,
+  ) {}
 
   async limitsOf(clientId: string): Promise<Limits> {
     const hit = this.cache.get(clientId);
@@ -62,8 +68,18 @@ export class LimitsResolver {
     return p;
   }
 
+  /**
+   * Reads the client's row. While Postgres cannot answer, ingest goes on with
+   * what it last knew of the client (or the defaults) rather than failing.
+   */
   private async load(clientId: string): Promise<Limits> {
-    const limits = { ...this.defaults, ...(await getLimitOverrides(this.sql, clientId)) };
+    let limits: Limits;
+    try {
+      limits = { ...this.defaults, ...(await getLimitOverrides(this.sql, clientId)) };
+    } catch (err) {
+      this.onError?.(err as Error);
+      limits = this.cache.get(clientId)?.limits ?? this.defaults;
+    }
     if (this.cache.size > 100_000) this.cache.clear();
     this.cache.set(clientId, { limits, until: this.now() + this.ttlMs });
     return limits;

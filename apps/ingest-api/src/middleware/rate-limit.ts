@@ -36,10 +36,19 @@ export function rateLimit(deps: RateLimitDeps) {
     try {
       await next();
     } catch (err) {
-      if (!admitted && isAppError(err) && err.status < 500) await admit(ctx, deps, 0);
+      if (!admitted && isAppError(err) && err.status < 500) await countRefused(ctx, deps);
       throw err;
     }
   };
+}
+
+/** A refused request still takes a request token; over the limit it becomes a 429, but Redis trouble keeps the original answer. */
+async function countRefused(ctx: Context, deps: RateLimitDeps): Promise<void> {
+  try {
+    await admit(ctx, deps, 0);
+  } catch (err) {
+    if (isAppError(err) && err.code === 'rate_limited') throw err;
+  }
 }
 
 async function admit(ctx: Context, deps: RateLimitDeps, events: number): Promise<void> {
