@@ -26,6 +26,8 @@ describe('group commit at the queue', () => {
     try {
       const a = await createTenant(db.sql, 'agent', 'ga');
       const b = await createTenant(db.sql, 'agent', 'gb');
+      // verify both keys once (bcrypt), so that their requests arrive together
+      for (const t of [a, b]) expect((await fetch(`${stack.baseUrl}/api/v1/limits`, { headers: { 'x-api-key': t.key } })).status).toBe(200);
       const sends = Array.from({ length: 40 }, (_, i) => postLogs(stack.baseUrl, i % 2 ? a.key : b.key, event({ event_id: `g-${i}`, message: `m${i}` })));
       const answers = await Promise.all(sends);
       expect(answers.map((r) => r.status)).toEqual(Array(40).fill(202));
@@ -49,6 +51,26 @@ describe('group commit at the queue', () => {
       } finally {
         await worker.close();
       }
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('a group Postgres rejects fails its job for good without costing the other tenants in the job their events', async () => {
+    const stack = await startStack(db);
+    try {
+      const good = group('gc-good', 3);
+      const bad = group('gc-bad', 1);
+      // only a job that bypassed the edge can carry a NUL; Postgres refuses it (22021)
+      bad.events[0]!.message = 'a\u0000b';
+      await db.sql`insert into clients (id, name) values ('gc-good', 'g'), ('gc-bad', 'b') on conflict do nothing`;
+      const job = await stack.queue.add('persist-logs', { groups: [bad, good] }, { attempts: 3 });
+      await waitFor(async () => (await job.getState()) === 'failed', 10_000, 'the job to fail');
+      const failed = await stack.queue.getJob(job.id!);
+      expect(failed!.attemptsMade).toBe(1);
+      expect(failed!.failedReason).toMatch(/22021/);
+      const rows = await db.sql`select client_id, count(*)::int as n from workflow_logs where client_id in ('gc-good', 'gc-bad') group by client_id`;
+      expect(rows).toEqual([{ client_id: 'gc-good', n: 3 }]);
     } finally {
       await stack.close();
     }
