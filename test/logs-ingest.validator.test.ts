@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventSchema, fastParseEvent, toQueuedEvent, validateBatch } from '@central-logger/events';
+import { groupsOf, parsePersistLogsJob, persistLogsJob } from '@central-logger/queue';
 
 // a small seeded generator, so a failure can be replayed
 function rng(seed: number) {
@@ -79,5 +80,54 @@ describe('the fast event validator agrees with zod', () => {
     }
     const expected = bad.flatMap((e, index) => eventSchema.safeParse(e).error!.issues.map((i) => ({ index, field: i.path.join('.') || undefined, message: i.message })));
     expect(details).toEqual(expected);
+  });
+});
+
+describe('the worker\'s job check agrees with zod', () => {
+  const EVENT_POOL: Record<string, unknown[]> = {
+    event_id: ['e1', '', 7, null],
+    executed_at: ['2026-01-06T12:00:00.000Z', '2026-01-06T12:00:00+01:00', '2026-02-30T00:00:00.000Z', 'now', null],
+    environment: ['prod', '', 1],
+    status: ['OK', '', null],
+    workflow: [null, 'wf', 3, undefined],
+    run_id: [null, 'r', undefined],
+    level: [null, 'info', 'INFO', 'loud', undefined],
+    message: [null, 'm', 5],
+    duration_ms: [null, 1.5, -1, Number.POSITIVE_INFINITY, '3', undefined],
+    metadata: [{}, { a: 1 }, null, [], 'x', undefined],
+  };
+  const GROUP_POOL: Record<string, unknown[]> = {
+    client_id: ['c1', '', 5],
+    key_id: ['key_1', '', undefined],
+    received_at: ['2026-01-06T12:00:00.000Z', 'later', '2026-01-06T12:00:00+00:00'],
+  };
+  const pick = (next: () => number, values: unknown[]) => (next() < 0.85 ? values[0] : values[Math.floor(next() * values.length)]);
+  const build = (next: () => number, pool: Record<string, unknown[]>) => {
+    const o: Record<string, unknown> = {};
+    for (const [k, values] of Object.entries(pool)) {
+      const v = pick(next, values);
+      if (v !== undefined) o[k] = v;
+    }
+    return o;
+  };
+
+  it('accepts only what zod accepts, with the same content, over 5,000 random jobs; a skeleton-shaped job still parses', () => {
+    const next = rng(42);
+    let accepted = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const groups = Array.from({ length: 1 + Math.floor(next() * 3) }, () => ({ ...build(next, GROUP_POOL), events: Array.from({ length: 1 + Math.floor(next() * 3) }, () => build(next, EVENT_POOL)) }));
+      const data = JSON.parse(JSON.stringify({ groups }));
+      const zod = persistLogsJob.safeParse(data);
+      const fast = parsePersistLogsJob(data);
+      expect(fast.success, JSON.stringify(data)).toBe(zod.success);
+      if (fast.success && zod.success) {
+        accepted++;
+        expect(JSON.stringify(fast.groups)).toBe(JSON.stringify(groupsOf(zod.data)));
+      }
+    }
+    expect(accepted).toBeGreaterThan(200);
+    const single = { client_id: 'c', key_id: 'k', received_at: '2026-01-06T12:00:00.000Z', events: [{ event_id: 'e', executed_at: '2026-01-06T12:00:00.000Z', environment: 'p', status: 'OK', workflow: null, run_id: null, level: null, message: null, duration_ms: null, metadata: {} }] };
+    const parsed = parsePersistLogsJob(single);
+    expect(parsed.success && parsed.groups).toEqual([single]);
   });
 });

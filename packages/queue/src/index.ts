@@ -3,3 +3,4 @@ export * from './connection.js';
 export * from './producer.js';
 export * from './group-commit.js';
 export * from './backlog.js';
+export * from './fast-job.js';

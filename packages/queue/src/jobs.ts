@@ -7,7 +7,7 @@ export const QUEUES = { logs: 'logs' } as const;
 /** Job names and their payloads; a payload that fails its schema is never retried. */
 export const JOBS = { persistLogs: 'persist-logs' } as const;
 
-const queuedEvent = z.object({
+export const queuedEvent = z.object({
   event_id: z.string().min(1),
   executed_at: z.iso.datetime(),
   environment: z.string(),

@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { LogRow } from '@central-logger/db';
-import { groupsOf, persistLogsJob, type EventGroup } from '@central-logger/queue';
+import { parsePersistLogsJob, type EventGroup } from '@central-logger/queue';
 import type { LogBatcher } from '../batcher.js';
 
 /**
@@ -13,11 +13,9 @@ import type { LogBatcher } from '../batcher.js';
  */
 export function persistLogs(batcher: LogBatcher, onStored?: (group: EventGroup) => void) {
   return async function process(job: Job): Promise<{ stored: number }> {
-    const parsed = persistLogsJob.safeParse(job.data);
-    if (!parsed.success) {
-      throw new UnrecoverableError(`invalid persist-logs payload: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
-    }
-    const groups = groupsOf(parsed.data);
+    const parsed = parsePersistLogsJob(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid persist-logs payload: ${parsed.message}`);
+    const { groups } = parsed;
     const settled = await Promise.allSettled(groups.map((g) => batcher.add(rowsOf(g)).then(() => onStored?.(g))));
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
@@ -25,7 +23,7 @@ export function persistLogs(batcher: LogBatcher, onStored?: (group: EventGroup) 
   };
 }
 
-/** The group's events as rows of its tenant; in place, because the parsed job is ours alone and copies of big jobs cost memory. */
+/** The group's events as rows of its tenant; in place, because the job's data is this attempt's alone and copies of big jobs cost memory. */
 function rowsOf({ client_id, received_at, events }: EventGroup): LogRow[] {
   const rows = events as LogRow[];
   for (const row of rows) {
