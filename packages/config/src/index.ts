@@ -71,8 +71,12 @@ export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
   RATE_TENANT_EVENTS_PER_DAY: positiveInt.default(50_000_000),
   /** How long a process trusts a client's limit overrides before reading them again. Default 5000. */
   LIMITS_CACHE_TTL_MS: positiveInt.default(5_000),
-  /** Backpressure: ingest answers 503 while more queue jobs than this wait. Default 20,000. */
-  MAX_QUEUE_BACKLOG_JOBS: positiveInt.default(20_000),
+  /**
+   * Backpressure: ingest answers 503 while more queue jobs than this wait (waiting, delayed for retry, prioritized).
+   * A job holds at most GROUP_COMMIT_MAX_EVENTS events (~300 B each in Redis), so 2000 × 500 × 300 B ≈ 300 MB is
+   * the worst case this lets Redis hold; keep it well under Redis maxmemory. Default 2000.
+   */
+  MAX_QUEUE_BACKLOG_JOBS: positiveInt.default(2_000),
   /** Backpressure: the backlog is sampled at most this often. Default 100. */
   BACKLOG_SAMPLE_MS: positiveInt.default(100),
   /** Retry-After (seconds) sent with 503 unavailable. Default 5. */
