@@ -16,8 +16,7 @@ export interface IngestService {
 export async function startIngestApi(config: IngestConfig, options: { queueName?: string } = {}): Promise<IngestService> {
   const log = createLogger('ingest-api', config.LOG_LEVEL);
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: 'ingest-api' });
-  // commands issued in one tick (rate limit scripts, queue adds) share one socket write
-  const redis = producerConnection(config.REDIS_URL, { enableAutoPipelining: true });
+  const redis = producerConnection(config.REDIS_URL);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   const producer = new LogsProducer(redis, config.QUEUE_PREFIX, { attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS, timeoutMs: config.ENQUEUE_TIMEOUT_MS, retryAfterS: config.UNAVAILABLE_RETRY_AFTER_S }, options.queueName);
   producer.queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
