@@ -34,11 +34,18 @@ describe('body limits', () => {
     expect(res.body.message).toMatch(message);
   });
 
-  it('400 naming the field for metadata nested past the limit, and for NUL characters, at the edge', async () => {
+  it('413 for metadata nested past MAX_METADATA_DEPTH, naming the limit and where', async () => {
     const t = await createTenant(db.sql, 'agent');
-    const deep = await postLogs(stack.baseUrl, t.key, event({ metadata: { a: { b: { c: { d: { e: 1 } } } } } }));
-    expect(deep.status).toBe(400);
-    expect(deep.body.details[0].message).toMatch(/nested deeper than 5 levels/);
+    const ok = await postLogs(stack.baseUrl, t.key, event({ metadata: { a: { b: { c: { d: 1 } } } } }));
+    expect(ok.status).toBe(202);
+    const deep = await postLogs(stack.baseUrl, t.key, [event(), event({ metadata: { a: { b: { c: { d: { e: 1 } } } } } })]);
+    expect(deep.status).toBe(413);
+    expect(deep.body.error).toBe('payload_too_large');
+    expect(deep.body.message).toBe('Metadata may be nested at most 4 levels deep; event 1 is nested deeper (at metadata.a.b.c.d)');
+  });
+
+  it('400 naming the field for NUL characters, at the edge', async () => {
+    const t = await createTenant(db.sql, 'agent');
     const nul = await postLogs(stack.baseUrl, t.key, event({ message: 'a\u0000b' }));
     expect(nul.status).toBe(400);
     expect(nul.body.details[0]).toMatchObject({ index: 0, field: 'message' });

@@ -32,6 +32,10 @@ export function validateBatch(body: unknown, limits: BatchLimits, newId: () => s
     if (storable.bytes > limits.maxEventBytes) {
       throw new AppError('payload_too_large', `An event may be at most ${limits.maxEventBytes} bytes; event ${index} is about ${storable.bytes}`);
     }
+    if (storable.problem?.tooDeep) {
+      const at = storable.problem.path ? ` (at ${storable.problem.path})` : '';
+      throw new AppError('payload_too_large', `Metadata may be nested at most ${limits.maxMetadataDepth} levels deep; event ${index} is nested deeper${at}`);
+    }
     if (storable.problem) {
       details.push({ index, field: storable.problem.path || undefined, message: storable.problem.message });
     }

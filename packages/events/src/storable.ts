@@ -7,7 +7,8 @@
  * Also returns an estimate of the value's serialized size in bytes.
  */
 export interface StorableCheck {
-  problem?: { path: string; message: string };
+  /** `tooDeep` marks the nesting limit (a size limit: 413), as opposed to text Postgres cannot store (400). */
+  problem?: { path: string; message: string; tooDeep?: boolean };
   bytes: number;
 }
 
@@ -16,12 +17,14 @@ interface Walk {
   /** Keys from the problem up to the root, innermost first. */
   keys: string[];
   message?: string;
+  tooDeep?: boolean;
 }
 
 export function checkStorable(value: unknown, maxDepth: number): StorableCheck {
   const walk: Walk = { bytes: 0, keys: [] };
   if (!visit(value, 0, maxDepth, walk)) return { bytes: walk.bytes };
-  return { problem: { path: walk.keys.reverse().join('.'), message: walk.message! }, bytes: walk.bytes };
+  const problem = { path: walk.keys.reverse().join('.'), message: walk.message! };
+  return { problem: walk.tooDeep ? { ...problem, tooDeep: true } : problem, bytes: walk.bytes };
 }
 
 /** Adds `v`'s size to `w.bytes`; true (with `w.message` set) when a problem was found. */
@@ -37,6 +40,7 @@ function visit(v: unknown, depth: number, maxDepth: number, w: Walk): boolean {
   }
   if (depth >= maxDepth) {
     w.message = `is nested deeper than ${maxDepth} levels`;
+    w.tooDeep = true;
     return true;
   }
   w.bytes += 2;
