@@ -26,6 +26,9 @@ describe('backpressure', () => {
       expect(refused?.status).toBe(503);
       expect(refused?.body.error).toBe('unavailable');
       expect(refused?.headers.get('retry-after')).toBe('7');
+      // the limits' state is shown (here the daily quota is the closest to running out), though the refused request took nothing
+      expect(refused?.headers.get('ratelimit-limit')).toBe('50000000');
+      expect(refused?.headers.get('ratelimit-remaining')).toBe(String(50_000_000 - statuses.filter((s) => s === 202).length));
       expect(statuses.filter((s) => s === 202).length).toBeGreaterThanOrEqual(4);
       expect(await stack.queue.getWaitingCount()).toBeLessThanOrEqual(6);
 

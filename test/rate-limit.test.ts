@@ -126,3 +126,24 @@ describe('per-tenant daily quota', () => {
     await waitFor(async () => (await postLogs(stack.baseUrl, t.key, batch(40))).status === 202, 5_000, 'override to apply');
   });
 });
+
+describe('peek', () => {
+  it('shows the state of the limits without taking from them', async () => {
+    const { RateLimiter } = await import('@central-logger/limits');
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(stack.env.REDIS_URL!);
+    try {
+      const limiter = new RateLimiter(redis, `${stack.env.QUEUE_PREFIX}:peek`);
+      const limits = { requestsPerSecond: 0.01, requestBurst: 3, eventsPerSecond: 0.01, eventBurst: 30, eventsPerDay: 100 };
+      const req = { clientId: 'peek-client', keyId: 'key_peek', limits };
+      expect((await limiter.take({ ...req, events: 10 })).verdict).toBe('ok');
+      for (let i = 0; i < 3; i++) {
+        const seen = await limiter.peek(req);
+        expect(seen.states.map((s) => s.remaining)).toEqual([2, 20, 90]);
+        expect(seen.usedToday).toBe(10);
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+});

@@ -40,7 +40,7 @@ export function createIngestApp(deps: IngestDeps): Koa {
   router.get('/health', health);
   router.get('/ready', ready({ postgres: () => deps.sql`select 1`, redis: () => deps.redis.ping() }));
   router.get('/metrics', metricsRoute(metrics.registry));
-  router.post('/api/v1/logs', authenticate(deps.verifier, 'logs:write'), backpressure(deps.redis, backlog, config.UNAVAILABLE_RETRY_AFTER_S), rateLimit({ limiter, limits, sql: deps.sql, log: deps.log }), ingestLogs(config, committer, metrics));
+  router.post('/api/v1/logs', authenticate(deps.verifier, 'logs:write'), rateLimit({ limiter, limits, sql: deps.sql, log: deps.log }), backpressure(deps.redis, backlog, config.UNAVAILABLE_RETRY_AFTER_S), ingestLogs(config, committer, metrics));
   router.get('/api/v1/limits', authenticate(deps.verifier), getLimits(limits, limiter));
 
   app.use(requestMetrics(metrics.registry));

@@ -2,7 +2,8 @@
 -- KEYS[1] token buckets of the key (hash: r = request tokens, e = event tokens, t = ms)
 -- KEYS[2] events the client stored today (counter)
 -- KEYS[3] quota warnings already given today (hash: 80, 100)
--- ARGV: requests/s, request burst, events/s, event burst, events/day, events in this request, day ttl (ms)
+-- ARGV: requests/s, request burst, events/s, event burst, events/day, events in this request, day ttl (ms),
+--   peek (1: only report the state, take and record nothing)
 -- Returns: verdict (0 ok, 1 requests, 2 events, 3 quota), request tokens left, event tokens left,
 --   events today, retry after (ms), warnings crossed (bit 1: 80%, bit 2: 100%),
 --   ms until the request bucket is full, ms until the event bucket is full
@@ -11,6 +12,7 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local rr, rb = tonumber(ARGV[1]), tonumber(ARGV[2])
 local er, eb = tonumber(ARGV[3]), tonumber(ARGV[4])
 local quota, n, dayTtl = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local peek = ARGV[8] == '1'
 
 local b = redis.call('HMGET', KEYS[1], 'r', 'e', 't')
 local last = tonumber(b[3]) or now
@@ -22,6 +24,9 @@ local used = tonumber(redis.call('GET', KEYS[2]) or '0')
 -- a request larger than the burst passes on a full bucket and leaves a debt
 local need = math.min(n, eb)
 local verdict, retry = 0, 0
+if peek then
+  return { 0, math.floor(r), math.floor(e), used, 0, 0, math.ceil((rb - r) * 1000 / rr), math.ceil((eb - e) * 1000 / er) }
+end
 if r < 1 then
   verdict, retry = 1, math.ceil((1 - r) * 1000 / rr)
 elseif e < need then

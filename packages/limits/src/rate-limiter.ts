@@ -50,14 +50,24 @@ export class RateLimiter {
     this.evaluate = (redis as unknown as { centralLoggerRateLimit: Evaluate }).centralLoggerRateLimit.bind(redis);
   }
 
-  async take(req: RateRequest, now = Date.now()): Promise<RateDecision> {
+  /** Takes one request and `req.events` events, or refuses them all. */
+  take(req: RateRequest, now = Date.now()): Promise<RateDecision> {
+    return this.run(req, false, now);
+  }
+
+  /** The state of the limits, taking and recording nothing (for answers refused before the limits are checked). */
+  peek(req: Omit<RateRequest, 'events'>, now = Date.now()): Promise<RateDecision> {
+    return this.run({ ...req, events: 0 }, true, now);
+  }
+
+  private async run(req: RateRequest, peek: boolean, now: number): Promise<RateDecision> {
     const day = utcDay(now);
     const toMidnight = msToNextUtcDay(now);
     const { requestsPerSecond, requestBurst, eventsPerSecond, eventBurst, eventsPerDay } = req.limits;
     const [v, r, e, used, retryMs, warned, rReset, eReset] = await this.evaluate(
       `${this.prefix}:rl:k:${req.keyId}`,
       ...this.dayKeys(req.clientId, day),
-      requestsPerSecond, requestBurst, eventsPerSecond, eventBurst, eventsPerDay, req.events, toMidnight + 3_600_000,
+      requestsPerSecond, requestBurst, eventsPerSecond, eventBurst, eventsPerDay, req.events, toMidnight + 3_600_000, peek ? 1 : 0,
     ) as number[] as [number, number, number, number, number, number, number, number];
     const verdict = VERDICTS[v] ?? 'ok';
     const states: LimitState[] = [

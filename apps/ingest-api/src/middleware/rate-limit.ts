@@ -1,7 +1,7 @@
 import type { Context, Next } from 'koa';
 import { AppError, isAppError } from '@central-logger/errors';
 import type { Logger } from '@central-logger/http';
-import { headlineState, recordQuotaWarning, utcDay, type LimitsResolver, type RateDecision, type RateLimiter } from '@central-logger/limits';
+import { headlineState, recordQuotaWarning, utcDay, type LimitState, type LimitsResolver, type RateDecision, type RateLimiter } from '@central-logger/limits';
 import type { Sql } from '@central-logger/db';
 
 declare module 'koa' {
@@ -36,7 +36,10 @@ export function rateLimit(deps: RateLimitDeps) {
     try {
       await next();
     } catch (err) {
-      if (!admitted && isAppError(err) && err.status < 500) await countRefused(ctx, deps);
+      if (!admitted && isAppError(err)) {
+        if (err.status < 500) await countRefused(ctx, deps);
+        else await showState(ctx, deps);
+      }
       throw err;
     }
   };
@@ -51,6 +54,23 @@ async function countRefused(ctx: Context, deps: RateLimitDeps): Promise<void> {
   }
 }
 
+/** For a 503 sent before the limits were checked (backpressure): their state, taking nothing; nothing when Redis cannot say. */
+async function showState(ctx: Context, deps: RateLimitDeps): Promise<void> {
+  const { clientId, keyId } = ctx.state.principal;
+  try {
+    const decision = await deps.limiter.peek({ clientId: clientId!, keyId, limits: await deps.limits.limitsOf(clientId!) });
+    setHeaders(ctx, headlineState(decision));
+  } catch {
+    // Redis is what failed; the 503 goes out without RateLimit-*
+  }
+}
+
+function setHeaders(ctx: Context, state: LimitState): void {
+  ctx.set('RateLimit-Limit', String(state.limit));
+  ctx.set('RateLimit-Remaining', String(state.remaining));
+  ctx.set('RateLimit-Reset', String(state.resetS));
+}
+
 async function admit(ctx: Context, deps: RateLimitDeps, events: number): Promise<void> {
   const { clientId, keyId } = ctx.state.principal;
   const limits = await deps.limits.limitsOf(clientId!);
@@ -61,9 +81,7 @@ async function admit(ctx: Context, deps: RateLimitDeps, events: number): Promise
     throw new AppError('unavailable', 'Rate limits cannot be checked right now; retry later', { headers: { 'Retry-After': '5' }, cause });
   }
   const state = headlineState(decision);
-  ctx.set('RateLimit-Limit', String(state.limit));
-  ctx.set('RateLimit-Remaining', String(state.remaining));
-  ctx.set('RateLimit-Reset', String(state.resetS));
+  setHeaders(ctx, state);
   for (const threshold of decision.warnings) {
     recordQuotaWarning(deps.sql, clientId!, utcDay(Date.now()), threshold, decision.usedToday, limits.eventsPerDay).catch((err: Error) =>
       deps.log.error({ err: err.message, client_id: clientId, threshold }, 'could not record a quota warning'),
@@ -71,12 +89,7 @@ async function admit(ctx: Context, deps: RateLimitDeps, events: number): Promise
   }
   if (decision.verdict === 'ok') return;
   throw new AppError('rate_limited', overMessage(decision, limits), {
-    headers: {
-      'Retry-After': String(decision.retryAfterS),
-      'RateLimit-Limit': String(state.limit),
-      'RateLimit-Remaining': String(state.remaining),
-      'RateLimit-Reset': String(state.resetS),
-    },
+    headers: { 'Retry-After': String(decision.retryAfterS) },
   });
 }
 
