@@ -5,6 +5,7 @@ import { CliError } from './errors.js';
 import { registerApiKey } from './commands/api-key.js';
 import { registerClient } from './commands/client.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerLimits } from './commands/limits.js';
 
 /** Runs one command with a fresh context; failures print one line and set exit code 1. */
 async function run(fn: (ctx: CliContext) => Promise<void>): Promise<void> {
@@ -26,5 +27,6 @@ const program = new Command('central-logger').description('central-logger admini
 registerMigrate(program, run);
 registerClient(program, run);
 registerApiKey(program, run);
+registerLimits(program, run);
 
 await program.parseAsync(process.argv);
