@@ -23,6 +23,7 @@ export function testEnv(db: TestDatabase, extra: Record<string, string> = {}): R
     BCRYPT_COST: '4',
     INGEST_PORT: '0',
     ADMIN_PORT: '0',
+    WORKER_METRICS_PORT: '0',
     DATABASE_POOL_SIZE: '4',
     ...extra,
   };

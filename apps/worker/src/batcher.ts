@@ -6,6 +6,8 @@ export interface BatcherOptions {
   maxRows: number;
   /** Longest a row waits for others before its batch is written. */
   flushMs: number;
+  /** INSERTs in flight at once; the next batch fills while they commit. Default 1. */
+  maxInFlight?: number;
 }
 
 interface Entry {
@@ -25,9 +27,12 @@ export class LogBatcher {
   private pending: Entry[] = [];
   private pendingRows = 0;
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  /** One chain of statements per lane; a batch goes to the lane that is free soonest. */
+  private readonly lanes: Array<{ tail: Promise<void>; queued: number }>;
 
-  constructor(private readonly sql: Sql, private readonly options: BatcherOptions, private readonly onBatch?: (rows: number, ms: number) => void) {}
+  constructor(private readonly sql: Sql, private readonly options: BatcherOptions, private readonly onBatch?: (rows: number, ms: number) => void) {
+    this.lanes = Array.from({ length: Math.max(1, options.maxInFlight ?? 1) }, () => ({ tail: Promise.resolve(), queued: 0 }));
+  }
 
   add(rows: LogRow[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -46,10 +51,11 @@ export class LogBatcher {
     this.pending = [];
     this.pendingRows = 0;
     if (batch.length > 0) {
-      // one statement at a time: the next batch fills while this one commits
-      this.flushing = this.flushing.then(() => this.write(batch));
+      const lane = this.lanes.reduce((a, b) => (b.queued < a.queued ? b : a));
+      lane.queued++;
+      lane.tail = lane.tail.then(() => this.write(batch)).finally(() => lane.queued--);
     }
-    return this.flushing;
+    return Promise.all(this.lanes.map((l) => l.tail)).then(() => undefined);
   }
 
   private async write(batch: Entry[]): Promise<void> {

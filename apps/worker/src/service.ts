@@ -1,15 +1,19 @@
+import type { Server } from 'node:http';
 import { Queue, Worker } from 'bullmq';
 import type { WorkerConfig } from '@central-logger/config';
 import { createSql, ensurePartitions, type Sql } from '@central-logger/db';
-import { createLogger, type Logger } from '@central-logger/http';
+import { closeServer, createLogger, type Logger } from '@central-logger/http';
 import { MAINTENANCE, QUEUES, workerConnection } from '@central-logger/queue';
 import { LogBatcher } from './batcher.js';
 import { persistLogs } from './jobs/persist-logs.js';
 import { maintenance } from './jobs/retention.js';
+import { createWorkerMetrics, serveMetrics } from './metrics.js';
 
 export interface WorkerService {
   worker: Worker;
   log: Logger;
+  /** The /metrics and /health server on WORKER_METRICS_PORT. */
+  metricsServer: Server;
   /** Ordered shutdown: stop taking jobs, finish the current batch, end the pool. */
   close(): Promise<void>;
 }
@@ -17,11 +21,15 @@ export interface WorkerService {
 export async function startWorker(config: WorkerConfig, options: { queueName?: string } = {}): Promise<WorkerService> {
   const log = createLogger('worker', config.LOG_LEVEL);
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: 'worker' });
-  const batcher = new LogBatcher(sql, { maxRows: config.BATCH_MAX_EVENTS, flushMs: config.BATCH_FLUSH_MS });
+  const metrics = createWorkerMetrics();
+  const batcher = new LogBatcher(sql, { maxRows: config.BATCH_MAX_EVENTS, flushMs: config.BATCH_FLUSH_MS, maxInFlight: config.BATCH_CONCURRENCY }, (rows, ms) => {
+    metrics.batchRows.observe(rows);
+    metrics.insertSeconds.observe(ms / 1000);
+  });
   const connection = workerConnection(config.REDIS_URL);
   connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
 
-  const worker = new Worker(options.queueName ?? QUEUES.logs, persistLogs(batcher), {
+  const worker = new Worker(options.queueName ?? QUEUES.logs, persistLogs(batcher, (g) => metrics.lagSeconds.observe((Date.now() - Date.parse(g.received_at)) / 1000)), {
     connection,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
@@ -38,13 +46,16 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
 
   await ensurePartitionsNow(sql, log);
   const maintainer = await startMaintenance(config, sql, connection, log);
-  log.info({ queue: worker.name, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  const metricsServer = await serveMetrics(metrics.registry, config.WORKER_METRICS_HOST, config.WORKER_METRICS_PORT);
+  log.info({ queue: worker.name, concurrency: config.WORKER_CONCURRENCY, metrics: metricsServer.address() }, 'worker started');
 
   return {
     worker,
     log,
+    metricsServer,
     async close() {
       await maintainer.close();
+      await closeServer(metricsServer, 1_000);
       await worker.close();
       await batcher.flush();
       connection.disconnect();

@@ -78,6 +78,33 @@ export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
    * per process is used when unset.
    */
   CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // --- throughput, limits and backpressure (issue 5) ---
+  /** Group commit: events of concurrent requests are gathered at most this long into one queue job (0 = a job per request). Default 2. */
+  GROUP_COMMIT_MS: z.coerce.number().int().min(0).max(1_000).default(2),
+  /** Group commit: a gathered job is stored as soon as it holds this many events; bounds the worker's memory (WORKER_CONCURRENCY jobs in hand). Default 500. */
+  GROUP_COMMIT_MAX_EVENTS: positiveInt.default(500),
+  /** Per key: sustained requests per second. Default 200. Per-client overrides: table client_limits. */
+  RATE_KEY_REQUESTS_PER_SECOND: z.coerce.number().positive().default(200),
+  /** Per key: requests allowed at once above the sustained rate (bucket size). Default 400. */
+  RATE_KEY_REQUEST_BURST: positiveInt.default(400),
+  /** Per key: sustained events per second. Default 10,000. */
+  RATE_KEY_EVENTS_PER_SECOND: z.coerce.number().positive().default(10_000),
+  /** Per key: events allowed at once above the sustained rate; should be ≥ MAX_EVENTS_PER_REQUEST. Default 20,000. */
+  RATE_KEY_EVENT_BURST: positiveInt.default(20_000),
+  /** Per tenant: events per UTC day; warnings are recorded at 80% and 100%. Default 50,000,000. */
+  RATE_TENANT_EVENTS_PER_DAY: positiveInt.default(50_000_000),
+  /** How long a process trusts a client's limit overrides before reading them again. Default 5000. */
+  LIMITS_CACHE_TTL_MS: positiveInt.default(5_000),
+  /**
+   * Backpressure: ingest answers 503 while more queue jobs than this wait (waiting, delayed for retry, prioritized).
+   * A job holds at most GROUP_COMMIT_MAX_EVENTS events (~300 B each in Redis), so 2000 × 500 × 300 B ≈ 300 MB is
+   * the worst case this lets Redis hold; keep it well under Redis maxmemory. Default 2000.
+   */
+  MAX_QUEUE_BACKLOG_JOBS: positiveInt.default(2_000),
+  /** Backpressure: the backlog is sampled at most this often. Default 100. */
+  BACKLOG_SAMPLE_MS: positiveInt.default(100),
+  /** Retry-After (seconds) sent with 503 unavailable. Default 5. */
+  UNAVAILABLE_RETRY_AFTER_S: positiveInt.default(5),
 });
 
 export const workerSchema = baseSchema.extend({
@@ -96,6 +123,13 @@ export const workerSchema = baseSchema.extend({
   MAINTENANCE_INTERVAL_MS: positiveInt.default(3_600_000),
   /** Most rows one retention DELETE statement removes, so no transaction grows long. */
   RETENTION_DELETE_BATCH: positiveInt.default(5_000),
+  // --- throughput and metrics (issue 5) ---
+  /** INSERTs the worker keeps in flight at once (each of up to BATCH_MAX_EVENTS rows); 2 keeps both cores of Postgres busy. Default 2. */
+  BATCH_CONCURRENCY: positiveInt.default(2),
+  /** Port of the worker's tiny HTTP server (/metrics, /health); 0 picks a free port. Default 8002. */
+  WORKER_METRICS_PORT: port.default(8002),
+  /** Address the worker's metrics server binds. Default 127.0.0.1. */
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 export const adminSchema = baseSchema.extend(httpSchema.shape).extend({

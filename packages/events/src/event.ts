@@ -49,14 +49,12 @@ const KNOWN_FIELDS = new Set(Object.keys(eventSchema.shape));
 /** Turns a valid event into its queued form; `newId` names events sent without an id. */
 export function toQueuedEvent(input: EventInput, newId: () => string): QueuedEvent {
   const extra: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(input)) {
-    if (!KNOWN_FIELDS.has(k) && !DROPPED_FIELDS.has(k)) extra[k] = v;
+  for (const k of Object.keys(input)) {
+    if (!KNOWN_FIELDS.has(k) && !DROPPED_FIELDS.has(k)) extra[k] = (input as Record<string, unknown>)[k];
   }
-  // a local date-time (no offset) is read as UTC
-  const at = /[zZ]|[+-]\d\d:?\d\d$/.test(input.executed_at) ? input.executed_at : `${input.executed_at}Z`;
   return {
     event_id: input.event_id ?? newId(),
-    executed_at: new Date(at).toISOString(),
+    executed_at: canonicalTime(input.executed_at),
     environment: input.environment,
     status: input.status,
     workflow: input.workflow ?? null,
@@ -66,4 +64,13 @@ export function toQueuedEvent(input: EventInput, newId: () => string): QueuedEve
     duration_ms: input.duration_ms ?? null,
     metadata: { ...extra, ...(input.metadata ?? {}) },
   };
+}
+
+// already what toISOString() returns: the common case skips a Date
+const CANONICAL = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** executed_at as UTC ISO 8601 with milliseconds; a local date-time (no offset) is read as UTC. */
+function canonicalTime(at: string): string {
+  if (CANONICAL.test(at)) return at;
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(at) ? at : `${at}Z`).toISOString();
 }

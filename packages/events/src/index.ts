@@ -2,3 +2,4 @@ export * from './event.js';
 export * from './batch.js';
 export * from './storable.js';
 export * from './query.js';
+export * from './fast-event.js';

@@ -2,46 +2,69 @@
  * Checks that Postgres can store a parsed JSON value as text and jsonb:
  * no NUL characters (rejected in text and jsonb), no lone UTF-16 surrogates
  * (rejected in jsonb), nesting no deeper than `maxDepth` (deep values crash
- * JSON.stringify). Iterative, so hostile nesting cannot overflow the stack.
+ * JSON.stringify). Recursion stops at `maxDepth`, so hostile nesting cannot
+ * overflow the stack; the path of a problem is built only when one is found.
  * Also returns an estimate of the value's serialized size in bytes.
  */
 export interface StorableCheck {
-  problem?: { path: string; message: string };
+  /** `tooDeep` marks the nesting limit (a size limit: 413), as opposed to text Postgres cannot store (400). */
+  problem?: { path: string; message: string; tooDeep?: boolean };
   bytes: number;
 }
 
-export function checkStorable(value: unknown, maxDepth: number): StorableCheck {
-  const stack: Array<{ v: unknown; path: string; depth: number }> = [{ v: value, path: '', depth: 0 }];
-  let bytes = 0;
-  while (stack.length > 0) {
-    const { v, path, depth } = stack.pop()!;
-    if (typeof v === 'string') {
-      bytes += v.length + 2;
-      const problem = textProblem(v);
-      if (problem) return { problem: { path, message: problem }, bytes };
-    } else if (v !== null && typeof v === 'object') {
-      if (depth >= maxDepth) {
-        return { problem: { path, message: `is nested deeper than ${maxDepth} levels` }, bytes };
-      }
-      bytes += 2;
-      const entries = Array.isArray(v) ? v.map((x, i) => [String(i), x] as const) : Object.entries(v);
-      for (const [k, child] of entries) {
-        if (!Array.isArray(v)) {
-          bytes += k.length + 3;
-          const problem = textProblem(k);
-          if (problem) return { problem: { path: join(path, k), message: `has a key that ${problem.replace(/^contains/, 'contains')}` }, bytes };
-        }
-        stack.push({ v: child, path: join(path, k), depth: depth + 1 });
-      }
-    } else {
-      bytes += 8;
-    }
-  }
-  return { bytes };
+interface Walk {
+  bytes: number;
+  /** Keys from the problem up to the root, innermost first. */
+  keys: string[];
+  message?: string;
+  tooDeep?: boolean;
 }
 
-function join(path: string, key: string): string {
-  return path ? `${path}.${key}` : key;
+export function checkStorable(value: unknown, maxDepth: number): StorableCheck {
+  const walk: Walk = { bytes: 0, keys: [] };
+  if (!visit(value, 0, maxDepth, walk)) return { bytes: walk.bytes };
+  const problem = { path: walk.keys.reverse().join('.'), message: walk.message! };
+  return { problem: walk.tooDeep ? { ...problem, tooDeep: true } : problem, bytes: walk.bytes };
+}
+
+/** Adds `v`'s size to `w.bytes`; true (with `w.message` set) when a problem was found. */
+function visit(v: unknown, depth: number, maxDepth: number, w: Walk): boolean {
+  if (typeof v === 'string') {
+    w.bytes += v.length + 2;
+    w.message = textProblem(v);
+    return w.message !== undefined;
+  }
+  if (v === null || typeof v !== 'object') {
+    w.bytes += 8;
+    return false;
+  }
+  if (depth >= maxDepth) {
+    w.message = `is nested deeper than ${maxDepth} levels`;
+    w.tooDeep = true;
+    return true;
+  }
+  w.bytes += 2;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      if (visit(v[i], depth + 1, maxDepth, w)) return found(w, String(i));
+    }
+    return false;
+  }
+  for (const k of Object.keys(v)) {
+    w.bytes += k.length + 3;
+    const problem = textProblem(k);
+    if (problem) {
+      w.message = `has a key that ${problem}`;
+      return found(w, k);
+    }
+    if (visit((v as Record<string, unknown>)[k], depth + 1, maxDepth, w)) return found(w, k);
+  }
+  return false;
+}
+
+function found(w: Walk, key: string): true {
+  w.keys.push(key);
+  return true;
 }
 
 function textProblem(s: string): string | undefined {

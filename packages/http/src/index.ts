@@ -5,3 +5,4 @@ export * from './server.js';
 export * from './health.js';
 export * from './signals.js';
 export * from './json-body.js';
+export * from './metrics.js';

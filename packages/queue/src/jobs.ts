@@ -7,7 +7,7 @@ export const QUEUES = { logs: 'logs' } as const;
 /** Job names and their payloads; a payload that fails its schema is never retried. */
 export const JOBS = { persistLogs: 'persist-logs' } as const;
 
-const queuedEvent = z.object({
+export const queuedEvent = z.object({
   event_id: z.string().min(1),
   executed_at: z.iso.datetime(),
   environment: z.string(),
@@ -20,11 +20,25 @@ const queuedEvent = z.object({
   metadata: z.record(z.string(), z.unknown()),
 });
 
-/** One job carries the events of one or more accepted requests of one tenant. */
-export const persistLogsJob = z.object({
+/** The events of one accepted request: one tenant, one key, one arrival time. */
+export const eventGroup = z.object({
   client_id: z.string().min(1),
   key_id: z.string().min(1),
   received_at: z.iso.datetime(),
   events: z.array(queuedEvent).min(1),
 });
-export type PersistLogsJob = z.infer<typeof persistLogsJob>;
+export type EventGroup = z.infer<typeof eventGroup>;
+
+/**
+ * One job carries the groups of the requests gathered by group commit, of any
+ * tenants; every group names its own tenant, and the worker stores each group
+ * under its own client_id only. The single-group shape without `groups` is the
+ * skeleton's and is still read, so jobs queued before an upgrade are kept.
+ */
+export const persistLogsJob = z.union([z.object({ groups: z.array(eventGroup).min(1) }), eventGroup]);
+export type PersistLogsJob = { groups: EventGroup[] };
+
+/** The groups of a parsed job, whichever shape it came in. */
+export function groupsOf(job: z.infer<typeof persistLogsJob>): EventGroup[] {
+  return 'groups' in job ? job.groups : [job];
+}

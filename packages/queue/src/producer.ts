@@ -13,10 +13,12 @@ export interface JobPolicy {
    * after its request gave up is kept (the client's retry is deduplicated by event_id).
    */
   timeoutMs: number;
+  /** Retry-After (seconds) of the 503 answered when a job cannot be stored. Default 5. */
+  retryAfterS?: number;
 }
 
-function unavailable(cause: unknown): AppError {
-  return new AppError('unavailable', 'The queue cannot take events right now; retry later', { headers: { 'Retry-After': '5' }, cause });
+function unavailable(cause: unknown, retryAfterS = 5): AppError {
+  return new AppError('unavailable', 'The queue cannot take events right now; retry later', { headers: { 'Retry-After': String(retryAfterS) }, cause });
 }
 
 /** The ingest side of the logs queue. */
@@ -35,7 +37,7 @@ export class LogsProducer {
    */
   async enqueue(job: PersistLogsJob): Promise<void> {
     // BullMQ waits for a connection that never became ready; do not wait with it
-    if (this.connection.status !== 'ready') throw unavailable(new Error(`redis is ${this.connection.status}`));
+    if (this.connection.status !== 'ready') throw unavailable(new Error(`redis is ${this.connection.status}`), this.policy.retryAfterS);
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -51,7 +53,7 @@ export class LogsProducer {
         }),
       ]);
     } catch (cause) {
-      throw unavailable(cause);
+      throw unavailable(cause, this.policy.retryAfterS);
     } finally {
       clearTimeout(timer);
     }

@@ -6,6 +6,7 @@ import { registerApiKey } from './commands/api-key.js';
 import { registerClient } from './commands/client.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerAdminUser } from './commands/admin-user.js';
+import { registerLimits } from './commands/limits.js';
 
 /** Runs one command with a fresh context; failures print one line and set exit code 1. */
 async function run(fn: (ctx: CliContext) => Promise<void>): Promise<void> {
@@ -28,5 +29,6 @@ registerMigrate(program, run);
 registerClient(program, run);
 registerApiKey(program, run);
 registerAdminUser(program, run);
+registerLimits(program, run);
 
 await program.parseAsync(process.argv);

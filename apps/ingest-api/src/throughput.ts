@@ -1,0 +1,35 @@
+import type { IngestConfig } from '@central-logger/config';
+import type { Limits } from '@central-logger/limits';
+import { LimitsResolver, RateLimiter } from '@central-logger/limits';
+import { BacklogMonitor, GroupCommitter } from '@central-logger/queue';
+import type { IngestDeps } from './app.js';
+import { createIngestMetrics, type IngestMetrics } from './metrics.js';
+
+/** What the ingest path shares across requests: metrics, backlog sampling, group commit, rate limits. */
+export interface Throughput {
+  metrics: IngestMetrics;
+  backlog: BacklogMonitor;
+  committer: GroupCommitter;
+  limiter: RateLimiter;
+  limits: LimitsResolver;
+}
+
+export function createThroughput(deps: IngestDeps): Throughput {
+  const { config } = deps;
+  const backlog = new BacklogMonitor(deps.producer.queue, { sampleMs: config.BACKLOG_SAMPLE_MS, maxJobs: config.MAX_QUEUE_BACKLOG_JOBS });
+  const metrics = createIngestMetrics(() => backlog.current());
+  const committer = new GroupCommitter((job) => deps.producer.enqueue(job), { windowMs: config.GROUP_COMMIT_MS, maxEvents: config.GROUP_COMMIT_MAX_EVENTS }, (_groups, events) => metrics.jobEvents.observe(events));
+  const limiter = new RateLimiter(deps.redis, `${config.QUEUE_PREFIX}:ingest`);
+  const limits = new LimitsResolver(deps.sql, limitsDefaults(config), config.LIMITS_CACHE_TTL_MS, (err) => deps.log.warn({ err: err.message }, 'could not read client limits; using the last known'));
+  return { metrics, backlog, committer, limiter, limits };
+}
+
+function limitsDefaults(c: IngestConfig): Limits {
+  return {
+    requestsPerSecond: c.RATE_KEY_REQUESTS_PER_SECOND,
+    requestBurst: c.RATE_KEY_REQUEST_BURST,
+    eventsPerSecond: c.RATE_KEY_EVENTS_PER_SECOND,
+    eventBurst: c.RATE_KEY_EVENT_BURST,
+    eventsPerDay: c.RATE_TENANT_EVENTS_PER_DAY,
+  };
+}

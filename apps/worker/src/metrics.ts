@@ -1,0 +1,43 @@
+import { createServer, type Server } from 'node:http';
+import { Histogram, type Registry } from 'prom-client';
+import { createRegistry } from '@central-logger/http';
+
+export interface WorkerMetrics {
+  registry: Registry;
+  batchRows: Histogram;
+  insertSeconds: Histogram;
+  /** received_at (ingest) → stored (commit), per request's group of events. */
+  lagSeconds: Histogram;
+}
+
+export function createWorkerMetrics(): WorkerMetrics {
+  const registry = createRegistry('worker');
+  const registers = [registry];
+  return {
+    registry,
+    batchRows: new Histogram({ name: 'worker_batch_rows', help: 'Rows per INSERT', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers }),
+    insertSeconds: new Histogram({ name: 'worker_insert_seconds', help: 'Latency of one batch INSERT', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
+    lagSeconds: new Histogram({ name: 'ingest_to_stored_lag_seconds', help: 'From received_at at ingest to the commit of the row', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers }),
+  };
+}
+
+/** The worker's tiny HTTP server: `/metrics` and `/health`, nothing else. */
+export async function serveMetrics(registry: Registry, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    } else if (req.method === 'GET' && req.url === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } else {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","message":"Not found"}');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}

@@ -1,0 +1,72 @@
+export interface Scenario {
+  name: string;
+  eventsPerRequest: number;
+  seconds: number;
+  /** Events answered 202 within the run (requests still in flight when it stops are not counted, but stored). */
+  accepted: number;
+  /** Events Postgres holds after the drain. */
+  stored: number;
+  drainS: number;
+  requestsPerS: number;
+  /** Stored events over load time plus drain time. */
+  persistedPerS: number;
+  p50: number;
+  p99: number;
+  statuses: Record<string, number>;
+  errors: number;
+  /** CPU seconds each service process used during the scenario (load and drain). */
+  cpu: Record<string, number>;
+  /** Mean events per queue job (group commit) and rows per INSERT (worker batching). */
+  eventsPerJob: number;
+  rowsPerInsert: number;
+}
+
+export interface Report {
+  scenarios: Scenario[];
+  ceiling: number;
+  ceilingRows: number;
+  rss: Record<string, number>;
+  cores: number;
+  durationS: number;
+  connections: number;
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const check = (ok: boolean) => (ok ? 'yes' : 'NO');
+
+/** One side-by-side table (Markdown, so it can go into the README as is), then the targets. */
+export function printReport(r: Report): void {
+  const [batched, single, naive] = r.scenarios;
+  const rows = [
+    ['scenario', 'req/s (202)', 'events/s persisted', 'p50 ms', 'p99 ms', 'drain s', 'accepted', 'stored', 'other answers'],
+    ...r.scenarios.map((s) => [s.name, fmt(s.requestsPerS), fmt(s.persistedPerS), fmt(s.p50, 1), fmt(s.p99, 1), fmt(s.drainS, 1), fmt(s.accepted), fmt(s.stored), otherAnswers(s)]),
+    [`COPY ceiling (${fmt(r.ceilingRows)} rows)`, '', fmt(r.ceiling), '', '', '', '', '', ''],
+  ];
+  console.log(`\nIngest benchmark: ${r.cores} cores, ${r.connections} connections, ${r.durationS} s per scenario (naive: ${naive?.seconds ?? '-'} s)\n`);
+  console.log(rows.map((row, i) => `| ${row.join(' | ')} |${i === 0 ? `\n|${row.map(() => ' --- ').join('|')}|` : ''}`).join('\n'));
+  console.log('\nCPU per 1,000 stored events (ms) by process; mean events per queue job; mean rows per INSERT:');
+  for (const s of r.scenarios) {
+    const cpu = Object.entries(s.cpu).map(([k, v]) => `${k} ${fmt((1000 * 1000 * v) / Math.max(1, s.stored), 1)}`).join(', ');
+    console.log(`  ${s.name}: ${cpu}${s.eventsPerJob ? `; ${fmt(s.eventsPerJob, 1)} events/job; ${fmt(s.rowsPerInsert)} rows/INSERT` : ''}`);
+  }
+  console.log(`\nPeak RSS: ${Object.entries(r.rss).map(([k, v]) => `${k} ${fmt(v)} MB`).join(', ')}\n`);
+  if (!batched || !single || !naive) return;
+  const targets: Array<[string, boolean]> = [
+    [`batched ≥ 40% of COPY: ${fmt((100 * batched.persistedPerS) / r.ceiling, 1)}%`, batched.persistedPerS >= 0.4 * r.ceiling],
+    [`single-event ≥ 8,000 req/s persisted: ${fmt(single.persistedPerS)}`, single.persistedPerS >= 8_000],
+    [`single-event p99 ≤ 50 ms: ${fmt(single.p99, 1)}`, single.p99 <= 50],
+    [`batched ≥ 10× naive: ${fmt(batched.persistedPerS / naive.persistedPerS, 1)}×`, batched.persistedPerS >= 10 * naive.persistedPerS],
+    [`single-event ≥ 10× naive: ${fmt(single.persistedPerS / naive.persistedPerS, 1)}×`, single.persistedPerS >= 10 * naive.persistedPerS],
+    // autocannon does not count the requests in flight when it stops, though they are answered and stored:
+    // at most one request per connection more than it counted
+    [`every accepted event persisted`, r.scenarios.every((s) => s.stored >= s.accepted && s.stored - s.accepted <= r.connections * s.eventsPerRequest)],
+    [`RSS < 300 MB each`, Object.values(r.rss).every((v) => v < 300)],
+  ];
+  for (const [what, ok] of targets) console.log(`  ${check(ok)}  ${what}`);
+}
+
+function otherAnswers(s: Scenario): string {
+  const other = Object.entries(s.statuses).filter(([k]) => k !== '202').map(([k, v]) => `${k}×${v}`);
+  if (s.errors) other.push(`errors×${s.errors}`);
+  return other.join(' ') || '-';
+}

@@ -1,0 +1,133 @@
+// `npm run bench:ingest`: the ingest benchmark. Runs ingest-api and the worker
+// as child processes against a database of its own, drives them with
+// autocannon, counts what Postgres stored, and prints one table: batched and
+// single-event ingest, the COPY ceiling, and a naive baseline.
+// Settings (environment): BENCH_DURATION_S (30), BENCH_CONNECTIONS (50),
+// BENCH_NAIVE_DURATION_S (10), BENCH_DATABASE_URL, REDIS_URL; BENCH_ONLY=batched|single
+// runs one scenario (for profiling, with BENCH_CPU_PROF=<dir>).
+import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import autocannon from 'autocannon';
+import { createClient, createSql, dropDatabase, ensureDatabase, migrate, type Sql } from '@central-logger/db';
+import { createKey } from '@central-logger/keys';
+import { copyCeiling } from './copy-ceiling.js';
+import { freePort, startChild, waitHealthy, type Child } from './processes.js';
+import { printReport, type Scenario } from './report.js';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 30);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const NAIVE_DURATION_S = Number(process.env.BENCH_NAIVE_DURATION_S ?? Math.min(10, DURATION_S));
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cl_bench_ingest';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ONLY = process.env.BENCH_ONLY;
+
+const event = (i: number) => ({ environment: 'bench', executed_at: new Date().toISOString(), status: 'SUCCESS', workflow: 'wf', level: 'info', message: `bench event ${i}`, duration_ms: 12.5, metadata: { bench: true, n: i } });
+const body = (events: number) => JSON.stringify(events === 1 ? event(0) : Array.from({ length: events }, (_, i) => event(i)));
+
+async function tenant(sql: Sql, id: string): Promise<string> {
+  await createClient(sql, id, id);
+  return (await createKey(sql, { name: `${id} key`, role: 'agent', clientId: id, bcryptCost: 10 })).key;
+}
+
+const countRows = async (sql: Sql, clientId: string) => Number((await sql`select count(*)::int as n from workflow_logs where client_id = ${clientId}`)[0]!.n);
+
+/** Sum and count of a histogram at a /metrics URL (zeros when it has none). */
+async function histogram(url: string | undefined, name: string): Promise<{ sum: number; count: number }> {
+  const text = url ? await (await fetch(url)).text() : '';
+  const value = (suffix: string) => Number(/ (\S+)$/.exec(text.split('\n').find((l) => l.startsWith(`${name}_${suffix}`)) ?? '')?.[1] ?? 0);
+  return { sum: value('sum'), count: value('count') };
+}
+
+/** Drives `url` for `seconds`, then waits until Postgres holds every accepted event. */
+async function scenario(name: string, sql: Sql, url: string, key: string, clientId: string, eventsPerRequest: number, seconds: number, children: Child[], workerMetrics?: string): Promise<Scenario> {
+  const cpuBefore = children.map((c) => c.cpuSeconds());
+  const jobsBefore = await histogram(workerMetrics && `${url}/metrics`, 'ingest_group_commit_job_events');
+  const batchesBefore = await histogram(workerMetrics, 'worker_batch_rows');
+  const result = await autocannon({
+    url: `${url}/api/v1/logs`, method: 'POST', connections: CONNECTIONS, duration: seconds,
+    headers: { 'content-type': 'application/json', 'x-api-key': key }, body: body(eventsPerRequest),
+  });
+  const loadEnded = performance.now();
+  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([k, v]) => [k, v.count ?? 0]));
+  const accepted = (statuses['202'] ?? 0) * eventsPerRequest;
+  let stored = await countRows(sql, clientId);
+  const deadline = Date.now() + 300_000;
+  while (stored < accepted && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    stored = await countRows(sql, clientId);
+  }
+  const drainS = (performance.now() - loadEnded) / 1000;
+  const cpu = Object.fromEntries(children.map((c, i) => [c.name, c.cpuSeconds() - cpuBefore[i]!]));
+  const jobs = await histogram(workerMetrics && `${url}/metrics`, 'ingest_group_commit_job_events');
+  const batches = await histogram(workerMetrics, 'worker_batch_rows');
+  return {
+    cpu,
+    eventsPerJob: (jobs.sum - jobsBefore.sum) / Math.max(1, jobs.count - jobsBefore.count),
+    rowsPerInsert: (batches.sum - batchesBefore.sum) / Math.max(1, batches.count - batchesBefore.count),
+    name, eventsPerRequest, seconds, accepted, stored, drainS,
+    requestsPerS: accepted / eventsPerRequest / seconds,
+    persistedPerS: stored / (seconds + drainS),
+    p50: result.latency.p50, p99: result.latency.p99,
+    statuses,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+async function main(): Promise<void> {
+  await dropDatabase(DATABASE_URL);
+  await ensureDatabase(DATABASE_URL);
+  const sql = createSql(DATABASE_URL, { max: 4, applicationName: 'bench' });
+  await migrate(sql);
+  await sql`select ensure_workflow_logs_partitions(current_date - 1, current_date + 3)`;
+  const keys = { batched: await tenant(sql, 'bench-batched'), single: await tenant(sql, 'bench-single'), naive: await tenant(sql, 'bench-naive') };
+
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const env = {
+    NODE_ENV: 'production', DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{bench${randomBytes(3).toString('hex')}}`,
+    INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort),
+    RATE_KEY_REQUESTS_PER_SECOND: '1000000', RATE_KEY_REQUEST_BURST: '1000000', RATE_KEY_EVENTS_PER_SECOND: '100000000', RATE_KEY_EVENT_BURST: '100000000', RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
+  };
+  const children: Child[] = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];
+  const scenarios: Scenario[] = [];
+  let rss: Record<string, number> = {};
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    const workerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
+    await Promise.all([waitHealthy(`${url}/health`), waitHealthy(`http://127.0.0.1:${metricsPort}/health`)]);
+    if (ONLY !== 'single') {
+      console.error(`batched: ${CONNECTIONS} connections × ${DURATION_S} s …`);
+      scenarios.push(await scenario('batched (100 events/POST)', sql, url, keys.batched, 'bench-batched', 100, DURATION_S, children, workerMetrics));
+    }
+    if (ONLY !== 'batched') {
+      console.error(`single-event: ${CONNECTIONS} connections × ${DURATION_S} s …`);
+      scenarios.push(await scenario('single event/POST', sql, url, keys.single, 'bench-single', 1, DURATION_S, children, workerMetrics));
+    }
+  } finally {
+    for (const c of children) await c.stop();
+    rss = Object.fromEntries(children.map((c) => [c.name, c.peakRssMb()]));
+  }
+  if (ONLY) {
+    await sql.end();
+    printReport({ scenarios, ceiling: 0, ceilingRows: 0, rss, cores: cpus().length, durationS: DURATION_S, connections: CONNECTIONS });
+    return;
+  }
+
+  const ceilingRows = Math.max(scenarios[0]?.stored ?? 0, 10_000);
+  console.error(`COPY ceiling: ${ceilingRows} rows …`);
+  await createClient(sql, 'bench-copy', 'bench-copy');
+  const ceiling = await copyCeiling(sql, 'bench-copy', ceilingRows);
+
+  const naivePort = await freePort();
+  const naive = startChild('naive', 'bench/ingest/naive.ts', { DATABASE_URL, INGEST_PORT: String(naivePort) });
+  try {
+    await waitHealthy(`http://127.0.0.1:${naivePort}/health`);
+    console.error(`naive baseline: ${CONNECTIONS} connections × ${NAIVE_DURATION_S} s …`);
+    scenarios.push(await scenario('naive baseline (single event)', sql, `http://127.0.0.1:${naivePort}`, keys.naive, 'bench-naive', 1, NAIVE_DURATION_S, [naive]));
+  } finally {
+    await naive.stop();
+  }
+  await sql.end();
+  printReport({ scenarios, ceiling, ceilingRows, rss, cores: cpus().length, durationS: DURATION_S, connections: CONNECTIONS });
+}
+
+await main();

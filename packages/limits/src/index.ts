@@ -1,0 +1,4 @@
+export * from './limits.js';
+export * from './overrides.js';
+export * from './rate-limiter.js';
+export * from './warnings.js';

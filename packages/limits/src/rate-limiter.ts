@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { msToNextUtcDay, utcDay, type Limits } from './limits.js';
+
+const SCRIPT = readFileSync(new URL('./rate-limit.lua', import.meta.url), 'utf8');
+
+export type Verdict = 'ok' | 'requests' | 'events' | 'quota';
+const VERDICTS: Verdict[] = ['ok', 'requests', 'events', 'quota'];
+
+/** One limit's state, as the RateLimit-* headers show it. */
+export interface LimitState {
+  name: 'requests' | 'events' | 'quota';
+  limit: number;
+  remaining: number;
+  /** Seconds until the limit is fully available again. */
+  resetS: number;
+}
+
+export interface RateDecision {
+  verdict: Verdict;
+  /** Seconds to wait before retrying; set when the verdict is not ok. */
+  retryAfterS?: number;
+  states: LimitState[];
+  /** Events the client stored today, this request included when accepted. */
+  usedToday: number;
+  /** Thresholds of the daily quota (80, 100) this request crossed first today. */
+  warnings: Array<80 | 100>;
+}
+
+export interface RateRequest {
+  clientId: string;
+  keyId: string;
+  events: number;
+  limits: Limits;
+}
+
+type Evaluate = (k1: string, k2: string, k3: string, ...args: Array<string | number>) => Promise<number[]>;
+
+/**
+ * Per-key token buckets (requests/s and events/s, with burst) and the
+ * per-client daily event quota, checked and taken together by one Lua script:
+ * atomic across every ingest process and one Redis round trip per request.
+ * The clock is Redis's, so processes with skewed clocks share one bucket fairly.
+ */
+export class RateLimiter {
+  private readonly evaluate: Evaluate;
+
+  constructor(private readonly redis: Redis, private readonly prefix: string) {
+    redis.defineCommand('centralLoggerRateLimit', { numberOfKeys: 3, lua: SCRIPT });
+    this.evaluate = (redis as unknown as { centralLoggerRateLimit: Evaluate }).centralLoggerRateLimit.bind(redis);
+  }
+
+  /** Takes one request and `req.events` events, or refuses them all. */
+  take(req: RateRequest, now = Date.now()): Promise<RateDecision> {
+    return this.run(req, false, now);
+  }
+
+  /** The state of the limits, taking and recording nothing (for answers refused before the limits are checked). */
+  peek(req: Omit<RateRequest, 'events'>, now = Date.now()): Promise<RateDecision> {
+    return this.run({ ...req, events: 0 }, true, now);
+  }
+
+  private async run(req: RateRequest, peek: boolean, now: number): Promise<RateDecision> {
+    const day = utcDay(now);
+    const toMidnight = msToNextUtcDay(now);
+    const { requestsPerSecond, requestBurst, eventsPerSecond, eventBurst, eventsPerDay } = req.limits;
+    const [v, r, e, used, retryMs, warned, rReset, eReset] = await this.evaluate(
+      `${this.prefix}:rl:k:${req.keyId}`,
+      ...this.dayKeys(req.clientId, day),
+      requestsPerSecond, requestBurst, eventsPerSecond, eventBurst, eventsPerDay, req.events, toMidnight + 3_600_000, peek ? 1 : 0,
+    ) as number[] as [number, number, number, number, number, number, number, number];
+    const verdict = VERDICTS[v] ?? 'ok';
+    const states: LimitState[] = [
+      { name: 'requests', limit: requestBurst, remaining: Math.max(0, r), resetS: seconds(rReset) },
+      { name: 'events', limit: eventBurst, remaining: Math.max(0, e), resetS: seconds(eReset) },
+      { name: 'quota', limit: eventsPerDay, remaining: Math.max(0, eventsPerDay - used), resetS: seconds(toMidnight) },
+    ];
+    const warnings: Array<80 | 100> = [];
+    if (warned & 1) warnings.push(80);
+    if (warned & 2) warnings.push(100);
+    const decision: RateDecision = { verdict, states, usedToday: used, warnings };
+    if (verdict !== 'ok') decision.retryAfterS = Math.max(1, seconds(retryMs < 0 ? toMidnight : retryMs));
+    return decision;
+  }
+
+  /** Events the client stored on the UTC day of `now`. */
+  async usedToday(clientId: string, now = Date.now()): Promise<number> {
+    return Number((await this.redis.get(this.dayKeys(clientId, utcDay(now))[0])) ?? 0);
+  }
+
+  private dayKeys(clientId: string, day: string): [string, string] {
+    return [`${this.prefix}:rl:d:${clientId}:${day}`, `${this.prefix}:rl:w:${clientId}:${day}`];
+  }
+}
+
+function seconds(ms: number): number {
+  return Math.max(0, Math.ceil(ms / 1000));
+}
+
+/**
+ * The state the RateLimit-* headers describe: the limit that refused the
+ * request, otherwise the one closest to running out.
+ */
+export function headlineState(d: RateDecision): LimitState {
+  if (d.verdict !== 'ok') return d.states.find((s) => s.name === d.verdict)!;
+  return d.states.reduce((a, b) => (b.remaining / b.limit < a.remaining / a.limit ? b : a));
+}

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKey } from '@central-logger/keys';
+import { createSql } from '@central-logger/db';
+import { LimitsResolver, setLimitOverrides } from '@central-logger/limits';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { createTenant, event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
+
+let db: TestDatabase;
+let stack: Stack;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  stack = await startStack(db, { RATE_KEY_REQUESTS_PER_SECOND: '5', RATE_KEY_REQUEST_BURST: '7', RATE_KEY_EVENTS_PER_SECOND: '100', RATE_KEY_EVENT_BURST: '300', RATE_TENANT_EVENTS_PER_DAY: '5000', LIMITS_CACHE_TTL_MS: '200' }, { worker: false });
+});
+afterAll(async () => {
+  await stack?.close();
+  await db?.drop();
+});
+
+const getLimits = async (key?: string) => {
+  const res = await fetch(`${stack.baseUrl}/api/v1/limits`, { headers: key ? { 'x-api-key': key } : {} });
+  return { status: res.status, body: (await res.json()) as any };
+};
+
+describe('GET /api/v1/limits', () => {
+  it('shows the tenant its limits and its events today, to any of its keys', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    expect((await postLogs(stack.baseUrl, t.key, [event(), event(), event()])).status).toBe(202);
+    const res = await getLimits(t.key);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      client_id: t.clientId,
+      limits: { per_key: { requests_per_second: 5, request_burst: 7, events_per_second: 100, event_burst: 300 }, per_client: { events_per_day: 5000 } },
+      usage: { day: new Date().toISOString().slice(0, 10), events_today: 3, events_remaining_today: 4997 },
+    });
+    expect(Date.parse(res.body.usage.resets_at)).toBeGreaterThan(Date.now());
+    for (const role of ['reader', 'owner'] as const) {
+      const other = await createTenant(db.sql, role);
+      const r = await getLimits(other.key);
+      expect(r.status).toBe(200);
+      expect(r.body.client_id).toBe(other.clientId);
+      expect(r.body.usage.events_today).toBe(0);
+    }
+  });
+
+  it('shows a per-client override once it is set', async () => {
+    const t = await createTenant(db.sql, 'reader');
+    await setLimitOverrides(db.sql, t.clientId, { eventsPerDay: 42, requestsPerSecond: 1.5 });
+    const body = await waitFor(async () => {
+      const r = await getLimits(t.key);
+      return r.body.limits.per_client.events_per_day === 42 && r.body;
+    }, 5_000, 'override');
+    expect(body.limits.per_key.requests_per_second).toBe(1.5);
+    expect(body.limits.per_key.request_burst).toBe(7);
+  });
+
+  it('401 without a key or with a wrong one', async () => {
+    const none = await getLimits();
+    expect(none.status).toBe(401);
+    expect(none.body.error).toBe('api_key_required');
+    const wrong = await getLimits(generateKey().key);
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error).toBe('invalid_api_key');
+  });
+});
+
+describe('LimitsResolver', () => {
+  it('goes on with the last known limits, or the defaults, while Postgres cannot answer', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    await setLimitOverrides(db.sql, t.clientId, { eventsPerDay: 77 });
+    const defaults = { requestsPerSecond: 1, requestBurst: 2, eventsPerSecond: 3, eventBurst: 4, eventsPerDay: 5 };
+    let now = 0;
+    const errors: string[] = [];
+    const live = new LimitsResolver(db.sql, defaults, 1_000, (e) => errors.push(e.message), () => now);
+    expect((await live.limitsOf(t.clientId)).eventsPerDay).toBe(77);
+    const dead = createSql('postgres://postgres@127.0.0.1:1/none', { max: 1 });
+    try {
+      const offline = new LimitsResolver(dead, defaults, 1_000, (e) => errors.push(e.message), () => now);
+      expect(await offline.limitsOf(t.clientId)).toEqual(defaults);
+      // a known client keeps its last limits past the TTL
+      (live as unknown as { sql: unknown }).sql = dead;
+      now = 5_000;
+      expect((await live.limitsOf(t.clientId)).eventsPerDay).toBe(77);
+      expect(errors.length).toBe(2);
+    } finally {
+      await dead.end({ timeout: 1 });
+    }
+  });
+});

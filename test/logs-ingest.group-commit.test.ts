@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '@central-logger/errors';
+import { GroupCommitter, LogsProducer, producerConnection, type EventGroup } from '@central-logger/queue';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { createTenant, event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+function group(clientId: string, n = 1): EventGroup {
+  const events = Array.from({ length: n }, (_, i) => ({
+    event_id: `e${i}`, executed_at: new Date().toISOString(), environment: 't', status: 'OK',
+    workflow: null, run_id: null, level: null, message: null, duration_ms: null, metadata: {},
+  }));
+  return { client_id: clientId, key_id: 'key_x', received_at: new Date().toISOString(), events };
+}
+
+describe('group commit at the queue', () => {
+  it('gathers the events of concurrent single-event requests into few jobs, of several tenants, and stores each under its own tenant', async () => {
+    const stack = await startStack(db, { GROUP_COMMIT_MS: '50' }, { worker: false });
+    try {
+      const a = await createTenant(db.sql, 'agent', 'ga');
+      const b = await createTenant(db.sql, 'agent', 'gb');
+      // verify both keys once (bcrypt), so that their requests arrive together
+      for (const t of [a, b]) expect((await fetch(`${stack.baseUrl}/api/v1/limits`, { headers: { 'x-api-key': t.key } })).status).toBe(200);
+      const sends = Array.from({ length: 40 }, (_, i) => postLogs(stack.baseUrl, i % 2 ? a.key : b.key, event({ event_id: `g-${i}`, message: `m${i}` })));
+      const answers = await Promise.all(sends);
+      expect(answers.map((r) => r.status)).toEqual(Array(40).fill(202));
+      const jobs = await stack.queue.getJobs(['waiting']);
+      // one job per request without group commit; gathered, far fewer
+      expect(jobs.length).toBeLessThan(10);
+      const groups = jobs.flatMap((j) => j.data.groups as EventGroup[]);
+      expect(groups).toHaveLength(40);
+      expect(jobs.some((j) => new Set((j.data.groups as EventGroup[]).map((g) => g.client_id)).size === 2)).toBe(true);
+
+      const { startWorker } = await import('../apps/worker/src/service.js');
+      const worker = await startWorker(stack.workerConfig);
+      try {
+        await waitFor(() => stack.drained(), 10_000, 'queue to drain');
+        const rows = await db.sql`select client_id, event_id from workflow_logs where client_id in (${a.clientId}, ${b.clientId})`;
+        expect(rows).toHaveLength(40);
+        for (const r of rows) {
+          const i = Number(String(r.event_id).slice(2));
+          expect(r.client_id).toBe(i % 2 ? a.clientId : b.clientId);
+        }
+      } finally {
+        await worker.close();
+      }
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('a group Postgres rejects fails its job for good without costing the other tenants in the job their events', async () => {
+    const stack = await startStack(db);
+    try {
+      const good = group('gc-good', 3);
+      const bad = group('gc-bad', 1);
+      // only a job that bypassed the edge can carry a NUL; Postgres refuses it (22021)
+      bad.events[0]!.message = 'a\u0000b';
+      await db.sql`insert into clients (id, name) values ('gc-good', 'g'), ('gc-bad', 'b') on conflict do nothing`;
+      const job = await stack.queue.add('persist-logs', { groups: [bad, good] }, { attempts: 3 });
+      await waitFor(async () => (await job.getState()) === 'failed', 10_000, 'the job to fail');
+      const failed = await stack.queue.getJob(job.id!);
+      expect(failed!.attemptsMade).toBe(1);
+      expect(failed!.failedReason).toMatch(/22021/);
+      const rows = await db.sql`select client_id, count(*)::int as n from workflow_logs where client_id in ('gc-good', 'gc-bad') group by client_id`;
+      expect(rows).toEqual([{ client_id: 'gc-good', n: 3 }]);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('answers 503 to every request of a group whose job Redis could not store', async () => {
+    const redis = producerConnection('redis://127.0.0.1:1', { connectTimeout: 200 });
+    redis.on('error', () => {});
+    const producer = new LogsProducer(redis, '{gc-dead}', { attempts: 1, backoffMs: 10, timeoutMs: 500 });
+    producer.queue.on('error', () => {});
+    const jobs: number[] = [];
+    const committer = new GroupCommitter((job) => producer.enqueue(job), { windowMs: 20, maxEvents: 1000 }, (_g, n) => jobs.push(n));
+    try {
+      const results = await Promise.allSettled([1, 2, 3, 4, 5].map(() => committer.submit(group('gc'))));
+      expect(jobs).toEqual([5]);
+      for (const r of results) {
+        expect(r.status).toBe('rejected');
+        const err = (r as PromiseRejectedResult).reason as AppError;
+        expect(err.code).toBe('unavailable');
+        expect(err.headers['Retry-After']).toBeTruthy();
+      }
+    } finally {
+      await producer.close().catch(() => {});
+      redis.disconnect();
+    }
+  });
+
+  it('stores a job as soon as it holds GROUP_COMMIT_MAX_EVENTS, and never splits a request', async () => {
+    const stored: number[][] = [];
+    const committer = new GroupCommitter(async (job) => void stored.push(job.groups.map((g) => g.events.length)), { windowMs: 10_000, maxEvents: 10 });
+    await Promise.all([committer.submit(group('c', 4)), committer.submit(group('c', 4)), committer.submit(group('c', 4)), committer.submit(group('c', 6))]);
+    expect(stored).toEqual([[4, 4], [4, 6]]);
+  });
+});

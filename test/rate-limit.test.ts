@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestSchema, loadConfig } from '@central-logger/config';
+import { portOf } from '@central-logger/http';
+import { listQuotaWarnings, setLimitOverrides } from '@central-logger/limits';
+import { startIngestApi } from '../apps/ingest-api/src/service.js';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { createTenant, event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
+
+let db: TestDatabase;
+let stack: Stack;
+
+// slow refill, so a test's requests cannot earn new tokens while it runs
+const LIMITS = {
+  RATE_KEY_REQUESTS_PER_SECOND: '0.01',
+  RATE_KEY_REQUEST_BURST: '10',
+  RATE_KEY_EVENTS_PER_SECOND: '0.01',
+  RATE_KEY_EVENT_BURST: '50',
+  RATE_TENANT_EVENTS_PER_DAY: '1000',
+  LIMITS_CACHE_TTL_MS: '300',
+};
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  stack = await startStack(db, LIMITS, { worker: false });
+});
+afterAll(async () => {
+  await stack?.close();
+  await db?.drop();
+});
+
+const batch = (n: number) => Array.from({ length: n }, () => event());
+
+function rateHeaders(res: { headers: Headers }) {
+  return {
+    limit: Number(res.headers.get('ratelimit-limit')),
+    remaining: Number(res.headers.get('ratelimit-remaining')),
+    reset: Number(res.headers.get('ratelimit-reset')),
+  };
+}
+
+describe('per-key rate limits', () => {
+  it('429 rate_limited with Retry-After once a key has spent its request burst', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    const answers = [];
+    for (let i = 0; i < 12; i++) answers.push(await postLogs(stack.baseUrl, t.key, event()));
+    expect(answers.map((r) => r.status)).toEqual([...Array(10).fill(202), 429, 429]);
+    const refused = answers[10]!;
+    expect(refused.body.error).toBe('rate_limited');
+    expect(refused.body.message).toMatch(/0\.01 requests per second/);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(rateHeaders(refused)).toMatchObject({ limit: 10, remaining: 0 });
+    expect(rateHeaders(refused).reset).toBeGreaterThan(0);
+  });
+
+  it('limits events per key with burst, and the limits are per key', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    expect((await postLogs(stack.baseUrl, t.key, batch(30))).status).toBe(202);
+    const over = await postLogs(stack.baseUrl, t.key, batch(30));
+    expect(over.status).toBe(429);
+    expect(over.body.message).toMatch(/events per second/);
+    expect(rateHeaders(over)).toMatchObject({ limit: 50, remaining: 20 });
+    expect((await postLogs(stack.baseUrl, t.key, batch(20))).status).toBe(202);
+    const other = await createTenant(db.sql, 'agent');
+    expect((await postLogs(stack.baseUrl, other.key, batch(30))).status).toBe(202);
+  });
+
+  it('sends RateLimit-* on every ingest response after authentication: 202, 400, 413', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    const ok = await postLogs(stack.baseUrl, t.key, batch(5));
+    expect(ok.status).toBe(202);
+    // the limit with the smallest share left is reported; on a tie, the request bucket
+    expect(rateHeaders(ok)).toMatchObject({ limit: 10, remaining: 9 });
+    const bad = await postLogs(stack.baseUrl, t.key, { environment: 'x' });
+    expect(bad.status).toBe(400);
+    expect(rateHeaders(bad)).toMatchObject({ limit: 10, remaining: 8 });
+    const huge = await postLogs(stack.baseUrl, t.key, [event({ message: 'x'.repeat(2_000_000) })]);
+    expect(huge.status).toBe(413);
+    expect(huge.headers.get('ratelimit-remaining')).toBe('7');
+    // before authentication there is no key to count against
+    expect((await postLogs(stack.baseUrl, undefined, event())).headers.get('ratelimit-limit')).toBeNull();
+  });
+
+  it('is atomic across processes: two ingest-api processes share one bucket', async () => {
+    const second = await startIngestApi(loadConfig(ingestSchema, stack.env));
+    try {
+      const t = await createTenant(db.sql, 'agent');
+      const urls = [stack.baseUrl, `http://127.0.0.1:${portOf(second.server)}`];
+      const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => postLogs(urls[i % 2]!, t.key, event())));
+      expect(answers.filter((r) => r.status === 202)).toHaveLength(10);
+      expect(answers.filter((r) => r.status === 429)).toHaveLength(20);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('per-tenant daily quota', () => {
+  it('refuses events past the quota with 429 and records the 80% and 100% warnings once each', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    await setLimitOverrides(db.sql, t.clientId, { eventsPerDay: 100, eventBurst: 1000 });
+    expect((await postLogs(stack.baseUrl, t.key, batch(79))).status).toBe(202);
+    expect(await listQuotaWarnings(db.sql, t.clientId)).toEqual([]);
+    expect((await postLogs(stack.baseUrl, t.key, batch(1))).status).toBe(202);
+    expect((await postLogs(stack.baseUrl, t.key, batch(5))).status).toBe(202);
+    await waitFor(async () => (await listQuotaWarnings(db.sql, t.clientId)).length === 1, 5_000, '80% warning');
+    const over = await postLogs(stack.baseUrl, t.key, batch(16));
+    expect(over.status).toBe(429);
+    expect(over.body.message).toMatch(/at most 100 events per day/);
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(rateHeaders(over)).toMatchObject({ limit: 100, remaining: 15 });
+    expect((await postLogs(stack.baseUrl, t.key, batch(15))).status).toBe(202);
+    expect((await postLogs(stack.baseUrl, t.key, batch(1))).status).toBe(429);
+    const warnings = await waitFor(async () => {
+      const w = await listQuotaWarnings(db.sql, t.clientId);
+      return w.length === 2 && w;
+    }, 5_000, '100% warning');
+    expect(warnings.map((w) => [w.threshold, w.eventsPerDay])).toEqual([[100, 100], [80, 100]]);
+    expect(warnings[1]!.eventsUsed).toBe(80);
+  });
+
+  it('takes a per-client override from the database without a restart', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    expect((await postLogs(stack.baseUrl, t.key, batch(40))).status).toBe(202);
+    expect((await postLogs(stack.baseUrl, t.key, batch(40))).status).toBe(429);
+    await setLimitOverrides(db.sql, t.clientId, { eventBurst: 10_000, eventsPerSecond: 1000 });
+    await waitFor(async () => (await postLogs(stack.baseUrl, t.key, batch(40))).status === 202, 5_000, 'override to apply');
+  });
+});
+
+describe('peek', () => {
+  it('shows the state of the limits without taking from them', async () => {
+    const { RateLimiter } = await import('@central-logger/limits');
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(stack.env.REDIS_URL!);
+    try {
+      const limiter = new RateLimiter(redis, `${stack.env.QUEUE_PREFIX}:peek`);
+      const limits = { requestsPerSecond: 0.01, requestBurst: 3, eventsPerSecond: 0.01, eventBurst: 30, eventsPerDay: 100 };
+      const req = { clientId: 'peek-client', keyId: 'key_peek', limits };
+      expect((await limiter.take({ ...req, events: 10 })).verdict).toBe('ok');
+      for (let i = 0; i < 3; i++) {
+        const seen = await limiter.peek(req);
+        expect(seen.states.map((s) => s.remaining)).toEqual([2, 20, 90]);
+        expect(seen.usedToday).toBe(10);
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
