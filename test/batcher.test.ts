@@ -57,16 +57,30 @@ describe('LogBatcher', () => {
     expect(found?.event_id).toBe(r.event_id);
   });
 
-  it('rejects only the add whose rows Postgres refuses; the others in its batch are stored', async () => {
-    const batcher = new LogBatcher(db.sql, { maxRows: 1000, flushMs: 20 });
+  it('keeps rows Postgres refuses in dead_letter_events; the rest of their batch, and their own add, succeed', async () => {
+    const dead: string[] = [];
+    const batcher = new LogBatcher(db.sql, { maxRows: 1000, flushMs: 20 }, undefined, (rows) => dead.push(...rows.map((r) => r.event_id)));
+    const poison = row('split', { metadata: { bad: 'nul \u0000' } });
+    const mixed = [row('split'), row('split'), poison, row('split'), row('split')];
     const results = await Promise.allSettled([
       batcher.add([row('split', { message: 'fine' })]),
-      batcher.add([row('split', { metadata: { bad: 'nul \u0000' } })]),
+      batcher.add(mixed),
       batcher.add([row('split', { message: 'also fine' })]),
     ]);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect((results[1] as PromiseRejectedResult).reason.name).toBe('UnrecoverableError');
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
     const [{ count }] = (await db.sql`select count(*)::int from workflow_logs where client_id = 'split'`) as unknown as [{ count: number }];
-    expect(count).toBe(2);
+    expect(count).toBe(6);
+    expect(dead).toEqual([poison.event_id]);
+    const [letter] = await db.sql`select * from dead_letter_events where event_id = ${poison.event_id}`;
+    expect(letter).toMatchObject({ client_id: 'split', error_code: '22P05' });
+    expect(JSON.parse(letter!.payload as string).metadata).toEqual({ bad: 'nul \u0000' });
+  });
+
+  it('fails the adds on an error that is not about the data, so their jobs are retried', async () => {
+    const other = await createTestDatabase();
+    const batcher = new LogBatcher(other.sql, { maxRows: 1000, flushMs: 5 });
+    await other.sql`alter table workflow_logs rename to workflow_logs_away`;
+    await expect(batcher.add([row('gone')])).rejects.toMatchObject({ code: '42P01' });
+    await other.drop();
   });
 });

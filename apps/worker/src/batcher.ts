@@ -1,5 +1,4 @@
-import { UnrecoverableError } from 'bullmq';
-import { insertLogs, isDataError, type LogRow, type Sql } from '@central-logger/db';
+import { insertDeadLetters, insertLogs, isDataError, type LogRow, type Sql } from '@central-logger/db';
 
 export interface BatcherOptions {
   /** Most rows in one INSERT. */
@@ -20,8 +19,11 @@ interface Entry {
  * Gathers the rows of concurrently processed jobs into one INSERT, so that a
  * stream of small jobs does not become a stream of small statements. Each
  * job's promise settles only after the statement holding its rows commits.
- * If a batch fails on its data, each job is retried alone so that one bad job
- * cannot fail the others; that job fails for good (its data will never fit).
+ * If a batch fails on its data, each job is written alone, and within a job
+ * that still fails the bad rows are found by bisection and kept in
+ * dead_letter_events: the rows around them are stored, the job completes, and
+ * the queue never stalls on an event Postgres will not take. Any other error
+ * (connection, outage) fails the jobs, which BullMQ retries with backoff.
  */
 export class LogBatcher {
   private pending: Entry[] = [];
@@ -30,7 +32,12 @@ export class LogBatcher {
   /** One chain of statements per lane; a batch goes to the lane that is free soonest. */
   private readonly lanes: Array<{ tail: Promise<void>; queued: number }>;
 
-  constructor(private readonly sql: Sql, private readonly options: BatcherOptions, private readonly onBatch?: (rows: number, ms: number) => void) {
+  constructor(
+    private readonly sql: Sql,
+    private readonly options: BatcherOptions,
+    private readonly onBatch?: (rows: number, ms: number) => void,
+    private readonly onDeadLetter?: (rows: readonly LogRow[], error: unknown) => void,
+  ) {
     this.lanes = Array.from({ length: Math.max(1, options.maxInFlight ?? 1) }, () => ({ tail: Promise.resolve(), queued: 0 }));
   }
 
@@ -66,16 +73,30 @@ export class LogBatcher {
       this.onBatch?.(rows.length, performance.now() - started);
       for (const e of batch) e.resolve();
     } catch (err) {
-      if (!isDataError(err) || batch.length === 1) {
-        for (const e of batch) e.reject(isDataError(err) ? unrecoverable(err) : err);
-        return;
+      if (!isDataError(err)) {
+        for (const e of batch) e.reject(err);
+      } else if (batch.length > 1) {
+        for (const e of batch) await this.write([e]);
+      } else {
+        await this.isolate(batch[0]!.rows).then(batch[0]!.resolve, batch[0]!.reject);
       }
-      for (const e of batch) await this.write([e]);
     }
   }
-}
 
-function unrecoverable(err: unknown): UnrecoverableError {
-  const e = err as { code?: string; message?: string };
-  return new UnrecoverableError(`Postgres rejected the events (${e.code ?? 'unknown'}): ${e.message ?? ''}`);
+  /** Stores `rows` around the ones Postgres refuses, which go to dead_letter_events. */
+  private async isolate(rows: LogRow[]): Promise<void> {
+    try {
+      await insertLogs(this.sql, rows);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      if (rows.length === 1) {
+        await insertDeadLetters(this.sql, rows, err);
+        this.onDeadLetter?.(rows, err);
+        return;
+      }
+      const half = Math.ceil(rows.length / 2);
+      await this.isolate(rows.slice(0, half));
+      await this.isolate(rows.slice(half));
+    }
+  }
 }

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import { createRegistry } from '@central-logger/http';
 
 export interface WorkerMetrics {
@@ -8,6 +8,8 @@ export interface WorkerMetrics {
   insertSeconds: Histogram;
   /** received_at (ingest) → stored (commit), per request's group of events. */
   lagSeconds: Histogram;
+  /** Events Postgres refused, kept in dead_letter_events. */
+  deadLettered: Counter;
 }
 
 export function createWorkerMetrics(): WorkerMetrics {
@@ -18,6 +20,7 @@ export function createWorkerMetrics(): WorkerMetrics {
     batchRows: new Histogram({ name: 'worker_batch_rows', help: 'Rows per INSERT', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers }),
     insertSeconds: new Histogram({ name: 'worker_insert_seconds', help: 'Latency of one batch INSERT', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
     lagSeconds: new Histogram({ name: 'ingest_to_stored_lag_seconds', help: 'From received_at at ingest to the commit of the row', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers }),
+    deadLettered: new Counter({ name: 'worker_dead_lettered_events_total', help: 'Events Postgres refused at insert, kept in dead_letter_events', registers }),
   };
 }
 

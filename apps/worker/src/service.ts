@@ -25,6 +25,9 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
   const batcher = new LogBatcher(sql, { maxRows: config.BATCH_MAX_EVENTS, flushMs: config.BATCH_FLUSH_MS, maxInFlight: config.BATCH_CONCURRENCY }, (rows, ms) => {
     metrics.batchRows.observe(rows);
     metrics.insertSeconds.observe(ms / 1000);
+  }, (rows, err) => {
+    metrics.deadLettered.inc(rows.length);
+    log.error({ client_id: rows[0]?.client_id, event_ids: rows.map((r) => r.event_id), code: (err as { code?: string }).code }, 'events refused by Postgres kept in dead_letter_events');
   });
   const connection = workerConnection(config.REDIS_URL);
   connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));

@@ -8,3 +8,4 @@ export * from './tenant.js';
 export * from './logs-cursor.js';
 export * from './logs-query.js';
 export * from './retention.js';
+export * from './dead-letters.js';
