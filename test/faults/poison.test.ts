@@ -1,26 +1,14 @@
 // Fault 6: an event Postgres rejects at insert although it passed validation.
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { QUEUES } from '@central-logger/queue';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { createFaultHarness, sleep, type FaultHarness } from '../support/fault-harness.js';
 import { SteadyLoad, tally } from '../support/load.js';
-import { startApp, type AppProcess } from '../support/child-processes.js';
-import { createTenant, deleteRedisKeys, event, postLogs, REDIS_URL, testEnv, waitFor } from '../support/stack.js';
+import { createTenant, event, postLogs, waitFor } from '../support/stack.js';
 
-let db: TestDatabase;
-let env: Record<string, string>;
-const apps: AppProcess[] = [];
-let redis: Redis;
-let queue: Queue;
-
+let h: FaultHarness;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  env = testEnv(db);
-  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  queue = new Queue(QUEUES.logs, { connection: redis, prefix: env.QUEUE_PREFIX });
+  h = await createFaultHarness();
   // valid at the edge, refused by the database: a stand-in for any constraint the edge cannot know
-  await db.sql.unsafe(`
+  await h.db.sql.unsafe(`
     create function refuse_poison() returns trigger language plpgsql as $$
     begin
       if new.message = 'poison' then raise exception 'poisoned event' using errcode = '22023'; end if;
@@ -29,20 +17,13 @@ beforeAll(async () => {
     create trigger refuse_poison before insert on workflow_logs for each row execute function refuse_poison();`);
 });
 afterAll(async () => {
-  for (const app of apps) await app.kill('SIGKILL');
-  await queue?.close();
-  redis?.disconnect();
-  await deleteRedisKeys(env.QUEUE_PREFIX!);
-  await db?.drop();
+  await h?.close();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 it('sets a poison event aside in dead_letter_events, stores the events around it, and never stalls the queue', async () => {
-  const tenant = await createTenant(db.sql, 'agent');
-  const ingest = await startApp('ingest-api', env);
-  const worker = await startApp('worker', env);
-  apps.push(ingest, worker);
+  const tenant = await createTenant(h.db.sql, 'agent');
+  const ingest = await h.start('ingest-api');
+  const worker = await h.start('worker');
   const base = `http://127.0.0.1:${ingest.port}`;
   const load = new SteadyLoad(() => [base], tenant.key, { batch: 20, concurrency: 3 });
   load.start();
@@ -52,15 +33,15 @@ it('sets a poison event aside in dead_letter_events, stores the events around it
   await sleep(1_500);
   await load.stop();
 
-  const letter = await waitFor(async () => (await db.sql`select * from dead_letter_events where event_id = 'bad'`)[0], 15_000, 'the dead letter');
+  const letter = await waitFor(async () => (await h.db.sql`select * from dead_letter_events where event_id = 'bad'`)[0], 15_000, 'the dead letter');
   expect(letter).toMatchObject({ client_id: tenant.clientId, error_code: '22023', error_message: 'poisoned event' });
-  const around = await db.sql`select event_id from workflow_logs where client_id = ${tenant.clientId} and event_id in ('before', 'after', 'bad') order by event_id`;
+  const around = await h.db.sql`select event_id from workflow_logs where client_id = ${tenant.clientId} and event_id in ('before', 'after', 'bad') order by event_id`;
   expect(around.map((r) => r.event_id)).toEqual(['after', 'before']);
 
-  await waitFor(async () => (await tally(db.sql, tenant.clientId, load)).missing.length === 0, 30_000, 'the load after the poison stored');
-  const result = await tally(db.sql, tenant.clientId, load);
+  await waitFor(async () => (await tally(h.db.sql, tenant.clientId, load)).missing.length === 0, 30_000, 'the load after the poison stored');
+  const result = await tally(h.db.sql, tenant.clientId, load);
   expect(result.duplicated).toEqual([]);
-  expect(await queue.getFailedCount()).toBe(0);
+  expect(await h.queue.getFailedCount()).toBe(0);
   expect(worker.lines.join('\n')).toMatch(/kept in dead_letter_events/);
   console.log(`[fault 6] 1 poison event dead-lettered; ${load.accepted.size} load events and the 2 beside it stored; 0 failed jobs`);
 });
