@@ -127,6 +127,26 @@ describe('per-tenant daily quota', () => {
   });
 });
 
+describe('RateLimiter', () => {
+  it('counts exactly when many requests of one event-loop turn share script calls, also past one call\'s batch of 100', async () => {
+    const { RateLimiter } = await import('@central-logger/limits');
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(stack.env.REDIS_URL!);
+    try {
+      const limiter = new RateLimiter(redis, `${stack.env.QUEUE_PREFIX}:batch`);
+      const limits = { requestsPerSecond: 0.01, requestBurst: 200, eventsPerSecond: 0.01, eventBurst: 1000, eventsPerDay: 1e9 };
+      const decisions = await Promise.all(Array.from({ length: 250 }, (_, i) => limiter.take({ clientId: 'batch-client', keyId: `key_${i % 2}`, events: 1, limits })));
+      // two keys, each with a burst of 200: all 250 fit
+      expect(decisions.every((d) => d.verdict === 'ok')).toBe(true);
+      const more = await Promise.all(Array.from({ length: 200 }, () => limiter.take({ clientId: 'batch-client', keyId: 'key_0', events: 1, limits })));
+      expect(more.filter((d) => d.verdict === 'ok')).toHaveLength(75);
+      expect(more.filter((d) => d.verdict === 'requests')).toHaveLength(125);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
 describe('peek', () => {
   it('shows the state of the limits without taking from them', async () => {
     const { RateLimiter } = await import('@central-logger/limits');
