@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { WorkerConfig } from '@central-logger/config';
 import { createSql, type Sql } from '@central-logger/db';
 import { closeServer, createLogger, type Logger } from '@central-logger/http';
@@ -22,13 +22,15 @@ const HOUR = 3_600_000;
 export async function startWorker(config: WorkerConfig, options: { queueName?: string } = {}): Promise<WorkerService> {
   const log = createLogger('worker', config.LOG_LEVEL);
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: 'worker' });
-  const metrics = createWorkerMetrics();
+  const connection = workerConnection(config.REDIS_URL);
+  const queue = new Queue(options.queueName ?? QUEUES.logs, { connection, prefix: config.QUEUE_PREFIX });
+  const metrics = createWorkerMetrics(() => queue.getJobCounts('waiting', 'active', 'delayed', 'failed'));
   const batcher = new LogBatcher(sql, { maxRows: config.BATCH_MAX_EVENTS, flushMs: config.BATCH_FLUSH_MS, maxInFlight: config.BATCH_CONCURRENCY }, (rows, ms) => {
     metrics.batchRows.observe(rows);
     metrics.insertSeconds.observe(ms / 1000);
   });
-  const connection = workerConnection(config.REDIS_URL);
   connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
 
   const worker = new Worker(options.queueName ?? QUEUES.logs, persistLogs(batcher, (g) => metrics.lagSeconds.observe((Date.now() - Date.parse(g.received_at)) / 1000)), {
     connection,
@@ -60,6 +62,7 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
       await closeServer(metricsServer, 1_000);
       await worker.close();
       await batcher.flush();
+      await queue.close();
       connection.disconnect();
       await sql.end({ timeout: 5 });
     },
