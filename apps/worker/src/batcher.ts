@@ -59,7 +59,9 @@ export class LogBatcher {
   }
 
   private async write(batch: Entry[]): Promise<void> {
-    const rows = batch.flatMap((e) => e.rows);
+    // one order for every statement: concurrent INSERTs holding the same keys
+    // (a redelivered job, a client's retry) then wait for each other instead of deadlocking
+    const rows = batch.flatMap((e) => e.rows).sort(byKey);
     const started = performance.now();
     try {
       await insertLogs(this.sql, rows);
@@ -73,6 +75,12 @@ export class LogBatcher {
       for (const e of batch) await this.write([e]);
     }
   }
+}
+
+function byKey(a: LogRow, b: LogRow): number {
+  if (a.client_id !== b.client_id) return a.client_id < b.client_id ? -1 : 1;
+  if (a.event_id !== b.event_id) return a.event_id < b.event_id ? -1 : 1;
+  return a.executed_at < b.executed_at ? -1 : a.executed_at > b.executed_at ? 1 : 0;
 }
 
 function unrecoverable(err: unknown): UnrecoverableError {
