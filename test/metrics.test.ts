@@ -60,6 +60,7 @@ describe('GET /metrics', () => {
     expect(sample(text, 'worker_batch_rows_count')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'worker_batch_rows_sum')).toBeGreaterThanOrEqual(2);
     expect(sample(text, 'worker_insert_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'queue_backlog_jobs', { state: 'waiting' })).toBeGreaterThanOrEqual(0);
     const health = await fetch(`${base}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestSchema, loadConfig } from '@central-logger/config';
 import { portOf } from '@central-logger/http';
-import { listQuotaWarnings, setLimitOverrides } from '@central-logger/limits';
+import { Redis } from 'ioredis';
+import { listQuotaWarnings, RateLimiter, setLimitOverrides } from '@central-logger/limits';
 import { startIngestApi } from '../apps/ingest-api/src/service.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
@@ -127,13 +128,30 @@ describe('per-tenant daily quota', () => {
   });
 });
 
-describe('peek', () => {
-  it('shows the state of the limits without taking from them', async () => {
-    const { RateLimiter } = await import('@central-logger/limits');
-    const { Redis } = await import('ioredis');
-    const redis = new Redis(stack.env.REDIS_URL!);
-    try {
-      const limiter = new RateLimiter(redis, `${stack.env.QUEUE_PREFIX}:peek`);
+/** A RateLimiter of its own (own key prefix) on a connection of its own, for the duration of `fn`. */
+async function withLimiter(name: string, fn: (limiter: RateLimiter) => Promise<void>): Promise<void> {
+  const redis = new Redis(stack.env.REDIS_URL!);
+  try {
+    await fn(new RateLimiter(redis, `${stack.env.QUEUE_PREFIX}:${name}`));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+describe('RateLimiter', () => {
+  it('counts exactly when many requests of one event-loop turn share script calls, also past one call\'s batch of 100', () =>
+    withLimiter('batch', async (limiter) => {
+      const limits = { requestsPerSecond: 0.01, requestBurst: 200, eventsPerSecond: 0.01, eventBurst: 1000, eventsPerDay: 1e9 };
+      const decisions = await Promise.all(Array.from({ length: 250 }, (_, i) => limiter.take({ clientId: 'batch-client', keyId: `key_${i % 2}`, events: 1, limits })));
+      // two keys, each with a burst of 200: all 250 fit
+      expect(decisions.every((d) => d.verdict === 'ok')).toBe(true);
+      const more = await Promise.all(Array.from({ length: 200 }, () => limiter.take({ clientId: 'batch-client', keyId: 'key_0', events: 1, limits })));
+      expect(more.filter((d) => d.verdict === 'ok')).toHaveLength(75);
+      expect(more.filter((d) => d.verdict === 'requests')).toHaveLength(125);
+    }));
+
+  it('peek shows the state of the limits without taking from them', () =>
+    withLimiter('peek', async (limiter) => {
       const limits = { requestsPerSecond: 0.01, requestBurst: 3, eventsPerSecond: 0.01, eventBurst: 30, eventsPerDay: 100 };
       const req = { clientId: 'peek-client', keyId: 'key_peek', limits };
       expect((await limiter.take({ ...req, events: 10 })).verdict).toBe('ok');
@@ -142,8 +160,5 @@ describe('peek', () => {
         expect(seen.states.map((s) => s.remaining)).toEqual([2, 20, 90]);
         expect(seen.usedToday).toBe(10);
       }
-    } finally {
-      redis.disconnect();
-    }
-  });
+    }));
 });

@@ -66,7 +66,9 @@ export class LogBatcher {
   }
 
   private async write(batch: Entry[]): Promise<void> {
-    const rows = batch.flatMap((e) => e.rows);
+    // one order for every statement: concurrent INSERTs holding the same keys
+    // (a redelivered job, a client's retry) then wait for each other instead of deadlocking
+    const rows = batch.flatMap((e) => e.rows).sort(byKey);
     const started = performance.now();
     try {
       await insertLogs(this.sql, rows);
@@ -78,7 +80,7 @@ export class LogBatcher {
       } else if (batch.length > 1) {
         for (const e of batch) await this.write([e]);
       } else {
-        await this.isolate(batch[0]!.rows).then(batch[0]!.resolve, batch[0]!.reject);
+        await this.isolate([...batch[0]!.rows].sort(byKey)).then(batch[0]!.resolve, batch[0]!.reject);
       }
     }
   }
@@ -99,4 +101,10 @@ export class LogBatcher {
       await this.isolate(rows.slice(half));
     }
   }
+}
+
+function byKey(a: LogRow, b: LogRow): number {
+  if (a.client_id !== b.client_id) return a.client_id < b.client_id ? -1 : 1;
+  if (a.event_id !== b.event_id) return a.event_id < b.event_id ? -1 : 1;
+  return a.executed_at < b.executed_at ? -1 : a.executed_at > b.executed_at ? 1 : 0;
 }

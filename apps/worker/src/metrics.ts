@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { createRegistry } from '@central-logger/http';
 
 export interface WorkerMetrics {
@@ -12,9 +12,21 @@ export interface WorkerMetrics {
   deadLettered: Counter;
 }
 
-export function createWorkerMetrics(): WorkerMetrics {
+/** `jobCounts` is read on each scrape, never on the job path. */
+export function createWorkerMetrics(jobCounts: () => Promise<Record<string, number>>): WorkerMetrics {
   const registry = createRegistry('worker');
   const registers = [registry];
+  new Gauge({
+    name: 'queue_backlog_jobs',
+    help: 'Jobs in the logs queue by state (read at scrape time)',
+    labelNames: ['state'],
+    registers,
+    async collect() {
+      // a scrape while Redis is away must not hang: no numbers rather than a stuck /metrics
+      const counts = await Promise.race([jobCounts(), new Promise<Record<string, number>>((r) => setTimeout(() => r({}), 1_000).unref())]).catch(() => ({}));
+      for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+    },
+  });
   return {
     registry,
     batchRows: new Histogram({ name: 'worker_batch_rows', help: 'Rows per INSERT', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers }),

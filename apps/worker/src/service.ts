@@ -21,7 +21,9 @@ export interface WorkerService {
 export async function startWorker(config: WorkerConfig, options: { queueName?: string } = {}): Promise<WorkerService> {
   const log = createLogger('worker', config.LOG_LEVEL);
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: 'worker' });
-  const metrics = createWorkerMetrics();
+  const connection = workerConnection(config.REDIS_URL);
+  const queue = new Queue(options.queueName ?? QUEUES.logs, { connection, prefix: config.QUEUE_PREFIX });
+  const metrics = createWorkerMetrics(() => queue.getJobCounts('waiting', 'active', 'delayed', 'failed'));
   const batcher = new LogBatcher(sql, { maxRows: config.BATCH_MAX_EVENTS, flushMs: config.BATCH_FLUSH_MS, maxInFlight: config.BATCH_CONCURRENCY }, (rows, ms) => {
     metrics.batchRows.observe(rows);
     metrics.insertSeconds.observe(ms / 1000);
@@ -29,8 +31,8 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
     metrics.deadLettered.inc(rows.length);
     log.error({ client_id: rows[0]?.client_id, event_ids: rows.map((r) => r.event_id), code: (err as { code?: string }).code }, 'events refused by Postgres kept in dead_letter_events');
   });
-  const connection = workerConnection(config.REDIS_URL);
   connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
 
   const worker = new Worker(options.queueName ?? QUEUES.logs, persistLogs(batcher, (g) => metrics.lagSeconds.observe((Date.now() - Date.parse(g.received_at)) / 1000)), {
     connection,
@@ -61,6 +63,7 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
       await closeServer(metricsServer, 1_000);
       await worker.close();
       await batcher.flush();
+      await queue.close();
       connection.disconnect();
       await sql.end({ timeout: 5 });
     },

@@ -14,9 +14,14 @@ export interface Limits {
 
 export const DAY_MS = 86_400_000;
 
+// every request asks for the day; a Date and a string per request add up
+let cachedDay = { n: -1, text: '' };
+
 /** The UTC day of `ms` as YYYY-MM-DD. */
 export function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  const n = Math.floor(ms / DAY_MS);
+  if (n !== cachedDay.n) cachedDay = { n, text: new Date(n * DAY_MS).toISOString().slice(0, 10) };
+  return cachedDay.text;
 }
 
 /** Milliseconds from `ms` to the next UTC midnight. */

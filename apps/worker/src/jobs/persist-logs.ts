@@ -9,7 +9,8 @@ import type { LogBatcher } from '../batcher.js';
  * the insert skips (client_id, event_id, executed_at) it already holds.
  * A job gathered by group commit holds groups of several tenants: each group
  * becomes rows of its own client_id only, and is handed to the batcher on its
- * own, so a group Postgres rejects fails the job without failing the others.
+ * own; rows Postgres refuses are kept in dead_letter_events by the batcher, so
+ * only an outage fails the job (and BullMQ retries it).
  */
 export function persistLogs(batcher: LogBatcher, onStored?: (group: EventGroup) => void) {
   return async function process(job: Job): Promise<{ stored: number }> {
