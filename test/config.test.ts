@@ -58,3 +58,16 @@ describe('preflight (npm start / npm test)', () => {
     expect(res.stderr).toBe('');
   });
 });
+
+describe('.env.example', () => {
+  it('documents every setting of every process', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const config = await import('@central-logger/config');
+    const text = await readFile('.env.example', 'utf8');
+    const documented = new Set([...text.matchAll(/^#? ?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
+    const schemas = Object.entries(config).filter(([name]) => name.endsWith('Schema')) as Array<[string, { shape: Record<string, unknown> }]>;
+    expect(schemas.length).toBeGreaterThan(3);
+    const missing = schemas.flatMap(([, s]) => Object.keys(s.shape)).filter((k) => !documented.has(k));
+    expect([...new Set(missing)]).toEqual([]);
+  });
+});
