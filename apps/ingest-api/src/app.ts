@@ -19,6 +19,7 @@ import { rotateOwnKey } from './routes/keys-rotate.js';
 import { queryLogs } from './routes/logs-query.js';
 import { getLogById } from './routes/logs-get.js';
 import { getStats } from './routes/stats.js';
+import { openApi } from './routes/openapi.js';
 import { createThroughput } from './throughput.js';
 
 export interface IngestDeps {
@@ -43,6 +44,7 @@ export function createIngestApp(deps: IngestDeps): Koa {
   router.get('/health', health);
   router.get('/ready', ready({ postgres: () => deps.sql`select 1`, redis: () => deps.redis.ping() }));
   router.get('/metrics', metricsRoute(tp.metrics.registry));
+  router.get('/openapi.json', openApi());
   router.post(
     '/api/v1/logs',
     authenticate(deps.verifier, 'logs:write'),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import type Koa from 'koa';
 import { ConfigError, type IngestConfig } from '@central-logger/config';
 import { createSql, CursorCodec, readerUrl } from '@central-logger/db';
 import { closeServer, createLogger, listen, type Logger } from '@central-logger/http';
@@ -8,6 +9,7 @@ import { LogsProducer, producerConnection } from '@central-logger/queue';
 import { createIngestApp } from './app.js';
 
 export interface IngestService {
+  app: Koa;
   server: Server;
   log: Logger;
   /** The key verifier, whose usage and failure buffers tests flush. */
@@ -43,6 +45,7 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
   log.info({ address: server.address() }, 'ingest-api listening');
 
   return {
+    app,
     server,
     log,
     verifier,

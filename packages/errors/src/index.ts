@@ -24,6 +24,9 @@ export const errorStatus = {
 
 export type ErrorCode = keyof typeof errorStatus;
 
+/** Every error code a response may carry. */
+export const ERROR_CODES = Object.keys(errorStatus) as ErrorCode[];
+
 /** One problem found in a request, e.g. `{ index: 3, field: "executed_at", message: "..." }`. */
 export interface ErrorDetail {
   index?: number;
