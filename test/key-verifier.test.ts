@@ -5,6 +5,7 @@ import { ingestSchema, loadConfig } from '@central-logger/config';
 import { KeyVerifier } from '@central-logger/keys';
 import { LogsProducer, producerConnection } from '@central-logger/queue';
 import { createIngestApp } from '../apps/ingest-api/src/app.js';
+import { CursorCodec } from '@central-logger/db';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, deleteRedisKeys, event, postLogs, testEnv, waitFor } from './support/stack.js';
 
@@ -62,7 +63,7 @@ describe('request logs', () => {
     const redis = producerConnection(config.REDIS_URL);
     const producer = new LogsProducer(redis, config.QUEUE_PREFIX, { attempts: 1, backoffMs: 100, timeoutMs: 2_000 });
     const log = createLogger('ingest-api', 'debug', sink);
-    const app = createIngestApp({ config, sql: db.sql, redis, producer, verifier: new KeyVerifier(db.sql), log });
+    const app = createIngestApp({ config, sql: db.sql, redis, producer, verifier: new KeyVerifier(db.sql), reads: { readSql: db.sql, cursors: new CursorCodec('a test secret of some length') }, log });
     const server = await listen(app, { host: '127.0.0.1', port: 0, requestTimeoutMs: 5_000, headersTimeoutMs: 5_000 });
     try {
       await waitFor(async () => redis.status === 'ready');

@@ -5,6 +5,7 @@ import { createLogger, listen, closeServer, portOf } from '@central-logger/http'
 import { generateKey, KeyVerifier } from '@central-logger/keys';
 import { LogsProducer, producerConnection } from '@central-logger/queue';
 import { createIngestApp } from '../apps/ingest-api/src/app.js';
+import { CursorCodec } from '@central-logger/db';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, event, postLogs, startStack, testEnv, type Stack, type Tenant } from './support/stack.js';
 
@@ -140,7 +141,7 @@ describe('queue unavailable', () => {
     redis.on('error', () => {});
     const producer = new LogsProducer(redis, config.QUEUE_PREFIX, { attempts: 1, backoffMs: 100, timeoutMs: 1_000 });
     producer.queue.on('error', () => {});
-    const app = createIngestApp({ config, sql: db.sql, redis, producer, verifier: new KeyVerifier(db.sql), log: createLogger('test', 'silent') });
+    const app = createIngestApp({ config, sql: db.sql, redis, producer, verifier: new KeyVerifier(db.sql), reads: { readSql: db.sql, cursors: new CursorCodec('a test secret of some length') }, log: createLogger('test', 'silent') });
     const server = await listen(app, { host: '127.0.0.1', port: 0, requestTimeoutMs: 5_000, headersTimeoutMs: 5_000 });
     try {
       const started = Date.now();

@@ -29,8 +29,8 @@ export interface IngestDeps {
   verifier: KeyVerifier;
   producer: LogsProducer;
   log: Logger;
-  /** Tenant reads: the row-level-security role's pool (READ_DATABASE_URL); without it the read routes are not served. */
-  reads?: { readSql: Sql; cursors: CursorCodec };
+  /** Tenant reads: the row-level-security role's pool (READ_DATABASE_URL) and the cursor signer. */
+  reads: { readSql: Sql; cursors: CursorCodec };
 }
 
 /** The public API: wiring only; the logic lives in packages/. */
@@ -59,12 +59,10 @@ export function createIngestApp(deps: IngestDeps): Koa {
   router.post('/api/v1/keys', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
   router.delete('/api/v1/keys/:id', authenticate(deps.verifier, 'keys:manage'), revokeOwnKey(deps.sql, deps.redis));
   router.post('/api/v1/keys/:id/rotate', authenticate(deps.verifier, 'keys:manage'), rotateOwnKey(deps.sql, deps.redis, deps.config.BCRYPT_COST));
-  if (deps.reads) {
-    const { readSql, cursors } = deps.reads;
-    router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(readSql, cursors));
-    router.get('/api/v1/logs/:id', authenticate(deps.verifier, 'logs:read'), getLogById(readSql));
-    router.get('/api/v1/stats', authenticate(deps.verifier, 'logs:read'), getStats(readSql));
-  }
+  const { readSql, cursors } = deps.reads;
+  router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(readSql, cursors));
+  router.get('/api/v1/logs/:id', authenticate(deps.verifier, 'logs:read'), getLogById(readSql));
+  router.get('/api/v1/stats', authenticate(deps.verifier, 'logs:read'), getStats(readSql));
 
   app.use(requestMetrics(tp.metrics.registry));
   app.use(errorMiddleware(deps.log));
