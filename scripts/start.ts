@@ -66,7 +66,7 @@ for (const [name, entry] of Object.entries(APPS)) {
     } else if (children.size === 0) process.exit(process.exitCode ?? 0);
   });
 }
-console.log(`  ingest-api ${base}   admin http://${admin.HOST}:${admin.ADMIN_PORT}   Ctrl-C stops all three`);
+console.log(`  ingest-api ${base}   admin http://${admin.HOST}:${admin.ADMIN_PORT} (sign-in: ./bin/central-logger admin-user create <name>)   Ctrl-C stops all three`);
 
 function stop(code: number): void {
   if (stopping) return;
