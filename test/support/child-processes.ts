@@ -97,7 +97,11 @@ export async function startApp(name: AppName, env: Record<string, string>, timeo
   const ready = await Promise.race([
     proc.waitForLine(READY_LINE[name], timeoutMs),
     exited.then((code) => Promise.reject(new Error(`${name} exited (${code}) before it was ready:\n${proc.lines.join('\n')}`))),
-  ]);
+  ]).catch((err: unknown) => {
+    // never leave a process behind that failed to come up
+    proc.child.kill('SIGKILL');
+    throw err;
+  });
   const port = /"port":(\d+)/.exec(ready)?.[1];
   return Object.assign(proc, {
     name,
