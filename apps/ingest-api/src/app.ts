@@ -20,6 +20,8 @@ import { queryLogs } from './routes/logs-query.js';
 import { getLogById } from './routes/logs-get.js';
 import { getStats } from './routes/stats.js';
 import { createThroughput } from './throughput.js';
+import { countUsage } from './middleware/usage.js';
+import { UsageCounter } from '@central-logger/usage';
 
 export interface IngestDeps {
   config: IngestConfig;
@@ -65,6 +67,8 @@ export function createIngestApp(deps: IngestDeps): Koa {
   }
 
   app.use(requestMetrics(tp.metrics.registry));
+  // usage (issue 6): outside the error middleware, so it counts every final status
+  app.use(countUsage(new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX), deps.log));
   app.use(errorMiddleware(deps.log));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
