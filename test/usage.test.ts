@@ -1,0 +1,106 @@
+// Usage counting: real traffic through ingest-api (accepted, invalid, too large,
+// unauthenticated, rate limited), rolled up by the worker's job; the totals in
+// usage_hourly equal what the responses said, and re-runs never double count.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setLimitOverrides } from '@central-logger/limits';
+import { queryUsage } from '@central-logger/usage';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { createTenant, event, postLogs, startStack, waitFor, type Stack, type Tenant } from './support/stack.js';
+
+let db: TestDatabase;
+let stack: Stack;
+let a: Tenant;
+let b: Tenant;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  stack = await startStack(db, { MAX_EVENTS_PER_REQUEST: '20', USAGE_ROLLUP_INTERVAL_MS: '3600000', ALERT_EVAL_INTERVAL_MS: '3600000' });
+  a = await createTenant(db.sql, 'agent', 'usage_a');
+  b = await createTenant(db.sql, 'agent', 'usage_b');
+  // b may send 2 requests at once and then hardly any more: its third is a 429
+  await setLimitOverrides(db.sql, b.clientId, { requestBurst: 2, requestsPerSecond: 0.001 });
+});
+afterAll(async () => {
+  await stack?.close();
+  await db?.drop();
+});
+
+interface Expected {
+  requests: number;
+  events: number;
+  bytes: number;
+  authFailures: number;
+  rateLimited: number;
+  rejected: Record<string, number>;
+}
+const zero = (): Expected => ({ requests: 0, events: 0, bytes: 0, authFailures: 0, rateLimited: 0, rejected: {} });
+
+/** Sends one request and adds what its response says to `into`. */
+async function send(into: Expected, key: string | undefined, body: unknown, events: number): Promise<number> {
+  const text = JSON.stringify(body);
+  const res = await postLogs(stack.baseUrl, key, text);
+  into.requests++;
+  into.bytes += Buffer.byteLength(text);
+  if (res.status === 202) into.events += res.body.accepted;
+  if (res.status === 401) into.authFailures++;
+  if (res.status === 429) into.rateLimited++;
+  // events are known once the body validated (429 and later); before that a refusal counts once
+  if (res.status >= 400) into.rejected[res.body.error] = (into.rejected[res.body.error] ?? 0) + (res.status === 429 ? events : 1);
+  return res.status;
+}
+
+describe('usage counting and roll-up', () => {
+  it('usage_hourly totals equal what was accepted and refused, per key and per client, and a re-run does not double count', async () => {
+    const ea = zero();
+    const eb = zero();
+    const batch = (n: number) => Array.from({ length: n }, () => event());
+    expect(await send(ea, a.key, batch(2), 2)).toBe(202);
+    expect(await send(ea, a.key, batch(3), 3)).toBe(202);
+    expect(await send(ea, a.key, { logs: batch(5) }, 5)).toBe(202);
+    expect(await send(ea, a.key, [{ environment: 'x' }], 1)).toBe(400);
+    expect(await send(ea, a.key, batch(21), 21)).toBe(413);
+    // a wrong secret under a's prefix counts against a's key; no key at all counts against nobody
+    const wrong = `${a.key.slice(0, -10)}AAAAAAAAAA`;
+    expect(await send(ea, wrong, batch(1), 1)).toBe(401);
+    expect(await send(zero(), undefined, batch(1), 1)).toBe(401);
+    expect(await send(eb, b.key, batch(4), 4)).toBe(202);
+    expect(await send(eb, b.key, batch(1), 1)).toBe(202);
+    expect(await send(eb, b.key, batch(6), 6)).toBe(429);
+
+    await waitFor(() => stack.drained(), 10_000, 'the queue to drain');
+    const insights = stack.worker!.insights;
+    await insights.rollUp();
+    // twice more, two at once: absolute values, so nothing is counted twice
+    await Promise.all([insights.rollUp(), insights.rollUp()]);
+
+    const from = new Date(Date.now() - 3 * 3_600_000);
+    const to = new Date(Date.now() + 3_600_000);
+    for (const [tenant, expected] of [[a, ea], [b, eb]] as const) {
+      const rows = await queryUsage(db.sql, { clientId: tenant.clientId, from, to, granularity: 'day' });
+      const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((s, r) => s + f(r), 0);
+      const rejected: Record<string, number> = {};
+      for (const r of rows) for (const [k, n] of Object.entries(r.rejected)) rejected[k] = (rejected[k] ?? 0) + n;
+      expect({
+        requests: sum((r) => r.requests),
+        events: sum((r) => r.eventsAccepted),
+        bytes: sum((r) => r.bytes),
+        authFailures: sum((r) => r.authFailures),
+        rateLimited: sum((r) => r.rateLimited),
+        rejected,
+      }).toEqual(expected);
+      // and the events counted as accepted are the events stored
+      const [{ n }] = (await db.sql`select count(*)::int as n from workflow_logs where client_id = ${tenant.clientId}`) as unknown as [{ n: number }];
+      expect(n).toBe(expected.events);
+    }
+    // per key, hourly: the same figures under the key's id
+    const perKey = await queryUsage(db.sql, { keyId: a.record.id, from, to, granularity: 'hour' });
+    expect(perKey.reduce((s, r) => s + r.requests, 0)).toBe(ea.requests);
+    expect(perKey.every((r) => r.keyId === a.record.id && r.clientId === a.clientId)).toBe(true);
+  });
+
+  it('records the addresses a key is used from (no database write per request)', async () => {
+    await stack.worker!.insights.rollUp();
+    const rows = await db.sql`select address from key_addresses where key_id = ${a.record.id}`;
+    expect(rows.map((r) => r.address)).toEqual(['127.0.0.1']);
+  });
+});
