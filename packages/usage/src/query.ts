@@ -73,3 +73,16 @@ export function usageJson(r: UsageRow) {
     rejected: r.rejected,
   };
 }
+
+/**
+ * Every failed authentication per hour or day, from auth_failures: also those
+ * no key can be named for (no key, unknown prefix), which usage_hourly cannot
+ * hold. For the dashboard's "auth failures over time".
+ */
+export async function authFailuresOverTime(sql: Sql, f: Pick<UsageFilter, 'from' | 'to' | 'granularity'>): Promise<Array<{ bucket: Date; failures: number }>> {
+  const rows = await sql`
+    select date_trunc(${f.granularity}, occurred_at, 'UTC') as bucket, count(*)::bigint as failures
+    from auth_failures where occurred_at >= ${f.from} and occurred_at < ${f.to}
+    group by 1 order by 1`;
+  return rows.map((r) => ({ bucket: r.bucket as Date, failures: Number(r.failures) }));
+}
