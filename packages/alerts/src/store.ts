@@ -54,8 +54,8 @@ export interface AlertFilter {
   status?: 'open' | 'acknowledged' | 'all';
   rule?: Rule;
   limit: number;
-  /** Keyset cursor: the raised_at and id of the last alert of the previous page. */
-  before?: { raisedAt: Date; id: string };
+  /** Keyset cursor: the id of the last alert of the previous page (its raised_at is read in the query, at full microsecond precision). */
+  beforeId?: string;
 }
 
 /** Newest first. */
@@ -65,7 +65,7 @@ export async function listAlerts(sql: Sql, f: AlertFilter): Promise<Alert[]> {
     select * from alerts where true
       ${status === 'open' ? sql`and acknowledged_at is null` : status === 'acknowledged' ? sql`and acknowledged_at is not null` : sql``}
       ${f.rule ? sql`and rule = ${f.rule}` : sql``}
-      ${f.before ? sql`and (raised_at, id) < (${f.before.raisedAt}, ${f.before.id})` : sql``}
+      ${f.beforeId ? sql`and (raised_at, id) < (select raised_at, id from alerts where id = ${f.beforeId})` : sql``}
     order by raised_at desc, id desc limit ${f.limit}`;
   return rows.map(alertOf);
 }

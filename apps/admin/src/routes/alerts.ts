@@ -10,15 +10,8 @@ import type { RouteDeps } from './deps.js';
 const cursor = z
   .string()
   .max(200)
-  .transform((c, ctx) => {
-    const [at, id] = Buffer.from(c, 'base64url').toString('utf8').split('|');
-    const raisedAt = new Date(at ?? '');
-    if (!id?.startsWith('alr_') || Number.isNaN(raisedAt.getTime())) {
-      ctx.addIssue({ code: 'custom', message: 'not a cursor this API returned' });
-      return z.NEVER;
-    }
-    return { raisedAt, id };
-  });
+  .transform((c) => Buffer.from(c, 'base64url').toString('utf8'))
+  .refine((id) => /^alr_[0-9a-f]{32}$/.test(id), 'not a cursor this API returned');
 
 const alertsQuery = z
   .object({
@@ -33,12 +26,12 @@ const alertsQuery = z
 export function listAlertsRoute(deps: RouteDeps) {
   return async function list(ctx: Context): Promise<void> {
     const q = parseWith(alertsQuery, ctx.query);
-    const rows = await listAlerts(deps.sql, { status: q.status, limit: q.limit + 1, ...(q.rule ? { rule: q.rule } : {}), ...(q.cursor ? { before: q.cursor } : {}) });
+    const rows = await listAlerts(deps.sql, { status: q.status, limit: q.limit + 1, ...(q.rule ? { rule: q.rule } : {}), ...(q.cursor ? { beforeId: q.cursor } : {}) });
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     ctx.body = {
       data: page.map(alertJson),
-      next_cursor: rows.length > q.limit && last ? Buffer.from(`${last.raisedAt.toISOString()}|${last.id}`).toString('base64url') : null,
+      next_cursor: rows.length > q.limit && last ? Buffer.from(last.id).toString('base64url') : null,
     };
   };
 }
