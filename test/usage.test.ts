@@ -1,11 +1,14 @@
 // Usage counting: real traffic through ingest-api (accepted, invalid, too large,
 // unauthenticated, rate limited), rolled up by the worker's job; the totals in
 // usage_hourly equal what the responses said, and re-runs never double count.
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INSIGHTS } from '@central-logger/alerts';
 import { setLimitOverrides } from '@central-logger/limits';
 import { queryUsage } from '@central-logger/usage';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { createTenant, event, postLogs, startStack, waitFor, type Stack, type Tenant } from './support/stack.js';
+import { createTenant, event, postLogs, REDIS_URL, startStack, waitFor, type Stack, type Tenant } from './support/stack.js';
 
 let db: TestDatabase;
 let stack: Stack;
@@ -102,5 +105,17 @@ describe('usage counting and roll-up', () => {
     await stack.worker!.insights.rollUp();
     const rows = await db.sql`select address from key_addresses where key_id = ${a.record.id}`;
     expect(rows.map((r) => r.address)).toEqual(['127.0.0.1']);
+  });
+
+  it('the worker runs the roll-up and the alert rules on BullMQ job schedulers, one schedule each, at the configured intervals', async () => {
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue(INSIGHTS.queue, { connection, prefix: stack.env.QUEUE_PREFIX });
+    try {
+      const schedulers = await queue.getJobSchedulers();
+      expect(schedulers.map((s) => [s.key, s.every]).sort()).toEqual([[INSIGHTS.alertsScheduler, 3_600_000], [INSIGHTS.rollupScheduler, 3_600_000]]);
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
   });
 });
