@@ -6,7 +6,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSIGHTS } from '@central-logger/alerts';
 import { setLimitOverrides } from '@central-logger/limits';
-import { queryUsage } from '@central-logger/usage';
+import Koa from 'koa';
+import { createLogger, listen, portOf } from '@central-logger/http';
+import { hourOf, queryUsage, usageHashKey, UsageCounter } from '@central-logger/usage';
+import { countUsage } from '../apps/ingest-api/src/middleware/usage.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, event, postLogs, REDIS_URL, startStack, waitFor, type Stack, type Tenant } from './support/stack.js';
 
@@ -116,6 +119,48 @@ describe('usage counting and roll-up', () => {
     } finally {
       await queue.close();
       connection.disconnect();
+    }
+  });
+
+  it('counts every /api/v1 request, reads and heartbeats too, in an hour hash that expires', async () => {
+    const owner = await createTenant(db.sql, 'owner', 'usage_c');
+    const beat = await fetch(`${stack.baseUrl}/api/v1/heartbeat`, { method: 'POST', headers: { 'x-api-key': owner.key } });
+    expect(beat.status).toBe(200);
+    const keys = await fetch(`${stack.baseUrl}/api/v1/keys`, { headers: { 'x-api-key': owner.key } });
+    expect(keys.status).toBe(200);
+    const health = await fetch(`${stack.baseUrl}/health`, { headers: { 'x-api-key': owner.key } });
+    expect(health.status).toBe(200);
+    await stack.worker!.insights.rollUp();
+    const [row] = await db.sql`select requests, events_accepted from usage_hourly where key_id = ${owner.record.id}`;
+    expect(row).toEqual({ requests: '2', events_accepted: '0' });
+    const redis = new Redis(REDIS_URL);
+    try {
+      const ttl = await redis.ttl(usageHashKey(stack.env.QUEUE_PREFIX!, hourOf(Date.now())));
+      expect(ttl).toBeGreaterThan(47 * 3600);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('a counting failure never changes the answer', async () => {
+    // nothing listens on port 1: every command fails at once
+    const broken = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
+    broken.on('error', () => {});
+    const app = new Koa();
+    app.use(countUsage(new UsageCounter(broken, '{never}'), createLogger('test', 'silent')));
+    app.use((ctx) => {
+      ctx.state.principal = { keyId: 'key_x', prefix: 'clk_x', role: 'agent', clientId: 'c' };
+      ctx.status = 202;
+      ctx.body = { accepted: 1, ids: ['evt_x'] };
+    });
+    const server = await listen(app, { host: '127.0.0.1', port: 0, requestTimeoutMs: 5_000, headersTimeoutMs: 5_000 });
+    try {
+      const res = await fetch(`http://127.0.0.1:${portOf(server)}/api/v1/logs`, { method: 'POST', body: '{}' });
+      expect(res.status).toBe(202);
+      expect(await res.json()).toEqual({ accepted: 1, ids: ['evt_x'] });
+    } finally {
+      server.close();
+      broken.disconnect();
     }
   });
 });
