@@ -9,6 +9,7 @@
 -- key_addresses: every address a key was used from, first and last seen,
 --   written by the roll-up (no write per request). novel_at is set when the
 --   address is new to the key, or unused by it for 30 days: alert rule 4.
+--   Seeded with each key's last_used_ip, the one address known before this.
 -- alerts: one row per rule, subject and window (window_start), so a condition
 --   that persists updates its alert's evidence instead of raising another.
 
@@ -38,6 +39,9 @@ create table key_addresses (
   primary key (key_id, address)
 );
 create index key_addresses_novel_idx on key_addresses (novel_at) where novel_at is not null;
+-- what is known already: each key's last address, so the first roll-up does not call it new
+insert into key_addresses (key_id, address, first_seen, last_seen)
+select id, last_used_ip, last_used_at, last_used_at from api_keys where last_used_ip is not null and last_used_at is not null;
 
 create table alerts (
   id               text primary key,
