@@ -163,4 +163,24 @@ describe('usage counting and roll-up', () => {
       broken.disconnect();
     }
   });
+
+  it('two ingest processes count into the same hours: concurrent traffic through both adds up exactly', async () => {
+    const other = await startStack(db, { ...stack.env }, { worker: false });
+    try {
+      const t = await createTenant(db.sql, 'agent', 'usage_d');
+      const statuses = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => postLogs(i % 2 ? other.baseUrl : stack.baseUrl, t.key, Array.from({ length: 1 + (i % 3) }, () => event())).then((r) => r.status)),
+      );
+      expect(statuses.every((s) => s === 202)).toBe(true);
+      await waitFor(() => stack.drained(), 10_000, 'the queue to drain');
+      await stack.worker!.insights.rollUp();
+      const [row] = await db.sql`select sum(requests)::int as requests, sum(events_accepted)::int as events from usage_hourly where client_id = ${t.clientId}`;
+      const [stored] = await db.sql`select count(*)::int as n from workflow_logs where client_id = ${t.clientId}`;
+      expect(row).toEqual({ requests: 40, events: stored!.n });
+      expect(stored!.n).toBe(Array.from({ length: 40 }, (_, i) => 1 + (i % 3)).reduce((a, b) => a + b, 0));
+    } finally {
+      await other.ingest.close();
+      await other.queue.close();
+    }
+  });
 });
