@@ -42,6 +42,8 @@ const bucket = (ms: number, size: number) => new Date(Math.floor(ms / size) * si
 export type RuleFn = (sql: Sql, now: number, o: RuleOptions) => Promise<Finding[]>;
 
 /** Rule 1: a spike of failed authentications from one address (API keys on any app, and admin sign-ins). */
+// Rules 1–3 bound the window below only: admin sign-in failures carry the database's clock, which may be a
+// fraction of a millisecond ahead of this process's `now`.
 export const failedAuthFromAddress: RuleFn = async (sql, now, o) => {
   const since = new Date(now - o.authWindowMs);
   const rows = await sql`
@@ -49,9 +51,9 @@ export const failedAuthFromAddress: RuleFn = async (sql, now, o) => {
       (array_agg(distinct reason))::text[] as reasons,
       count(*) filter (where reason = 'admin_sign_in')::int as admin_sign_ins
     from (
-      select address, occurred_at as at, reason from auth_failures where occurred_at > ${since} and occurred_at <= ${new Date(now)}
+      select address, occurred_at as at, reason from auth_failures where occurred_at > ${since}
       union all
-      select ip, at, 'admin_sign_in' from admin_login_failures where ip is not null and at > ${since} and at <= ${new Date(now)}
+      select ip, at, 'admin_sign_in' from admin_login_failures where ip is not null and at > ${since}
     ) f
     group by address having count(*) >= ${o.addressFailures}`;
   return rows.map((r) => ({
@@ -71,7 +73,7 @@ export const failedAuthAgainstPrefix: RuleFn = async (sql, now, o) => {
       (array_agg(distinct f.address))[1:10] as sample_addresses, min(f.occurred_at) as first_at, max(f.occurred_at) as last_at,
       k.id as key_id, k.client_id
     from auth_failures f left join api_keys k on k.prefix = f.key_prefix
-    where f.key_prefix is not null and f.occurred_at > ${new Date(now - o.authWindowMs)} and f.occurred_at <= ${new Date(now)}
+    where f.key_prefix is not null and f.occurred_at > ${new Date(now - o.authWindowMs)}
     group by f.key_prefix, k.id, k.client_id having count(*) >= ${o.prefixFailures}`;
   return rows.map((r) => ({
     rule: 'auth_failures_prefix',
@@ -93,7 +95,7 @@ export const deadKeyInUse: RuleFn = async (sql, now, o) => {
       k.id as key_id, k.client_id, k.revoked_at, k.expires_at
     from auth_failures f left join api_keys k on k.prefix = f.key_prefix
     where f.reason in ('api_key_revoked', 'api_key_expired') and f.key_prefix is not null
-      and f.occurred_at > ${new Date(now - o.authWindowMs)} and f.occurred_at <= ${new Date(now)}
+      and f.occurred_at > ${new Date(now - o.authWindowMs)}
     group by f.key_prefix, k.id, k.client_id, k.revoked_at, k.expires_at having count(*) >= ${o.deadKeyUses}`;
   return rows.map((r) => ({
     rule: 'dead_key_in_use',

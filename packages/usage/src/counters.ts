@@ -32,8 +32,6 @@ export interface RequestUsage {
   rejected?: { reason: string; events: number };
 }
 
-export const METRICS = ['requests', 'events', 'bytes', 'auth_failures', 'rate_limited'] as const;
-
 /** Hash fields are `<subject>\t<metric>`: `k:<keyId>\trequests`, `p:<prefix>\tauth_failures`, `k:<keyId>\trej:<code>`, `a:<keyId>\t<address>`. */
 export const SEP = '\t';
 

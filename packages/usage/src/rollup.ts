@@ -122,15 +122,16 @@ async function writeAddresses(sql: Sql, hourMs: number, now: number, fields: Rec
     if (keyId && address) pairs.push([keyId, address]);
   }
   if (pairs.length === 0) return 0;
-  // the hour's end, or now for the current hour
+  // the hour's end, or now for the current hour; also novel_at, on this process's clock like the rules' `now`
+  // (the database's now() could fall a fraction of a millisecond after a rule run that starts right away)
   const seen = new Date(Math.min(now, hourMs + HOUR_MS)).toISOString();
   const written = await sql`
     insert into key_addresses (key_id, address, first_seen, last_seen, novel_at)
-    select u.key_id, u.address, ${seen}::timestamptz, ${seen}::timestamptz, now()
+    select u.key_id, u.address, ${seen}::timestamptz, ${seen}::timestamptz, ${seen}::timestamptz
     from unnest(${pairs.map(([k]) => k)}::text[], ${pairs.map(([, a]) => a)}::text[]) as u(key_id, address)
     join api_keys k on k.id = u.key_id
     on conflict (key_id, address) do update set
       last_seen = greatest(key_addresses.last_seen, excluded.last_seen),
-      novel_at = case when key_addresses.last_seen < excluded.last_seen - ${novelAfterDays} * interval '1 day' then now() else key_addresses.novel_at end`;
+      novel_at = case when key_addresses.last_seen < excluded.last_seen - ${novelAfterDays} * interval '1 day' then excluded.novel_at else key_addresses.novel_at end`;
   return written.count;
 }
