@@ -1,6 +1,8 @@
 // The dashboard in a real headless Chromium (Debian's, at /usr/bin/chromium;
 // .ci/run installs it): sign in after a failed attempt, create a client and a
-// key, see the key once, revoke it, and find the failed sign-in in the audit log.
+// key, see the key once, revoke it, and find the failed sign-in in the audit log;
+// after more failed sign-ins the failed-login alert shows on the Alerts page, and
+// the usage chart draws its points.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +10,8 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { ADMIN_PASSWORD, ADMIN_USER, createTestAdminUser, startAdminApp, type AdminTestApp } from './support/admin.js';
+import { evaluateAlerts } from '@central-logger/alerts';
+import { ADMIN_PASSWORD, ADMIN_USER, call, createTestAdminUser, startAdminApp, type AdminTestApp } from './support/admin.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -39,7 +42,7 @@ afterAll(async () => {
 });
 
 describe('admin dashboard in Chromium', () => {
-  it('sign in, create a client and a key, see the key once, revoke it, and see the failed sign-in audited', { timeout: 90_000 }, async () => {
+  it('sign in, create a client and a key, see the key once, revoke it, see the failed sign-in audited, its alert acknowledged, and the usage chart', { timeout: 90_000 }, async () => {
     await page.goto(app.baseUrl);
     const form = page.locator('#signin-form');
     await form.waitFor({ state: 'visible' });
@@ -109,6 +112,33 @@ describe('admin dashboard in Chromium', () => {
     const actions = await page.locator('#audit-rows tr td:nth-child(3)').allTextContents();
     expect(actions).toEqual(['key.revoke', 'key.issue', 'client.create', 'login.success', 'login.failure']);
     expect(await page.content()).not.toContain(secret);
+
+    // two more failed sign-ins from this address; the failed-login rule (run here, not on its schedule) raises an alert
+    for (let i = 0; i < 2; i++) expect((await call(app, 'POST', '/admin/api/login', {}, { username: ADMIN_USER, password: `wrong ${i}` })).status).toBe(401);
+    const { raised } = await evaluateAlerts(db.sql, { addressFailures: 3 });
+    expect(raised.map((a) => a.rule)).toEqual(['auth_failures_address']);
+    await page.goto(`${app.baseUrl}/#alerts`);
+    const alertRow = page.locator('#alert-rows tr', { hasText: 'auth_failures_address' });
+    await alertRow.waitFor();
+    expect(await alertRow.textContent()).toContain('3 failed authentications from 127.0.0.1');
+    expect(await alertRow.locator('td.details').textContent()).toContain('"admin_sign_in_failures":3');
+    await alertRow.getByRole('button', { name: 'Acknowledge' }).click();
+    await expect.poll(() => page.locator('#alert-rows tr').count()).toBe(0); // the open list is empty now
+    await page.locator('#alert-filter').selectOption('all');
+    await page.locator('#alert-rows tr', { hasText: `acknowledged by ${ADMIN_USER}` }).waitFor();
+
+    // the usage chart draws the key's rolled-up hours as points of an <svg>
+    const [issued] = await db.sql`select id from api_keys where prefix = ${prefix}`;
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    for (const [h, events] of [[hour - 3 * 3_600_000, 40], [hour, 25]] as const) {
+      await db.sql`insert into usage_hourly (hour, key_id, client_id, requests, events_accepted) values (${new Date(h)}, ${issued!.id}, 'e2e_corp', 2, ${events})`;
+    }
+    await page.goto(`${app.baseUrl}/#usage`);
+    const points = page.locator('#usage-events-chart svg circle.point');
+    await expect.poll(() => points.count()).toBe(2);
+    expect((await points.evaluateAll((cs) => cs.map((c) => Number(c.getAttribute('data-value'))))).sort()).toEqual([25, 40]);
+    expect(await page.locator('#usage-events-chart svg').textContent()).toContain('e2e_corp');
+    await page.locator('#usage-auth-chart svg').waitFor();
 
     // sign out: back to the sign-in form, and the session no longer works
     await page.locator('#signout').click();

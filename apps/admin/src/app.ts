@@ -14,6 +14,8 @@ import { DASHBOARD_PATHS, dashboardFile } from './routes/dashboard.js';
 import type { RouteDeps } from './routes/deps.js';
 import { issueKeyRoute, listKeysRoute, revokeKeyRoute, rotateKeyRoute, setKeyExpiryRoute } from './routes/keys.js';
 import { login, logout, whoAmI } from './routes/session.js';
+import { usageRoute } from './routes/usage.js';
+import { ackAlertRoute, listAlertsRoute } from './routes/alerts.js';
 
 export interface AdminDeps {
   config: AdminConfig;
@@ -50,6 +52,10 @@ export function createAdminApp(deps: AdminDeps): Koa {
   router.patch(`${api}/keys/:id`, auth, setKeyExpiryRoute(r));
   router.post(`${api}/keys/:id/rotate`, auth, rotateKeyRoute(r));
   router.get(`${api}/audit`, auth, listAuditRoute(r));
+  // usage and alerts (issue 6, part B)
+  router.get(`${api}/usage`, auth, usageRoute(r));
+  router.get(`${api}/alerts`, auth, listAlertsRoute(r));
+  router.post(`${api}/alerts/:id/ack`, auth, ackAlertRoute(r));
 
   app.use(errorMiddleware(deps.log));
   app.use(noStoreForApi(api));

@@ -21,6 +21,8 @@ import { getLogById } from './routes/logs-get.js';
 import { getStats } from './routes/stats.js';
 import { openApi } from './routes/openapi.js';
 import { createThroughput } from './throughput.js';
+import { countUsage } from './middleware/usage.js';
+import { UsageCounter } from '@central-logger/usage';
 
 export interface IngestDeps {
   config: IngestConfig;
@@ -65,6 +67,8 @@ export function createIngestApp(deps: IngestDeps): Koa {
   router.get('/api/v1/stats', authenticate(deps.verifier, 'logs:read'), getStats(readSql));
 
   app.use(requestMetrics(tp.metrics.registry));
+  // usage (issue 6): outside the error middleware, so it counts every final status
+  app.use(countUsage(new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX), deps.log));
   app.use(errorMiddleware(deps.log));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));

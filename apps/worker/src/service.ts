@@ -8,12 +8,15 @@ import { LogBatcher } from './batcher.js';
 import { persistLogs } from './jobs/persist-logs.js';
 import { maintenance } from './jobs/retention.js';
 import { createWorkerMetrics, serveMetrics } from './metrics.js';
+import { startInsights, type Insights } from './insights.js';
 
 export interface WorkerService {
   worker: Worker;
   log: Logger;
   /** The /metrics and /health server on WORKER_METRICS_PORT. */
   metricsServer: Server;
+  /** Usage roll-up and alert rules (issue 6), runnable on demand. */
+  insights: Insights;
   /** Ordered shutdown: stop taking jobs, finish the current batch, end the pool. */
   close(): Promise<void>;
 }
@@ -51,6 +54,7 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
 
   await ensurePartitionsNow(sql, log);
   const maintainer = await startMaintenance(config, sql, connection, log);
+  const insights = await startInsights(config, sql, connection, log);
   const metricsServer = await serveMetrics(metrics.registry, config.WORKER_METRICS_HOST, config.WORKER_METRICS_PORT);
   log.info({ queue: worker.name, concurrency: config.WORKER_CONCURRENCY, metrics: metricsServer.address() }, 'worker started');
 
@@ -58,7 +62,9 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
     worker,
     log,
     metricsServer,
+    insights,
     async close() {
+      await insights.close();
       await maintainer.close();
       await closeServer(metricsServer, 1_000);
       await worker.close();

@@ -130,6 +130,39 @@ export const workerSchema = baseSchema.extend({
   WORKER_METRICS_PORT: port.default(8002),
   /** Address the worker's metrics server binds. Default 127.0.0.1. */
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+
+  // --- usage roll-up and alerts (issue 6, part B) ---
+  /** How often the usage counters in Redis are rolled up into usage_hourly / key_addresses; one worker runs each. Default 60000. */
+  USAGE_ROLLUP_INTERVAL_MS: positiveInt.default(60_000),
+  /** Hours back the roll-up reads (the counters live 48 h in Redis); covers a worker outage this long. Default 48. */
+  USAGE_ROLLUP_LOOKBACK_HOURS: z.coerce.number().int().min(0).max(48).default(48),
+  /** How often the alert rules run. Default 60000. */
+  ALERT_EVAL_INTERVAL_MS: positiveInt.default(60_000),
+  /** Rules 1–3 (failed auth per address / per key prefix, revoked or expired key in use): sliding window, and one alert per subject per window. Default 600000 (10 min). */
+  ALERT_AUTH_WINDOW_MS: positiveInt.default(600_000),
+  /** Rule 1: failed authentications (API keys and admin sign-ins) from one address within the window. Default 20. */
+  ALERT_ADDRESS_FAILURES: positiveInt.default(20),
+  /** Rule 2: failed authentications against one key prefix within the window. Default 10. */
+  ALERT_PREFIX_FAILURES: positiveInt.default(10),
+  /** Rule 3: attempts with one revoked or expired key within the window. Default 1. */
+  ALERT_DEAD_KEY_USES: positiveInt.default(1),
+  /** Rule 4: an address counts as new to a key when the key has not used it for this many days. Default 30. */
+  ALERT_NEW_ADDRESS_DAYS: positiveInt.default(30),
+  /** Rule 5: an hour's requests above this multiple of the key's average hour. Default 10. */
+  ALERT_SPIKE_FACTOR: z.coerce.number().positive().default(10),
+  /** Rule 5: and at least this many requests in that hour. Default 1000. */
+  ALERT_SPIKE_MIN_REQUESTS: positiveInt.default(1000),
+  /** Rule 5: the average hour is taken over this many days before. Default 7. */
+  ALERT_SPIKE_BASELINE_DAYS: positiveInt.default(7),
+  /** Rule 6: a key with no successful request for this many days that is used again. Default 30. */
+  ALERT_DORMANT_DAYS: positiveInt.default(30),
+  /** New alerts are POSTed here as JSON (`{"type": "alert.raised", "alert": {...}}`); unset = no webhook. */
+  ALERT_WEBHOOK_URL: z.url().optional(),
+  /** Attempts per webhook delivery; the delay doubles from ALERT_WEBHOOK_BACKOFF_MS (10 from 2 s ≈ 17 min). Default 10. */
+  ALERT_WEBHOOK_ATTEMPTS: positiveInt.default(10),
+  ALERT_WEBHOOK_BACKOFF_MS: positiveInt.default(2_000),
+  /** Longest wait for the webhook to answer one delivery. Default 5000. */
+  ALERT_WEBHOOK_TIMEOUT_MS: positiveInt.default(5_000),
 });
 
 export const adminSchema = baseSchema.extend(httpSchema.shape).extend({

@@ -7,6 +7,8 @@ import { registerClient } from './commands/client.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerAdminUser } from './commands/admin-user.js';
 import { registerLimits } from './commands/limits.js';
+import { registerAlerts } from './commands/alerts.js';
+import { registerUsage } from './commands/usage.js';
 
 /** Runs one command with a fresh context; failures print one line and set exit code 1. */
 async function run(fn: (ctx: CliContext) => Promise<void>): Promise<void> {
@@ -30,5 +32,7 @@ registerClient(program, run);
 registerApiKey(program, run);
 registerAdminUser(program, run);
 registerLimits(program, run);
+registerAlerts(program, run);
+registerUsage(program, run);
 
 await program.parseAsync(process.argv);

@@ -3,7 +3,7 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const PAGES = ['clients', 'keys', 'audit'];
+const PAGES = ['clients', 'keys', 'usage', 'alerts', 'audit'];
 let auditCursor = null;
 
 /** Calls the admin API with the session cookie; a 401 sends the user to the sign-in form. */
@@ -244,7 +244,8 @@ $('audit-more').addEventListener('click', () => loadAudit(true).catch((err) => f
 
 // --- navigation --------------------------------------------------------------
 
-const LOADERS = { clients: loadClients, keys: () => Promise.all([loadClients(), loadKeys()]), audit: () => loadAudit() };
+// usage and alerts live in insights.js, which loads after this file
+const LOADERS = { clients: loadClients, keys: () => Promise.all([loadClients(), loadKeys()]), usage: () => loadUsage(), alerts: () => loadAlerts(), audit: () => loadAudit() };
 
 async function showPage() {
   const page = PAGES.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'clients';

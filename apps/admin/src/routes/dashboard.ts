@@ -3,10 +3,11 @@ import type { Context } from 'koa';
 
 const DIR = new URL('../dashboard/', import.meta.url);
 
-// Three fixed files, read once at start-up: no build step, no file-system paths from requests.
+// Four fixed files, read once at start-up: no build step, no file-system paths from requests.
 const FILES: Record<string, { body: Buffer; type: string }> = {
   '/': { body: readFileSync(new URL('index.html', DIR)), type: 'text/html; charset=utf-8' },
   '/dashboard/app.js': { body: readFileSync(new URL('app.js', DIR)), type: 'text/javascript; charset=utf-8' },
+  '/dashboard/insights.js': { body: readFileSync(new URL('insights.js', DIR)), type: 'text/javascript; charset=utf-8' },
   '/dashboard/style.css': { body: readFileSync(new URL('style.css', DIR)), type: 'text/css; charset=utf-8' },
 };
 

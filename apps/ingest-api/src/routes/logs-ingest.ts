@@ -39,6 +39,7 @@ export function ingestLogs(config: IngestConfig, committer: GroupCommitter, metr
       const receivedAt = new Date();
       const queued = validateBatch(body, { ...limits, maxAgeDays: ctx.state.principal.retentionDays }, newEventId, receivedAt.getTime());
       events = queued.length;
+      ctx.state.eventCount = events; // for usage: what a later refusal rejected
       await ctx.state.admit?.(events);
       const { clientId, keyId } = ctx.state.principal;
       await committer.submit({ client_id: clientId!, key_id: keyId, received_at: receivedAt.toISOString(), events: queued });

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { getClient } from '@central-logger/db';
+import { getKey } from '@central-logger/keys';
+import { HOUR_MS, queryUsage } from '@central-logger/usage';
+import { CliError } from '../errors.js';
+import type { CliContext } from '../context.js';
+import { table } from '../table.js';
+
+type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
+
+interface UsageOptions {
+  client?: string;
+  key?: string;
+  granularity: string;
+  since: string;
+}
+
+/** `central-logger usage [--client <id>] [--key <id|prefix>] [--granularity hour|day] [--since 24h]`: the admin API's usage, as a table. */
+export function registerUsage(program: Command, run: Run): void {
+  program
+    .command('usage')
+    .description('requests, events, bytes, auth failures, 429s and rejected events, per hour or day (rolled up by the worker every minute)')
+    .option('--client <id>', 'one client')
+    .option('--key <id|prefix>', 'one key')
+    .option('--granularity <unit>', 'hour or day', 'hour')
+    .option('--since <duration>', 'how far back, e.g. 24h, 7d', '24h')
+    .action((opts: UsageOptions) =>
+      run(async (ctx) => {
+        if (opts.granularity !== 'hour' && opts.granularity !== 'day') throw new CliError(`--granularity must be hour or day, not "${opts.granularity}"`);
+        const m = /^(\d{1,4})([hd])$/.exec(opts.since);
+        if (!m) throw new CliError(`--since must be a number of hours or days, e.g. 24h or 7d, not "${opts.since}"`);
+        const back = Number(m[1]) * (m[2] === 'h' ? HOUR_MS : 24 * HOUR_MS);
+        if (opts.client !== undefined && !(await getClient(ctx.sql, opts.client))) throw new CliError(`No client "${opts.client}"`);
+        const key = opts.key === undefined ? undefined : await getKey(ctx.sql, undefined, opts.key);
+        if (opts.key !== undefined && !key) throw new CliError(`No API key with id or prefix "${opts.key}"`);
+        const rows = await queryUsage(ctx.sql, {
+          from: new Date(Date.now() - back),
+          to: new Date(Date.now() + HOUR_MS),
+          granularity: opts.granularity,
+          ...(opts.client ? { clientId: opts.client } : {}),
+          ...(key ? { keyId: key.id } : {}),
+        });
+        if (rows.length === 0) return ctx.out('No usage recorded in that time');
+        ctx.out(table(
+          ['BUCKET', 'CLIENT', ...(key ? ['KEY'] : []), 'REQUESTS', 'EVENTS', 'BYTES', 'AUTH FAILURES', '429s', 'REJECTED'],
+          rows.map((r) => [
+            r.bucket.toISOString().slice(0, opts.granularity === 'hour' ? 13 : 10).replace('T', ' '),
+            r.clientId ?? '-',
+            ...(key ? [r.keyId ?? '-'] : []),
+            String(r.requests), String(r.eventsAccepted), String(r.bytes), String(r.authFailures), String(r.rateLimited),
+            Object.entries(r.rejected).map(([k, n]) => `${k}=${n}`).join(' ') || '-',
+          ]),
+        ));
+      }),
+    );
+}

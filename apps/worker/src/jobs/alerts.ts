@@ -1,0 +1,42 @@
+import type { Queue } from 'bullmq';
+import type { WorkerConfig } from '@central-logger/config';
+import type { Sql } from '@central-logger/db';
+import type { Logger } from '@central-logger/http';
+import { evaluateAlerts, INSIGHTS, type Alert, type RuleOptions } from '@central-logger/alerts';
+
+export function ruleOptionsOf(c: WorkerConfig): RuleOptions {
+  return {
+    authWindowMs: c.ALERT_AUTH_WINDOW_MS,
+    addressFailures: c.ALERT_ADDRESS_FAILURES,
+    prefixFailures: c.ALERT_PREFIX_FAILURES,
+    deadKeyUses: c.ALERT_DEAD_KEY_USES,
+    newAddressDays: c.ALERT_NEW_ADDRESS_DAYS,
+    spikeFactor: c.ALERT_SPIKE_FACTOR,
+    spikeMinRequests: c.ALERT_SPIKE_MIN_REQUESTS,
+    spikeBaselineDays: c.ALERT_SPIKE_BASELINE_DAYS,
+    dormantDays: c.ALERT_DORMANT_DAYS,
+  };
+}
+
+/**
+ * The alert evaluation job: runs the rules; each new alert becomes a webhook
+ * job (when ALERT_WEBHOOK_URL is set) whose id is the alert's, so a re-run
+ * never sends one twice. The job only enqueues: delivery is another queue's.
+ */
+export function alertEvaluation(sql: Sql, config: WorkerConfig, log: Logger, webhooks: Queue | undefined) {
+  const options = ruleOptionsOf(config);
+  const announce = async (alert: Alert): Promise<void> => {
+    log.warn({ alert_id: alert.id, rule: alert.rule, subject: alert.subject }, alert.summary);
+    await webhooks?.add(INSIGHTS.webhookJob, { alert_id: alert.id }, {
+      jobId: alert.id,
+      attempts: config.ALERT_WEBHOOK_ATTEMPTS,
+      backoff: { type: 'exponential', delay: config.ALERT_WEBHOOK_BACKOFF_MS },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 1000 },
+    });
+  };
+  return async function runAlertEvaluation(): Promise<{ findings: number; raised: number }> {
+    const { findings, raised } = await evaluateAlerts(sql, options, announce);
+    return { findings, raised: raised.length };
+  };
+}

@@ -1,0 +1,65 @@
+import type { Redis } from 'ioredis';
+
+/** Hour buckets live this long in Redis: the roll-up reads them until then. */
+export const USAGE_TTL_SECONDS = 48 * 3600;
+
+export const HOUR_MS = 3_600_000;
+
+/** The Redis hash holding one UTC hour's counters (`hourMs` is the hour's start). */
+export function usageHashKey(prefix: string, hourMs: number): string {
+  return `${prefix}:usage:h:${hourMs}`;
+}
+
+export const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
+
+/**
+ * Who a request is counted against: the key that authenticated it, or, when
+ * authentication failed, the prefix the key claimed (the roll-up resolves it
+ * to a key; an unknown prefix counts against nobody).
+ */
+export type UsageSubject = { keyId: string } | { prefix: string };
+
+/** What one request adds to its subject's counters. */
+export interface RequestUsage {
+  subject: UsageSubject;
+  /** Where it came from; recorded for authenticated requests only (the key's address history). */
+  address?: string;
+  bytes: number;
+  eventsAccepted: number;
+  authFailure: boolean;
+  rateLimited: boolean;
+  /** The error code of a refused request and how many events it carried (1 when unknown). */
+  rejected?: { reason: string; events: number };
+}
+
+/** Hash fields are `<subject>\t<metric>`: `k:<keyId>\trequests`, `p:<prefix>\tauth_failures`, `k:<keyId>\trej:<code>`, `a:<keyId>\t<address>`. */
+export const SEP = '\t';
+
+/**
+ * Counts requests on the hot path: one MULTI (one round trip) of HINCRBYs on
+ * the current hour's hash and an EXPIRE. MULTI rather than a plain pipeline so
+ * a reader (the roll-up's HGETALL) sees all of a request's increments or none:
+ * a later snapshot then never has less of any counter than an earlier one.
+ */
+export class UsageCounter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async record(u: RequestUsage): Promise<void> {
+    const key = usageHashKey(this.prefix, hourOf(this.now()));
+    const subject = 'keyId' in u.subject ? `k:${u.subject.keyId}` : `p:${u.subject.prefix}`;
+    const m = this.redis.multi();
+    m.hincrby(key, `${subject}${SEP}requests`, 1);
+    if (u.bytes > 0) m.hincrby(key, `${subject}${SEP}bytes`, u.bytes);
+    if (u.eventsAccepted > 0) m.hincrby(key, `${subject}${SEP}events`, u.eventsAccepted);
+    if (u.authFailure) m.hincrby(key, `${subject}${SEP}auth_failures`, 1);
+    if (u.rateLimited) m.hincrby(key, `${subject}${SEP}rate_limited`, 1);
+    if (u.rejected) m.hincrby(key, `${subject}${SEP}rej:${u.rejected.reason}`, Math.max(1, u.rejected.events));
+    if (u.address !== undefined && 'keyId' in u.subject) m.hincrby(key, `a:${u.subject.keyId}${SEP}${u.address}`, 1);
+    m.expire(key, USAGE_TTL_SECONDS);
+    await m.exec();
+  }
+}

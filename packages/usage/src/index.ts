@@ -1,0 +1,3 @@
+export * from './counters.js';
+export * from './rollup.js';
+export * from './query.js';

@@ -1,0 +1,66 @@
+// central-logger alerts list|ack and central-logger usage, through bin/central-logger.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { upsertAlert } from '@central-logger/alerts';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { createTenant, REDIS_URL } from './support/stack.js';
+
+const exec = promisify(execFile);
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec('bin/central-logger', args, { env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, LOG_LEVEL: 'silent' } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('central-logger alerts', () => {
+  it('lists open alerts, acknowledges one (audited), and no longer lists it as open', async () => {
+    const { alert } = await upsertAlert(db.sql, { rule: 'quota', subject: 'acme:80', windowStart: new Date(Date.UTC(2026, 0, 1)), severity: 'warning', summary: 'Client acme reached 80% of its daily quota', evidence: { threshold: 80 } });
+    const list = await cli('alerts', 'list');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(alert.id);
+    expect(list.stdout).toContain('Client acme reached 80% of its daily quota');
+
+    const ack = await cli('alerts', 'ack', alert.id);
+    expect(ack.code).toBe(0);
+    expect(ack.stdout).toContain(`Alert ${alert.id} acknowledged`);
+    const [audit] = await db.sql`select action, target, actor from admin_audit where action = 'alert.ack'`;
+    expect(audit).toMatchObject({ target: `alert:${alert.id}` });
+    expect(audit!.actor).toMatch(/^cli:/);
+
+    expect((await cli('alerts', 'list')).stdout).toContain('No open alerts');
+    expect((await cli('alerts', 'list', '--status', 'all')).stdout).toContain(alert.id);
+    const missing = await cli('alerts', 'ack', 'alr_nope');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('No alert "alr_nope"');
+    expect((await cli('alerts', 'list', '--status', 'closed')).code).toBe(1);
+  });
+});
+
+describe('central-logger usage', () => {
+  it('shows a client\'s usage per hour, and refuses an unknown client', async () => {
+    const t = await createTenant(db.sql, 'agent', 'usagecli');
+    await db.sql`insert into usage_hourly (hour, key_id, client_id, requests, events_accepted, bytes, rejected) values (date_trunc('hour', now()), ${t.record.id}, ${t.clientId}, 12, 340, 5600, ${db.sql.json({ validation_failed: 2 })})`;
+    const out = await cli('usage', '--client', t.clientId);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(new RegExp(`${t.clientId}\\s+12\\s+340\\s+5600\\s+0\\s+0\\s+validation_failed=2`));
+    const byKey = await cli('usage', '--key', t.record.prefix, '--granularity', 'day', '--since', '2d');
+    expect(byKey.stdout).toContain(t.record.id);
+    const missing = await cli('usage', '--client', 'nope');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('No client "nope"');
+  });
+});
