@@ -85,6 +85,8 @@ async function main(): Promise<void> {
   const env = {
     NODE_ENV: 'production', DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{bench${randomBytes(3).toString('hex')}}`,
     INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort),
+    // required in production since the read routes; any secret of this run will do
+    CURSOR_SECRET: randomBytes(24).toString('hex'),
     RATE_KEY_REQUESTS_PER_SECOND: '1000000', RATE_KEY_REQUEST_BURST: '1000000', RATE_KEY_EVENTS_PER_SECOND: '100000000', RATE_KEY_EVENT_BURST: '100000000', RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
   };
   const children: Child[] = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];

@@ -81,11 +81,14 @@ function readPlain(req: IncomingMessage, max: number): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
-    let done = false;
+    // every listener goes once the body is settled: the request's 'close'
+    // comes after every answered request, and an Error built then (with its
+    // stack trace) cost more than reading a small body
     const finish = (err?: unknown) => {
-      if (done) return;
-      done = true;
       req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', finish);
+      req.off('close', onClose);
       if (err) reject(err);
       else resolve(chunks);
     };
@@ -97,10 +100,12 @@ function readPlain(req: IncomingMessage, max: number): Promise<Buffer[]> {
         finish(tooLarge('The request body', max));
       } else chunks.push(chunk);
     };
+    const onEnd = () => finish();
+    const onClose = () => finish(new Error('the client closed the request before its body ended'));
     req.on('data', onData);
-    req.once('end', () => finish());
+    req.once('end', onEnd);
     req.once('error', finish);
-    req.once('close', () => finish(new Error('the client closed the request before its body ended')));
+    req.once('close', onClose);
   });
 }
 

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { AppError, isAppError } from '@central-logger/errors';
+import { randomId } from './ids.js';
 import type { Logger } from './logger.js';
 
 declare module 'koa' {
@@ -37,7 +37,7 @@ export function errorMiddleware(log: Logger) {
 
 async function respond(ctx: Context, next: Next, log: Logger): Promise<void> {
   {
-    const requestId = `req_${randomUUID().replaceAll('-', '')}`;
+    const requestId = randomId('req');
     ctx.state.requestId = requestId;
     ctx.state.log = log.child({ request_id: requestId });
     ctx.set('X-Request-Id', requestId);

@@ -6,3 +6,4 @@ export * from './health.js';
 export * from './signals.js';
 export * from './json-body.js';
 export * from './metrics.js';
+export * from './ids.js';

@@ -1,13 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import type { IngestConfig } from '@central-logger/config';
 import { AppError, isAppError } from '@central-logger/errors';
 import { parseNdjson, validateBatch, type BatchLimits } from '@central-logger/events';
-import { bodyTypeOf, readBody } from '@central-logger/http';
+import { bodyTypeOf, randomId, readBody } from '@central-logger/http';
 import type { GroupCommitter } from '@central-logger/queue';
 import type { IngestMetrics } from '../metrics.js';
 
-export const newEventId = (): string => `evt_${randomUUID().replaceAll('-', '')}`;
+export const newEventId = (): string => randomId('evt');
 
 /** The request limits of validateBatch, from config. */
 export function batchLimitsOf(config: IngestConfig): BatchLimits {
