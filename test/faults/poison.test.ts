@@ -1,5 +1,6 @@
 // Fault 6: an event Postgres rejects at insert although it passed validation.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { evaluateAlerts } from '@central-logger/alerts';
 import { createFaultHarness, sleep, type FaultHarness } from '../support/fault-harness.js';
 import { SteadyLoad, tally } from '../support/load.js';
 import { createTenant, event, postLogs, waitFor } from '../support/stack.js';
@@ -43,5 +44,9 @@ it('sets a poison event aside in dead_letter_events, stores the events around it
   expect(result.duplicated).toEqual([]);
   expect(await h.queue.getFailedCount()).toBe(0);
   expect(worker.lines.join('\n')).toMatch(/kept in dead_letter_events/);
-  console.log(`[fault 6] 1 poison event dead-lettered; ${load.accepted.size} load events and the 2 beside it stored; 0 failed jobs`);
+  // the alert rule the worker runs on its schedule, run now
+  await evaluateAlerts(h.db.sql);
+  const [alert] = await h.db.sql`select * from alerts where rule = 'dead_letters' and subject = ${tenant.clientId}`;
+  expect(alert).toMatchObject({ severity: 'critical', client_id: tenant.clientId, evidence: { events: 1, sample_event_ids: ['bad'], error_codes: ['22023'] } });
+  console.log(`[fault 6] 1 poison event dead-lettered and alerted; ${load.accepted.size} load events and the 2 beside it stored; 0 failed jobs`);
 });

@@ -202,4 +202,27 @@ export const quotaReached: RuleFn = async (sql, now) => {
   }));
 };
 
-export const ALL_RULES: RuleFn[] = [failedAuthFromAddress, failedAuthAgainstPrefix, deadKeyInUse, keyFromNewAddress, requestSpike, dormantKeyActive, quotaReached];
+/**
+ * Rule 8 (the fault suite's poison events): events Postgres refused although they
+ * passed validation, kept in dead_letter_events by the worker. One alert per
+ * client and hour; critical, since accepted data is waiting for an operator.
+ */
+export const deadLetteredEvents: RuleFn = async (sql, now) => {
+  const since = bucket(now, HOUR);
+  const rows = await sql`
+    select client_id, count(*)::int as events, (array_agg(event_id order by id))[1:10] as sample_event_ids,
+      (array_agg(distinct error_code))::text[] as error_codes, min(failed_at) as first_at, max(failed_at) as last_at
+    from dead_letter_events where failed_at >= ${since}
+    group by client_id`;
+  return rows.map((r) => ({
+    rule: 'dead_letters',
+    subject: r.client_id as string,
+    windowStart: since,
+    severity: 'critical',
+    summary: `${r.events} event(s) of client ${r.client_id} refused by Postgres and kept in dead_letter_events`,
+    evidence: { events: r.events, sample_event_ids: r.sample_event_ids, error_codes: r.error_codes, first_at: r.first_at, last_at: r.last_at },
+    clientId: r.client_id as string,
+  }));
+};
+
+export const ALL_RULES: RuleFn[] = [failedAuthFromAddress, failedAuthAgainstPrefix, deadKeyInUse, keyFromNewAddress, requestSpike, dormantKeyActive, quotaReached, deadLetteredEvents];

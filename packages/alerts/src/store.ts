@@ -9,6 +9,7 @@ export const RULES = [
   'request_spike',
   'dormant_key_active',
   'quota',
+  'dead_letters',
 ] as const;
 export type Rule = (typeof RULES)[number];
 export type Severity = 'info' | 'warning' | 'critical';
