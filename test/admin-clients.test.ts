@@ -140,3 +140,32 @@ describe('POST /admin/api/clients/:id/deactivate', () => {
     expect(await db.sql`select 1 from admin_audit where target = 'client:ghost'`).toHaveLength(0);
   });
 });
+
+describe('PATCH /admin/api/clients/:id', () => {
+  it('sets retention (ingest applies it at once) and limit overrides (ingest re-reads them), audited', async () => {
+    const t = await createTenant(db.sql, 'agent', 'patched');
+    const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000).toISOString();
+    expect((await postLogs(stack.baseUrl, t.key, event({ executed_at: tenDaysAgo }))).status).toBe(202);
+
+    const res = await call(app, 'PATCH', `/admin/api/clients/${t.clientId}`, { cookie }, { retention_days: 7, limits: { events_per_day: 1234, request_burst: null } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: t.clientId, retention_days: 7, limits: { eventsPerDay: 1234 }, announced: true });
+    // the key cache everywhere forgot the old retention: a 10-day-old event is now refused
+    const refused = await waitFor(async () => {
+      const r = await postLogs(stack.baseUrl, t.key, event({ executed_at: tenDaysAgo }));
+      return r.status === 400 && r;
+    }, ANNOUNCED_WITHIN_MS, 'the new retention at ingest');
+    expect(refused.body.details[0].field).toBe('executed_at');
+    const [{ limits }] = (await db.sql`select row_to_json(l) as limits from client_limits l where client_id = ${t.clientId}`) as unknown as [{ limits: Record<string, unknown> }];
+    expect(limits).toMatchObject({ events_per_day: 1234, request_burst: null });
+    const [audit] = await db.sql`select * from admin_audit where action = 'client.update' and target = ${`client:${t.clientId}`}`;
+    expect(audit).toMatchObject({ actor: 'ops', details: { retention_days: 7 } });
+  });
+
+  it('answers 404 for an unknown client and 400 naming each bad field', async () => {
+    expect((await call(app, 'PATCH', '/admin/api/clients/nobody', { cookie }, { retention_days: 5 })).status).toBe(404);
+    const bad = await call(app, 'PATCH', '/admin/api/clients/nobody', { cookie }, { retention_days: 0, limits: { events_per_day: -1, bogus: 1 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.details.map((d: { field?: string }) => d.field)).toEqual(expect.arrayContaining(['retention_days', 'limits.events_per_day']));
+  });
+});

@@ -1,8 +1,9 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { CLIENT_ID_PATTERN, createClient, isUniqueViolation } from '@central-logger/db';
+import { CLIENT_ID_PATTERN, createClient, getClient, isUniqueViolation, setRetentionDays } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
-import { deactivateClientEverywhere } from '@central-logger/keys';
+import { deactivateClientEverywhere, publishInvalidation } from '@central-logger/keys';
+import { getLimitOverrides, setLimitOverrides } from '@central-logger/limits';
 import { readJson } from '../middleware/json-body.js';
 import { recordAudit } from '../store/audit.js';
 import { asSql } from '../store/db.js';
@@ -67,4 +68,45 @@ export function deactivateClientRoute(deps: RouteDeps) {
 
 function notFound(id: string): AppError {
   return new AppError('not_found', `No client "${id}"`);
+}
+
+const rate = z.number().positive().nullable().optional();
+const count = z.number().int().positive().nullable().optional();
+const updateBody = z
+  .object({
+    retention_days: z.number().int().min(1).max(3650).optional(),
+    /** Per-client overrides of the ingest limits; null clears one (the default applies again). */
+    limits: z
+      .object({ requests_per_second: rate, request_burst: count, events_per_second: rate, event_burst: count, events_per_day: count })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/**
+ * `PATCH /admin/api/clients/:id` `{retention_days?, limits?}`: as `central-logger
+ * client retention` and `limits set`. Ingest re-reads limits within
+ * LIMITS_CACHE_TTL_MS; the retention travels with cached keys, so they are
+ * dropped everywhere after the commit.
+ */
+export function updateClientRoute(deps: RouteDeps) {
+  return async function update(ctx: Context): Promise<void> {
+    const id = String(ctx.params.id);
+    const body = await readJson(ctx, updateBody);
+    const found = await deps.sql.begin(async (tx) => {
+      const sql = asSql(tx);
+      if (!(await getClient(sql, id))) return false;
+      if (body.retention_days !== undefined) await setRetentionDays(sql, id, body.retention_days);
+      if (body.limits) {
+        const l = body.limits;
+        await setLimitOverrides(sql, id, { requestsPerSecond: l.requests_per_second, requestBurst: l.request_burst, eventsPerSecond: l.events_per_second, eventBurst: l.event_burst, eventsPerDay: l.events_per_day });
+      }
+      await recordAudit(tx, { actor: ctx.state.admin.name, action: 'client.update', target: `client:${id}`, details: body, ip: ctx.ip });
+      return true;
+    });
+    if (!found) throw new AppError('not_found', `No client "${id}"`);
+    const announced = body.retention_days === undefined || (await publishInvalidation(deps.redis, { clientId: id }).then(() => true, () => false));
+    const [row] = await deps.sql`select retention_days from clients where id = ${id}`;
+    ctx.body = { ...clientJson((await getClientOverview(deps.sql, id))!), retention_days: row!.retention_days, limits: await getLimitOverrides(deps.sql, id), announced };
+  };
 }
