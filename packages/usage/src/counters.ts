@@ -36,30 +36,50 @@ export interface RequestUsage {
 export const SEP = '\t';
 
 /**
- * Counts requests on the hot path: one MULTI (one round trip) of HINCRBYs on
- * the current hour's hash and an EXPIRE. MULTI rather than a plain pipeline so
- * a reader (the roll-up's HGETALL) sees all of a request's increments or none:
- * a later snapshot then never has less of any counter than an earlier one.
+ * Counts requests on the hot path. The requests of one event-loop turn share
+ * one MULTI (one round trip) of HINCRBYs, merged per field, on the current
+ * hour's hash, and an EXPIRE; each request's promise settles with that MULTI.
+ * MULTI rather than a plain pipeline so a reader (the roll-up's HGETALL) sees
+ * all of a flush's increments or none: a later snapshot then never has less of
+ * any counter than an earlier one.
  */
 export class UsageCounter {
+  /** Increments not yet sent: hash key → field → amount. */
+  private pending = new Map<string, Map<string, number>>();
+  private flushing: Promise<void> | undefined;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly now: () => number = Date.now,
   ) {}
 
-  async record(u: RequestUsage): Promise<void> {
+  record(u: RequestUsage): Promise<void> {
     const key = usageHashKey(this.prefix, hourOf(this.now()));
+    let fields = this.pending.get(key);
+    if (!fields) this.pending.set(key, (fields = new Map()));
+    const add = (field: string, n: number) => fields.set(field, (fields.get(field) ?? 0) + n);
     const subject = 'keyId' in u.subject ? `k:${u.subject.keyId}` : `p:${u.subject.prefix}`;
+    add(`${subject}${SEP}requests`, 1);
+    if (u.bytes > 0) add(`${subject}${SEP}bytes`, u.bytes);
+    if (u.eventsAccepted > 0) add(`${subject}${SEP}events`, u.eventsAccepted);
+    if (u.authFailure) add(`${subject}${SEP}auth_failures`, 1);
+    if (u.rateLimited) add(`${subject}${SEP}rate_limited`, 1);
+    if (u.rejected) add(`${subject}${SEP}rej:${u.rejected.reason}`, Math.max(1, u.rejected.events));
+    if (u.address !== undefined && 'keyId' in u.subject) add(`a:${u.subject.keyId}${SEP}${u.address}`, 1);
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+    return this.flushing;
+  }
+
+  private async flush(): Promise<void> {
+    const pending = this.pending;
+    this.pending = new Map();
+    this.flushing = undefined;
     const m = this.redis.multi();
-    m.hincrby(key, `${subject}${SEP}requests`, 1);
-    if (u.bytes > 0) m.hincrby(key, `${subject}${SEP}bytes`, u.bytes);
-    if (u.eventsAccepted > 0) m.hincrby(key, `${subject}${SEP}events`, u.eventsAccepted);
-    if (u.authFailure) m.hincrby(key, `${subject}${SEP}auth_failures`, 1);
-    if (u.rateLimited) m.hincrby(key, `${subject}${SEP}rate_limited`, 1);
-    if (u.rejected) m.hincrby(key, `${subject}${SEP}rej:${u.rejected.reason}`, Math.max(1, u.rejected.events));
-    if (u.address !== undefined && 'keyId' in u.subject) m.hincrby(key, `a:${u.subject.keyId}${SEP}${u.address}`, 1);
-    m.expire(key, USAGE_TTL_SECONDS);
+    for (const [key, fields] of pending) {
+      for (const [field, n] of fields) m.hincrby(key, field, n);
+      m.expire(key, USAGE_TTL_SECONDS);
+    }
     await m.exec();
   }
 }
