@@ -1,12 +1,10 @@
 // central-logger alerts list|ack and central-logger usage, through bin/central-logger.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertAlert } from '@central-logger/alerts';
+import { centralLogger } from './support/child-processes.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, REDIS_URL } from './support/stack.js';
 
-const exec = promisify(execFile);
 let db: TestDatabase;
 
 beforeAll(async () => {
@@ -16,15 +14,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec('bin/central-logger', args, { env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, LOG_LEVEL: 'silent' } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (...args: string[]) => centralLogger(args, { DATABASE_URL: db.url, REDIS_URL, LOG_LEVEL: 'silent' });
 
 describe('central-logger alerts', () => {
   it('lists open alerts, acknowledges one (audited), and no longer lists it as open', async () => {

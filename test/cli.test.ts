@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { centralLogger } from './support/child-processes.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
 
-const exec = promisify(execFile);
 let db: TestDatabase;
 let stack: Stack;
 
@@ -17,17 +15,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Runs the real `central-logger` CLI; resolves with its output and exit code. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, DATABASE_URL: db.url, REDIS_URL: stack.env.REDIS_URL, BCRYPT_COST: '4' };
-  try {
-    const { stdout, stderr } = await exec('bin/central-logger', args, { env, timeout: 20_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+/** Runs the real `central-logger` CLI against this file's database. */
+const cli = (...args: string[]) => centralLogger(args, { DATABASE_URL: db.url, REDIS_URL: stack.env.REDIS_URL!, BCRYPT_COST: '4' });
 
 describe('central-logger CLI', () => {
   it('migrate is idempotent', async () => {
@@ -102,8 +91,7 @@ describe('central-logger CLI', () => {
   });
 
   it('says in one line when Postgres is unreachable', async () => {
-    const env = { ...process.env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x' };
-    const res = await exec('bin/central-logger', ['client', 'list'], { env, timeout: 20_000 }).catch((e) => e);
+    const res = await centralLogger(['client', 'list'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x' });
     expect(res.code).toBe(1);
     expect(res.stderr.trim().split('\n')).toHaveLength(1);
     expect(res.stderr).toMatch(/Cannot reach Postgres/);

@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getLimitOverrides, recordQuotaWarning } from '@central-logger/limits';
+import { centralLogger } from './support/child-processes.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, REDIS_URL } from './support/stack.js';
 
-const exec = promisify(execFile);
 let db: TestDatabase;
 
 beforeAll(async () => {
@@ -15,15 +13,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec('bin/central-logger', args, { env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, LOG_LEVEL: 'silent' } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (...args: string[]) => centralLogger(args, { DATABASE_URL: db.url, REDIS_URL, LOG_LEVEL: 'silent' });
 
 describe('central-logger limits', () => {
   it('sets, shows and clears a client\'s overrides, and lists its quota warnings', async () => {

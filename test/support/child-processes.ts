@@ -1,9 +1,12 @@
 // Real child processes for the key tests: any log level (the no-key-leak test
 // runs them at trace), extra argv, waiting for any line, and the CLI.
 // (main's test/support/processes.ts `startApp` covers the apps at info level.)
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+
+const execFileAsync = promisify(execFile);
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -112,4 +115,15 @@ export async function startApp(name: AppName, env: Record<string, string>, timeo
       return exited;
     },
   });
+}
+
+/** Runs the real `bin/central-logger` to completion with `env` added to this process's environment. */
+export async function centralLogger(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(`${ROOT}bin/central-logger`, args, { env: { ...process.env, ...env }, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
 }
