@@ -45,7 +45,7 @@ describe('retention job', () => {
     ]);
     expect(await partitionExists(partOf(now.getTime() - 20 * DAY))).toBe(true);
 
-    const result = await maintenance(db.sql, log, { deleteBatch: 2, now: () => now })();
+    const result = await maintenance(db.sql, log, { deleteBatch: 2, securityRecordsDays: 90, usageDays: 400, now: () => now })();
 
     expect(result.partitionsDropped).toContain(partOf(now.getTime() - 20 * DAY));
     expect(result.partitionsDropped).not.toContain(partOf(now.getTime() - 9 * DAY));
@@ -57,15 +57,15 @@ describe('retention job', () => {
     expect(left.map((r) => r.event_id)).toEqual(['long-5d', 'short-1d']);
 
     // a second run finds nothing more to do
-    const again = await maintenance(db.sql, log, { deleteBatch: 2, now: () => now })();
-    expect(again).toEqual({ partitionsCreated: 0, partitionsDropped: [], rowsDeleted: 0 });
+    const again = await maintenance(db.sql, log, { deleteBatch: 2, securityRecordsDays: 90, usageDays: 400, now: () => now })();
+    expect(again).toMatchObject({ partitionsCreated: 0, partitionsDropped: [], rowsDeleted: 0 });
   });
 
   it('keeps every partition within the default 30 days when clients keep the default', async () => {
     const fresh = await createTestDatabase();
     try {
       await createTenant(fresh.sql, 'agent');
-      const result = await maintenance(fresh.sql, log, { deleteBatch: 100 })();
+      const result = await maintenance(fresh.sql, log, { deleteBatch: 100, securityRecordsDays: 90, usageDays: 400 })();
       const oldest = (await fresh.sql`select min(relname) as p from pg_class where relname ~ '^workflow_logs_p[0-9]{8}$'`)[0]!.p as string;
       expect(oldest >= partOf(Date.now() - 31 * DAY)).toBe(true);
       for (const p of result.partitionsDropped) expect(p < partOf(Date.now() - 30 * DAY)).toBe(true);

@@ -97,7 +97,7 @@ async function startMaintenance(config: WorkerConfig, sql: Sql, connection: Work
     name: MAINTENANCE.job,
     opts: { removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } },
   });
-  const worker = new Worker(MAINTENANCE.queue, maintenance(sql, log, { deleteBatch: config.RETENTION_DELETE_BATCH }), {
+  const worker = new Worker(MAINTENANCE.queue, maintenance(sql, log, { deleteBatch: config.RETENTION_DELETE_BATCH, securityRecordsDays: config.SECURITY_RECORDS_RETENTION_DAYS, usageDays: config.USAGE_RETENTION_DAYS }), {
     connection,
     prefix: config.QUEUE_PREFIX,
     concurrency: 1,

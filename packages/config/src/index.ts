@@ -123,6 +123,10 @@ export const workerSchema = baseSchema.extend({
   MAINTENANCE_INTERVAL_MS: positiveInt.default(3_600_000),
   /** Most rows one retention DELETE statement removes, so no transaction grows long. */
   RETENTION_DELETE_BATCH: positiveInt.default(5_000),
+  /** Failed-auth and sign-in records, ended admin sessions and acknowledged alerts are kept this many days (the audit log always). */
+  SECURITY_RECORDS_RETENTION_DAYS: positiveInt.default(90),
+  /** Hourly usage and key address history are kept this many days. */
+  USAGE_RETENTION_DAYS: positiveInt.default(400),
   // --- throughput and metrics (issue 5) ---
   /** INSERTs the worker keeps in flight at once (each of up to BATCH_MAX_EVENTS rows); 2 keeps both cores of Postgres busy. Default 2. */
   BATCH_CONCURRENCY: positiveInt.default(2),

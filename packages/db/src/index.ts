@@ -9,3 +9,4 @@ export * from './logs-cursor.js';
 export * from './logs-query.js';
 export * from './retention.js';
 export * from './dead-letters.js';
+export * from './pruning.js';
