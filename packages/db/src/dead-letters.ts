@@ -1,5 +1,5 @@
 import type { Sql } from './client.js';
-import type { LogRow } from './logs.js';
+import { insertLogs, type LogRow } from './logs.js';
 
 /** Keeps rows Postgres refused, with the error that refused them. */
 export async function insertDeadLetters(sql: Sql, rows: readonly LogRow[], error: unknown): Promise<void> {
@@ -12,4 +12,48 @@ export async function insertDeadLetters(sql: Sql, rows: readonly LogRow[], error
     select c, ev, r, p, ${e.code ?? null}, ${message}
     from unnest(${rows.map((r) => r.client_id)}::text[], ${rows.map((r) => r.event_id)}::text[],
                 ${rows.map((r) => r.received_at)}::timestamptz[], ${payload}::text[]) as t(c, ev, r, p)`;
+}
+
+export interface DeadLetter {
+  id: number;
+  clientId: string;
+  eventId: string;
+  receivedAt: Date;
+  errorCode: string | null;
+  errorMessage: string;
+  failedAt: Date;
+}
+
+/** Dead letters, newest first, optionally one client's. */
+export async function listDeadLetters(sql: Sql, filter: { clientId?: string; limit: number }): Promise<DeadLetter[]> {
+  const rows = await sql`
+    select id, client_id, event_id, received_at, error_code, error_message, failed_at from dead_letter_events
+    ${filter.clientId === undefined ? sql`` : sql`where client_id = ${filter.clientId}`}
+    order by failed_at desc, id desc limit ${filter.limit}`;
+  return rows.map((r) => ({
+    id: Number(r.id),
+    clientId: r.client_id as string,
+    eventId: r.event_id as string,
+    receivedAt: r.received_at as Date,
+    errorCode: (r.error_code as string | null) ?? null,
+    errorMessage: r.error_message as string,
+    failedAt: r.failed_at as Date,
+  }));
+}
+
+/**
+ * Tries to store a dead letter again (after the cause was fixed): the event is
+ * inserted as it was accepted, idempotently, and the dead letter removed in the
+ * same transaction. Throws Postgres's error if it is still refused; undefined
+ * when there is no such dead letter.
+ */
+export async function replayDeadLetter(sql: Sql, id: number): Promise<{ eventId: string; clientId: string } | undefined> {
+  return sql.begin(async (tx) => {
+    const t = tx as unknown as Sql;
+    const [row] = await t`delete from dead_letter_events where id = ${id} returning payload`;
+    if (!row) return undefined;
+    const event = JSON.parse(row.payload as string) as LogRow;
+    await insertLogs(t, [event]);
+    return { eventId: event.event_id, clientId: event.client_id };
+  });
 }

@@ -9,6 +9,7 @@ import { registerAdminUser } from './commands/admin-user.js';
 import { registerLimits } from './commands/limits.js';
 import { registerAlerts } from './commands/alerts.js';
 import { registerUsage } from './commands/usage.js';
+import { registerDeadLetters } from './commands/dead-letters.js';
 
 /** Runs one command with a fresh context; failures print one line and set exit code 1. */
 async function run(fn: (ctx: CliContext) => Promise<void>): Promise<void> {
@@ -34,5 +35,6 @@ registerAdminUser(program, run);
 registerLimits(program, run);
 registerAlerts(program, run);
 registerUsage(program, run);
+registerDeadLetters(program, run);
 
 await program.parseAsync(process.argv);
