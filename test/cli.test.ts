@@ -25,6 +25,15 @@ describe('central-logger CLI', () => {
     expect(res.stdout).toMatch(/Up to date/);
   });
 
+  it('migrate gives the read role the password in READER_PASSWORD', async () => {
+    await db.sql`alter role central_logger_reader password null`;
+    const res = await centralLogger(['migrate'], { DATABASE_URL: db.url, READER_PASSWORD: "it's a long enough secret" });
+    expect(res.stdout).toContain('Password of central_logger_reader set');
+    const [role] = await db.sql`select rolpassword is not null as has_password from pg_authid where rolname = 'central_logger_reader'`;
+    expect(role!.has_password).toBe(true);
+    await db.sql`alter role central_logger_reader password null`;
+  });
+
   it('takes a log from a CLI-issued key all the way to a stored row', async () => {
     expect((await cli('client', 'create', 'acme_corp', '--name', 'Acme Corp')).stdout).toContain('Client created: acme_corp (Acme Corp)');
     const created = await cli('api-key', 'create', 'Production Agent', '--client', 'acme_corp', '--role', 'agent');

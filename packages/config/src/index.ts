@@ -17,6 +17,12 @@ export const baseSchema = z.object({
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/central_logger'),
   /** Postgres pool size per process. */
   DATABASE_POOL_SIZE: positiveInt.default(10),
+  /**
+   * Password `central-logger migrate` gives the read role central_logger_reader,
+   * for servers that do not trust local connections (put it in READ_DATABASE_URL
+   * too). Unset: the role keeps whatever it has.
+   */
+  READER_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
   /** BullMQ key prefix; a hash tag keeps one queue in one Redis Cluster slot. */
   QUEUE_PREFIX: z.string().min(1).default('{cl}'),

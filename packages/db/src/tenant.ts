@@ -34,3 +34,13 @@ export async function withTenant<T>(sql: Sql, clientId: string, fn: (tx: Tx) => 
   });
   return result as T;
 }
+
+/** Sets the login password of the read role (migration 020 creates it without one). */
+export async function setReaderPassword(sql: Sql, password: string): Promise<void> {
+  // ALTER ROLE takes no bind parameters; quote the literal safely
+  await sql.unsafe(`alter role central_logger_reader password ${quoteLiteral(password)}`);
+}
+
+function quoteLiteral(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ensureDatabase, migrate } from '@central-logger/db';
+import { ensureDatabase, migrate, setReaderPassword } from '@central-logger/db';
 import type { CliContext } from '../context.js';
 
 export function registerMigrate(program: Command, run: (fn: (ctx: CliContext) => Promise<void>) => Promise<void>): void {
@@ -12,6 +12,10 @@ export function registerMigrate(program: Command, run: (fn: (ctx: CliContext) =>
         const { applied, skipped } = await migrate(ctx.sql);
         for (const file of applied) ctx.out(`✓ Applied ${file}`);
         ctx.out(applied.length ? `${applied.length} migration(s) applied, ${skipped} already present` : `Up to date (${skipped} migrations)`);
+        if (ctx.config.READER_PASSWORD !== undefined) {
+          await setReaderPassword(ctx.sql, ctx.config.READER_PASSWORD);
+          ctx.out('✓ Password of central_logger_reader set from READER_PASSWORD');
+        }
       }),
     );
 }
