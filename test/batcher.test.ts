@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LogRow } from '@central-logger/db';
 import { LogBatcher } from '../apps/worker/src/batcher.js';
+import { logRow } from './support/rows.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 
 let db: TestDatabase;
@@ -11,25 +11,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-let n = 0;
-function row(clientId: string, overrides: Partial<LogRow> = {}): LogRow {
-  n++;
-  return {
-    client_id: clientId,
-    event_id: `e${n}`,
-    received_at: new Date().toISOString(),
-    executed_at: '2026-04-04T04:04:04.000Z',
-    environment: 'test',
-    status: 'SUCCESS',
-    workflow: null,
-    run_id: null,
-    level: null,
-    message: null,
-    duration_ms: null,
-    metadata: {},
-    ...overrides,
-  };
-}
+const row = logRow;
 
 describe('LogBatcher', () => {
   it('writes rows of many small concurrent adds in a few INSERTs, not one each', async () => {

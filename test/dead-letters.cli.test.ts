@@ -1,7 +1,8 @@
 // central-logger dead-letters list|replay, through bin/central-logger.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertDeadLetters, type LogRow } from '@central-logger/db';
+import { insertDeadLetters } from '@central-logger/db';
 import { centralLogger } from './support/child-processes.js';
+import { logRow } from './support/rows.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { REDIS_URL } from './support/stack.js';
 
@@ -15,10 +16,7 @@ afterAll(async () => {
 
 const cli = (...args: string[]) => centralLogger(args, { DATABASE_URL: db.url, REDIS_URL, LOG_LEVEL: 'silent' });
 
-function row(eventId: string, metadata: Record<string, unknown> = {}): LogRow {
-  const now = new Date().toISOString();
-  return { client_id: 'acme', event_id: eventId, received_at: now, executed_at: now, environment: 'prod', status: 'SUCCESS', workflow: null, run_id: null, level: null, message: 'm', duration_ms: null, metadata };
-}
+const row = (eventId: string, metadata: Record<string, unknown> = {}) => logRow('acme', { event_id: eventId, environment: 'prod', message: 'm', metadata });
 
 describe('central-logger dead-letters', () => {
   it('lists dead letters and replays one whose cause is gone: stored once, and no longer listed', async () => {

@@ -21,30 +21,30 @@ describe('KeyVerifier cache', () => {
   it('answers a key seen recently without the database (so without bcrypt either)', async () => {
     const t = await createTenant(db.sql, 'agent');
     const verifier = new KeyVerifier(db.sql, { ttlMs: 60_000 });
-    expect((await verifier.verify(t.key)).clientId).toBe(t.clientId);
+    expect((await verifier.authenticate(t.key, '127.0.0.1')).clientId).toBe(t.clientId);
     // with the row gone, only the cache can still answer
     await db.sql`delete from api_keys where id = ${t.record.id}`;
-    expect((await verifier.verify(t.key)).clientId).toBe(t.clientId);
+    expect((await verifier.authenticate(t.key, '127.0.0.1')).clientId).toBe(t.clientId);
     verifier.invalidate({ keyId: t.record.id });
-    await expect(verifier.verify(t.key)).rejects.toMatchObject({ code: 'invalid_api_key' });
+    await expect(verifier.authenticate(t.key, '127.0.0.1')).rejects.toMatchObject({ code: 'invalid_api_key' });
   });
 
   it('looks a key up again once its TTL has passed', async () => {
     let now = 1_000_000;
     const t = await createTenant(db.sql, 'agent');
     const verifier = new KeyVerifier(db.sql, { ttlMs: 1_000, now: () => now });
-    await verifier.verify(t.key);
+    await verifier.authenticate(t.key, '127.0.0.1');
     await db.sql`update api_keys set revoked_at = now(), is_active = false where id = ${t.record.id}`;
     now += 500;
-    await expect(verifier.verify(t.key)).resolves.toBeTruthy();
+    await expect(verifier.authenticate(t.key, '127.0.0.1')).resolves.toBeTruthy();
     now += 1_000;
-    await expect(verifier.verify(t.key)).rejects.toMatchObject({ code: 'api_key_revoked' });
+    await expect(verifier.authenticate(t.key, '127.0.0.1')).rejects.toMatchObject({ code: 'api_key_revoked' });
   });
 
   it('verifies concurrent first uses of one key with a single lookup', async () => {
     const t = await createTenant(db.sql, 'agent');
     const verifier = new KeyVerifier(db.sql);
-    const results = await Promise.all(Array.from({ length: 20 }, () => verifier.verify(t.key)));
+    const results = await Promise.all(Array.from({ length: 20 }, () => verifier.authenticate(t.key, '127.0.0.1')));
     expect(new Set(results.map((r) => r.keyId))).toEqual(new Set([t.record.id]));
     expect(verifier.size).toBe(1);
   });

@@ -32,7 +32,7 @@ describe('api-key create', () => {
     const res = await cli('api-key', 'create', 'provider', '--role', 'admin');
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/Client:\s+-/);
-    expect(await verifier.verify(keyOf(res.stdout))).toMatchObject({ role: 'admin', clientId: null });
+    expect(await verifier.authenticate(keyOf(res.stdout), '127.0.0.1')).toMatchObject({ role: 'admin', clientId: null });
     const bad = await cli('api-key', 'create', 'x', '--role', 'admin', '--client', 'acme');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('An admin key belongs to no client');
@@ -58,8 +58,8 @@ describe('api-key rotate and list', () => {
     const rotated = await cli('api-key', 'rotate', prefix, '--grace', '2h');
     expect(rotated.code).toBe(0);
     const newKey = keyOf(rotated.stdout);
-    expect(await verifier.verify(newKey)).toMatchObject({ clientId: 'acme', role: 'agent' });
-    expect(await verifier.verify(keyOf(created.stdout))).toMatchObject({ clientId: 'acme' });
+    expect(await verifier.authenticate(newKey, '127.0.0.1')).toMatchObject({ clientId: 'acme', role: 'agent' });
+    expect(await verifier.authenticate(keyOf(created.stdout), '127.0.0.1')).toMatchObject({ clientId: 'acme' });
     expect(rotated.stdout).toMatch(new RegExp(`Replaces ${prefix} .* keeps working until`));
 
     const list = await cli('api-key', 'list', '--client', 'acme');
@@ -86,7 +86,7 @@ describe('api-key import --from-env', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('3 imported, 0 already present');
     for (const [key, clientId] of Object.entries(devKeys)) {
-      expect(await verifier.verify(key)).toMatchObject({ clientId, role: 'agent', prefix: legacyPrefix(key) });
+      expect(await verifier.authenticate(key, '127.0.0.1')).toMatchObject({ clientId, role: 'agent', prefix: legacyPrefix(key) });
       expect(res.stdout).not.toContain(key);
     }
     const [row] = await db.sql`select hash_version, key_hash from api_keys where prefix = ${legacyPrefix('abc123_dev_key')!}`;
@@ -105,7 +105,7 @@ describe('api-key import --from-env', () => {
     expect(res.stdout).toContain('1 imported');
     expect(res.stdout).toContain('2 entries skipped');
     expect(res.stdout + res.stderr).not.toMatch(/short|good_key_but_bad_client|env_only_key_42/);
-    expect(await verifier.verify('env_only_key_42')).toMatchObject({ clientId: 'envclient' });
+    expect(await verifier.authenticate('env_only_key_42', '127.0.0.1')).toMatchObject({ clientId: 'envclient' });
     const broken = await runCli(['api-key', 'import', '--from-env'], { ...env, API_KEYS: '{"leaky_secret_value": ' });
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain('API_KEYS is not valid JSON');

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogsProducer, type EventGroup, type PersistLogsJob } from '@central-logger/queue';
+import { queuedEvent } from './support/rows.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { REDIS_URL, startStack, waitFor, type Stack } from './support/stack.js';
 
@@ -44,19 +44,7 @@ function group(clientId: string, events: Array<Partial<EventGroup['events'][numb
     client_id: clientId,
     key_id: 'key_test',
     received_at: new Date().toISOString(),
-    events: events.map((e) => ({
-      event_id: randomUUID(),
-      executed_at: '2026-03-03T03:03:03.000Z',
-      environment: 'test',
-      status: 'SUCCESS',
-      workflow: null,
-      run_id: null,
-      level: null,
-      message: null,
-      duration_ms: null,
-      metadata: {},
-      ...e,
-    })),
+    events: events.map((e) => queuedEvent({ executed_at: '2026-03-03T03:03:03.000Z', ...e })),
   };
 }
 

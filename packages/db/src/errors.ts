@@ -11,10 +11,6 @@ export function isUniqueViolation(err: unknown): boolean {
   return codeOf(err) === '23505';
 }
 
-export function isForeignKeyViolation(err: unknown): boolean {
-  return codeOf(err) === '23503';
-}
-
 /**
  * The data itself cannot be stored (bad text, bad json, out of range, a check
  * failed): retrying the same rows can never succeed.

@@ -62,11 +62,6 @@ export function parseKey(key: string): { prefix: string } | undefined {
   return { prefix: `${KEY_PREFIX}${m[1]}` };
 }
 
-/** What may be shown of any string offered as a key: its prefix if well-formed. */
-export function safeKeyLabel(key: string): string | undefined {
-  return parseKey(key)?.prefix;
-}
-
 /**
  * The prefix a `clk_` key claims, checksum or not (`clk_` + 12 public chars):
  * recorded with failed attempts so alerts can group by key. It is the public

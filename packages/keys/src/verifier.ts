@@ -107,17 +107,6 @@ export class KeyVerifier {
     return principalOf(found.key);
   }
 
-  /** Resolves the key to its principal, or throws the AppError to answer with (no recording, no limits). */
-  async verify(rawKey: string): Promise<Principal> {
-    const digest = keyDigest(rawKey);
-    const cached = this.cached(digest);
-    const found = cached ? { key: cached } : await this.lookup(rawKey, digest);
-    if (!('key' in found)) throw invalid();
-    const refused = this.refusal(found.key);
-    if (refused) throw refused;
-    return principalOf(found.key);
-  }
-
   invalidate(what: Invalidation): void {
     this.generation++;
     if ('all' in what) {
