@@ -150,6 +150,26 @@ describe('RateLimiter', () => {
       expect(more.filter((d) => d.verdict === 'requests')).toHaveLength(125);
     }));
 
+  it('takes the requests of one key in one call in order, and two keys of a client share its quota exactly', () =>
+    withLimiter('grouped', async (limiter) => {
+      const limits = { requestsPerSecond: 0.01, requestBurst: 1100, eventsPerSecond: 0.01, eventBurst: 100_000, eventsPerDay: 150 };
+      const decisions = await Promise.all(Array.from({ length: 80 }, (_, i) => limiter.take({ clientId: 'grouped-client', keyId: `key_${i % 2}`, events: 2, limits })));
+      expect(decisions.filter((d) => d.verdict === 'ok')).toHaveLength(75);
+      expect(decisions.filter((d) => d.verdict === 'quota')).toHaveLength(5);
+      for (const k of [0, 1]) {
+        // within a key, arrival order: requests taken one after another, then refused
+        const ofKey = decisions.filter((_, i) => i % 2 === k);
+        const taken = ofKey.filter((d) => d.verdict === 'ok');
+        expect(ofKey.slice(0, taken.length)).toEqual(taken);
+        expect(taken.map((d) => d.states[0]!.remaining)).toEqual(taken.map((_, j) => 1099 - j));
+      }
+      expect(await limiter.usedToday('grouped-client')).toBe(150);
+      // one key's requests past a group's 1,000 in one turn: counted exactly too
+      const many = await Promise.all(Array.from({ length: 1200 }, () => limiter.take({ clientId: 'grouped-many', keyId: 'key_many', events: 0, limits })));
+      expect(many.filter((d) => d.verdict === 'ok')).toHaveLength(1100);
+      expect(many.slice(1100).every((d) => d.verdict === 'requests')).toBe(true);
+    }));
+
   it('peek shows the state of the limits without taking from them', () =>
     withLimiter('peek', async (limiter) => {
       const limits = { requestsPerSecond: 0.01, requestBurst: 3, eventsPerSecond: 0.01, eventBurst: 30, eventsPerDay: 100 };

@@ -28,7 +28,7 @@ export function errorMiddleware(log: Logger) {
       await respond(ctx, next, log);
     } finally {
       const level = ctx.status >= 400 ? 'info' : 'debug';
-      if (ctx.state.log.isLevelEnabled(level)) {
+      if (log.isLevelEnabled(level)) {
         ctx.state.log[level]({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started), key_prefix: keyPrefixOf(ctx), ip: ctx.ip }, 'request');
       }
     }
@@ -39,7 +39,9 @@ async function respond(ctx: Context, next: Next, log: Logger): Promise<void> {
   {
     const requestId = randomId('req');
     ctx.state.requestId = requestId;
-    ctx.state.log = log.child({ request_id: requestId });
+    // the request's logger is made when first used: most requests log nothing
+    let child: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', { get: () => (child ??= log.child({ request_id: requestId })), configurable: true, enumerable: true });
     ctx.set('X-Request-Id', requestId);
     try {
       await next();

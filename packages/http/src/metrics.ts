@@ -28,12 +28,17 @@ export function metricsRoute(registry: Registry) {
 export function requestMetrics(registry: Registry) {
   const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
   const authFailures = new Counter({ name: 'auth_failures_total', help: 'Requests refused for their API key, by error code', labelNames: ['code'], registers: [registry] });
+  // a labelled child per method, route and status, found by one string: cheaper than labels by object on every request
+  const children = new Map<string, { inc(): void }>();
   return async function countRequests(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
     } finally {
       const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-      requests.inc({ method: ctx.method, route, status: ctx.status });
+      const id = `${ctx.method} ${route} ${ctx.status}`;
+      let child = children.get(id);
+      if (!child) children.set(id, (child = requests.labels(ctx.method, route, String(ctx.status))));
+      child.inc();
       if (ctx.status === 401 || ctx.status === 403) {
         authFailures.inc({ code: (ctx.body as { error?: string } | undefined)?.error ?? 'unknown' });
       }

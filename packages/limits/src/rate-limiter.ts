@@ -34,28 +34,33 @@ export interface RateRequest {
   limits: Limits;
 }
 
-const MAX_BATCH = 100;
+/** Groups (distinct keys) per script call, and requests per group: each call stays short, as Redis runs nothing else meanwhile. */
+const MAX_GROUPS = 100;
+const MAX_GROUP = 1_000;
 
 type Evaluate = (numKeys: number, ...keysAndArgs: Array<string | number>) => Promise<number[]>;
 
-interface Pending {
+/** The requests of one key (same limits, same day, same peek) waiting for the next script call. */
+interface Group {
   keys: [string, string, string];
   args: Array<string | number>;
-  resolve: (result: number[]) => void;
-  reject: (err: unknown) => void;
+  events: number[];
+  waiters: Array<{ resolve: (result: number[]) => void; reject: (err: unknown) => void }>;
 }
 
 /**
  * Per-key token buckets (requests/s and events/s, with burst) and the
  * per-client daily event quota, checked and taken together by one Lua script:
  * atomic across every ingest process. The requests of one turn of the event
- * loop share one script call, so a request costs at most one Redis round trip
- * and under load a fraction of one. The clock is Redis's, so processes with
+ * loop share one script call, and the requests of one key in it share one
+ * read and one write of its buckets: a request costs at most one Redis round
+ * trip and under load a fraction of one. The clock is Redis's, so processes with
  * skewed clocks share one bucket fairly.
  */
 export class RateLimiter {
   private readonly evaluate: Evaluate;
-  private pending: Pending[] = [];
+  private pending = new Map<string, Group>();
+  private sealed = 0;
 
   constructor(private readonly redis: Redis, private readonly prefix: string) {
     redis.defineCommand('centralLoggerRateLimit', { lua: SCRIPT });
@@ -79,11 +84,8 @@ export class RateLimiter {
 
   private async run(req: RateRequest, peek: boolean, now: number): Promise<RateDecision> {
     const toMidnight = msToNextUtcDay(now);
-    const { requestsPerSecond, requestBurst, eventsPerSecond, eventBurst, eventsPerDay } = req.limits;
-    const [v, r, e, used, retryMs, warned, rReset, eReset] = (await this.call(
-      [`${this.prefix}:rl:k:${req.keyId}`, ...this.dayKeys(req.clientId, utcDay(now))],
-      [requestsPerSecond, requestBurst, eventsPerSecond, eventBurst, eventsPerDay, req.events, toMidnight + 3_600_000, peek ? 1 : 0],
-    )) as [number, number, number, number, number, number, number, number];
+    const { requestBurst, eventBurst, eventsPerDay } = req.limits;
+    const [v, r, e, used, retryMs, warned, rReset, eReset] = (await this.call(req, peek, utcDay(now), toMidnight + 3_600_000)) as [number, number, number, number, number, number, number, number];
     const verdict = VERDICTS[v] ?? 'ok';
     const states: LimitState[] = [
       { name: 'requests', limit: requestBurst, remaining: Math.max(0, r), resetS: seconds(rReset) },
@@ -98,21 +100,50 @@ export class RateLimiter {
     return decision;
   }
 
-  /** Queues one request for the script call of this turn of the event loop. */
-  private call(keys: [string, string, string], args: Array<string | number>): Promise<number[]> {
+  /** Queues one request for the script call of this turn of the event loop, in the group of its key. */
+  private call(req: RateRequest, peek: boolean, day: string, dayTtlMs: number): Promise<number[]> {
     return new Promise((resolve, reject) => {
-      if (this.pending.length === 0) setImmediate(() => this.flush());
-      this.pending.push({ keys, args, resolve, reject });
+      if (this.pending.size === 0) setImmediate(() => this.flush());
+      const l = req.limits;
+      const id = `${req.keyId}\n${req.clientId}\n${day}\n${peek ? 1 : 0}\n${l.requestsPerSecond}\n${l.requestBurst}\n${l.eventsPerSecond}\n${l.eventBurst}\n${l.eventsPerDay}`;
+      let group = this.pending.get(id);
+      if (group && group.events.length >= MAX_GROUP) {
+        // full: it goes out first under a name of its own, and a new group follows it
+        this.pending.delete(id);
+        this.pending.set(`${id}\n${++this.sealed}`, group);
+        group = undefined;
+      }
+      if (!group) {
+        group = {
+          keys: [`${this.prefix}:rl:k:${req.keyId}`, ...this.dayKeys(req.clientId, day)],
+          args: [l.requestsPerSecond, l.requestBurst, l.eventsPerSecond, l.eventBurst, l.eventsPerDay, dayTtlMs, peek ? 1 : 0],
+          events: [],
+          waiters: [],
+        };
+        this.pending.set(id, group);
+      }
+      group.events.push(req.events);
+      group.waiters.push({ resolve, reject });
     });
   }
 
   private flush(): void {
-    // a bounded batch per call keeps each script run short: Redis runs nothing else meanwhile
-    const batch = this.pending.splice(0, MAX_BATCH);
-    if (this.pending.length > 0) setImmediate(() => this.flush());
-    this.evaluate(3 * batch.length, ...batch.flatMap((p) => p.keys), ...batch.flatMap((p) => p.args)).then(
-      (out) => batch.forEach((p, i) => p.resolve(out.slice(8 * i, 8 * i + 8))),
-      (err: unknown) => batch.forEach((p) => p.reject(err)),
+    // a bounded number of groups per call keeps each script run short: Redis runs nothing else meanwhile
+    const groups: Group[] = [];
+    for (const [id, group] of this.pending) {
+      if (groups.length === MAX_GROUPS) break;
+      groups.push(group);
+      this.pending.delete(id);
+    }
+    if (this.pending.size > 0) setImmediate(() => this.flush());
+    const keys = groups.flatMap((g) => g.keys);
+    const args = groups.flatMap((g) => [...g.args, g.events.length, ...g.events]);
+    this.evaluate(keys.length, ...keys, ...args).then(
+      (out) => {
+        let i = 0;
+        for (const g of groups) for (const w of g.waiters) w.resolve(out.slice(8 * i, 8 * ++i));
+      },
+      (err: unknown) => { for (const g of groups) for (const w of g.waiters) w.reject(err); },
     );
   }
 
