@@ -32,8 +32,9 @@ describe('group commit at the queue', () => {
       const answers = await Promise.all(sends);
       expect(answers.map((r) => r.status)).toEqual(Array(40).fill(202));
       const jobs = await stack.queue.getJobs(['waiting']);
-      // one job per request without group commit; gathered, far fewer
-      expect(jobs.length).toBeLessThan(10);
+      // one job per request without group commit; gathered, fewer (how many fewer depends on
+      // how fast Redis stores each job: the test below pins the rule down)
+      expect(jobs.length).toBeLessThan(40);
       const groups = jobs.flatMap((j) => j.data.groups as EventGroup[]);
       expect(groups).toHaveLength(40);
       expect(jobs.some((j) => new Set((j.data.groups as EventGroup[]).map((g) => g.client_id)).size === 2)).toBe(true);
@@ -102,5 +103,35 @@ describe('group commit at the queue', () => {
     const committer = new GroupCommitter(async (job) => void stored.push(job.groups.map((g) => g.events.length)), { windowMs: 10_000, maxEvents: 10 });
     await Promise.all([committer.submit(group('c', 4)), committer.submit(group('c', 4)), committer.submit(group('c', 4)), committer.submit(group('c', 6))]);
     expect(stored).toEqual([[4, 4], [4, 6]]);
+  });
+
+  it('stores at once when no job is being stored; meanwhile gathers until that store is done, at most GROUP_COMMIT_MS', async () => {
+    const stored: number[][] = [];
+    const pending: Array<() => void> = [];
+    const committer = new GroupCommitter(
+      (job) => new Promise<void>((resolve) => {
+        stored.push(job.groups.map((g) => g.events.length));
+        pending.push(resolve);
+      }),
+      { windowMs: 200, maxEvents: 1000 },
+    );
+    const first = committer.submit(group('c', 1));
+    await new Promise((r) => setImmediate(r));
+    expect(stored).toEqual([[1]]); // nothing was being stored: at the end of the turn
+    const gathered = [committer.submit(group('c', 2)), committer.submit(group('c', 3))];
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stored).toEqual([[1]]); // waiting for the first store
+    pending.shift()!();
+    await first;
+    await new Promise((r) => setImmediate(r));
+    expect(stored).toEqual([[1], [2, 3]]); // stored as soon as the first was
+    // a store that takes too long: the next job goes after the window anyway
+    const late = committer.submit(group('c', 4));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(stored).toHaveLength(2);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(stored).toEqual([[1], [2, 3], [4]]);
+    for (const resolve of pending) resolve();
+    await Promise.all([...gathered, late]);
   });
 });

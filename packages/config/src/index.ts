@@ -85,7 +85,7 @@ export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
    */
   CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   // --- throughput, limits and backpressure (issue 5) ---
-  /** Group commit: events of concurrent requests are gathered at most this long into one queue job (0 = a job per request). Default 2. */
+  /** Group commit: while a job is being stored, the events of the next requests gather for it to be done, but at most this long, into one queue job (0 = a job per request). Default 2. */
   GROUP_COMMIT_MS: z.coerce.number().int().min(0).max(1_000).default(2),
   /** Group commit: a gathered job is stored as soon as it holds this many events; bounds the worker's memory (WORKER_CONCURRENCY jobs in hand). Default 500. */
   GROUP_COMMIT_MAX_EVENTS: positiveInt.default(500),

@@ -1,7 +1,7 @@
 import type { EventGroup, PersistLogsJob } from './jobs.js';
 
 export interface GroupCommitOptions {
-  /** Longest a request's events wait for others before their job is stored; 0 stores each request's job at once. */
+  /** Longest a request's events wait for others while a job is being stored; 0 stores each request's job at once. */
   windowMs: number;
   /** A job is stored as soon as it holds this many events. */
   maxEvents: number;
@@ -14,10 +14,14 @@ interface Waiter {
 
 /**
  * Group commit at the queue, as databases do at their log: the events of
- * concurrent requests (of any tenants) are gathered for at most `windowMs`
- * into one job, so a stream of single-event requests does not pay for one
- * queue job each. Every request's promise settles with its job: resolved only
- * once Redis stored it, rejected (the same error for all) when it could not be.
+ * concurrent requests (of any tenants) go into one job, so a stream of
+ * single-event requests does not pay for one queue job each. When no job is
+ * being stored, what arrived in this turn of the event loop is stored at
+ * once; while one is being stored, the next gathers until it is done (or
+ * `windowMs` passed, or it holds `maxEvents`). So a request waits at most
+ * one store for company, and the busier the service the fuller its jobs.
+ * Every request's promise settles with its job: resolved only once Redis
+ * stored it, rejected (the same error for all) when it could not be.
  * A request's events are never split across jobs.
  */
 export class GroupCommitter {
@@ -25,6 +29,8 @@ export class GroupCommitter {
   private waiters: Waiter[] = [];
   private events = 0;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private storing = 0;
 
   constructor(
     private readonly store: (job: PersistLogsJob) => Promise<void>,
@@ -39,6 +45,7 @@ export class GroupCommitter {
       this.waiters.push({ resolve, reject });
       this.events += group.events.length;
       if (this.options.windowMs === 0 || this.events >= this.options.maxEvents) this.commit();
+      else if (this.storing === 0) this.immediate ??= setImmediate(() => this.commit());
       else this.timer ??= setTimeout(() => this.commit(), this.options.windowMs);
     });
   }
@@ -46,7 +53,9 @@ export class GroupCommitter {
   /** Stores what is gathered now (also used at shutdown). */
   commit(): void {
     clearTimeout(this.timer);
+    clearImmediate(this.immediate);
     this.timer = undefined;
+    this.immediate = undefined;
     if (this.groups.length === 0) return;
     const groups = this.groups;
     const waiters = this.waiters;
@@ -54,9 +63,22 @@ export class GroupCommitter {
     this.groups = [];
     this.waiters = [];
     this.events = 0;
+    this.storing++;
     this.store({ groups }).then(
-      () => { for (const w of waiters) w.resolve(); },
-      (err: unknown) => { for (const w of waiters) w.reject(err); },
+      () => {
+        this.stored();
+        for (const w of waiters) w.resolve();
+      },
+      (err: unknown) => {
+        this.stored();
+        for (const w of waiters) w.reject(err);
+      },
     );
+  }
+
+  /** One store is done: what gathered meanwhile goes next, at once. */
+  private stored(): void {
+    this.storing--;
+    if (this.storing === 0 && this.groups.length > 0) this.commit();
   }
 }
