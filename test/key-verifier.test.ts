@@ -64,7 +64,7 @@ describe('request logs', () => {
     const producer = new LogsProducer(redis, config.QUEUE_PREFIX, { attempts: 1, backoffMs: 100, timeoutMs: 2_000 });
     const log = createLogger('ingest-api', 'debug', sink);
     const app = createIngestApp({ config, sql: db.sql, redis, producer, verifier: new KeyVerifier(db.sql), reads: { readSql: db.sql, cursors: new CursorCodec('a test secret of some length') }, log });
-    const server = await listen(app, { host: '127.0.0.1', port: 0, requestTimeoutMs: 5_000, headersTimeoutMs: 5_000 });
+    const server = await listen(app.listener, { host: '127.0.0.1', port: 0, requestTimeoutMs: 5_000, headersTimeoutMs: 5_000 });
     try {
       await waitFor(async () => redis.status === 'ready');
       const t = await createTenant(db.sql, 'agent');

@@ -142,7 +142,7 @@ describe('queue unavailable', () => {
     const producer = new LogsProducer(redis, config.QUEUE_PREFIX, { attempts: 1, backoffMs: 100, timeoutMs: 1_000 });
     producer.queue.on('error', () => {});
     const app = createIngestApp({ config, sql: db.sql, redis, producer, verifier: new KeyVerifier(db.sql), reads: { readSql: db.sql, cursors: new CursorCodec('a test secret of some length') }, log: createLogger('test', 'silent') });
-    const server = await listen(app, { host: '127.0.0.1', port: 0, requestTimeoutMs: 5_000, headersTimeoutMs: 5_000 });
+    const server = await listen(app.listener, { host: '127.0.0.1', port: 0, requestTimeoutMs: 5_000, headersTimeoutMs: 5_000 });
     try {
       const started = Date.now();
       const res = await postLogs(`http://127.0.0.1:${portOf(server)}`, tenant.key, event());

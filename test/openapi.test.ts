@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { startStack, type Stack } from './support/stack.js';
+import { INGEST_ROUTE } from '../apps/ingest-api/src/routes/logs-ingest.js';
 
 let db: TestDatabase;
 let stack: Stack;
@@ -24,8 +25,8 @@ describe('GET /openapi.json', () => {
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`));
 
     // the routes registered on the app's router
-    const router = (stack.ingest.app.middleware as Array<{ router?: { stack: Array<{ path: string; methods: string[] }> } }>).find((m) => m.router)!.router!;
-    const served = router.stack.flatMap((l) => l.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${l.path}`));
+    const router = (stack.ingest.app.koa.middleware as Array<{ router?: { stack: Array<{ path: string; methods: string[] }> } }>).find((m) => m.router)!.router!;
+    const served = [...router.stack.flatMap((l) => l.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${l.path}`)), `${INGEST_ROUTE.method} ${INGEST_ROUTE.path}`];
     expect(new Set(documented)).toEqual(new Set(served));
   });
 

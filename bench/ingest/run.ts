@@ -8,8 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import { createClient, createSql, dropDatabase, ensureDatabase, migrate, type Sql } from '@central-logger/db';
 import { createKey } from '@central-logger/keys';
+import { deleteKeysUnder } from '@central-logger/queue';
 import { copyCeiling } from './copy-ceiling.js';
 import { freePort, startChild, waitHealthy, type Child } from './processes.js';
 import { printReport, type Scenario } from './report.js';
@@ -107,6 +109,9 @@ async function main(): Promise<void> {
   } finally {
     for (const c of children) await c.stop();
     rss = Object.fromEntries(children.map((c) => [c.name, c.peakRssMb()]));
+    // the run's queue (and its completed jobs) goes with it
+    const redis = new Redis(REDIS_URL);
+    await deleteKeysUnder(redis, env.QUEUE_PREFIX).finally(() => redis.disconnect());
   }
   if (ONLY) {
     await sql.end();

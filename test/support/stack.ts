@@ -5,7 +5,7 @@ import { ingestSchema, loadConfig, workerSchema, type IngestConfig, type WorkerC
 import { createClient, type Sql } from '@central-logger/db';
 import { portOf } from '@central-logger/http';
 import { createKey, type KeyRecord, type Role } from '@central-logger/keys';
-import { QUEUES } from '@central-logger/queue';
+import { deleteKeysUnder, QUEUES } from '@central-logger/queue';
 import { startIngestApi, type IngestService } from '../../apps/ingest-api/src/service.js';
 import { startWorker, type WorkerService } from '../../apps/worker/src/service.js';
 import type { TestDatabase } from './db.js';
@@ -78,13 +78,7 @@ export async function startStack(db: TestDatabase, extra: Record<string, string>
 export async function deleteRedisKeys(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL);
   try {
-    const pattern = `${prefix.replace(/[{}*?[\]]/g, '\\$&')}:*`;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeysUnder(redis, prefix);
   } finally {
     redis.disconnect();
   }

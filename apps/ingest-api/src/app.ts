@@ -1,16 +1,15 @@
+import type { RequestListener } from 'node:http';
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { IngestConfig } from '@central-logger/config';
 import type { CursorCodec, Sql } from '@central-logger/db';
-import { errorMiddleware, health, metricsRoute, ready, requestMetrics, type Logger } from '@central-logger/http';
+import { errorMiddleware, health, metricsRoute, randomId, ready, RequestCounters, requestMetrics, type Logger } from '@central-logger/http';
 import type { KeyVerifier } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
 import type { Redis } from 'ioredis';
 import { authenticate } from './middleware/authenticate.js';
-import { backpressure } from './middleware/backpressure.js';
-import { rateLimit } from './middleware/rate-limit.js';
 import { getLimits } from './routes/limits.js';
-import { ingestLogs } from './routes/logs-ingest.js';
+import { ingestLogs, isIngestRequest } from './routes/logs-ingest.js';
 import { heartbeat } from './routes/heartbeat.js';
 import { createOwnKey } from './routes/keys-create.js';
 import { listOwnKeys } from './routes/keys-list.js';
@@ -35,25 +34,38 @@ export interface IngestDeps {
   reads: { readSql: Sql; cursors: CursorCodec };
 }
 
+/** The public API: the Koa app, and the request listener that serves it with the ingest route in front. */
+export interface IngestApp {
+  koa: Koa;
+  listener: RequestListener;
+}
+
 /** The public API: wiring only; the logic lives in packages/. */
-export function createIngestApp(deps: IngestDeps): Koa {
-  const app = new Koa();
-  app.proxy = deps.config.TRUST_PROXY;
-  app.silent = true;
+export function createIngestApp(deps: IngestDeps): IngestApp {
+  const koa = new Koa();
+  koa.proxy = deps.config.TRUST_PROXY;
+  koa.silent = true;
   const tp = createThroughput(deps);
+  const requests = new RequestCounters(tp.metrics.registry);
+  const usage = new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX);
+
+  // POST /api/v1/logs, the hot path, is served without Koa (see ingestLogs)
+  const postLogs = ingestLogs({
+    config: deps.config,
+    verifier: deps.verifier,
+    admission: { redis: deps.redis, backlog: tp.backlog, retryAfterS: deps.config.UNAVAILABLE_RETRY_AFTER_S, limiter: tp.limiter, limits: tp.limits, sql: deps.sql, log: deps.log },
+    committer: tp.committer,
+    metrics: tp.metrics,
+    requests,
+    usage,
+    log: deps.log,
+  });
 
   const router = new Router();
   router.get('/health', health);
   router.get('/ready', ready({ postgres: () => deps.sql`select 1`, redis: () => deps.redis.ping() }));
   router.get('/metrics', metricsRoute(tp.metrics.registry));
   router.get('/openapi.json', openApi());
-  router.post(
-    '/api/v1/logs',
-    authenticate(deps.verifier, 'logs:write'),
-    rateLimit({ limiter: tp.limiter, limits: tp.limits, sql: deps.sql, log: deps.log }),
-    backpressure(deps.redis, tp.backlog, deps.config.UNAVAILABLE_RETRY_AFTER_S),
-    ingestLogs(deps.config, tp.committer, tp.metrics),
-  );
   router.get('/api/v1/limits', authenticate(deps.verifier), getLimits(tp.limits, tp.limiter));
   // API keys (issue 3): heartbeat, and owner self-service
   router.post('/api/v1/heartbeat', authenticate(deps.verifier, 'logs:write'), heartbeat(deps.verifier.usage));
@@ -66,11 +78,24 @@ export function createIngestApp(deps: IngestDeps): Koa {
   router.get('/api/v1/logs/:id', authenticate(deps.verifier, 'logs:read'), getLogById(readSql));
   router.get('/api/v1/stats', authenticate(deps.verifier, 'logs:read'), getStats(readSql));
 
-  app.use(requestMetrics(tp.metrics.registry));
+  koa.use(requestMetrics(requests));
   // usage (issue 6): outside the error middleware, so it counts every final status
-  app.use(countUsage(new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX), deps.log));
-  app.use(errorMiddleware(deps.log));
-  app.use(router.routes());
-  app.use(router.allowedMethods({ throw: false }));
-  return app;
+  koa.use(countUsage(usage, deps.log));
+  koa.use(errorMiddleware(deps.log));
+  koa.use(router.routes());
+  koa.use(router.allowedMethods({ throw: false }));
+
+  const koaListener = koa.callback();
+  return {
+    koa,
+    listener(req, res) {
+      if (!isIngestRequest(req)) return void koaListener(req, res);
+      postLogs(req, res).catch((err: unknown) => {
+        // ingestLogs answers every failure itself; this is a bug's last line
+        deps.log.error({ err: (err as Error).message }, 'ingest request failed outside its handler');
+        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: 'internal_error', message: 'Internal server error', request_id: randomId('req') }));
+        else res.destroy();
+      });
+    },
+  };
 }

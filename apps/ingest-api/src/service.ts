@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import type Koa from 'koa';
 import { ConfigError, type IngestConfig } from '@central-logger/config';
 import { createSql, CursorCodec, readerUrl } from '@central-logger/db';
 import { closeServer, createLogger, listen, type Logger } from '@central-logger/http';
 import { KeyVerifier, subscribeInvalidations, verifierOptions } from '@central-logger/keys';
 import { LogsProducer, producerConnection } from '@central-logger/queue';
-import { createIngestApp } from './app.js';
+import { createIngestApp, type IngestApp } from './app.js';
 
 export interface IngestService {
-  app: Koa;
+  app: IngestApp;
   server: Server;
   log: Logger;
   /** The key verifier, whose usage and failure buffers tests flush. */
@@ -36,7 +35,7 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
   );
 
   const app = createIngestApp({ config, sql, redis, verifier, producer, log, reads: { readSql, cursors } });
-  const server = await listen(app, {
+  const server = await listen(app.listener, {
     host: config.HOST,
     port: config.INGEST_PORT,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,

@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { AppError, isAppError } from '@central-logger/errors';
+import { AppError, isAppError, type ErrorDetail } from '@central-logger/errors';
 import { randomId } from './ids.js';
 import type { Logger } from './logger.js';
 
@@ -12,36 +12,70 @@ declare module 'koa' {
 
 const API_KEY_CHALLENGE = 'ApiKey realm="central-logger", Bearer realm="central-logger"';
 
+/** What a failed request is answered: the status, headers and `{error, message, details?, request_id}`. */
+export interface ErrorAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: { error: string; message: string; details?: ErrorDetail[]; request_id: string };
+}
+
 /**
- * First in the chain: gives every request an id and a child logger, and
- * renders every failure as `{error, message, details?, request_id}`.
- * AppErrors are shown as they are; anything else is logged and answered with
- * a bare 500 that reveals nothing but the request id.
+ * The answer to any failure, the one place that renders them. AppErrors are
+ * shown as they are; anything else is logged (with `log`) and answered with a
+ * bare 500 that reveals nothing but the request id.
+ */
+export function errorAnswer(err: unknown, requestId: string, log: () => Logger): ErrorAnswer {
+  const appError = toAppError(err);
+  if (appError.status >= 500 && appError.code !== 'unavailable') {
+    log().error({ err: describe(err) }, 'request failed');
+  }
+  const headers = appError.status === 401 ? { ...appError.headers, 'WWW-Authenticate': API_KEY_CHALLENGE } : appError.headers;
+  return {
+    status: appError.status,
+    headers,
+    body: {
+      error: appError.code,
+      message: appError.message,
+      ...(appError.details ? { details: appError.details } : {}),
+      request_id: requestId,
+    },
+  };
+}
+
+/** What the access log says of one request. */
+export interface RequestLine {
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+  /** The authenticated key's prefix, if any: the only part of a key ever logged. */
+  key_prefix: string | undefined;
+  ip: string;
+}
+
+/**
  * One access log line per request: `info` for failures, `debug` for
  * successes (a line per accepted POST would cost more than the POST).
- * It names the key by prefix only, never the key.
+ */
+export function logRequest(log: () => Logger, line: RequestLine): void {
+  const level = line.status >= 400 ? 'info' : 'debug';
+  const l = log();
+  if (l.isLevelEnabled(level)) l[level](line, 'request');
+}
+
+/**
+ * First in the chain: gives every request an id and a child logger (made
+ * when first used), renders every failure with `errorAnswer`, and writes the
+ * access log line.
  */
 export function errorMiddleware(log: Logger) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     const started = performance.now();
-    try {
-      await respond(ctx, next, log);
-    } finally {
-      const level = ctx.status >= 400 ? 'info' : 'debug';
-      if (log.isLevelEnabled(level)) {
-        ctx.state.log[level]({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started), key_prefix: keyPrefixOf(ctx), ip: ctx.ip }, 'request');
-      }
-    }
-  };
-}
-
-async function respond(ctx: Context, next: Next, log: Logger): Promise<void> {
-  {
     const requestId = randomId('req');
-    ctx.state.requestId = requestId;
-    // the request's logger is made when first used: most requests log nothing
     let child: Logger | undefined;
-    Object.defineProperty(ctx.state, 'log', { get: () => (child ??= log.child({ request_id: requestId })), configurable: true, enumerable: true });
+    const requestLog = () => (child ??= log.child({ request_id: requestId }));
+    ctx.state.requestId = requestId;
+    Object.defineProperty(ctx.state, 'log', { get: requestLog, configurable: true, enumerable: true });
     ctx.set('X-Request-Id', requestId);
     try {
       await next();
@@ -49,21 +83,16 @@ async function respond(ctx: Context, next: Next, log: Logger): Promise<void> {
         throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}`);
       }
     } catch (err) {
-      const appError = toAppError(err);
-      if (appError.status >= 500 && appError.code !== 'unavailable') {
-        ctx.state.log.error({ err: describe(err) }, 'request failed');
+      const answer = errorAnswer(err, requestId, requestLog);
+      ctx.status = answer.status;
+      for (const [k, v] of Object.entries(answer.headers)) ctx.set(k, v);
+      ctx.body = answer.body;
+    } finally {
+      if (log.isLevelEnabled(ctx.status >= 400 ? 'info' : 'debug')) {
+        logRequest(requestLog, { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started), key_prefix: keyPrefixOf(ctx), ip: ctx.ip });
       }
-      ctx.status = appError.status;
-      for (const [k, v] of Object.entries(appError.headers)) ctx.set(k, v);
-      if (appError.status === 401) ctx.set('WWW-Authenticate', API_KEY_CHALLENGE);
-      ctx.body = {
-        error: appError.code,
-        message: appError.message,
-        ...(appError.details ? { details: appError.details } : {}),
-        request_id: requestId,
-      };
     }
-  }
+  };
 }
 
 function toAppError(err: unknown): AppError {
@@ -85,7 +114,7 @@ function describe(err: unknown): Record<string, unknown> {
   return { value: String(err) };
 }
 
-/** The authenticated key's prefix, if authentication ran: the only part of a key ever logged. */
+/** The authenticated key's prefix, if authentication ran. */
 function keyPrefixOf(ctx: Context): string | undefined {
   return (ctx.state as { principal?: { prefix?: string } }).principal?.prefix;
 }

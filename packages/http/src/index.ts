@@ -7,3 +7,4 @@ export * from './signals.js';
 export * from './json-body.js';
 export * from './metrics.js';
 export * from './ids.js';
+export * from './address.js';

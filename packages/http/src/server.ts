@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type Koa from 'koa';
 
 export interface ServerOptions {
@@ -8,9 +8,9 @@ export interface ServerOptions {
   headersTimeoutMs: number;
 }
 
-/** Starts `app` with request and header timeouts, so a slow client cannot hold a socket forever. */
-export async function listen(app: Koa, options: ServerOptions): Promise<Server> {
-  const server = createServer(app.callback());
+/** Starts `app` (a Koa app or a request listener) with request and header timeouts, so a slow client cannot hold a socket forever. */
+export async function listen(app: Koa | RequestListener, options: ServerOptions): Promise<Server> {
+  const server = createServer(typeof app === 'function' ? app : app.callback());
   server.requestTimeout = options.requestTimeoutMs;
   server.headersTimeout = options.headersTimeoutMs;
   server.keepAliveTimeout = 5_000;

@@ -23,3 +23,14 @@ export function workerConnection(url: string, extra: RedisOptions = {}): Redis {
     ...extra,
   });
 }
+
+/** Deletes every Redis key under a queue prefix (a test's or a benchmark's run), a SCAN page at a time. */
+export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
+  const pattern = `${prefix.replace(/[{}*?[\]]/g, '\\$&')}:*`;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Next } from 'koa';
 import { AppError } from '@central-logger/errors';
 import { extractApiKey, requireScope, type KeyVerifier, type Principal, type Scope } from '@central-logger/keys';
@@ -9,18 +10,23 @@ declare module 'koa' {
 }
 
 /**
- * Resolves the request's key to a tenant principal with `scope` (any tenant
- * key when absent), or answers 401 (429 once the address failed too often)
- * or 403 naming the missing scope.
+ * The tenant principal of a request's key, with `scope` (any tenant key when
+ * absent), or 401 (429 once the address failed too often) or 403 naming the
+ * missing scope.
  */
+export async function tenantPrincipal(verifier: KeyVerifier, headers: IncomingHttpHeaders, address: string, scope?: Scope): Promise<Principal> {
+  const principal = await verifier.authenticate(extractApiKey(headers), address);
+  if (principal.clientId === null) {
+    throw new AppError('insufficient_scope', 'Admin keys work only on the admin API');
+  }
+  if (scope) requireScope(principal.role, scope);
+  return principal;
+}
+
+/** `tenantPrincipal` as Koa middleware: the principal goes to `ctx.state.principal`. */
 export function authenticate(verifier: KeyVerifier, scope?: Scope) {
   return async function requireKey(ctx: Context, next: Next): Promise<void> {
-    const principal = await verifier.authenticate(extractApiKey(ctx.headers), ctx.ip);
-    if (principal.clientId === null) {
-      throw new AppError('insufficient_scope', 'Admin keys work only on the admin API');
-    }
-    if (scope) requireScope(principal.role, scope);
-    ctx.state.principal = principal;
+    ctx.state.principal = await tenantPrincipal(verifier, ctx.headers, ctx.ip, scope);
     await next();
   };
 }

@@ -1,57 +1,83 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { Logger } from '@central-logger/http';
-import { claimedPrefix, extractApiKey, legacyPrefix } from '@central-logger/keys';
+import { claimedPrefix, extractApiKey, legacyPrefix, type Principal } from '@central-logger/keys';
 import type { RequestUsage, UsageCounter, UsageSubject } from '@central-logger/usage';
 
 declare module 'koa' {
   interface DefaultState {
-    /** Events a POST /api/v1/logs carried, once validated: what a refusal after that point rejected. */
+    /** Events a request carried, once validated: what a refusal after that point rejected. */
     eventCount?: number;
   }
 }
 
+/** What an answered `/api/v1` request tells usage counting. */
+export interface AnsweredRequest {
+  principal: Principal | undefined;
+  headers: IncomingHttpHeaders;
+  address: string;
+  status: number;
+  /** The answer's `error` code, if it failed. */
+  errorCode: string | undefined;
+  /** Events answered 202. */
+  eventsAccepted: number;
+  /** Events the request carried, once validated (1 when unknown). */
+  eventCount: number | undefined;
+}
+
 /**
- * Usage counting for every `/api/v1` request. Placed outside the error
- * middleware, so it sees the final status and error code of every answer
- * (202, 400, 401, 413, 429, 503…). One Redis round trip per request; nothing
- * is written to Postgres here (the worker's roll-up does that). A counting
- * failure never changes the answer.
+ * Counts one answered request against its key (or the prefix a refused key
+ * claimed). Nothing is written to Postgres here (the worker's roll-up does
+ * that) and the answer never waits for it: the counts of one event-loop turn
+ * go to Redis together, after the answers, and a counting failure is only
+ * logged.
+ */
+export function recordUsage(counter: UsageCounter, log: Logger, request: AnsweredRequest): void {
+  const usage = usageOf(request);
+  if (!usage) return;
+  counter.record(usage).catch((err: Error) => log.warn({ err: err.message }, 'could not count usage'));
+}
+
+/**
+ * Usage counting for every `/api/v1` request the Koa app answers. Placed
+ * outside the error middleware, so it sees the final status and error code
+ * of every answer (200, 400, 401, 403, 429, 503…).
  */
 export function countUsage(counter: UsageCounter, log: Logger) {
   return async function usage(ctx: Context, next: Next): Promise<void> {
     await next();
     if (!ctx.path.startsWith('/api/v1/')) return;
-    const u = usageOf(ctx);
-    if (!u) return;
-    try {
-      await counter.record(u);
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'could not count usage');
-    }
+    const body = ctx.body as { accepted?: unknown; error?: unknown } | undefined;
+    recordUsage(counter, log, {
+      principal: ctx.state.principal,
+      headers: ctx.headers,
+      address: ctx.ip,
+      status: ctx.status,
+      errorCode: typeof body?.error === 'string' ? body.error : undefined,
+      eventsAccepted: ctx.status === 202 && typeof body?.accepted === 'number' ? body.accepted : 0,
+      eventCount: ctx.state.eventCount,
+    });
   };
 }
 
-function usageOf(ctx: Context): RequestUsage | undefined {
-  const subject = subjectOf(ctx);
+function usageOf(r: AnsweredRequest): RequestUsage | undefined {
+  const subject = subjectOf(r);
   if (!subject) return undefined; // no key, or none we could name: auth_failures has it, by address
-  const status = ctx.status;
-  const body = ctx.body as { accepted?: unknown; error?: unknown } | undefined;
-  const code = status >= 400 && typeof body?.error === 'string' ? body.error : undefined;
+  const code = r.status >= 400 ? r.errorCode : undefined;
   return {
     subject,
-    ...('keyId' in subject ? { address: ctx.ip } : {}),
-    bytes: Number(ctx.get('content-length')) || 0,
-    eventsAccepted: status === 202 && typeof body?.accepted === 'number' ? body.accepted : 0,
-    authFailure: status === 401,
-    rateLimited: status === 429,
-    ...(code ? { rejected: { reason: code, events: ctx.state.eventCount ?? 1 } } : {}),
+    ...('keyId' in subject ? { address: r.address } : {}),
+    bytes: Number(r.headers['content-length']) || 0,
+    eventsAccepted: r.eventsAccepted,
+    authFailure: r.status === 401,
+    rateLimited: r.status === 429,
+    ...(code ? { rejected: { reason: code, events: r.eventCount ?? 1 } } : {}),
   };
 }
 
-function subjectOf(ctx: Context): UsageSubject | undefined {
-  const principal = ctx.state.principal;
-  if (principal) return { keyId: principal.keyId };
-  const key = extractApiKey(ctx.headers);
+function subjectOf(r: AnsweredRequest): UsageSubject | undefined {
+  if (r.principal) return { keyId: r.principal.keyId };
+  const key = extractApiKey(r.headers);
   const prefix = key === undefined ? undefined : (claimedPrefix(key) ?? legacyPrefix(key));
   return prefix ? { prefix } : undefined;
 }

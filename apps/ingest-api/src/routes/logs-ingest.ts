@@ -1,10 +1,18 @@
-import type { Context } from 'koa';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IngestConfig } from '@central-logger/config';
 import { AppError, isAppError } from '@central-logger/errors';
 import { parseNdjson, validateBatch, type BatchLimits } from '@central-logger/events';
-import { bodyTypeOf, randomId, readBody } from '@central-logger/http';
+import { bodyTypeOf, clientAddress, errorAnswer, logRequest, randomId, readBody, type Logger, type RequestCounters } from '@central-logger/http';
+import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { GroupCommitter } from '@central-logger/queue';
+import type { UsageCounter } from '@central-logger/usage';
+import { admit, refuseWhenOverloaded, refusedBeforeAdmission, type AdmissionDeps } from '../admission.js';
 import type { IngestMetrics } from '../metrics.js';
+import { tenantPrincipal } from '../middleware/authenticate.js';
+import { recordUsage } from '../middleware/usage.js';
+
+/** The route this handler serves; the server sends it here without going through Koa. */
+export const INGEST_ROUTE = { method: 'POST', path: '/api/v1/logs' } as const;
 
 export const newEventId = (): string => randomId('evt');
 
@@ -18,38 +26,103 @@ export function batchLimitsOf(config: IngestConfig): BatchLimits {
   };
 }
 
+export interface IngestRouteDeps {
+  config: IngestConfig;
+  verifier: KeyVerifier;
+  admission: AdmissionDeps;
+  committer: GroupCommitter;
+  metrics: IngestMetrics;
+  requests: RequestCounters;
+  usage: UsageCounter;
+  log: Logger;
+}
+
+/** Whether a request is for the ingest route (a trailing slash and a query string allowed, as the router allows them). */
+export function isIngestRequest(req: IncomingMessage): boolean {
+  if (req.method !== INGEST_ROUTE.method) return false;
+  const url = req.url ?? '';
+  const end = url.indexOf('?');
+  const path = end === -1 ? url : url.slice(0, end);
+  return path === INGEST_ROUTE.path || path === `${INGEST_ROUTE.path}/`;
+}
+
 /**
  * `POST /api/v1/logs`: one event, an array, `{"logs": [...]}`, or NDJSON;
- * optionally gzip. After validation the request takes its share of the rate
- * limits (`ctx.state.admit`), then its events join the group commit; the 202
- * is sent only once Redis holds the job that carries them.
+ * optionally gzip. Authenticated, then refused while the service is
+ * overloaded; after validation the request takes its share of the rate
+ * limits, then its events join the group commit, and the 202 is sent only
+ * once Redis holds the job that carries them.
+ *
+ * The one route served without Koa: it is the hot path, and Koa's context,
+ * middleware chain and router cost as much as everything else a request does
+ * here. It answers as the Koa app does (X-Request-Id, the error body of
+ * `errorAnswer`, the access log, request metrics, usage), with the same
+ * functions.
  */
-export function ingestLogs(config: IngestConfig, committer: GroupCommitter, metrics: IngestMetrics) {
-  const limits = batchLimitsOf(config);
-  return async function postLogs(ctx: Context): Promise<void> {
-    let events = 0;
+export function ingestLogs(deps: IngestRouteDeps) {
+  const limits = batchLimitsOf(deps.config);
+  const bodyLimits = { maxBytes: deps.config.MAX_BODY_BYTES, maxDecompressedBytes: deps.config.MAX_DECOMPRESSED_BYTES };
+  const { log } = deps;
+
+  return async function postLogs(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const requestId = randomId('req');
+    let child: Logger | undefined;
+    const requestLog = () => (child ??= log.child({ request_id: requestId }));
+    const address = clientAddress(req, deps.config.TRUST_PROXY);
+    const headers: Record<string, string> = { 'X-Request-Id': requestId };
+    const setHeader = (name: string, value: string) => void (headers[name] = value);
+
+    let principal: Principal | undefined;
+    let events: number | undefined;
+    let status = 202;
+    let body: object;
     try {
-      const { type, gzip } = bodyTypeOf(ctx.get('content-type') || undefined, ctx.get('content-encoding') || undefined);
-      const text = await readBody(ctx.req, gzip, {
-        maxBytes: config.MAX_BODY_BYTES,
-        maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES,
-      });
-      const body = type === 'ndjson' ? parseNdjson(text) : parseJson(text);
-      const receivedAt = new Date();
-      const queued = validateBatch(body, { ...limits, maxAgeDays: ctx.state.principal.retentionDays }, newEventId, receivedAt.getTime());
-      events = queued.length;
-      ctx.state.eventCount = events; // for usage: what a later refusal rejected
-      await ctx.state.admit?.(events);
-      const { clientId, keyId } = ctx.state.principal;
-      await committer.submit({ client_id: clientId!, key_id: keyId, received_at: receivedAt.toISOString(), events: queued });
-      metrics.eventsAccepted.inc(events);
-      ctx.status = 202;
-      ctx.body = { accepted: events, ids: queued.map((e) => e.event_id) };
+      principal = await tenantPrincipal(deps.verifier, req.headers, address, 'logs:write');
+      const ids = await accept(req, principal, (n) => (events = n), setHeader);
+      deps.metrics.eventsAccepted.inc(ids.length);
+      body = { accepted: ids.length, ids };
     } catch (err) {
-      metrics.eventsRejected.inc({ reason: isAppError(err) ? err.code : 'internal_error' }, events || 1);
-      throw err;
+      if (principal) deps.metrics.eventsRejected.inc({ reason: isAppError(err) ? err.code : 'internal_error' }, events ?? 1);
+      const answer = errorAnswer(err, requestId, requestLog);
+      status = answer.status;
+      Object.assign(headers, answer.headers);
+      body = answer.body;
+    }
+
+    const json = JSON.stringify(body);
+    headers['Content-Type'] = 'application/json; charset=utf-8';
+    headers['Content-Length'] = String(Buffer.byteLength(json));
+    res.writeHead(status, headers);
+    res.end(json);
+
+    const errorCode = status === 202 ? undefined : (body as { error: string }).error;
+    deps.requests.count(INGEST_ROUTE.method, INGEST_ROUTE.path, status, errorCode);
+    recordUsage(deps.usage, log, { principal, headers: req.headers, address, status, errorCode, eventsAccepted: status === 202 ? events! : 0, eventCount: events });
+    if (log.isLevelEnabled(status >= 400 ? 'info' : 'debug')) {
+      logRequest(requestLog, { method: INGEST_ROUTE.method, path: INGEST_ROUTE.path, status, ms: Math.round(performance.now() - started), key_prefix: principal?.prefix, ip: address });
     }
   };
+
+  /** Reads, checks and queues the request's events; their ids once Redis holds them. */
+  async function accept(req: IncomingMessage, principal: Principal, counted: (events: number) => void, setHeader: (name: string, value: string) => void): Promise<string[]> {
+    let admitted = false;
+    try {
+      refuseWhenOverloaded(deps.admission);
+      const { type, gzip } = bodyTypeOf(req.headers['content-type'], req.headers['content-encoding']);
+      const text = await readBody(req, gzip, bodyLimits);
+      const parsed = type === 'ndjson' ? parseNdjson(text) : parseJson(text);
+      const receivedAt = new Date();
+      const queued = validateBatch(parsed, { ...limits, maxAgeDays: principal.retentionDays }, newEventId, receivedAt.getTime());
+      counted(queued.length); // for usage and metrics: what a later refusal rejected
+      admitted = true;
+      await admit(deps.admission, principal, queued.length, setHeader);
+      await deps.committer.submit({ client_id: principal.clientId!, key_id: principal.keyId, received_at: receivedAt.toISOString(), events: queued });
+      return queued.map((e) => e.event_id);
+    } catch (err) {
+      throw admitted ? err : await refusedBeforeAdmission(deps.admission, principal, err, setHeader);
+    }
+  }
 }
 
 function parseJson(text: string): unknown {
