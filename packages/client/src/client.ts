@@ -104,9 +104,18 @@ export class CentralLoggerClient implements ExitAware {
     clearTimeout(this.timer);
     // retries in progress must now keep the process alive until they finish
     for (const t of this.sleeps.keys()) t.ref();
-    const deadline = setTimeout(() => this.closing!.abort(), timeoutMs);
+    const deadline = setTimeout(() => this.giveUp(), timeoutMs);
     this.closed = this.flush().finally(() => clearTimeout(deadline));
     return this.closed;
+  }
+
+  /** close() ran out of time: what waits is dropped in one report, requests in flight are aborted and report their own. */
+  private giveUp(): void {
+    const left = this.waiting.splice(0);
+    this.waitingBytes = 0;
+    this.closing!.abort();
+    if (left.length > 0) this.lose(left.map(parse), 'closed', 'close() timed out before these events were delivered');
+    this.settle();
   }
 
   stats(): ClientStats {
