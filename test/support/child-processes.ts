@@ -23,9 +23,12 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Runs a TypeScript entry point (e.g. apps/ingest-api/src/main.ts) as a real child process with `env`. */
-export function spawnService(entry: string, env: Record<string, string>, args: string[] = []): ServiceProcess {
-  const child = spawn(process.execPath, [...TS_NODE_ARGS, entry, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs a TypeScript entry point (e.g. apps/ingest-api/src/main.ts) as a real child process with `env`;
+ * `nodeArgs: []` runs plain JavaScript with plain node.
+ */
+export function spawnService(entry: string, env: Record<string, string>, args: string[] = [], nodeArgs = TS_NODE_ARGS): ServiceProcess {
+  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   for (const stream of [child.stdout!, child.stderr!]) {
