@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import type { IngestConfig } from '@central-logger/config';
 import { AppError, isAppError } from '@central-logger/errors';
-import { parseNdjson, validateBatch, type BatchLimits } from '@central-logger/events';
+import { parseNdjson, validateBatch, type BatchLimits, type IngestAccepted } from '@central-logger/events';
 import { bodyTypeOf, randomId, readBody } from '@central-logger/http';
 import type { GroupCommitter } from '@central-logger/queue';
 import type { IngestMetrics } from '../metrics.js';
@@ -44,7 +44,7 @@ export function ingestLogs(config: IngestConfig, committer: GroupCommitter, metr
       await committer.submit({ client_id: clientId!, key_id: keyId, received_at: receivedAt.toISOString(), events: queued });
       metrics.eventsAccepted.inc(events);
       ctx.status = 202;
-      ctx.body = { accepted: events, ids: queued.map((e) => e.event_id) };
+      ctx.body = { accepted: events, ids: queued.map((e) => e.event_id) } satisfies IngestAccepted;
     } catch (err) {
       metrics.eventsRejected.inc({ reason: isAppError(err) ? err.code : 'internal_error' }, events || 1);
       throw err;
