@@ -171,7 +171,7 @@ describe('createLogger (packages/client)', () => {
     circular.self = circular;
     const ids = [logger.log(ev(1)), logger.log(ev(2))];
     expect(() => logger.log({ ...ev(3), metadata: circular })).not.toThrow();
-    expect(() => logger.log({ status: 'SUCCESS' } as never)).not.toThrow();
+    expect(() => logger.log({ status: 'SUCCESS' })).not.toThrow();
     logger.log({ ...ev(4), executed_at: 'yesterday' }); // only the service can say: a 400 naming this one event
     ids.push(logger.log(ev(5)));
     await logger.close();

@@ -1,9 +1,13 @@
 import type { DeliveryError } from './delivery-error.js';
 
-/** An event as a workflow owner writes it; `event_id` and `executed_at` are filled in when absent. */
+/**
+ * An event as a workflow owner writes it; `event_id` and `executed_at` are
+ * filled in when absent. `environment` and `status` are required unless the
+ * client's `defaults` give them.
+ */
 export interface LogEvent {
-  environment: string;
-  status: string;
+  environment?: string;
+  status?: string;
   executed_at?: string | Date;
   event_id?: string;
   workflow?: string;
