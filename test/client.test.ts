@@ -218,4 +218,19 @@ describe('createLogger (packages/client)', () => {
     await new Promise((r) => cut.child.once('exit', r));
     expect(cut.lines.join('\n')).toContain('the process exited before these events were sent (7 events)');
   });
+
+  it('takes no signal unless asked; with handleSignals it delivers on SIGTERM, then lets the signal end the process', async () => {
+    const before = process.listenerCount('SIGTERM');
+    const quiet = createLogger({ url: stack.baseUrl, apiKey: 'clk_unused' });
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+    await quiet.close();
+
+    const t = await createTenant(db.sql, 'agent');
+    const service = spawnService('test/fixtures/log-and-end.ts', { LOGGER_API_URL: stack.baseUrl, LOGGER_API_KEY: t.key }, ['12', 'signal']);
+    await service.waitForLine(/^ready$/);
+    const exited = new Promise((r) => service.child.once('exit', (_code, signal) => r(signal)));
+    service.child.kill('SIGTERM');
+    expect(await exited).toBe('SIGTERM');
+    await waitFor(async () => (await stored(t.clientId)).length === 12, 10_000, '12 rows');
+  });
 });

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { createLogger, toEvent, type CentralLoggerClient, type DeliveryError, type EventDefaults } from '@central-logger/client';
+import type { CentralLoggerClient, DeliveryError, EventDefaults } from '@central-logger/client';
 import { followLines } from '../ship/follow.js';
 
 interface ShipOptions extends EventDefaults {
@@ -41,6 +41,8 @@ async function ship(file: string | undefined, opts: ShipOptions): Promise<boolea
     const readable = await access(file).then(() => true, (err: Error) => fail(`Cannot read ${file}: ${err.message}`));
     if (!readable) return false;
   }
+  // loaded here, so the commands that never ship never load the SDK (e.g. `migrate` under plain tsx)
+  const { createLogger, toEvent } = await import('@central-logger/client');
   let client: CentralLoggerClient;
   try {
     client = createLogger({ url: opts.url, apiKey: opts.apiKey, flushOnExit: false, onError: reportUndelivered });
@@ -53,7 +55,7 @@ async function ship(file: string | undefined, opts: ShipOptions): Promise<boolea
   let n = 0;
   for await (const line of linesOf(file, opts.follow === true, stop.signal)) {
     n++;
-    if (line.trim() !== '' && !shipLine(client, line, n, opts)) badLines++;
+    if (line.trim() !== '' && !shipLine(client, toEvent, line, n, opts)) badLines++;
     if (client.stats().buffered >= HIGH_WATER) await client.flush();
   }
   await client.close();
@@ -64,7 +66,7 @@ async function ship(file: string | undefined, opts: ShipOptions): Promise<boolea
 }
 
 /** Logs one line as an event; false (with the line number on stderr) when it cannot be one. */
-function shipLine(client: CentralLoggerClient, line: string, n: number, defaults: EventDefaults): boolean {
+function shipLine(client: CentralLoggerClient, toEvent: typeof import('@central-logger/client').toEvent, line: string, n: number, defaults: EventDefaults): boolean {
   let record: unknown;
   try {
     record = JSON.parse(line);
