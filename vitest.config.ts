@@ -1,6 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
+// packages/client is published built; inside the workspace its TypeScript sources are used (packages/client/README.md)
+// (the rest is vite's default for server code)
+const conditions = ['central-logger-source', 'module', 'node', 'development|production'];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ['test/**/*.test.ts'],
     // the fault suite runs on its own: npm run test:faults

@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 const execFileAsync = promisify(execFile);
 
+/** Node flags of every TypeScript child: tsx, and packages/client from its sources (as bin/central-logger runs). */
+const TS_NODE_ARGS = ['--conditions=central-logger-source', '--import', 'tsx'];
+
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface ServiceProcess {
@@ -20,9 +23,12 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Runs a TypeScript entry point (e.g. apps/ingest-api/src/main.ts) as a real child process with `env`. */
-export function spawnService(entry: string, env: Record<string, string>, args: string[] = []): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs a TypeScript entry point (e.g. apps/ingest-api/src/main.ts) as a real child process with `env`;
+ * `nodeArgs: []` runs plain JavaScript with plain node.
+ */
+export function spawnService(entry: string, env: Record<string, string>, args: string[] = [], nodeArgs = TS_NODE_ARGS): ServiceProcess {
+  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   for (const stream of [child.stdout!, child.stderr!]) {
@@ -64,7 +70,7 @@ export async function spawnIngestApi(env: Record<string, string>): Promise<Servi
 /** Runs the `central-logger` CLI to completion. */
 export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/admin/src/cli/main.ts', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
+    const child = spawn(process.execPath, [...TS_NODE_ARGS, 'apps/admin/src/cli/main.ts', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -117,10 +123,12 @@ export async function startApp(name: AppName, env: Record<string, string>, timeo
   });
 }
 
-/** Runs the real `bin/central-logger` to completion with `env` added to this process's environment. */
-export async function centralLogger(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs the real `bin/central-logger` to completion with `env` added to this process's environment, and `input` on stdin. */
+export async function centralLogger(args: string[], env: Record<string, string>, options: { input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileAsync(`${ROOT}bin/central-logger`, args, { env: { ...process.env, ...env }, timeout: 30_000 });
+    const run = execFileAsync(`${ROOT}bin/central-logger`, args, { env: { ...process.env, ...env }, timeout: 30_000 });
+    if (options.input !== undefined) run.child.stdin!.end(options.input);
+    const { stdout, stderr } = await run;
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

@@ -18,7 +18,8 @@ import { rotateOwnKey } from './routes/keys-rotate.js';
 import { queryLogs } from './routes/logs-query.js';
 import { getLogById } from './routes/logs-get.js';
 import { getStats } from './routes/stats.js';
-import { openApi } from './routes/openapi.js';
+import { openApi, openApiDocument } from './routes/openapi.js';
+import { docsPage } from './routes/docs.js';
 import { createThroughput } from './throughput.js';
 import { countUsage } from './middleware/usage.js';
 import { UsageCounter } from '@central-logger/usage';
@@ -65,7 +66,9 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   router.get('/health', health);
   router.get('/ready', ready({ postgres: () => deps.sql`select 1`, redis: () => deps.redis.ping() }));
   router.get('/metrics', metricsRoute(tp.metrics.registry));
-  router.get('/openapi.json', openApi());
+  const doc = openApiDocument();
+  router.get('/openapi.json', openApi(doc));
+  router.get('/docs', docsPage(doc));
   router.get('/api/v1/limits', authenticate(deps.verifier), getLimits(tp.limits, tp.limiter));
   // API keys (issue 3): heartbeat, and owner self-service
   router.post('/api/v1/heartbeat', authenticate(deps.verifier, 'logs:write'), heartbeat(deps.verifier.usage));

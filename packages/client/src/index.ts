@@ -1,1 +1,4 @@
-export * from './client.js';
+export { CentralLoggerClient, createLogger, type ClientStats } from './client.js';
+export { DeliveryError } from './delivery-error.js';
+export { toEvent, type EventDefaults } from './map.js';
+export type { ClientOptions, LogEvent } from './options.js';

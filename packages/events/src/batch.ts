@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { AppError, type ErrorDetail } from '@central-logger/errors';
 import { eventSchema, toQueuedEvent, type EventInput, type QueuedEvent } from './event.js';
 import { fastParseEvent } from './fast-event.js';
@@ -14,6 +15,13 @@ export interface BatchLimits {
 }
 
 const MAX_DETAILS = 100;
+
+/** The 202 answer of `POST /api/v1/logs`; also the OpenAPI document's. */
+export const ingestAcceptedSchema = z.object({
+  accepted: z.number().int().describe('events accepted: all of the request, or none'),
+  ids: z.array(z.string()).describe('their event_ids, in request order (generated where the event had none)'),
+});
+export type IngestAccepted = z.infer<typeof ingestAcceptedSchema>;
 
 /**
  * Takes a parsed body (one event, an array, or `{"logs": [...]}`) and returns

@@ -57,28 +57,34 @@ const level = z
   .transform((s) => s.toLowerCase())
   .pipe(z.enum(LEVELS, { message: `must be one of ${LEVELS.join(', ')}` }));
 
-const logParams = z.strictObject({
-  from: instant.optional(),
-  to: instant.optional(),
-  status: text.optional(),
-  environment: text.optional(),
-  workflow: text.optional(),
-  run_id: text.optional(),
-  level: level.optional(),
-  q: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
+/** `GET /api/v1/logs` query parameters (but `metadata.<field>`); also the OpenAPI document's. */
+export const logQuerySchema = z.strictObject({
+  from: instant.optional().describe('executed_at at or after this (ISO 8601 date or date-time)'),
+  to: instant.optional().describe('executed_at before this (ISO 8601 date or date-time)'),
+  status: text.optional().describe('exactly this status'),
+  environment: text.optional().describe('exactly this environment'),
+  workflow: text.optional().describe('exactly this workflow'),
+  run_id: text.optional().describe('exactly this run_id'),
+  level: level.optional().describe(`one of ${LEVELS.join(', ')}`),
+  q: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional().describe('text in the message, case-insensitive'),
   limit: z
     .string()
     .regex(/^\d+$/, `must be a whole number from 1 to ${MAX_LIMIT}`)
     .transform(Number)
     .pipe(z.number().int().min(1, `must be from 1 to ${MAX_LIMIT}`).max(MAX_LIMIT, `must be from 1 to ${MAX_LIMIT}`))
-    .optional(),
-  cursor: z.string().min(1).max(1024).optional(),
+    .optional()
+    .describe(`rows per page, 1 to ${MAX_LIMIT} (default ${DEFAULT_LIMIT}); not with an NDJSON export`),
+  cursor: z.string().min(1).max(1024).optional().describe('next_cursor of the previous page; not with an NDJSON export'),
 });
 
-const statsParams = z.strictObject({
-  from: instant.optional(),
-  to: instant.optional(),
-  group_by: z.enum(STATS_GROUPS, { message: `must be one of ${STATS_GROUPS.join(', ')}` }).default('status'),
+/** The one parameter family outside logQuerySchema: `metadata.<field>=value`. */
+export const METADATA_FILTER = { name: 'metadata.{field}', description: `a top-level metadata field equals this text (letters, digits, _ or - in the name; at most ${MAX_METADATA_FILTERS})` };
+
+/** `GET /api/v1/stats` query parameters; also the OpenAPI document's. */
+export const statsQuerySchema = z.strictObject({
+  from: instant.optional().describe('executed_at at or after this (default: 30 days before to)'),
+  to: instant.optional().describe('executed_at before this (default: now)'),
+  group_by: z.enum(STATS_GROUPS, { message: `must be one of ${STATS_GROUPS.join(', ')}` }).default('status').describe('what to count by'),
 });
 
 /**
@@ -88,7 +94,7 @@ const statsParams = z.strictObject({
  */
 export function parseLogQuery(raw: RawQuery, options: { export?: boolean } = {}): LogQuery {
   const { single, metadata, details } = splitParams(raw);
-  const parsed = logParams.safeParse(single);
+  const parsed = logQuerySchema.safeParse(single);
   details.push(...issuesOf(parsed.error));
   if (options.export) {
     for (const p of ['limit', 'cursor'] as const) {
@@ -116,7 +122,7 @@ export function parseLogQuery(raw: RawQuery, options: { export?: boolean } = {})
 export function parseStatsQuery(raw: RawQuery, now = Date.now()): StatsQuery {
   const { single, metadata, details } = splitParams(raw);
   for (const field of Object.keys(metadata)) details.push({ field: `metadata.${field}`, message: 'is not a parameter of this endpoint' });
-  const parsed = statsParams.safeParse(single);
+  const parsed = statsQuerySchema.safeParse(single);
   details.push(...issuesOf(parsed.error));
   const v = parsed.data;
   const to = v?.to ?? new Date(now);

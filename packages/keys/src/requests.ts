@@ -35,15 +35,17 @@ export function graceFrom(text: string | undefined): number {
   return ms;
 }
 
-const createKeyBody = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+/** `POST /api/v1/keys` body; also the OpenAPI document's (apps/ingest-api/src/routes/openapi.ts). */
+export const createKeyBody = z.strictObject({
+  name: z.string().trim().min(1).max(100).describe('What the key is for, e.g. "Production agent"'),
   /** Tenants issue tenant roles only; admin keys come from the provider. */
-  role: z.enum(['agent', 'reader', 'owner']).default('agent'),
-  expires_in: z.string().optional(),
-  expires_at: z.string().optional(),
+  role: z.enum(['agent', 'reader', 'owner']).default('agent').describe('agent writes logs, reader reads them, owner does both and manages keys'),
+  expires_in: z.string().optional().describe('A duration from now, e.g. 90d, 24h'),
+  expires_at: z.string().optional().describe('An ISO 8601 date or date-time; not with expires_in'),
 });
 
-const rotateKeyBody = z.strictObject({ grace: z.string().optional() });
+/** `POST /api/v1/keys/:id/rotate` body. */
+export const rotateKeyBody = z.strictObject({ grace: z.string().optional().describe('How long the old key keeps working, e.g. 24h (the default)') });
 
 function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const result = schema.safeParse(body);

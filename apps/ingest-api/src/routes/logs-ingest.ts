@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IngestConfig } from '@central-logger/config';
 import { AppError, isAppError } from '@central-logger/errors';
-import { parseNdjson, validateBatch, type BatchLimits } from '@central-logger/events';
+import { parseNdjson, validateBatch, type BatchLimits, type IngestAccepted } from '@central-logger/events';
 import { bodyTypeOf, clientAddress, errorAnswer, logRequest, randomId, readBody, type Logger, type RequestCounters } from '@central-logger/http';
 import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { GroupCommitter } from '@central-logger/queue';
@@ -81,7 +81,7 @@ export function ingestLogs(deps: IngestRouteDeps) {
       principal = await tenantPrincipal(deps.verifier, req.headers, address, 'logs:write');
       const ids = await accept(req, principal, (n) => (events = n), setHeader);
       deps.metrics.eventsAccepted.inc(ids.length);
-      body = { accepted: ids.length, ids };
+      body = { accepted: ids.length, ids } satisfies IngestAccepted;
     } catch (err) {
       if (principal) deps.metrics.eventsRejected.inc({ reason: isAppError(err) ? err.code : 'internal_error' }, events ?? 1);
       const answer = errorAnswer(err, requestId, requestLog);

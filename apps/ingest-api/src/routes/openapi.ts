@@ -1,44 +1,67 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { ERROR_CODES } from '@central-logger/errors';
-import { eventSchema, LEVELS, MAX_LIMIT, STATS_GROUPS } from '@central-logger/events';
+import { eventSchema, ingestAcceptedSchema, logQuerySchema, METADATA_FILTER, statsQuerySchema } from '@central-logger/events';
+import { createKeyBody, rotateKeyBody } from '@central-logger/keys';
 
-type Op = Record<string, unknown>;
+type Json = Record<string, unknown>;
 
-const errorResponse = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-const keyed = (op: Op, scope: string): Op => ({
+/** The zod schemas the routes validate with (and answer with); the document is generated from them, so it cannot drift. */
+export interface DocumentedSchemas {
+  event: z.ZodType;
+  ingestAccepted: z.ZodType;
+  logQuery: z.ZodObject;
+  statsQuery: z.ZodObject;
+  createKey: z.ZodType;
+  rotateKey: z.ZodType;
+}
+
+export const ROUTE_SCHEMAS: DocumentedSchemas = {
+  event: eventSchema,
+  ingestAccepted: ingestAcceptedSchema,
+  logQuery: logQuerySchema,
+  statsQuery: statsQuerySchema,
+  createKey: createKeyBody,
+  rotateKey: rotateKeyBody,
+};
+
+/** JSON Schema of what a client sends (`input`: before transforms and defaults) or receives (`output`). */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Json {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
+  return rest;
+}
+
+/** One query parameter per property of a zod object schema. */
+function queryParameters(schema: z.ZodObject): Json[] {
+  const js = jsonSchema(schema) as { properties: Record<string, Json>; required?: string[] };
+  return Object.entries(js.properties).map(([name, { description, ...prop }]) => ({ in: 'query', name, required: js.required?.includes(name) ?? false, description, schema: prop }));
+}
+
+const errorResponse = { description: 'Error (see the error codes)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+const keyed = (op: Json, scope: string): Json => ({
   security: [{ ApiKey: [] }, { Bearer: [] }],
   'x-required-scope': scope,
   ...op,
   responses: { ...(op.responses as object), '4XX': errorResponse, '503': errorResponse },
 });
 const json = (description: string, schema: unknown = { type: 'object' }) => ({ description, content: { 'application/json': { schema } } });
-const query = (name: string, description: string, schema: unknown = { type: 'string' }) => ({ in: 'query', name, description, schema });
-const pathId = { in: 'path', name: 'id', required: true, schema: { type: 'string' } };
+const body = (schema: Json) => ({ required: false, content: { 'application/json': { schema } } });
+const pathId = { in: 'path', name: 'id', required: true, description: 'the key id or prefix', schema: { type: 'string' } };
+const eventRef = { $ref: '#/components/schemas/Event' };
 
-/** The ingest API's OpenAPI 3.1 document; the event schema is generated from the zod schema the API validates with. */
-export function openApiDocument(): Record<string, unknown> {
-  const filters = [
-    query('from', 'executed_at ≥ (ISO 8601)'),
-    query('to', 'executed_at < (ISO 8601)'),
-    query('status', 'exact status'),
-    query('environment', 'exact environment'),
-    query('workflow', 'exact workflow'),
-    query('run_id', 'exact run_id'),
-    query('level', 'level', { enum: LEVELS }),
-    query('q', 'text in message'),
-    query('metadata.<field>', 'a top-level metadata field equals this value'),
-  ];
+/** The ingest API's OpenAPI 3.1 document. */
+export function openApiDocument(schemas: DocumentedSchemas = ROUTE_SCHEMAS): Json {
+  const metadataFilter = { in: 'query', name: METADATA_FILTER.name, description: METADATA_FILTER.description, schema: { type: 'string' } };
   return {
     openapi: '3.1.0',
-    info: { title: 'central-logger ingest API', version: '1' },
+    info: { title: 'central-logger ingest API', version: '1', description: 'Send logs with an API key; read your own. Human-readable: GET /docs.' },
     components: {
       securitySchemes: {
         ApiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The key, or "ApiKey <key>"' },
         Bearer: { type: 'http', scheme: 'bearer' },
       },
       schemas: {
-        Event: z.toJSONSchema(eventSchema, { io: 'input', unrepresentable: 'any' }),
+        Event: jsonSchema(schemas.event),
         Error: {
           type: 'object',
           required: ['error', 'message', 'request_id'],
@@ -57,48 +80,47 @@ export function openApiDocument(): Record<string, unknown> {
           {
             summary: 'Send logs: one event, an array, {"logs": [...]}, or NDJSON; optionally gzip',
             requestBody: {
+              required: true,
               content: {
-                'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/Event' }, { type: 'array', items: { $ref: '#/components/schemas/Event' } }, { type: 'object', properties: { logs: { type: 'array', items: { $ref: '#/components/schemas/Event' } } } }] } },
-                'application/x-ndjson': { schema: { type: 'string' } },
+                'application/json': { schema: { oneOf: [eventRef, { type: 'array', items: eventRef }, { type: 'object', required: ['logs'], properties: { logs: { type: 'array', items: eventRef } } }] } },
+                'application/x-ndjson': { schema: { type: 'string', description: 'one event per line' } },
               },
             },
-            responses: { '202': json('Stored in the queue', { type: 'object', properties: { accepted: { type: 'integer' }, ids: { type: 'array', items: { type: 'string' } } } }) },
+            responses: { '202': json('Stored in the queue', jsonSchema(schemas.ingestAccepted, 'output')) },
           },
           'logs:write',
         ),
         get: keyed(
           {
-            summary: "The tenant's logs, newest first; NDJSON export with Accept: application/x-ndjson",
-            parameters: [...filters, query('limit', `1-${MAX_LIMIT}`, { type: 'integer' }), query('cursor', 'next_cursor of the previous page')],
-            responses: { '200': json('A page', { type: 'object', properties: { data: { type: 'array' }, next_cursor: { type: ['string', 'null'] } } }) },
+            summary: "The tenant's logs, newest first; an NDJSON export of every match with Accept: application/x-ndjson",
+            parameters: [...queryParameters(schemas.logQuery), metadataFilter],
+            responses: { '200': json('A page', { type: 'object', properties: { data: { type: 'array', items: { type: 'object' } }, next_cursor: { type: ['string', 'null'] } } }) },
           },
           'logs:read',
         ),
       },
-      '/api/v1/logs/{id}': { get: keyed({ summary: 'One event by event_id', parameters: [pathId], responses: { '200': json('The event') } }, 'logs:read') },
-      '/api/v1/stats': {
-        get: keyed({ summary: 'Counts', parameters: [query('from', 'ISO 8601'), query('to', 'ISO 8601'), query('group_by', 'grouping', { enum: STATS_GROUPS })], responses: { '200': json('Counts') } }, 'logs:read'),
-      },
+      '/api/v1/logs/{id}': { get: keyed({ summary: 'One event by event_id', parameters: [{ ...pathId, description: 'the event_id' }], responses: { '200': json('The event') } }, 'logs:read') },
+      '/api/v1/stats': { get: keyed({ summary: 'Counts by status, environment, workflow, hour or day', parameters: queryParameters(schemas.statsQuery), responses: { '200': json('Counts') } }, 'logs:read') },
       '/api/v1/heartbeat': { post: keyed({ summary: "Record the tenant's heartbeat", responses: { '200': json('{"success": true, "message": "Heartbeat received", "clientId": "..."}') } }, 'logs:write') },
       '/api/v1/limits': { get: keyed({ summary: "The tenant's limits and today's usage", responses: { '200': json('Limits') } }, 'any tenant key') },
       '/api/v1/keys': {
         get: keyed({ summary: "The tenant's keys (never a secret)", responses: { '200': json('Keys') } }, 'keys:manage'),
-        post: keyed({ summary: 'Create a key; the secret is in this answer only', responses: { '201': json('The key and its secret') } }, 'keys:manage'),
+        post: keyed({ summary: 'Create a key; the secret is in this answer only', requestBody: { ...body(jsonSchema(schemas.createKey)), required: true }, responses: { '201': json('The key and its secret') } }, 'keys:manage'),
       },
       '/api/v1/keys/{id}': { delete: keyed({ summary: 'Revoke a key', parameters: [pathId], responses: { '200': json('The revoked key') } }, 'keys:manage') },
-      '/api/v1/keys/{id}/rotate': { post: keyed({ summary: 'Rotate a key with a grace period', parameters: [pathId], responses: { '201': json('The new key and its secret') } }, 'keys:manage') },
+      '/api/v1/keys/{id}/rotate': { post: keyed({ summary: 'Rotate a key with a grace period', parameters: [pathId], requestBody: body(jsonSchema(schemas.rotateKey)), responses: { '201': json('The new key and its secret') } }, 'keys:manage') },
       '/health': { get: { summary: 'The process is up', responses: { '200': json('ok') } } },
       '/ready': { get: { summary: 'Postgres and Redis answer', responses: { '200': json('ready'), '503': json('unavailable') } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain exposition format' } } } },
       '/openapi.json': { get: { summary: 'This document', responses: { '200': json('OpenAPI 3.1') } } },
+      '/docs': { get: { summary: 'This document as a web page', responses: { '200': { description: 'HTML', content: { 'text/html': {} } } } } },
     },
   };
 }
 
 /** `GET /openapi.json` */
-export function openApi() {
-  const body = openApiDocument();
+export function openApi(doc: Json) {
   return function serveOpenApi(ctx: Context): void {
-    ctx.body = body;
+    ctx.body = doc;
   };
 }

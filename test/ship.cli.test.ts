@@ -1,0 +1,104 @@
+// `central-logger ship`: NDJSON from stdin or a file, shipped with the SDK to the real ingest API.
+import { appendFile, mkdtemp, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { centralLogger, spawnService } from './support/child-processes.js';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { createTenant, startStack, waitFor, type Stack, type Tenant } from './support/stack.js';
+
+let db: TestDatabase;
+let stack: Stack;
+let dir: string;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  stack = await startStack(db);
+  dir = await mkdtemp(join(tmpdir(), 'cl-ship-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+  await stack?.close();
+  await db?.drop();
+});
+
+// ship needs no database: the CLI gets one it cannot reach
+const NO_DATABASE = { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' };
+const envFor = (t: Tenant, url = `${stack.baseUrl}/api/v1/logs`) => ({ ...NO_DATABASE, LOGGER_API_URL: url, LOGGER_API_KEY: t.key });
+const rowsOf = (clientId: string) => db.sql`select event_id, environment, status, level, message, workflow, metadata from workflow_logs where client_id = ${clientId} order by message`;
+const stored = async (clientId: string, n: number) => waitFor(async () => (await rowsOf(clientId)).length === n && rowsOf(clientId), 10_000, `${n} rows`);
+
+describe('central-logger ship', () => {
+  it('ships NDJSON from stdin, maps pino lines, counts bad lines as failed with their line numbers', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    const input = [
+      JSON.stringify({ environment: 'prod', executed_at: new Date().toISOString(), status: 'SUCCESS', message: 'a event', workflow: 'sync' }),
+      '{not json',
+      JSON.stringify({ level: 50, time: Date.now(), msg: 'b pino error', pid: 7, hostname: 'h' }),
+      '',
+      '[1, 2]',
+      JSON.stringify({ msg: 'c plain', user: 'u1' }),
+    ].join('\n');
+    const res = await centralLogger(['ship', '--environment', 'staging'], envFor(t), { input });
+    expect(res.stdout.trim()).toBe('sent 3, failed 2');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('line 2: not valid JSON');
+    expect(res.stderr).toContain('line 5: not a JSON object');
+    expect(res.stderr).not.toContain(t.key);
+
+    const rows = await stored(t.clientId, 3);
+    expect(rows.map((r) => [r.environment, r.status, r.level, r.message])).toEqual([
+      ['prod', 'SUCCESS', null, 'a event'],
+      ['staging', 'FAILURE', 'error', 'b pino error'],
+      ['staging', 'SUCCESS', null, 'c plain'],
+    ]);
+    expect(rows[1]!.metadata).toMatchObject({ pid: 7, hostname: 'h' });
+    expect(rows[2]!.metadata).toEqual({ user: 'u1' });
+  });
+
+  it('ships a file with --url and --api-key (a base URL) and exits 0 when all were sent', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    const file = join(dir, 'all-good.ndjson');
+    await writeFile(file, Array.from({ length: 250 }, (_, i) => JSON.stringify({ status: 'SUCCESS', message: `m${i}` })).join('\n') + '\n');
+    const res = await centralLogger(['ship', file, '--url', stack.baseUrl, '--api-key', t.key, '--environment', 'ci', '--workflow', 'nightly'], NO_DATABASE);
+    expect(res).toMatchObject({ code: 0, stdout: 'sent 250, failed 0\n' });
+    const rows = await stored(t.clientId, 250);
+    expect(new Set(rows.map((r) => r.workflow))).toEqual(new Set(['nightly']));
+  });
+
+  it('reports a refused key once per batch, never printing it, and exits 1', async () => {
+    const t = await createTenant(db.sql, 'reader');
+    const res = await centralLogger(['ship', '--environment', 'x'], envFor(t), { input: '{"msg":"a"}\n{"msg":"b"}\n' });
+    expect(res.code).toBe(1);
+    expect(res.stdout.trim()).toBe('sent 0, failed 2');
+    expect(res.stderr).toMatch(/2 events not delivered: insufficient_scope/);
+    expect(res.stderr).not.toContain(t.key);
+  });
+
+  it('--follow tails a file through truncation and rotation, and flushes with a summary on SIGTERM', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    const file = join(dir, 'app.log');
+    const line = (m: string) => `${JSON.stringify({ level: 30, time: Date.now(), msg: m })}\n`;
+    await writeFile(file, line('f1') + line('f2'));
+    const proc = spawnService('apps/admin/src/cli/main.ts', envFor(t), ['ship', file, '--follow', '--environment', 'tail']);
+    try {
+      await stored(t.clientId, 2);
+      await appendFile(file, line('f3') + '{"msg":"f4 half');
+      await stored(t.clientId, 3);
+      await appendFile(file, ' written"}\n');
+      await stored(t.clientId, 4);
+      await truncate(file, 0);
+      await appendFile(file, line('f5'));
+      await stored(t.clientId, 5);
+      await rename(file, `${file}.1`);
+      await appendFile(`${file}.1`, line('f6')); // written to the old file after the rename, before the new one exists
+      await writeFile(file, line('f7'));
+      await stored(t.clientId, 7);
+      await proc.stop();
+      expect(proc.child.exitCode).toBe(0);
+      expect(proc.lines).toContain('sent 7, failed 0');
+      expect((await rowsOf(t.clientId)).map((r) => r.message)).toEqual(['f1', 'f2', 'f3', 'f4 half written', 'f5', 'f6', 'f7']);
+    } finally {
+      await proc.stop();
+    }
+  });
+});
