@@ -186,17 +186,19 @@ describe('usage counting and roll-up', () => {
 });
 
 describe('UsageCounter', () => {
-  it('sends the requests of one event-loop turn in one MULTI, merged per field, with exact totals', async () => {
+  it('sends the requests of one event-loop turn in one script call, merged per field, with exact totals', async () => {
     const redis = new Redis(REDIS_URL);
     const prefix = `{ucount${Date.now()}}`;
-    let multis = 0;
-    const counted = Object.assign(Object.create(redis) as Redis, { multi: () => (multis++, redis.multi()) });
+    let calls = 0;
+    const counted = Object.assign(Object.create(redis) as Redis, {
+      sendCommand: (command: { name: string }) => ((calls += Number(command.name === 'evalsha')), redis.sendCommand(command as never)),
+    });
     try {
       const counter = new UsageCounter(counted, prefix);
       await Promise.all(Array.from({ length: 50 }, (_, i) => counter.record({ subject: { keyId: 'key_a' }, address: '10.0.0.1', bytes: 10, eventsAccepted: i % 2, authFailure: false, rateLimited: i === 0 })));
-      expect(multis).toBe(1);
+      expect(calls).toBe(1);
       await counter.record({ subject: { prefix: 'clk_x' }, bytes: 0, eventsAccepted: 0, authFailure: true, rateLimited: false, rejected: { reason: 'invalid_api_key', events: 1 } });
-      expect(multis).toBe(2);
+      expect(calls).toBe(2);
       const hash = await redis.hgetall(usageHashKey(prefix, hourOf(Date.now())));
       expect(hash).toEqual({
         'k:key_a\trequests': '50',

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+
+const SCRIPT = readFileSync(new URL('./count-usage.lua', import.meta.url), 'utf8');
 
 /** Hour buckets live this long in Redis: the roll-up reads them until then. */
 export const USAGE_TTL_SECONDS = 48 * 3600;
@@ -35,38 +38,45 @@ export interface RequestUsage {
 /** Hash fields are `<subject>\t<metric>`: `k:<keyId>\trequests`, `p:<prefix>\tauth_failures`, `k:<keyId>\trej:<code>`, `a:<keyId>\t<address>`. */
 export const SEP = '\t';
 
+type CountUsage = (numKeys: number, ...keysAndArgs: Array<string | number>) => Promise<unknown>;
+
 /**
  * Counts requests on the hot path. The requests of one event-loop turn share
- * one MULTI (one round trip) of HINCRBYs, merged per field, on the current
- * hour's hash, and an EXPIRE; each request's promise settles with that MULTI.
- * MULTI rather than a plain pipeline so a reader (the roll-up's HGETALL) sees
- * all of a flush's increments or none: a later snapshot then never has less of
- * any counter than an earlier one.
+ * one script call (one round trip) of HINCRBYs, merged per field, on the
+ * current hour's hash, and an EXPIRE; each request's promise settles with
+ * that call. A script rather than a plain pipeline so a reader (the roll-up's
+ * HGETALL) sees all of a flush's increments or none: a later snapshot then
+ * never has less of any counter than an earlier one. (A script rather than
+ * MULTI: on a connection with many scripts defined, as BullMQ's is, each
+ * ioredis pipeline object costs more than the round trip.)
  */
 export class UsageCounter {
   /** Increments not yet sent: hash key → field → amount. */
   private pending = new Map<string, Map<string, number>>();
   private flushing: Promise<void> | undefined;
+  private readonly countUsage: CountUsage;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    redis.defineCommand('centralLoggerCountUsage', { lua: SCRIPT });
+    this.countUsage = (redis as unknown as { centralLoggerCountUsage: CountUsage }).centralLoggerCountUsage.bind(redis);
+  }
 
   record(u: RequestUsage): Promise<void> {
     const key = usageHashKey(this.prefix, hourOf(this.now()));
     let fields = this.pending.get(key);
     if (!fields) this.pending.set(key, (fields = new Map()));
-    const add = (field: string, n: number) => fields.set(field, (fields.get(field) ?? 0) + n);
     const subject = 'keyId' in u.subject ? `k:${u.subject.keyId}` : `p:${u.subject.prefix}`;
-    add(`${subject}${SEP}requests`, 1);
-    if (u.bytes > 0) add(`${subject}${SEP}bytes`, u.bytes);
-    if (u.eventsAccepted > 0) add(`${subject}${SEP}events`, u.eventsAccepted);
-    if (u.authFailure) add(`${subject}${SEP}auth_failures`, 1);
-    if (u.rateLimited) add(`${subject}${SEP}rate_limited`, 1);
-    if (u.rejected) add(`${subject}${SEP}rej:${u.rejected.reason}`, Math.max(1, u.rejected.events));
-    if (u.address !== undefined && 'keyId' in u.subject) add(`a:${u.subject.keyId}${SEP}${u.address}`, 1);
+    add(fields, `${subject}${SEP}requests`, 1);
+    if (u.bytes > 0) add(fields, `${subject}${SEP}bytes`, u.bytes);
+    if (u.eventsAccepted > 0) add(fields, `${subject}${SEP}events`, u.eventsAccepted);
+    if (u.authFailure) add(fields, `${subject}${SEP}auth_failures`, 1);
+    if (u.rateLimited) add(fields, `${subject}${SEP}rate_limited`, 1);
+    if (u.rejected) add(fields, `${subject}${SEP}rej:${u.rejected.reason}`, Math.max(1, u.rejected.events));
+    if (u.address !== undefined && 'keyId' in u.subject) add(fields, `a:${u.subject.keyId}${SEP}${u.address}`, 1);
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
     return this.flushing;
   }
@@ -75,11 +85,15 @@ export class UsageCounter {
     const pending = this.pending;
     this.pending = new Map();
     this.flushing = undefined;
-    const m = this.redis.multi();
-    for (const [key, fields] of pending) {
-      for (const [field, n] of fields) m.hincrby(key, field, n);
-      m.expire(key, USAGE_TTL_SECONDS);
+    const args: Array<string | number> = [USAGE_TTL_SECONDS];
+    for (const fields of pending.values()) {
+      args.push(fields.size);
+      for (const [field, n] of fields) args.push(field, n);
     }
-    await m.exec();
+    await this.countUsage(pending.size, ...pending.keys(), ...args);
   }
+}
+
+function add(fields: Map<string, number>, field: string, n: number): void {
+  fields.set(field, (fields.get(field) ?? 0) + n);
 }
