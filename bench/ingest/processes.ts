@@ -1,16 +1,61 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-export interface Child {
+/** Something whose CPU time a scenario measures. */
+export interface CpuMeter {
   name: string;
+  /** CPU seconds (user + system) used so far: on a shared machine, steadier than throughput. */
+  cpuSeconds(): number;
+}
+
+export interface Child extends CpuMeter {
   proc: ChildProcess;
   /** Peak resident set size so far (VmHWM), in MB. */
   peakRssMb(): number;
-  /** CPU seconds (user + system) used so far: on a shared machine, steadier than throughput. */
-  cpuSeconds(): number;
   stop(): Promise<void>;
 }
+
+/** CPU seconds of a process from /proc/<pid>/stat (fields 14 and 15, after the parenthesised command name); 0 once it is gone. */
+function processCpuSeconds(pid: number | string): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Every process of this machine whose command is `command` (e.g. all of
+ * Postgres's), as one meter. Backends that exit during a run take their
+ * time with them; the services' own connections outlive the scenarios.
+ */
+export function commandMeter(name: string, command: string): CpuMeter {
+  return {
+    name,
+    cpuSeconds() {
+      let total = 0;
+      for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+        try {
+          if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === command) total += processCpuSeconds(pid);
+        } catch {
+          // gone
+        }
+      }
+      return total;
+    },
+  };
+}
+
+/** This process: the load generator (autocannon runs in it). */
+export const selfMeter = (name: string): CpuMeter => ({
+  name,
+  cpuSeconds() {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1e6;
+  },
+});
 
 /** Runs a TypeScript entry point as its own Node process (tsx loader), logs to our stderr. */
 export function startChild(name: string, entry: string, env: Record<string, string>): Child {
@@ -31,15 +76,7 @@ export function startChild(name: string, entry: string, env: Record<string, stri
     name,
     proc,
     peakRssMb: sample,
-    cpuSeconds() {
-      try {
-        // fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name
-        const fields = readFileSync(`/proc/${proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        return (Number(fields[11]) + Number(fields[12])) / 100;
-      } catch {
-        return 0;
-      }
-    },
+    cpuSeconds: () => processCpuSeconds(proc.pid!),
     async stop() {
       sample();
       if (proc.exitCode !== null) return;

@@ -44,9 +44,10 @@ export function printReport(r: Report): void {
   ];
   console.log(`\nIngest benchmark: ${r.cores} cores, ${r.connections} connections, ${r.durationS} s per scenario (naive: ${naive?.seconds ?? '-'} s)\n`);
   console.log(rows.map((row, i) => `| ${row.join(' | ')} |${i === 0 ? `\n|${row.map(() => ' --- ').join('|')}|` : ''}`).join('\n'));
-  console.log('\nCPU per 1,000 stored events (ms) by process; mean events per queue job; mean rows per INSERT:');
+  console.log('\nCPU per 1,000 stored events (ms) by process (load and drain; postgres and redis: all their processes on this machine); mean events per queue job; mean rows per INSERT:');
   for (const s of r.scenarios) {
-    const cpu = Object.entries(s.cpu).map(([k, v]) => `${k} ${fmt((1000 * 1000 * v) / Math.max(1, s.stored), 1)}`).join(', ');
+    const perEvents = (v: number) => fmt((1000 * 1000 * v) / Math.max(1, s.stored), 1);
+    const cpu = [...Object.entries(s.cpu).map(([k, v]) => `${k} ${perEvents(v)}`), `all ${perEvents(Object.values(s.cpu).reduce((a, b) => a + b, 0))}`].join(', ');
     console.log(`  ${s.name}: ${cpu}${s.eventsPerJob ? `; ${fmt(s.eventsPerJob, 1)} events/job; ${fmt(s.rowsPerInsert)} rows/INSERT` : ''}`);
   }
   console.log(`\nPeak RSS: ${Object.entries(r.rss).map(([k, v]) => `${k} ${fmt(v)} MB`).join(', ')}\n`);

@@ -13,7 +13,7 @@ import { createClient, createSql, dropDatabase, ensureDatabase, migrate, type Sq
 import { createKey } from '@central-logger/keys';
 import { deleteKeysUnder } from '@central-logger/queue';
 import { copyCeiling } from './copy-ceiling.js';
-import { freePort, startChild, waitHealthy, type Child } from './processes.js';
+import { commandMeter, freePort, selfMeter, startChild, waitHealthy, type Child, type CpuMeter } from './processes.js';
 import { printReport, type Scenario } from './report.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 30);
@@ -22,6 +22,8 @@ const NAIVE_DURATION_S = Number(process.env.BENCH_NAIVE_DURATION_S ?? Math.min(1
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cl_bench_ingest';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ONLY = process.env.BENCH_ONLY;
+// what every scenario also costs the machine: the shared servers and the load generator
+const SHARED_METERS = [commandMeter('postgres', 'postgres'), commandMeter('redis', 'redis-server'), selfMeter('autocannon')];
 
 const event = (i: number) => ({ environment: 'bench', executed_at: new Date().toISOString(), status: 'SUCCESS', workflow: 'wf', level: 'info', message: `bench event ${i}`, duration_ms: 12.5, metadata: { bench: true, n: i } });
 const body = (events: number) => JSON.stringify(events === 1 ? event(0) : Array.from({ length: events }, (_, i) => event(i)));
@@ -41,8 +43,9 @@ async function histogram(url: string | undefined, name: string): Promise<{ sum: 
 }
 
 /** Drives `url` for `seconds`, then waits until Postgres holds every accepted event. */
-async function scenario(name: string, sql: Sql, url: string, key: string, clientId: string, eventsPerRequest: number, seconds: number, children: Child[], workerMetrics?: string): Promise<Scenario> {
-  const cpuBefore = children.map((c) => c.cpuSeconds());
+async function scenario(name: string, sql: Sql, url: string, key: string, clientId: string, eventsPerRequest: number, seconds: number, services: CpuMeter[], workerMetrics?: string): Promise<Scenario> {
+  const meters = [...services, ...SHARED_METERS];
+  const cpuBefore = meters.map((c) => c.cpuSeconds());
   const jobsBefore = await histogram(workerMetrics && `${url}/metrics`, 'ingest_group_commit_job_events');
   const batchesBefore = await histogram(workerMetrics, 'worker_batch_rows');
   const result = await autocannon({
@@ -59,7 +62,7 @@ async function scenario(name: string, sql: Sql, url: string, key: string, client
     stored = await countRows(sql, clientId);
   }
   const drainS = (performance.now() - loadEnded) / 1000;
-  const cpu = Object.fromEntries(children.map((c, i) => [c.name, c.cpuSeconds() - cpuBefore[i]!]));
+  const cpu = Object.fromEntries(meters.map((c, i) => [c.name, c.cpuSeconds() - cpuBefore[i]!]));
   const jobs = await histogram(workerMetrics && `${url}/metrics`, 'ingest_group_commit_job_events');
   const batches = await histogram(workerMetrics, 'worker_batch_rows');
   return {
