@@ -118,8 +118,8 @@ export const workerSchema = baseSchema.extend({
   WORKER_CONCURRENCY: positiveInt.default(64),
   /** Most events in one INSERT. */
   BATCH_MAX_EVENTS: positiveInt.default(2000),
-  /** Longest wait to fill a batch before it is written anyway. */
-  BATCH_FLUSH_MS: positiveInt.default(10),
+  /** Longest wait to fill a batch before it is written anyway: a longer wait makes fuller INSERTs, cheaper per row for Postgres, and adds to the lag from 202 to stored. Default 25. */
+  BATCH_FLUSH_MS: positiveInt.default(25),
   /** Lock of an in-flight job; a dead worker's jobs come back after about lock + 2 × stalled interval. */
   LOCK_DURATION_MS: positiveInt.default(5_000),
   STALLED_INTERVAL_MS: positiveInt.default(5_000),
