@@ -1,5 +1,5 @@
-// What usage counting costs on the ingest hot path: one MULTI (HINCRBYs +
-// EXPIRE) per request against the local Redis. Sequential latency, and
+// What usage counting costs on the ingest hot path: one script call (HINCRBYs +
+// EXPIRE) per turn of the event loop against the local Redis. Sequential latency, and
 // throughput with CONCURRENCY requests in flight, for DURATION_S each.
 // Usage: npx tsx bench/usage/run.ts   (knobs: DURATION_S=2 CONCURRENCY=10 BENCH_REDIS_URL)
 import { randomBytes } from 'node:crypto';
