@@ -33,6 +33,20 @@ describe('POST /api/v1/logs happy path', () => {
     expect(row.received_at).toBeInstanceOf(Date);
   });
 
+  it('is served at the path in any case, with a trailing slash or a query string too (as the router serves its routes); other methods are not ingest', async () => {
+    for (const path of ['/api/v1/logs/', '/api/v1/logs?source=ci', '/api/v1/logs/?a=1', '/API/v1/Logs']) {
+      const res = await fetch(`${stack.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': tenant.key }, body: JSON.stringify(event()) });
+      expect(res.status, path).toBe(202);
+      expect(res.headers.get('x-request-id')).toMatch(/^req_/);
+      expect(res.headers.get('ratelimit-remaining')).not.toBeNull();
+    }
+    // a PUT is not the ingest route: the router answers it, in the same error shape
+    const put = await fetch(`${stack.baseUrl}/api/v1/logs`, { method: 'PUT', headers: { 'x-api-key': tenant.key } });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toContain('POST');
+    expect(await put.json()).toMatchObject({ error: 'method_not_allowed', request_id: expect.stringMatching(/^req_/) });
+  });
+
   it('accepts an array, {"logs": [...]}, NDJSON and gzip, and generates missing event ids', async () => {
     const t = await createTenant(db.sql, 'agent');
     const a = await postLogs(stack.baseUrl, t.key, [event({ message: 'a1' }), event({ message: 'a2' })]);

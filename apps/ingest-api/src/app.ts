@@ -9,7 +9,7 @@ import type { LogsProducer } from '@central-logger/queue';
 import type { Redis } from 'ioredis';
 import { authenticate } from './middleware/authenticate.js';
 import { getLimits } from './routes/limits.js';
-import { ingestLogs, isIngestRequest } from './routes/logs-ingest.js';
+import { INGEST_ROUTE, ingestLogs, isIngestRequest, servedBeforeKoa } from './routes/logs-ingest.js';
 import { heartbeat } from './routes/heartbeat.js';
 import { createOwnKey } from './routes/keys-create.js';
 import { listOwnKeys } from './routes/keys-list.js';
@@ -69,6 +69,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   const doc = openApiDocument();
   router.get('/openapi.json', openApi(doc));
   router.get('/docs', docsPage(doc));
+  router.post(INGEST_ROUTE.path, servedBeforeKoa);
   router.get('/api/v1/limits', authenticate(deps.verifier), getLimits(tp.limits, tp.limiter));
   // API keys (issue 3): heartbeat, and owner self-service
   router.post('/api/v1/heartbeat', authenticate(deps.verifier, 'logs:write'), heartbeat(deps.verifier.usage));

@@ -14,6 +14,7 @@ export const errorStatus = {
   invalid_credentials: 401,
   insufficient_scope: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

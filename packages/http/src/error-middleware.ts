@@ -82,6 +82,11 @@ export function errorMiddleware(log: Logger) {
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}`);
       }
+      if (ctx.status === 405 && ctx.body === undefined) {
+        // the router's allowedMethods: the path exists, not with this method
+        const allow = ctx.response.get('Allow');
+        throw new AppError('method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}; allowed: ${allow}`, { headers: { Allow: allow } });
+      }
     } catch (err) {
       const answer = errorAnswer(err, requestId, requestLog);
       ctx.status = answer.status;

@@ -37,13 +37,26 @@ export interface IngestRouteDeps {
   log: Logger;
 }
 
-/** Whether a request is for the ingest route (a trailing slash and a query string allowed, as the router allows them). */
+/**
+ * Whether a request is for the ingest route, matched as the router matches
+ * its routes (any case, a trailing slash and a query string allowed), so the
+ * router's entry for it (`servedBeforeKoa`) is never reached.
+ */
 export function isIngestRequest(req: IncomingMessage): boolean {
   if (req.method !== INGEST_ROUTE.method) return false;
   const url = req.url ?? '';
   const end = url.indexOf('?');
-  const path = end === -1 ? url : url.slice(0, end);
+  const path = (end === -1 ? url : url.slice(0, end)).toLowerCase();
   return path === INGEST_ROUTE.path || path === `${INGEST_ROUTE.path}/`;
+}
+
+/**
+ * The router's entry for the ingest route: it makes the route known to the
+ * router (Allow headers, the OpenAPI check) while the request listener sends
+ * every such request to `ingestLogs` first.
+ */
+export function servedBeforeKoa(): never {
+  throw new Error(`${INGEST_ROUTE.method} ${INGEST_ROUTE.path} reached Koa: serve the app with IngestApp.listener`);
 }
 
 /**
