@@ -36,7 +36,7 @@ await Promise.all(Array.from({ length: CONCURRENCY }, async (_, w) => {
   }
 }));
 
-console.log(`usage counting, one MULTI per request, load average ${loadavg()[0]!.toFixed(2)} (shared machine)`);
+console.log(`usage counting, one script call per event-loop turn, load average ${loadavg()[0]!.toFixed(2)} (shared machine)`);
 console.log(`  sequential: ${latencies.length} requests, p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms`);
 console.log(`  ${CONCURRENCY} in flight: ${Math.round(done / (DURATION_MS / 1000))} requests/s`);
 const stream = redis.scanStream({ match: `${prefix.replace(/[{}]/g, '\\$&')}:*` });
