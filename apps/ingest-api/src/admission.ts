@@ -46,7 +46,7 @@ export function refuseWhenOverloaded(deps: AdmissionDeps): void {
  */
 export async function admit(deps: AdmissionDeps, principal: Principal, events: number, setHeader: SetHeader): Promise<void> {
   const clientId = principal.clientId!;
-  const limits = await deps.limits.limitsOf(clientId);
+  const limits = deps.limits.cached(clientId) ?? (await deps.limits.limitsOf(clientId));
   let decision: RateDecision;
   try {
     decision = await deps.limiter.take({ clientId, keyId: principal.keyId, events, limits });

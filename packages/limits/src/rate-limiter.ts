@@ -82,30 +82,20 @@ export class RateLimiter {
     return Number((await this.redis.get(this.dayKeys(clientId, utcDay(now))[0])) ?? 0);
   }
 
-  private async run(req: RateRequest, peek: boolean, now: number): Promise<RateDecision> {
+  private run(req: RateRequest, peek: boolean, now: number): Promise<RateDecision> {
     const toMidnight = msToNextUtcDay(now);
-    const { requestBurst, eventBurst, eventsPerDay } = req.limits;
-    const [v, r, e, used, retryMs, warned, rReset, eReset] = (await this.call(req, peek, utcDay(now), toMidnight + 3_600_000)) as [number, number, number, number, number, number, number, number];
-    const verdict = VERDICTS[v] ?? 'ok';
-    const states: LimitState[] = [
-      { name: 'requests', limit: requestBurst, remaining: Math.max(0, r), resetS: seconds(rReset) },
-      { name: 'events', limit: eventBurst, remaining: Math.max(0, e), resetS: seconds(eReset) },
-      { name: 'quota', limit: eventsPerDay, remaining: Math.max(0, eventsPerDay - used), resetS: seconds(toMidnight) },
-    ];
-    const warnings: Array<80 | 100> = [];
-    if (warned & 1) warnings.push(80);
-    if (warned & 2) warnings.push(100);
-    const decision: RateDecision = { verdict, states, usedToday: used, warnings };
-    if (verdict !== 'ok') decision.retryAfterS = Math.max(1, seconds(retryMs < 0 ? toMidnight : retryMs));
-    return decision;
+    return this.call(req, peek, utcDay(now), toMidnight + 3_600_000).then((out) => decide(req, out, toMidnight));
   }
+
 
   /** Queues one request for the script call of this turn of the event loop, in the group of its key. */
   private call(req: RateRequest, peek: boolean, day: string, dayTtlMs: number): Promise<number[]> {
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) setImmediate(() => this.flush());
       const l = req.limits;
-      const id = `${req.keyId}\n${req.clientId}\n${day}\n${peek ? 1 : 0}\n${l.requestsPerSecond}\n${l.requestBurst}\n${l.eventsPerSecond}\n${l.eventBurst}\n${l.eventsPerDay}`;
+      // a key belongs to one client; the limits of a group's first request apply to all of it (they change
+      // between turns of the event loop, when an override is re-read)
+      const id = `${req.keyId}\n${day}\n${peek ? 1 : 0}`;
       let group = this.pending.get(id);
       if (group && group.events.length >= MAX_GROUP) {
         // full: it goes out first under a name of its own, and a new group follows it
@@ -150,6 +140,24 @@ export class RateLimiter {
   private dayKeys(clientId: string, day: string): [string, string] {
     return [`${this.prefix}:rl:d:${clientId}:${day}`, `${this.prefix}:rl:w:${clientId}:${day}`];
   }
+}
+
+/** The decision for one request from its 8 numbers of the script's answer. */
+function decide(req: RateRequest, out: number[], toMidnight: number): RateDecision {
+  const { requestBurst, eventBurst, eventsPerDay } = req.limits;
+  const [v, r, e, used, retryMs, warned, rReset, eReset] = out as [number, number, number, number, number, number, number, number];
+  const verdict = VERDICTS[v] ?? 'ok';
+  const states: LimitState[] = [
+    { name: 'requests', limit: requestBurst, remaining: Math.max(0, r), resetS: seconds(rReset) },
+    { name: 'events', limit: eventBurst, remaining: Math.max(0, e), resetS: seconds(eReset) },
+    { name: 'quota', limit: eventsPerDay, remaining: Math.max(0, eventsPerDay - used), resetS: seconds(toMidnight) },
+  ];
+  const warnings: Array<80 | 100> = [];
+  if (warned & 1) warnings.push(80);
+  if (warned & 2) warnings.push(100);
+  const decision: RateDecision = { verdict, states, usedToday: used, warnings };
+  if (verdict !== 'ok') decision.retryAfterS = Math.max(1, seconds(retryMs < 0 ? toMidnight : retryMs));
+  return decision;
 }
 
 function seconds(ms: number): number {
