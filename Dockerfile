@@ -8,6 +8,7 @@ COPY apps/admin/package.json apps/admin/
 COPY packages/ packages/
 RUN npm ci --no-audit --no-fund
 COPY . .
-ENV NODE_ENV=production HOST=0.0.0.0
+# the workspace's packages/client is used from its sources (see packages/client/README.md)
+ENV NODE_ENV=production HOST=0.0.0.0 NODE_OPTIONS=--conditions=central-logger-source
 USER node
 CMD ["node", "--import", "tsx", "apps/ingest-api/src/main.ts"]
