@@ -1,12 +1,13 @@
 // Verification outcomes over HTTP: specific errors only after the secret
 // verified, expiry, rotation with grace, legacy hashes, and that failures
 // cost no bcrypt unless a real key's prefix was named.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { deactivateClient } from '@central-logger/db';
-import { bcryptCalls, createKey, generateKey, revokeKey, rotateKey, withChecksum } from '@central-logger/keys';
+import { bcryptCalls, createKey, deactivateClientEverywhere, generateKey, revokeKey, revokeKeyEverywhere, rotateKey, rotateKeyEverywhere, withChecksum } from '@central-logger/keys';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { heartbeat, insertLegacyKey } from './support/keys.js';
-import { createTenant, startStack, type Stack } from './support/stack.js';
+import { createTenant, REDIS_URL, startStack, type Stack } from './support/stack.js';
 
 let db: TestDatabase;
 let stack: Stack;
@@ -121,5 +122,31 @@ describe('failed authentication is cheap', () => {
     const before = bcryptCalls.compare;
     for (let i = 0; i < 20; i++) expect((await heartbeat(stack.baseUrl, t.key)).status).toBe(200);
     expect(bcryptCalls.compare).toBe(before);
+  });
+});
+
+describe('changes that must reach every process', () => {
+  it('commit with their audit row or not at all: a failing audit undoes the revocation, rotation and deactivation', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    const redis = new Redis(REDIS_URL);
+    onTestFinished(() => redis.disconnect());
+    const failing = async () => {
+      throw new Error('the audit log cannot be written');
+    };
+    await expect(revokeKeyEverywhere(db.sql, redis, t.record.id, undefined, failing)).rejects.toThrow('audit');
+    await expect(rotateKeyEverywhere(db.sql, redis, undefined, t.record.id, { graceMs: 60_000, bcryptCost: 4, inTransaction: failing })).rejects.toThrow('audit');
+    await expect(deactivateClientEverywhere(db.sql, redis, t.clientId, failing)).rejects.toThrow('audit');
+    const [key] = await db.sql`select is_active, revoked_at, replaced_by, expires_at from api_keys where id = ${t.record.id}`;
+    expect(key).toEqual({ is_active: true, revoked_at: null, replaced_by: null, expires_at: null });
+    expect(await db.sql`select id from api_keys where rotated_from = ${t.record.id}`).toHaveLength(0);
+    const [client] = await db.sql`select is_active from clients where id = ${t.clientId}`;
+    expect(client!.is_active).toBe(true);
+    // and with a working audit, the change and its row land together
+    const written: string[] = [];
+    const { result } = await revokeKeyEverywhere(db.sql, redis, t.record.id, undefined, async (tx, r) => {
+      written.push((await tx`select revoked_at from api_keys where id = ${r.id}`)[0]!.revoked_at ? 'revoked' : 'not yet');
+    });
+    expect(result?.status).toBe('revoked');
+    expect(written).toEqual(['revoked']);
   });
 });

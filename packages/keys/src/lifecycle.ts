@@ -9,12 +9,16 @@ import type { Invalidation } from './verifier.js';
  * Changes that must reach every process's key cache. The database is the
  * truth and is written first; the announcement over Redis makes the change
  * take effect everywhere at once. If Redis cannot take it, caches still
- * expire within their TTL, and `announced` says so.
+ * expire within their TTL, and `announced` says so. What must commit with
+ * the change (an audit row) goes in `inTransaction`.
  */
 export interface Announced<T> {
   result: T;
   announced: boolean;
 }
+
+/** Work that must commit with the change or not at all, e.g. its audit row. */
+export type InTransaction<T> = (tx: Sql, result: T) => Promise<unknown>;
 
 async function announce(redis: Redis, what: Invalidation): Promise<boolean> {
   try {
@@ -25,14 +29,22 @@ async function announce(redis: Redis, what: Invalidation): Promise<boolean> {
   }
 }
 
-export async function revokeKeyEverywhere(sql: Sql, redis: Redis, idOrPrefix: string, clientId?: string): Promise<Announced<KeyRecord | undefined>> {
-  const record = await revokeKey(sql, idOrPrefix, clientId);
+export async function revokeKeyEverywhere(sql: Sql, redis: Redis, idOrPrefix: string, clientId?: string, inTransaction?: InTransaction<KeyRecord>): Promise<Announced<KeyRecord | undefined>> {
+  const record = await sql.begin(async (tx) => {
+    const r = await revokeKey(tx as unknown as Sql, idOrPrefix, clientId);
+    if (r && inTransaction) await inTransaction(tx as unknown as Sql, r);
+    return r;
+  }) as KeyRecord | undefined;
   if (!record) return { result: undefined, announced: false };
   return { result: record, announced: await announce(redis, { keyId: record.id }) };
 }
 
-export async function deactivateClientEverywhere(sql: Sql, redis: Redis, clientId: string): Promise<Announced<boolean>> {
-  const found = await deactivateClient(sql, clientId);
+export async function deactivateClientEverywhere(sql: Sql, redis: Redis, clientId: string, inTransaction?: InTransaction<string>): Promise<Announced<boolean>> {
+  const found = await sql.begin(async (tx) => {
+    const f = await deactivateClient(tx as unknown as Sql, clientId);
+    if (f && inTransaction) await inTransaction(tx as unknown as Sql, clientId);
+    return f;
+  }) as boolean;
   if (!found) return { result: false, announced: false };
   return { result: true, announced: await announce(redis, { clientId }) };
 }
@@ -43,7 +55,7 @@ export async function rotateKeyEverywhere(
   redis: Redis,
   clientId: string | undefined,
   idOrPrefix: string,
-  options: { graceMs: number; bcryptCost: number },
+  options: { graceMs: number; bcryptCost: number; inTransaction?: InTransaction<Rotation> },
 ): Promise<Announced<Rotation>> {
   const rotation = await rotateKey(sql, clientId, idOrPrefix, options);
   return { result: rotation, announced: await announce(redis, { keyId: rotation.previous.id }) };

@@ -25,7 +25,7 @@ export interface Rotation {
  * cannot be rotated (409). Callers must announce `previous.id` so caches
  * pick up the new expiry.
  */
-export async function rotateKey(sql: Sql, clientId: string | undefined, idOrPrefix: string, options: { graceMs: number; bcryptCost: number }): Promise<Rotation> {
+export async function rotateKey(sql: Sql, clientId: string | undefined, idOrPrefix: string, options: { graceMs: number; bcryptCost: number; inTransaction?: (tx: Sql, rotation: Rotation) => Promise<unknown> }): Promise<Rotation> {
   const { key, prefix } = generateKey();
   // bcrypt before the transaction: no row lock is held while it runs
   const hash = await hashKey(key, options.bcryptCost);
@@ -47,6 +47,8 @@ export async function rotateKey(sql: Sql, clientId: string | undefined, idOrPref
     const [updated] = await tx`
       update api_keys set replaced_by = ${id}, expires_at = least(coalesce(expires_at, 'infinity'), ${graceUntil})
       where id = ${current.id} returning *`;
-    return { key, record: toRecord(created!), previous: toRecord(updated!) };
+    const rotation: Rotation = { key, record: toRecord(created!), previous: toRecord(updated!) };
+    await options.inTransaction?.(tx as unknown as Sql, rotation);
+    return rotation;
   }) as Promise<Rotation>;
 }

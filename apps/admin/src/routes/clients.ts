@@ -52,16 +52,15 @@ export function getClientRoute(deps: RouteDeps) {
 
 /**
  * `POST /admin/api/clients/:id/deactivate`: its keys stop working on every
- * process within a second. The audit row follows the change rather than
- * sharing its transaction: deactivateClientEverywhere announces over Redis
- * as soon as its own write commits.
+ * process within a second. The audit row commits with the change.
  */
 export function deactivateClientRoute(deps: RouteDeps) {
   return async function deactivate(ctx: Context): Promise<void> {
     const id = String(ctx.params.id);
-    const { result, announced } = await deactivateClientEverywhere(deps.sql, deps.redis, id);
+    const { result, announced } = await deactivateClientEverywhere(deps.sql, deps.redis, id, (tx) =>
+      recordAudit(tx, { actor: ctx.state.admin.name, action: 'client.deactivate', target: `client:${id}`, details: {}, ip: ctx.ip }),
+    );
     if (!result) throw notFound(id);
-    await recordAudit(deps.sql, { actor: ctx.state.admin.name, action: 'client.deactivate', target: `client:${id}`, details: { announced }, ip: ctx.ip });
     ctx.body = { ...clientJson((await getClientOverview(deps.sql, id))!), announced };
   };
 }

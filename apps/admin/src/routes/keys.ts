@@ -60,15 +60,15 @@ export function listKeysRoute(deps: RouteDeps) {
 
 /**
  * `DELETE /admin/api/keys/:id` (id or prefix): stops working on every process
- * within a second. The audit row follows the revocation, which
- * revokeKeyEverywhere announces as soon as its own write commits.
+ * within a second. The audit row commits with the revocation.
  */
 export function revokeKeyRoute(deps: RouteDeps) {
   return async function revoke(ctx: Context): Promise<void> {
     const idOrPrefix = String(ctx.params.id);
-    const { result, announced } = await revokeKeyEverywhere(deps.sql, deps.redis, idOrPrefix);
+    const { result, announced } = await revokeKeyEverywhere(deps.sql, deps.redis, idOrPrefix, undefined, (tx, r) =>
+      recordAudit(tx, { actor: ctx.state.admin.name, action: 'key.revoke', target: `key:${r.id}`, details: { prefix: r.prefix, name: r.name, client_id: r.clientId }, ip: ctx.ip }),
+    );
     if (!result) throw new AppError('not_found', `No API key with id or prefix "${idOrPrefix}"`);
-    await recordAudit(deps.sql, { actor: ctx.state.admin.name, action: 'key.revoke', target: `key:${result.id}`, details: { prefix: result.prefix, name: result.name, client_id: result.clientId, announced }, ip: ctx.ip });
     ctx.body = { ...keyJson(result), announced };
   };
 }
@@ -100,9 +100,12 @@ export function setKeyExpiryRoute(deps: RouteDeps) {
 export function rotateKeyRoute(deps: RouteDeps) {
   return async function rotate(ctx: Context): Promise<void> {
     const { graceMs } = parseRotateKeyRequest(await readJson(ctx, z.unknown()));
-    const { result, announced } = await rotateKeyEverywhere(deps.sql, deps.redis, undefined, String(ctx.params.id), { graceMs, bcryptCost: deps.config.BCRYPT_COST });
+    const { result, announced } = await rotateKeyEverywhere(deps.sql, deps.redis, undefined, String(ctx.params.id), {
+      graceMs,
+      bcryptCost: deps.config.BCRYPT_COST,
+      inTransaction: (tx, r) => recordAudit(tx, { actor: ctx.state.admin.name, action: 'key.rotate', target: `key:${r.previous.id}`, details: { prefix: r.previous.prefix, replaced_by: r.record.prefix, old_expires_at: r.previous.expiresAt }, ip: ctx.ip }),
+    });
     const { previous, record: next, key } = result;
-    await recordAudit(deps.sql, { actor: ctx.state.admin.name, action: 'key.rotate', target: `key:${previous.id}`, details: { prefix: previous.prefix, replaced_by: next.prefix, old_expires_at: previous.expiresAt, announced }, ip: ctx.ip });
     ctx.status = 201;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { key, ...keyJson(next), previous: keyJson(previous), warning: 'Save this key securely - it will not be shown again!' };
