@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { centralLogger } from './support/child-processes.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
@@ -68,6 +69,9 @@ describe('central-logger CLI', () => {
     }, 5_000, 'revoked key to be refused');
     expect(after.body.error).toBe('api_key_revoked');
     expect((await cli('api-key', 'list', '--json')).stdout).toContain('"status": "revoked"');
+    // audited as the admin API's revocations are, naming the operating-system user
+    const [audit] = await db.sql`select actor, details from admin_audit where action = 'key.revoke' and details->>'prefix' = ${prefix}`;
+    expect(audit).toMatchObject({ actor: `cli:${userInfo().username}`, details: { name: 'Production Agent' } });
   });
 
   it('creates admin keys without a client, and explains bad input in one line', async () => {

@@ -1,10 +1,13 @@
 import { baseSchema, loadConfig, type BaseConfig } from '@central-logger/config';
 import { createSql, type Sql } from '@central-logger/db';
+import { userInfo } from 'node:os';
 import { Redis } from 'ioredis';
 
 /** What every CLI command gets: config, a small pool, and Redis opened on demand. */
 export interface CliContext {
   config: BaseConfig;
+  /** Who the audit log names for what this command changes: `cli:<OS user>`. */
+  actor: string;
   sql: Sql;
   redis(): Redis;
   out(line?: string): void;
@@ -17,6 +20,7 @@ export function createCliContext(): CliContext {
   let redis: Redis | undefined;
   return {
     config,
+    actor: `cli:${userInfo().username}`,
     sql,
     redis() {
       redis ??= new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2_000, retryStrategy: () => null });

@@ -1,4 +1,3 @@
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { acknowledgeAlert, listAlerts } from '@central-logger/alerts';
 import { recordAudit } from '../../store/audit.js';
@@ -39,7 +38,7 @@ export function registerAlerts(program: Command, run: Run): void {
     .description('acknowledge an alert (recorded in the audit log)')
     .action((id: string) =>
       run(async (ctx) => {
-        const actor = `cli:${userInfo().username}`;
+        const { actor } = ctx;
         const done = await ctx.sql.begin(async (tx) => {
           const r = await acknowledgeAlert(asSql(tx), id, actor);
           if (r?.changed) await recordAudit(tx, { actor, action: 'alert.ack', target: `alert:${id}`, details: { rule: r.alert.rule, subject: r.alert.subject }, ip: null });

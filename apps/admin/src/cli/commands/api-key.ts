@@ -5,6 +5,7 @@ import { registerApiKeyImport } from './api-key-import.js';
 import { CliError } from '../errors.js';
 import type { CliContext } from '../context.js';
 import { table, when } from '../table.js';
+import { recordAudit } from '../../store/audit.js';
 
 type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
@@ -75,7 +76,9 @@ export function registerApiKey(program: Command, run: Run): void {
     .description('revoke a key by id or prefix; it stops working on every process within a second')
     .action((idOrPrefix: string) =>
       run(async (ctx) => {
-        const { result, announced } = await revokeKeyEverywhere(ctx.sql, ctx.redis(), idOrPrefix);
+        const { result, announced } = await revokeKeyEverywhere(ctx.sql, ctx.redis(), idOrPrefix, undefined, (tx, r) =>
+          recordAudit(tx, { actor: ctx.actor, action: 'key.revoke', target: `key:${r.id}`, details: { prefix: r.prefix, name: r.name, client_id: r.clientId }, ip: null }),
+        );
         if (!result) throw new CliError(`No API key with id or prefix "${idOrPrefix}"`);
         ctx.out(`✓ API key ${result.prefix} (${result.name}) revoked`);
         if (!announced) ctx.out('⚠️  Redis was unreachable: running processes notice within the key cache TTL instead of at once');
@@ -89,7 +92,11 @@ export function registerApiKey(program: Command, run: Run): void {
     .action((idOrPrefix: string, opts: { grace: string }) =>
       run(async (ctx) => {
         const graceMs = graceFrom(opts.grace);
-        const { result, announced } = await rotateKeyEverywhere(ctx.sql, ctx.redis(), undefined, idOrPrefix, { graceMs, bcryptCost: ctx.config.BCRYPT_COST });
+        const { result, announced } = await rotateKeyEverywhere(ctx.sql, ctx.redis(), undefined, idOrPrefix, {
+          graceMs,
+          bcryptCost: ctx.config.BCRYPT_COST,
+          inTransaction: (tx, r) => recordAudit(tx, { actor: ctx.actor, action: 'key.rotate', target: `key:${r.previous.id}`, details: { prefix: r.previous.prefix, replaced_by: r.record.prefix, old_expires_at: r.previous.expiresAt }, ip: null }),
+        });
         ctx.out('✓ API key rotated');
         ctx.out();
         ctx.out(`Key:     ${result.key}`);

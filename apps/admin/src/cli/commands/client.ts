@@ -4,6 +4,7 @@ import { deactivateClientEverywhere, publishInvalidation } from '@central-logger
 import { CliError } from '../errors.js';
 import type { CliContext } from '../context.js';
 import { table, when } from '../table.js';
+import { recordAudit } from '../../store/audit.js';
 
 type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
@@ -45,7 +46,9 @@ export function registerClient(program: Command, run: Run): void {
     .description("deactivate a client; its keys stop working on every process within a second")
     .action((id: string) =>
       run(async (ctx) => {
-        const { result, announced } = await deactivateClientEverywhere(ctx.sql, ctx.redis(), id);
+        const { result, announced } = await deactivateClientEverywhere(ctx.sql, ctx.redis(), id, (tx) =>
+          recordAudit(tx, { actor: ctx.actor, action: 'client.deactivate', target: `client:${id}`, details: {}, ip: null }),
+        );
         if (!result) throw new CliError(`No client "${id}"`);
         ctx.out(`✓ Client ${id} deactivated`);
         if (!announced) ctx.out('⚠️  Redis was unreachable: running processes notice within the key cache TTL instead of at once');
