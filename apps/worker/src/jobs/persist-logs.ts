@@ -8,19 +8,21 @@ import type { LogBatcher } from '../batcher.js';
  * after their INSERT commits; a redelivered job inserts nothing new because
  * the insert skips (client_id, event_id, executed_at) it already holds.
  * A job gathered by group commit holds groups of several tenants: each group
- * becomes rows of its own client_id only, and is handed to the batcher on its
- * own; rows Postgres refuses are kept in dead_letter_events by the batcher, so
- * only an outage fails the job (and BullMQ retries it).
+ * becomes rows of its own client_id only; rows Postgres refuses are kept in
+ * dead_letter_events by the batcher (it bisects the job's rows to find them),
+ * so only an outage fails the job (and BullMQ retries it).
  */
 export function persistLogs(batcher: LogBatcher, onStored?: (group: EventGroup) => void) {
   return async function process(job: Job): Promise<{ stored: number }> {
     const parsed = parsePersistLogsJob(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid persist-logs payload: ${parsed.message}`);
     const { groups } = parsed;
-    const settled = await Promise.allSettled(groups.map((g) => batcher.add(rowsOf(g)).then(() => onStored?.(g))));
-    const failed = settled.find((s) => s.status === 'rejected');
-    if (failed) throw failed.reason;
-    return { stored: groups.reduce((n, g) => n + g.events.length, 0) };
+    // one batcher entry for the whole job: a job of single-event requests holds hundreds of groups
+    const rows: LogRow[] = [];
+    for (const g of groups) rows.push(...rowsOf(g));
+    await batcher.add(rows);
+    if (onStored) for (const g of groups) onStored(g);
+    return { stored: rows.length };
   };
 }
 
