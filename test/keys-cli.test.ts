@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@central-logger/db';
 import { KeyVerifier, legacyPrefix } from '@central-logger/keys';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { runCli } from './support/child-processes.js';
+import { centralLogger } from './support/child-processes.js';
 import { testEnv } from './support/stack.js';
 
 let db: TestDatabase;
@@ -24,7 +24,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const cli = (...args: string[]) => runCli(args, env);
+const cli = (...args: string[]) => centralLogger(args, env);
 const keyOf = (stdout: string) => /Key:\s+(\S+)/.exec(stdout)![1]!;
 
 describe('api-key create', () => {
@@ -100,13 +100,13 @@ describe('api-key import --from-env', () => {
   });
 
   it('prefers API_KEYS in the environment, and reports bad entries without showing them', async () => {
-    const res = await runCli(['api-key', 'import', '--from-env', '--file', '/nonexistent'], { ...env, API_KEYS: '{"env_only_key_42": "envclient", "short": "acme", "good_key_but_bad_client": "no spaces allowed"}' });
+    const res = await centralLogger(['api-key', 'import', '--from-env', '--file', '/nonexistent'], { ...env, API_KEYS: '{"env_only_key_42": "envclient", "short": "acme", "good_key_but_bad_client": "no spaces allowed"}' });
     expect(res.code).toBe(1);
     expect(res.stdout).toContain('1 imported');
     expect(res.stdout).toContain('2 entries skipped');
     expect(res.stdout + res.stderr).not.toMatch(/short|good_key_but_bad_client|env_only_key_42/);
     expect(await verifier.authenticate('env_only_key_42', '127.0.0.1')).toMatchObject({ clientId: 'envclient' });
-    const broken = await runCli(['api-key', 'import', '--from-env'], { ...env, API_KEYS: '{"leaky_secret_value": ' });
+    const broken = await centralLogger(['api-key', 'import', '--from-env'], { ...env, API_KEYS: '{"leaky_secret_value": ' });
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain('API_KEYS is not valid JSON');
     expect(broken.stderr).not.toContain('leaky_secret_value');

@@ -6,7 +6,7 @@ import { createKey, generateKey, revokeKeyEverywhere, rotateKey, withChecksum } 
 import { Redis } from 'ioredis';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { api, heartbeat, insertLegacyKey } from './support/keys.js';
-import { runCli, spawnIngestApi, spawnService, type ServiceProcess } from './support/child-processes.js';
+import { centralLogger, spawnIngestApi, spawnService, type ServiceProcess } from './support/child-processes.js';
 import { createTenant, deleteRedisKeys, event, postLogs, REDIS_URL, testEnv, waitFor } from './support/stack.js';
 
 let db: TestDatabase;
@@ -65,7 +65,7 @@ describe('revocation across processes', () => {
     const t = await createTenant(db.sql, 'owner');
     keys.push(t.key);
     for (const p of [p1, p2]) expect((await heartbeat(p.baseUrl, t.key)).status).toBe(200);
-    const cli = await runCli(['client', 'deactivate', t.clientId], env);
+    const cli = await centralLogger(['client', 'deactivate', t.clientId], env);
     const since = Date.now();
     expect(cli.code).toBe(0);
     expect(cli.stdout).toContain(`Client ${t.clientId} deactivated`);
@@ -80,7 +80,7 @@ describe('revocation across processes', () => {
     const t = await createTenant(db.sql, 'agent');
     keys.push(t.key);
     for (const p of [p1, p2]) expect((await heartbeat(p.baseUrl, t.key)).status).toBe(200);
-    const cli = await runCli(['api-key', 'rotate', t.record.prefix, '--grace', '1s'], env);
+    const cli = await centralLogger(['api-key', 'rotate', t.record.prefix, '--grace', '1s'], env);
     expect(cli.code).toBe(0);
     const newKey = /Key:\s+(\S+)/.exec(cli.stdout)![1]!;
     keys.push(newKey);

@@ -12,7 +12,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { createClient, createSql, dropDatabase, ensureDatabase, migrate } from '@central-logger/db';
 import { createKey, revokeKeyEverywhere } from '@central-logger/keys';
-import { runCli, spawnIngestApi, spawnService } from '../../test/support/child-processes.js';
+import { centralLogger, spawnIngestApi, spawnService } from '../../test/support/child-processes.js';
 
 const DURATION_S = Number(process.env.DURATION_S ?? 5);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 10);
@@ -95,7 +95,7 @@ async function revocation(): Promise<void> {
   await warm(cliKey);
   const started = performance.now();
   const polls = [first401(a.baseUrl, cliKey), first401(b.baseUrl, cliKey)];
-  const cli = await runCli(['api-key', 'revoke', cliKey.slice(0, 16)], env);
+  const cli = await centralLogger(['api-key', 'revoke', cliKey.slice(0, 16)], env);
   const cliDone = performance.now();
   const [ta, tb] = await Promise.all(polls);
   if (cli.code !== 0) throw new Error(cli.stderr);

@@ -67,18 +67,6 @@ export async function spawnIngestApi(env: Record<string, string>): Promise<Servi
   return Object.assign(proc, { baseUrl: `http://127.0.0.1:${listening.address.port}` });
 }
 
-/** Runs the `central-logger` CLI to completion. */
-export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...TS_NODE_ARGS, 'apps/admin/src/cli/main.ts', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
-
 export type AppName = 'ingest-api' | 'worker' | 'admin';
 
 export interface AppProcess extends ServiceProcess {
