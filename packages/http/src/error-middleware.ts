@@ -46,7 +46,6 @@ export function errorAnswer(err: unknown, requestId: string, log: () => Logger):
 export interface RequestLine {
   method: string;
   path: string;
-  status: number;
   ms: number;
   /** The authenticated key's prefix, if any: the only part of a key ever logged. */
   key_prefix: string | undefined;
@@ -55,12 +54,12 @@ export interface RequestLine {
 
 /**
  * One access log line per request: `info` for failures, `debug` for
- * successes (a line per accepted POST would cost more than the POST).
+ * successes (a line per accepted POST would cost more than the POST). The
+ * line is built, and the request's logger made, only when the level is on.
  */
-export function logRequest(log: () => Logger, line: RequestLine): void {
-  const level = line.status >= 400 ? 'info' : 'debug';
-  const l = log();
-  if (l.isLevelEnabled(level)) l[level](line, 'request');
+export function logRequest(log: Logger, requestLog: () => Logger, status: number, line: () => RequestLine): void {
+  const level = status >= 400 ? 'info' : 'debug';
+  if (log.isLevelEnabled(level)) requestLog()[level]({ status, ...line() }, 'request');
 }
 
 /**
@@ -93,9 +92,7 @@ export function errorMiddleware(log: Logger) {
       for (const [k, v] of Object.entries(answer.headers)) ctx.set(k, v);
       ctx.body = answer.body;
     } finally {
-      if (log.isLevelEnabled(ctx.status >= 400 ? 'info' : 'debug')) {
-        logRequest(requestLog, { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started), key_prefix: keyPrefixOf(ctx), ip: ctx.ip });
-      }
+      logRequest(log, requestLog, ctx.status, () => ({ method: ctx.method, path: ctx.path, ms: Math.round(performance.now() - started), key_prefix: keyPrefixOf(ctx), ip: ctx.ip }));
     }
   };
 }

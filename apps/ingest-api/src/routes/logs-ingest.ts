@@ -84,7 +84,7 @@ export function ingestLogs(deps: IngestRouteDeps) {
     const headers: Record<string, string> = { 'X-Request-Id': requestId };
     // methods of one object, not named closures: under tsx each of those costs a defineProperty per request
     let child: Logger | undefined;
-    const the = {
+    const perRequest = {
       log(): Logger {
         return (child ??= log.child({ request_id: requestId }));
       },
@@ -99,12 +99,12 @@ export function ingestLogs(deps: IngestRouteDeps) {
     let body: object;
     try {
       principal = await tenantPrincipal(deps.verifier, req.headers, address, 'logs:write');
-      const ids = await accept(req, principal, (n) => (events = n), the.setHeader);
+      const ids = await accept(req, principal, (n) => (events = n), perRequest.setHeader);
       deps.metrics.eventsAccepted.inc(ids.length);
       body = { accepted: ids.length, ids } satisfies IngestAccepted;
     } catch (err) {
       if (principal) deps.metrics.eventsRejected.inc({ reason: isAppError(err) ? err.code : 'internal_error' }, events ?? 1);
-      const answer = errorAnswer(err, requestId, the.log);
+      const answer = errorAnswer(err, requestId, perRequest.log);
       status = answer.status;
       Object.assign(headers, answer.headers);
       body = answer.body;
@@ -119,9 +119,7 @@ export function ingestLogs(deps: IngestRouteDeps) {
     const errorCode = status === 202 ? undefined : (body as { error: string }).error;
     deps.requests.count(INGEST_ROUTE.method, INGEST_ROUTE.path, status, errorCode);
     recordUsage(deps.usage, log, { principal, headers: req.headers, address, status, errorCode, eventsAccepted: status === 202 ? events! : 0, eventCount: events });
-    if (log.isLevelEnabled(status >= 400 ? 'info' : 'debug')) {
-      logRequest(the.log, { method: INGEST_ROUTE.method, path: INGEST_ROUTE.path, status, ms: Math.round(performance.now() - started), key_prefix: principal?.prefix, ip: address });
-    }
+    logRequest(log, perRequest.log, status, () => ({ method: INGEST_ROUTE.method, path: INGEST_ROUTE.path, ms: Math.round(performance.now() - started), key_prefix: principal?.prefix, ip: address }));
   };
 
   /** Reads, checks and queues the request's events; their ids once Redis holds them. */
