@@ -29,13 +29,12 @@ type SetHeader = (name: string, value: string) => void;
  * no Redis round trip: the connection status and the last backlog sample.
  */
 export function refuseWhenOverloaded(deps: AdmissionDeps): void {
-  const headers = { 'Retry-After': String(deps.retryAfterS) };
-  if (deps.redis.status !== 'ready') {
-    throw new AppError('unavailable', 'The queue cannot take events right now; retry later', { headers });
-  }
-  if (deps.backlog.overloaded()) {
-    throw new AppError('unavailable', 'The service is catching up with its backlog; retry later', { headers });
-  }
+  if (deps.redis.status !== 'ready') throw unavailable(deps, 'The queue cannot take events right now; retry later');
+  if (deps.backlog.overloaded()) throw unavailable(deps, 'The service is catching up with its backlog; retry later');
+}
+
+function unavailable(deps: AdmissionDeps, message: string): AppError {
+  return new AppError('unavailable', message, { headers: { 'Retry-After': String(deps.retryAfterS) } });
 }
 
 /**
