@@ -1,6 +1,7 @@
 // Usage counting: real traffic through ingest-api (accepted, invalid, too large,
 // unauthenticated, rate limited), rolled up by the worker's job; the totals in
 // usage_hourly equal what the responses said, and re-runs never double count.
+import { createServer, type AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -161,6 +162,36 @@ describe('usage counting and roll-up', () => {
     } finally {
       server.close();
       broken.disconnect();
+    }
+  });
+
+  it('the answer never waits for counting: a Redis that never replies holds back no response', async () => {
+    // a server that accepts the connection and never answers a command
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const hung = new Redis((silent.address() as AddressInfo).port, '127.0.0.1', { enableReadyCheck: false, maxRetriesPerRequest: null, retryStrategy: () => null });
+    hung.on('error', () => {});
+    const counter = new UsageCounter(hung, '{never}');
+    const app = new Koa();
+    app.use(countUsage(counter, createLogger('test', 'silent')));
+    app.use((ctx) => {
+      ctx.state.principal = { keyId: 'key_x', prefix: 'clk_x', role: 'agent', clientId: 'c' };
+      ctx.status = 202;
+      ctx.body = { accepted: 1, ids: ['evt_x'] };
+    });
+    const server = await listen(app, { host: '127.0.0.1', port: 0, requestTimeoutMs: 5_000, headersTimeoutMs: 5_000 });
+    try {
+      const res = await fetch(`http://127.0.0.1:${portOf(server)}/api/v1/logs`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(2_000) });
+      expect(res.status).toBe(202);
+      // and the count was sent, just never confirmed
+      let settled = false;
+      void counter.record({ subject: { keyId: 'key_x' }, bytes: 0, eventsAccepted: 0, authFailure: false, rateLimited: false }).finally(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(settled).toBe(false);
+    } finally {
+      server.close();
+      hung.disconnect();
+      silent.close();
     }
   });
 
