@@ -170,6 +170,49 @@ describe('RateLimiter', () => {
       expect(many.slice(1100).every((d) => d.verdict === 'requests')).toBe(true);
     }));
 
+  it('sends the requests of one event-loop turn in one script call, and reads and writes a key\'s buckets once per call however many of its requests it holds', async () => {
+    const redis = new Redis(stack.env.REDIS_URL!);
+    const monitor = await redis.monitor();
+    const prefix = `${stack.env.QUEUE_PREFIX}:calls`;
+    let scriptCalls = 0;
+    const counted = Object.assign(Object.create(redis) as Redis, {
+      sendCommand: (command: { name: string }) => ((scriptCalls += Number(command.name === 'evalsha')), redis.sendCommand(command as never)),
+    });
+    // what the script did to this limiter's keys, command by command
+    const seen: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[1]?.startsWith(prefix)) seen.push(`${args[0]!.toLowerCase()} ${args[1].slice(prefix.length + 1)}`);
+    });
+    try {
+      const limiter = new RateLimiter(counted, prefix);
+      const limits = { requestsPerSecond: 0.01, requestBurst: 100, eventsPerSecond: 0.01, eventBurst: 10_000, eventsPerDay: 1e9 };
+      const decisions = await Promise.all(Array.from({ length: 80 }, (_, i) => limiter.take({ clientId: 'calls-client', keyId: `key_${i % 2}`, events: 1, limits })));
+      expect(decisions.every((d) => d.verdict === 'ok')).toBe(true);
+      expect(scriptCalls).toBe(1);
+      // a marker after the script: once the monitor shows it, it has shown everything the script did
+      await redis.get(`${prefix}:end`);
+      await waitFor(() => seen.includes('get end'), 5_000, 'the monitor to show the marker');
+      const count = (command: string) => seen.filter((s) => s === command).length;
+      for (const key of ['key_0', 'key_1']) {
+        expect(count(`hmget rl:k:${key}`)).toBe(1);
+        expect(count(`hset rl:k:${key}`)).toBe(1);
+      }
+      // the client's day counter: read and added to once per group (per key), not per request
+      const day = seen.find((s) => s.startsWith('incrby rl:d:calls-client:'))!.split(' ')[1]!;
+      expect(count(`get ${day}`)).toBe(2);
+      expect(count(`incrby ${day}`)).toBe(2);
+      expect(await limiter.usedToday('calls-client')).toBe(80);
+
+      // 250 keys in one turn: calls of at most 100 keys each, so no one script holds Redis long
+      scriptCalls = 0;
+      await Promise.all(Array.from({ length: 250 }, (_, i) => limiter.take({ clientId: 'calls-many', keyId: `many_${i}`, events: 1, limits })));
+      expect(scriptCalls).toBe(3);
+    } finally {
+      monitor.disconnect();
+      redis.disconnect();
+    }
+  });
+
   it('peek shows the state of the limits without taking from them', () =>
     withLimiter('peek', async (limiter) => {
       const limits = { requestsPerSecond: 0.01, requestBurst: 3, eventsPerSecond: 0.01, eventBurst: 30, eventsPerDay: 100 };
