@@ -191,7 +191,7 @@ describe('RateLimiter', () => {
       expect(scriptCalls).toBe(1);
       // a marker after the script: once the monitor shows it, it has shown everything the script did
       await redis.get(`${prefix}:end`);
-      await waitFor(() => seen.includes('get end'), 5_000, 'the monitor to show the marker');
+      await waitFor(async () => seen.includes('get end'), 5_000, 'the monitor to show the marker');
       const count = (command: string) => seen.filter((s) => s === command).length;
       for (const key of ['key_0', 'key_1']) {
         expect(count(`hmget rl:k:${key}`)).toBe(1);
