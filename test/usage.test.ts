@@ -2,6 +2,7 @@
 // unauthenticated, rate limited), rolled up by the worker's job; the totals in
 // usage_hourly equal what the responses said, and re-runs never double count.
 import { createServer, type AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +104,36 @@ describe('usage counting and roll-up', () => {
     const perKey = await queryUsage(db.sql, { keyId: a.record.id, from, to, granularity: 'hour' });
     expect(perKey.reduce((s, r) => s + r.requests, 0)).toBe(ea.requests);
     expect(perKey.every((r) => r.keyId === a.record.id && r.clientId === a.clientId)).toBe(true);
+  });
+
+  it('counts the bytes a body took on the wire, also when it came chunked without a Content-Length, and gzip as sent', async () => {
+    const t = await createTenant(db.sql, 'agent', 'usage_wire');
+    /** POSTs `body` in two chunks (Transfer-Encoding: chunked, no Content-Length). */
+    const chunked = async (body: Buffer, headers: Record<string, string> = {}) => {
+      const half = Math.floor(body.length / 2);
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(body.subarray(0, half));
+          c.enqueue(body.subarray(half));
+          c.close();
+        },
+      });
+      const res = await fetch(`${stack.baseUrl}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': t.key, ...headers }, body: stream, duplex: 'half' } as RequestInit);
+      expect(res.headers.get('x-request-id')).toBeTruthy();
+      return res.status;
+    };
+    const plain = Buffer.from(JSON.stringify([event(), event()]));
+    const zipped = gzipSync(Buffer.from(JSON.stringify([event(), event(), event()])));
+    expect(await chunked(plain)).toBe(202);
+    expect(await chunked(zipped, { 'content-encoding': 'gzip' })).toBe(202);
+    const expected = { requests: 2, events: 5, bytes: plain.length + zipped.length };
+    const totals = async () => {
+      await stack.worker!.insights.rollUp();
+      const [row] = await db.sql`select sum(requests)::int as requests, sum(events_accepted)::int as events, sum(bytes)::int as bytes from usage_hourly where client_id = ${t.clientId}`;
+      return row;
+    };
+    await waitFor(async () => (await totals())?.requests === 2, 5_000, 'both requests to be counted');
+    expect(await totals()).toEqual(expected);
   });
 
   it('records the addresses a key is used from (no database write per request)', async () => {

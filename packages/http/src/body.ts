@@ -5,6 +5,11 @@ import { AppError } from '@central-logger/errors';
 
 export type BodyType = 'json' | 'ndjson';
 
+/** Bytes of a request body read off the wire so far. */
+export interface WireBytes {
+  bytes: number;
+}
+
 export interface BodyLimits {
   /** Bytes on the wire. */
   maxBytes: number;
@@ -41,8 +46,11 @@ export function bodyTypeOf(contentType: string | undefined, contentEncoding: str
  * limit is passed: the wire limit on raw bytes, the decompressed limit on
  * what gunzip produces (so a gzip bomb is cut off, never inflated whole).
  * Invalid UTF-8 is rejected instead of silently becoming U+FFFD.
+ * `received`, when given, counts the bytes read off the wire (compressed,
+ * and up to the cut-off of a refused body): what usage counts, with or
+ * without a Content-Length.
  */
-export async function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits): Promise<string> {
+export async function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits, received?: WireBytes): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge('The request body', limits.maxBytes);
 
@@ -50,14 +58,14 @@ export async function readBody(req: IncomingMessage, gzip: boolean, limits: Body
   try {
     if (gzip) {
       const inflated = limit(limits.maxDecompressedBytes, 'The decompressed request body');
-      await pipeline(req, limit(limits.maxBytes, 'The request body'), createGunzip(), async (source) => {
+      await pipeline(req, limit(limits.maxBytes, 'The request body', received), createGunzip(), async (source) => {
         for await (const chunk of inflated(source)) chunks.push(chunk);
       });
     } else {
       // no pipeline or async iterator here: on the hot path their per-request
       // AbortController, AbortError (with a stack trace) and generators cost
       // more than reading the body
-      chunks.push(...(await readPlain(req, Math.min(limits.maxBytes, limits.maxDecompressedBytes))));
+      chunks.push(...(await readPlain(req, Math.min(limits.maxBytes, limits.maxDecompressedBytes), received)));
     }
   } catch (err) {
     if (err instanceof AppError) throw err;
@@ -76,7 +84,7 @@ export async function readBody(req: IncomingMessage, gzip: boolean, limits: Body
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The raw chunks of a body without Content-Encoding, refusing it once it passes `max` bytes. */
-function readPlain(req: IncomingMessage, max: number): Promise<Buffer[]> {
+function readPlain(req: IncomingMessage, max: number, received: WireBytes | undefined): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -85,6 +93,7 @@ function readPlain(req: IncomingMessage, max: number): Promise<Buffer[]> {
     const on = {
       data(chunk: Buffer): void {
         total += chunk.length;
+        if (received) received.bytes += chunk.length;
         if (total > max) {
           // stop reading; the 413 closes the connection
           req.pause();
@@ -116,11 +125,12 @@ function readPlain(req: IncomingMessage, max: number): Promise<Buffer[]> {
   });
 }
 
-function limit(max: number, what: string) {
+function limit(max: number, what: string, received?: WireBytes) {
   return async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     let total = 0;
     for await (const chunk of source) {
       total += chunk.length;
+      if (received) received.bytes += chunk.length;
       if (total > max) throw tooLarge(what, max);
       yield chunk;
     }

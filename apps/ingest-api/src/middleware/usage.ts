@@ -23,6 +23,8 @@ export interface AnsweredRequest {
   eventsAccepted: number;
   /** Events the request carried, once validated (1 when unknown). */
   eventCount: number | undefined;
+  /** Body bytes read off the wire (0 when the body was not read): counted even without a Content-Length. */
+  bodyBytes?: number;
 }
 
 /**
@@ -67,7 +69,8 @@ function usageOf(r: AnsweredRequest): RequestUsage | undefined {
   return {
     subject,
     ...('keyId' in subject ? { address: r.address } : {}),
-    bytes: Number(r.headers['content-length']) || 0,
+    // what arrived when the body was read (a chunked upload has no Content-Length), else what the request declared
+    bytes: r.bodyBytes || Number(r.headers['content-length']) || 0,
     eventsAccepted: r.eventsAccepted,
     authFailure: r.status === 401,
     rateLimited: r.status === 429,

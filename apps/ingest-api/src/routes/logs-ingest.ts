@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IngestConfig } from '@central-logger/config';
 import { AppError, isAppError } from '@central-logger/errors';
 import { parseNdjson, validateBatch, type BatchLimits, type IngestAccepted } from '@central-logger/events';
-import { bodyTypeOf, clientAddress, errorAnswer, logRequest, randomId, readBody, type Logger, type RequestCounters } from '@central-logger/http';
+import { bodyTypeOf, clientAddress, errorAnswer, logRequest, randomId, readBody, type Logger, type RequestCounters, type WireBytes } from '@central-logger/http';
 import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { GroupCommitter } from '@central-logger/queue';
 import type { UsageCounter } from '@central-logger/usage';
@@ -82,6 +82,7 @@ export function ingestLogs(deps: IngestRouteDeps) {
     const requestId = randomId('req');
     const address = clientAddress(req, deps.config.TRUST_PROXY);
     const headers: Record<string, string> = { 'X-Request-Id': requestId };
+    const received: WireBytes = { bytes: 0 };
     // methods of one object, not named closures: under tsx each of those costs a defineProperty per request
     let child: Logger | undefined;
     const perRequest = {
@@ -99,7 +100,7 @@ export function ingestLogs(deps: IngestRouteDeps) {
     let body: object;
     try {
       principal = await tenantPrincipal(deps.verifier, req.headers, address, 'logs:write');
-      const ids = await accept(req, principal, (n) => (events = n), perRequest.setHeader);
+      const ids = await accept(req, principal, received, (n) => (events = n), perRequest.setHeader);
       deps.metrics.eventsAccepted.inc(ids.length);
       body = { accepted: ids.length, ids } satisfies IngestAccepted;
     } catch (err) {
@@ -118,17 +119,17 @@ export function ingestLogs(deps: IngestRouteDeps) {
 
     const errorCode = status === 202 ? undefined : (body as { error: string }).error;
     deps.requests.count(INGEST_ROUTE.method, INGEST_ROUTE.path, status, errorCode);
-    recordUsage(deps.usage, log, { principal, headers: req.headers, address, status, errorCode, eventsAccepted: status === 202 ? events! : 0, eventCount: events });
+    recordUsage(deps.usage, log, { principal, headers: req.headers, address, status, errorCode, eventsAccepted: status === 202 ? events! : 0, eventCount: events, bodyBytes: received.bytes });
     logRequest(log, perRequest.log, status, () => ({ method: INGEST_ROUTE.method, path: INGEST_ROUTE.path, ms: Math.round(performance.now() - started), key_prefix: principal?.prefix, ip: address }));
   };
 
   /** Reads, checks and queues the request's events; their ids once Redis holds them. */
-  async function accept(req: IncomingMessage, principal: Principal, counted: (events: number) => void, setHeader: (name: string, value: string) => void): Promise<string[]> {
+  async function accept(req: IncomingMessage, principal: Principal, received: WireBytes, counted: (events: number) => void, setHeader: (name: string, value: string) => void): Promise<string[]> {
     let admitted = false;
     try {
       refuseWhenOverloaded(deps.admission);
       const { type, gzip } = bodyTypeOf(req.headers['content-type'], req.headers['content-encoding']);
-      const text = await readBody(req, gzip, bodyLimits);
+      const text = await readBody(req, gzip, bodyLimits, received);
       const parsed = type === 'ndjson' ? parseNdjson(text) : parseJson(text);
       const receivedAt = new Date();
       const queued = validateBatch(parsed, { ...limits, maxAgeDays: principal.retentionDays }, newEventId, receivedAt.getTime());
