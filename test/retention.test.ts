@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, workerSchema } from '@central-logger/config';
 import { createLogger } from '@central-logger/http';
 import { MAINTENANCE } from '@central-logger/queue';
-import { setRetentionDays } from '@central-logger/db';
+import { ensurePartitions, insertLogs, setRetentionDays } from '@central-logger/db';
 import { maintenance } from '../apps/worker/src/jobs/retention.js';
 import { startWorker } from '../apps/worker/src/service.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
@@ -25,7 +25,7 @@ describe('retention job', () => {
     await db?.drop();
   });
 
-  const partitionExists = async (name: string) => (await db.sql`select to_regclass(${name}) as r`)[0]!.r !== null;
+  const partitionExists = async (name: string, sql = db.sql) => (await sql`select to_regclass(${name}) as r`)[0]!.r !== null;
   const partOf = (ms: number) => `workflow_logs_p${new Date(ms).toISOString().slice(0, 10).replaceAll('-', '')}`;
 
   it('drops whole day partitions past the longest retention and deletes, in batches, rows past each client\'s own', async () => {
@@ -70,6 +70,50 @@ describe('retention job', () => {
       expect(oldest >= partOf(Date.now() - 31 * DAY)).toBe(true);
       for (const p of result.partitionsDropped) expect(p < partOf(Date.now() - 30 * DAY)).toBe(true);
     } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('never holds writers up behind a long read: partition DDL gives up after its lock timeout and is left for the next run', async () => {
+    const fresh = await createTestDatabase();
+    const reader = await fresh.sql.reserve();
+    try {
+      const t = await createTenant(fresh.sql, 'agent');
+      const now = new Date();
+      await ensurePartitions(fresh.sql, now);
+      // an expired day partition (default retention 30 days) with a row in it
+      const expired = partOf(now.getTime() - 60 * DAY);
+      const day = expired.slice(-8).replace(/(\d{4})(\d{2})(\d{2})/, '$1-$2-$3');
+      await fresh.sql`select ensure_workflow_logs_partitions(${day}::date, ${day}::date)`;
+      await seedLogs(fresh.sql, [logRow(t.clientId, { executed_at: `${day}T12:00:00.000Z` })]);
+
+      // a long read holds workflow_logs (an export streaming, say)
+      await reader`begin`;
+      await reader`select count(*) from workflow_logs`;
+      const run = maintenance(fresh.sql, log, { deleteBatch: 100, securityRecordsDays: 90, usageDays: 400, now: () => now, lockTimeoutMs: 300 })();
+      await new Promise((r) => setTimeout(r, 50)); // the drop is now waiting for its lock
+      // a writer arriving meanwhile waits at most the lock timeout, not until the read ends
+      const started = Date.now();
+      const inserted = await Promise.race([
+        insertLogs(fresh.sql, [logRow(t.clientId)]),
+        new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 5_000)),
+      ]);
+      expect(inserted).toBe(1);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      const first = await run;
+      expect(first.partitionsDropped).toEqual([]);
+      expect(first.busy).toContain(expired);
+      expect(await partitionExists(expired, fresh.sql)).toBe(true);
+
+      // once the read is over, the next run drops it
+      await reader`commit`;
+      const next = await maintenance(fresh.sql, log, { deleteBatch: 100, securityRecordsDays: 90, usageDays: 400, now: () => now, lockTimeoutMs: 300 })();
+      expect(next.partitionsDropped).toContain(expired);
+      expect(next.busy).toEqual([]);
+      expect(await partitionExists(expired, fresh.sql)).toBe(false);
+    } finally {
+      await reader`rollback`.catch(() => {});
+      reader.release();
       await fresh.drop();
     }
   });
