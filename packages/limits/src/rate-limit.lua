@@ -16,6 +16,14 @@
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local out = {}
+local o = 0
+
+-- appends one request's 8 numbers to the answer (no table per request)
+local function answer(verdict, r, e, used, retry, warned, rf, ef)
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4] = verdict, r, e, used
+  out[o + 5], out[o + 6], out[o + 7], out[o + 8] = retry, warned, rf, ef
+  o = o + 8
+end
 
 local function group(kb, kd, kw, a)
   local rr, rb = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
@@ -35,9 +43,8 @@ local function group(kb, kd, kw, a)
 
   for i = 1, count do
     local n = tonumber(ARGV[a + 8 + i])
-    local rf, ef = math.ceil((rb - r) * 1000 / rr), math.ceil((eb - e) * 1000 / er)
     if peek then
-      for _, v in ipairs({ 0, math.floor(r), math.floor(e), used, 0, 0, rf, ef }) do out[#out + 1] = v end
+      answer(0, math.floor(r), math.floor(e), used, 0, 0, math.ceil((rb - r) * 1000 / rr), math.ceil((eb - e) * 1000 / er))
     else
       -- a request larger than the burst passes on a full bucket and leaves a debt
       local need = math.min(n, eb)
@@ -64,8 +71,7 @@ local function group(kb, kd, kw, a)
         if redis.call('HSETNX', kw, '100', used) == 1 then warned = warned + 2 end
       end
       if warned > 0 then redis.call('PEXPIRE', kw, dayTtl) end
-      rf, ef = math.ceil((rb - r) * 1000 / rr), math.ceil((eb - e) * 1000 / er)
-      for _, v in ipairs({ verdict, math.floor(r), math.floor(e), used, retry, warned, rf, ef }) do out[#out + 1] = v end
+      answer(verdict, math.floor(r), math.floor(e), used, retry, warned, math.ceil((rb - r) * 1000 / rr), math.ceil((eb - e) * 1000 / er))
     end
   end
 
