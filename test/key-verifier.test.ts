@@ -51,7 +51,7 @@ describe('KeyVerifier cache', () => {
 });
 
 describe('request logs', () => {
-  it('carry the request id and the key prefix, never the key', async () => {
+  it('carry the request id, the key prefix and a failure\'s error code, never the key', async () => {
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk, _enc, done) {
@@ -75,7 +75,9 @@ describe('request logs', () => {
       const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.msg === 'request');
       expect(records).toHaveLength(2);
       expect(records[0]).toMatchObject({ status: 202, key_prefix: t.record.prefix, request_id: ok.headers.get('x-request-id') });
-      expect(records[1]).toMatchObject({ status: 401, request_id: bad.headers.get('x-request-id') });
+      expect(records[1]).toMatchObject({ status: 401, error: bad.body.error, request_id: bad.headers.get('x-request-id') });
+      expect(bad.body.error).toMatch(/api_key/);
+      expect(records[0]).not.toHaveProperty('error');
       const secret = t.key.slice(t.record.prefix.length + 1);
       for (const line of lines) expect(line).not.toContain(secret.slice(0, 20));
     } finally {

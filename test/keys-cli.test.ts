@@ -38,6 +38,14 @@ describe('api-key create', () => {
     expect(bad.stderr).toContain('An admin key belongs to no client');
   });
 
+  it('a tenant key without --client is refused, saying which role needs one', async () => {
+    const agent = await cli('api-key', 'create', 'x');
+    expect(agent.code).toBe(1);
+    expect(agent.stderr).toContain('An agent key needs --client <id>');
+    const reader = await cli('api-key', 'create', 'x', '--role', 'reader');
+    expect(reader.stderr).toContain('A reader key needs --client <id>');
+  });
+
   it('--expires-in and --expires-at set the expiry; a past or malformed date is refused', async () => {
     const rel = await cli('api-key', 'create', 'rel', '--client', 'acme', '--expires-in', '90d');
     expect(rel.code).toBe(0);

@@ -50,6 +50,8 @@ export interface RequestLine {
   /** The authenticated key's prefix, if any: the only part of a key ever logged. */
   key_prefix: string | undefined;
   ip: string;
+  /** The answer's error code, when it failed (what to grep for: invalid_api_key, rate_limited…). */
+  error?: string;
 }
 
 /**
@@ -92,7 +94,7 @@ export function errorMiddleware(log: Logger) {
       for (const [k, v] of Object.entries(answer.headers)) ctx.set(k, v);
       ctx.body = answer.body;
     } finally {
-      logRequest(log, requestLog, ctx.status, () => ({ method: ctx.method, path: ctx.path, ms: Math.round(performance.now() - started), key_prefix: keyPrefixOf(ctx), ip: ctx.ip }));
+      logRequest(log, requestLog, ctx.status, () => ({ method: ctx.method, path: ctx.path, ms: Math.round(performance.now() - started), key_prefix: keyPrefixOf(ctx), ip: ctx.ip, error: errorCodeOf(ctx) }));
     }
   };
 }
@@ -114,6 +116,12 @@ function toAppError(err: unknown): AppError {
 function describe(err: unknown): Record<string, unknown> {
   if (err instanceof Error) return { type: err.name, message: err.message, stack: err.stack, code: (err as { code?: unknown }).code };
   return { value: String(err) };
+}
+
+/** The error code of a failed answer's body. */
+function errorCodeOf(ctx: Context): string | undefined {
+  const error = ctx.status >= 400 ? (ctx.body as { error?: unknown } | undefined)?.error : undefined;
+  return typeof error === 'string' ? error : undefined;
 }
 
 /** The authenticated key's prefix, if authentication ran. */

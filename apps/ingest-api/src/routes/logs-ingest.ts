@@ -120,7 +120,7 @@ export function ingestLogs(deps: IngestRouteDeps) {
     const errorCode = status === 202 ? undefined : (body as { error: string }).error;
     deps.requests.count(INGEST_ROUTE.method, INGEST_ROUTE.path, status, errorCode);
     recordUsage(deps.usage, log, { principal, headers: req.headers, address, status, errorCode, eventsAccepted: status === 202 ? events! : 0, eventCount: events, bodyBytes: received.bytes });
-    logRequest(log, perRequest.log, status, () => ({ method: INGEST_ROUTE.method, path: INGEST_ROUTE.path, ms: Math.round(performance.now() - started), key_prefix: principal?.prefix, ip: address }));
+    logRequest(log, perRequest.log, status, () => ({ method: INGEST_ROUTE.method, path: INGEST_ROUTE.path, ms: Math.round(performance.now() - started), key_prefix: principal?.prefix, ip: address, error: errorCode }));
   };
 
   /** Reads, checks and queues the request's events; their ids once Redis holds them. */

@@ -24,7 +24,7 @@ export function registerApiKey(program: Command, run: Run): void {
         const role = parseRole(opts.role);
         const expiresAt = expiryFrom(opts);
         if (role !== 'admin') {
-          if (!opts.client) throw new CliError(`A ${role} key needs --client <id>`);
+          if (!opts.client) throw new CliError(`${/^[aeiou]/.test(role) ? 'An' : 'A'} ${role} key needs --client <id>`);
           const client = await getClient(ctx.sql, opts.client);
           if (!client) throw new CliError(`No client "${opts.client}". Create it with: central-logger client create ${opts.client} --name <name>`);
           if (!client.isActive) throw new CliError(`Client "${opts.client}" is inactive`);
