@@ -3,8 +3,9 @@ import { onShutdown } from '@central-logger/http';
 import { startIngestApi } from './service.js';
 
 try {
-  const service = await startIngestApi(loadConfig(ingestSchema));
-  onShutdown(service.log, service.close);
+  const config = loadConfig(ingestSchema);
+  const service = await startIngestApi(config);
+  onShutdown(service.log, service.close, config.SHUTDOWN_TIMEOUT_MS);
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : `ingest-api failed to start: ${(err as Error).message}`);
   process.exit(1);

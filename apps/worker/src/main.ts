@@ -3,8 +3,9 @@ import { onShutdown } from '@central-logger/http';
 import { startWorker } from './service.js';
 
 try {
-  const service = await startWorker(loadConfig(workerSchema));
-  onShutdown(service.log, service.close);
+  const config = loadConfig(workerSchema);
+  const service = await startWorker(config);
+  onShutdown(service.log, service.close, config.SHUTDOWN_TIMEOUT_MS);
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : `worker failed to start: ${(err as Error).message}`);
   process.exit(1);

@@ -29,6 +29,8 @@ export const baseSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** bcrypt cost for new key hashes (10 ≈ 50 ms a check on this hardware). */
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(10),
+  /** Longest a process spends shutting down gracefully after SIGTERM before it exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(25_000),
 });
 
 export const httpSchema = z.object({
