@@ -225,4 +225,34 @@ export const deadLetteredEvents: RuleFn = async (sql, now) => {
   }));
 };
 
+/** What the worker read of the logs queue's failed jobs for rule 9. */
+export interface FailedJobsSummary {
+  /** Failed persist-logs jobs in the queue. */
+  jobs: number;
+  /** Events in the jobs examined (the newest, up to a limit). */
+  events: number;
+  /** Distinct failure reasons of the jobs examined. */
+  reasons: string[];
+  clients: string[];
+  oldestFailedAt: Date | undefined;
+}
+
+/**
+ * Rule 9: queue jobs that used up their attempts (Postgres away longer than
+ * the retry schedule, say). Their events were answered 202 and are not
+ * stored until an operator retries them: critical, one alert an hour while
+ * any remain. Read from Redis, not Postgres, by the worker.
+ */
+export function failedJobsFinding(failed: FailedJobsSummary, now: number): Finding[] {
+  if (failed.jobs === 0) return [];
+  return [{
+    rule: 'failed_jobs',
+    subject: 'logs',
+    windowStart: bucket(now, HOUR),
+    severity: 'critical',
+    summary: `${failed.jobs} queue job(s) holding accepted events gave up after all their attempts; once the cause is fixed, run: central-logger jobs retry`,
+    evidence: { jobs: failed.jobs, events_in_newest: failed.events, reasons: failed.reasons, clients: failed.clients, oldest_failed_at: failed.oldestFailedAt ?? null },
+  }];
+}
+
 export const ALL_RULES: RuleFn[] = [failedAuthFromAddress, failedAuthAgainstPrefix, deadKeyInUse, keyFromNewAddress, requestSpike, dormantKeyActive, quotaReached, deadLetteredEvents];

@@ -10,6 +10,7 @@ export const RULES = [
   'dormant_key_active',
   'quota',
   'dead_letters',
+  'failed_jobs',
 ] as const;
 export type Rule = (typeof RULES)[number];
 export type Severity = 'info' | 'warning' | 'critical';

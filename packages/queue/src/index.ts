@@ -5,3 +5,4 @@ export * from './maintenance.js';
 export * from './group-commit.js';
 export * from './backlog.js';
 export * from './fast-job.js';
+export * from './failed-jobs.js';

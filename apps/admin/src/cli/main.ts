@@ -10,6 +10,7 @@ import { registerLimits } from './commands/limits.js';
 import { registerAlerts } from './commands/alerts.js';
 import { registerUsage } from './commands/usage.js';
 import { registerDeadLetters } from './commands/dead-letters.js';
+import { registerJobs } from './commands/jobs.js';
 import { registerShip } from './commands/ship.js';
 
 /** Runs one command with a fresh context; failures print one line and set exit code 1. */
@@ -37,6 +38,7 @@ registerLimits(program, run);
 registerAlerts(program, run);
 registerUsage(program, run);
 registerDeadLetters(program, run);
+registerJobs(program, run);
 // ship talks to the ingest API only: no context, so no database is needed
 registerShip(program);
 

@@ -2,7 +2,8 @@ import type { Queue } from 'bullmq';
 import type { WorkerConfig } from '@central-logger/config';
 import type { Sql } from '@central-logger/db';
 import type { Logger } from '@central-logger/http';
-import { evaluateAlerts, INSIGHTS, type Alert, type RuleOptions } from '@central-logger/alerts';
+import { evaluateAlerts, failedJobsFinding, INSIGHTS, type Alert, type FailedJobsSummary, type RuleOptions } from '@central-logger/alerts';
+import { listFailedJobs } from '@central-logger/queue';
 
 export function ruleOptionsOf(c: WorkerConfig): RuleOptions {
   return {
@@ -18,12 +19,24 @@ export function ruleOptionsOf(c: WorkerConfig): RuleOptions {
   };
 }
 
+/** Rule 9's input: the logs queue's failed jobs (the newest 100 examined for events and reasons). */
+async function failedJobsOf(logs: Queue): Promise<FailedJobsSummary> {
+  const { count, jobs } = await listFailedJobs(logs, 100);
+  return {
+    jobs: count,
+    events: jobs.reduce((n, j) => n + j.events, 0),
+    reasons: [...new Set(jobs.map((j) => j.reason))].slice(0, 5),
+    clients: [...new Set(jobs.flatMap((j) => j.clients))].slice(0, 20),
+    oldestFailedAt: jobs.at(-1)?.failedAt,
+  };
+}
+
 /**
- * The alert evaluation job: runs the rules; each new alert becomes a webhook
+ * The alert evaluation job: runs the rules (rule 9 on the logs queue); each new alert becomes a webhook
  * job (when ALERT_WEBHOOK_URL is set) whose id is the alert's, so a re-run
  * never sends one twice. The job only enqueues: delivery is another queue's.
  */
-export function alertEvaluation(sql: Sql, config: WorkerConfig, log: Logger, webhooks: Queue | undefined) {
+export function alertEvaluation(sql: Sql, config: WorkerConfig, log: Logger, webhooks: Queue | undefined, logs: Queue) {
   const options = ruleOptionsOf(config);
   const announce = async (alert: Alert): Promise<void> => {
     log.warn({ alert_id: alert.id, rule: alert.rule, subject: alert.subject }, alert.summary);
@@ -36,7 +49,8 @@ export function alertEvaluation(sql: Sql, config: WorkerConfig, log: Logger, web
     });
   };
   return async function runAlertEvaluation(): Promise<{ findings: number; raised: number }> {
-    const { findings, raised } = await evaluateAlerts(sql, options, announce);
+    const now = Date.now();
+    const { findings, raised } = await evaluateAlerts(sql, options, announce, now, failedJobsFinding(await failedJobsOf(logs), now));
     return { findings, raised: raised.length };
   };
 }

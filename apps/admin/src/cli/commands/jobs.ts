@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { listFailedJobs, openLogsQueue, retryFailedJobs } from '@central-logger/queue';
+import { CliError } from '../errors.js';
+import type { CliContext } from '../context.js';
+import { table, when } from '../table.js';
+
+type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
+
+/** The logs queue, for the length of one command. */
+async function withLogsQueue<T>(ctx: CliContext, fn: (queue: ReturnType<typeof openLogsQueue>) => Promise<T>): Promise<T> {
+  const queue = openLogsQueue(ctx.redis(), ctx.config.QUEUE_PREFIX);
+  try {
+    return await fn(queue);
+  } finally {
+    await queue.close();
+  }
+}
+
+/** `central-logger jobs failed|retry`: queue jobs that used up their attempts (alert rule failed_jobs). */
+export function registerJobs(program: Command, run: Run): void {
+  const jobs = program.command('jobs').description('queue jobs whose accepted events are not stored because every attempt failed (alert rule failed_jobs)');
+
+  jobs
+    .command('failed')
+    .description('list failed jobs, newest first')
+    .option('--limit <n>', 'most to show', '50')
+    .action((opts: { limit: string }) =>
+      run(async (ctx) => {
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError(`--limit must be an integer from 1 to 1000, not "${opts.limit}"`);
+        const failed = await withLogsQueue(ctx, (q) => listFailedJobs(q, limit));
+        if (failed.count === 0) return ctx.out('No failed jobs.');
+        ctx.out(table(['JOB', 'FAILED', 'ATTEMPTS', 'EVENTS', 'CLIENTS', 'REASON'], failed.jobs.map((j) => [j.id, when(j.failedAt ?? null), String(j.attempts), String(j.events), j.clients.join(','), j.reason.slice(0, 80)])));
+        ctx.out(`\n${failed.count} failed job(s). Once the cause is fixed: central-logger jobs retry`);
+      }),
+    );
+
+  jobs
+    .command('retry')
+    .description('put every failed job back in the queue; the worker stores its events once')
+    .action(() =>
+      run(async (ctx) => {
+        const retried = await withLogsQueue(ctx, (q) => retryFailedJobs(q));
+        ctx.out(retried === 0 ? 'No failed jobs.' : `✓ ${retried} job(s) back in the queue`);
+      }),
+    );
+}
