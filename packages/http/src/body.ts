@@ -70,7 +70,7 @@ export async function readBody(req: IncomingMessage, gzip: boolean, limits: Body
   } catch (err) {
     if (err instanceof AppError) throw err;
     const code = (err as { code?: string }).code ?? '';
-    if (code.startsWith('Z_')) throw new AppError('bad_request', 'The body is not valid gzip', { cause: err });
+    if (code.startsWith('Z_')) throw new AppError('validation_failed', 'The body is not valid gzip', { cause: err });
     throw new AppError('bad_request', 'The request body could not be read', { cause: err });
   }
   try {

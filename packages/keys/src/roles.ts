@@ -22,3 +22,8 @@ export function requireScope(role: Role, scope: Scope): void {
     throw new AppError('insufficient_scope', `This key's role (${role}) lacks the ${scope} scope this endpoint needs`);
   }
 }
+
+/** "An agent key", "A reader key": a role's key at the start of a sentence. */
+export function aKeyOf(role: Role): string {
+  return `${/^[aeiou]/.test(role) ? 'An' : 'A'} ${role} key`;
+}

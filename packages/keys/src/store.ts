@@ -3,7 +3,7 @@ import type { Sql } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
 import { generateKey } from './format.js';
 import { HASH_BCRYPT, hashKey } from './hash.js';
-import type { Role } from './roles.js';
+import { aKeyOf, type Role } from './roles.js';
 
 export type KeyStatus = 'active' | 'revoked' | 'expired';
 
@@ -94,7 +94,7 @@ export async function createKey(sql: Sql, input: NewKey): Promise<{ key: string;
 /** Stores `key` (already generated, or imported) under `prefix`, bcrypt-hashed. */
 export async function storeKey(sql: Sql, key: string, prefix: string, input: NewKey): Promise<KeyRecord> {
   if ((input.role === 'admin') !== (input.clientId === null)) {
-    throw new AppError('bad_request', input.role === 'admin' ? 'An admin key belongs to no client' : `A ${input.role} key needs a client`);
+    throw new AppError('bad_request', input.role === 'admin' ? 'An admin key belongs to no client' : `${aKeyOf(input.role)} needs a client`);
   }
   const hash = await hashKey(key, input.bcryptCost);
   const id = `key_${randomUUID().replaceAll('-', '')}`;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { getClient } from '@central-logger/db';
-import { createKey, expiryFrom, graceFrom, listKeys, revokeKeyEverywhere, rotateKeyEverywhere, ROLES, type Role } from '@central-logger/keys';
+import { aKeyOf, createKey, expiryFrom, graceFrom, listKeys, revokeKeyEverywhere, rotateKeyEverywhere, ROLES, type Role } from '@central-logger/keys';
 import { registerApiKeyImport } from './api-key-import.js';
 import { CliError } from '../errors.js';
 import type { CliContext } from '../context.js';
@@ -24,7 +24,7 @@ export function registerApiKey(program: Command, run: Run): void {
         const role = parseRole(opts.role);
         const expiresAt = expiryFrom(opts);
         if (role !== 'admin') {
-          if (!opts.client) throw new CliError(`${/^[aeiou]/.test(role) ? 'An' : 'A'} ${role} key needs --client <id>`);
+          if (!opts.client) throw new CliError(`${aKeyOf(role)} needs --client <id>`);
           const client = await getClient(ctx.sql, opts.client);
           if (!client) throw new CliError(`No client "${opts.client}". Create it with: central-logger client create ${opts.client} --name <name>`);
           if (!client.isActive) throw new CliError(`Client "${opts.client}" is inactive`);
