@@ -77,13 +77,14 @@ describe('POST /admin/api/login', () => {
     }
   });
 
-  it('rate limits failures per username with 429 and Retry-After, even for the right password', async () => {
+  it('rate limits failures per username with 429, Retry-After and RateLimit-*, even for the right password', async () => {
     await createTestAdminUser(db.sql, 'limited', ADMIN_PASSWORD);
     for (let i = 0; i < 3; i++) expect((await login('limited', `wrong password ${i}`)).status).toBe(401);
     const blocked = await login('limited', ADMIN_PASSWORD);
     expect(blocked.status).toBe(429);
     expect(blocked.body.error).toBe('rate_limited');
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect([blocked.headers.get('ratelimit-limit'), blocked.headers.get('ratelimit-remaining'), blocked.headers.get('ratelimit-reset')]).toEqual(['3', '0', blocked.headers.get('retry-after')]);
     expect(blocked.headers.get('set-cookie')).toBeNull();
     // other usernames from the same address still get in
     expect((await login(ADMIN_USER, ADMIN_PASSWORD)).status).toBe(200);

@@ -62,7 +62,7 @@ describe('recording', () => {
 });
 
 describe('per-address limit', () => {
-  it('answers 429 with Retry-After past the threshold, counted across processes, and lifts after the window', async () => {
+  it('answers 429 with Retry-After and RateLimit-* past the threshold, counted across processes, and lifts after the window', async () => {
     // the window is 2 s: start at its beginning so it cannot end mid-test
     const key = generateKey().key;
     for (let i = 0; i < 3; i++) expect((await heartbeat(a.baseUrl, key)).status).toBe(401);
@@ -73,6 +73,8 @@ describe('per-address limit', () => {
     expect(limited.body.error).toBe('rate_limited');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(2);
+    // and the RateLimit-* headers of the limit that refused: 5 failures, none left until it resets
+    expect([limited.headers.get('ratelimit-limit'), limited.headers.get('ratelimit-remaining'), limited.headers.get('ratelimit-reset')]).toEqual(['5', '0', limited.headers.get('retry-after')]);
     expect((await heartbeat(a.baseUrl, key)).status).toBe(429);
     expect((await heartbeat(a.baseUrl, undefined)).status).toBe(429);
     await Promise.all([a.ingest.verifier.failures.flush(), b.ingest.verifier.failures.flush()]);

@@ -58,6 +58,20 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * 429 `rate_limited` from a limit that is used up: `Retry-After` and the
+ * RateLimit-* headers of that limit (nothing remaining until it resets).
+ */
+export function limitReached(message: string, limit: number, waitMs: number): AppError {
+  const seconds = String(waitSeconds(waitMs));
+  return new AppError('rate_limited', message, { headers: { 'Retry-After': seconds, 'RateLimit-Limit': String(limit), 'RateLimit-Remaining': '0', 'RateLimit-Reset': seconds } });
+}
+
+/** Whole seconds to wait, at least 1 (Retry-After has no fractions). */
+export function waitSeconds(waitMs: number): number {
+  return Math.max(1, Math.ceil(waitMs / 1000));
+}
+
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }

@@ -35,6 +35,11 @@ export class FailureLimiter {
     });
   }
 
+  /** Failed authentications an address may make per window. */
+  get limit(): number {
+    return this.options.limit;
+  }
+
   /** Milliseconds until `address` may try again, or 0 when it is not blocked (local knowledge only). */
   blockedFor(address: string): number {
     const until = this.blocked.get(address);

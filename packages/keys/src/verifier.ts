@@ -1,5 +1,5 @@
 import type { Sql } from '@central-logger/db';
-import { AppError } from '@central-logger/errors';
+import { AppError, limitReached, waitSeconds } from '@central-logger/errors';
 import { AuthFailureLog, type AuthFailure, type FailureReason } from './failures.js';
 import { claimedPrefix, KEY_PREFIX, legacyPrefix, parseKey } from './format.js';
 import { HASH_SHA256, keyDigest, verifyKeyHash } from './hash.js';
@@ -139,13 +139,13 @@ export class KeyVerifier {
     const wait = this.limiter?.blockedFor(address) ?? 0;
     if (wait === 0) return;
     this.fail({ at: new Date(this.now()), address, keyPrefix: (rawKey && claimedPrefix(rawKey)) ?? null, reason: 'rate_limited' });
-    throw rateLimited(wait);
+    throw rateLimited(wait, this.limiter!.limit);
   }
 
   private async reject(address: string, prefix: string | null, reason: FailureReason, error: AppError): Promise<never> {
     this.fail({ at: new Date(this.now()), address, keyPrefix: prefix, reason });
     const wait = this.limiter ? await this.limiter.fail(address) : 0;
-    throw wait > 0 ? rateLimited(wait) : error;
+    throw wait > 0 ? rateLimited(wait, this.limiter!.limit) : error;
   }
 
   private fail(failure: AuthFailure): void {
@@ -201,9 +201,6 @@ function principalOf(key: KeyForVerification): Principal {
   return { keyId: key.id, prefix: key.prefix, role: key.role, clientId: key.clientId, retentionDays: key.retentionDays ?? null };
 }
 
-function rateLimited(waitMs: number): AppError {
-  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  return new AppError('rate_limited', `Too many failed authentication attempts from this address; retry in ${seconds} s`, {
-    headers: { 'Retry-After': String(seconds) },
-  });
+function rateLimited(waitMs: number, limit: number): AppError {
+  return limitReached(`Too many failed authentication attempts from this address; retry in ${waitSeconds(waitMs)} s`, limit, waitMs);
 }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError } from '@central-logger/errors';
+import { AppError, limitReached } from '@central-logger/errors';
 
 export interface LoginLimits {
   perIp: number;
@@ -28,10 +28,10 @@ export class LoginLimiter {
   async check(ip: string, username: string): Promise<void> {
     const [ip_, user] = await guard(Promise.all([this.byIp.get(ip), this.byUser.get(userKey(username))]));
     const blocked = [[ip_, this.byIp.points], [user, this.byUser.points]] as const;
-    const waits = blocked.filter(([res, points]) => res && res.consumedPoints >= points).map(([res]) => res!.msBeforeNext);
-    if (waits.length === 0) return;
-    const retryAfter = String(Math.max(1, Math.ceil(Math.max(...waits) / 1000)));
-    throw new AppError('rate_limited', 'Too many failed sign-ins; try again later', { headers: { 'Retry-After': retryAfter } });
+    // the limit that keeps the caller out longest is the one the headers show
+    const over = blocked.filter(([res, points]) => res && res.consumedPoints >= points).sort(([a], [b]) => b!.msBeforeNext - a!.msBeforeNext)[0];
+    if (!over) return;
+    throw limitReached('Too many failed sign-ins; try again later', over[1], over[0]!.msBeforeNext);
   }
 
   async fail(ip: string, username: string): Promise<void> {
