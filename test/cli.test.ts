@@ -74,6 +74,37 @@ describe('central-logger CLI', () => {
     expect(audit).toMatchObject({ actor: `cli:${userInfo().username}`, details: { name: 'Production Agent' } });
   });
 
+  it('audits every change it makes, in the change\'s transaction, naming the operating-system user', async () => {
+    const actor = `cli:${userInfo().username}`;
+    const [{ since }] = (await db.sql`select coalesce(max(id), 0) as since from admin_audit`) as unknown as [{ since: string }];
+    expect((await cli('client', 'create', 'audited_co', '--name', 'Audited Co')).code).toBe(0);
+    const key = await cli('api-key', 'create', 'Audited Agent', '--client', 'audited_co', '--role', 'agent');
+    const prefix = /Prefix:\s+(\S+)/.exec(key.stdout)![1]!;
+    expect((await cli('client', 'retention', 'audited_co', '45')).code).toBe(0);
+    expect((await cli('limits', 'set', 'audited_co', '--events-per-day', '5000')).code).toBe(0);
+    const user = await centralLogger(['admin-user', 'create', 'audited_admin'], { DATABASE_URL: db.url, REDIS_URL: stack.env.REDIS_URL!, BCRYPT_COST: '4' }, { input: 'a long enough password 123\n' });
+    expect(user.code).toBe(0);
+    const imported = await centralLogger(['api-key', 'import', '--from-env'], { DATABASE_URL: db.url, REDIS_URL: stack.env.REDIS_URL!, BCRYPT_COST: '4', API_KEYS: JSON.stringify({ 'legacy-key-for-audit-0001': 'audited_legacy' }) });
+    expect(imported.code).toBe(0);
+
+    const rows = await db.sql`select actor, action, target, details from admin_audit where id > ${since} and actor = ${actor} order by id`;
+    expect(rows.map((r) => [r.action, r.target])).toEqual([
+      ['client.create', 'client:audited_co'],
+      ['key.issue', expect.stringMatching(/^key:/)],
+      ['client.update', 'client:audited_co'],
+      ['client.update', 'client:audited_co'],
+      ['admin_user.create', 'admin_user:audited_admin'],
+      ['key.import', null],
+    ]);
+    expect(rows[1]!.details).toMatchObject({ prefix, name: 'Audited Agent', role: 'agent', client_id: 'audited_co' });
+    expect(rows[2]!.details).toEqual({ retention_days: 45 });
+    expect(rows[3]!.details).toEqual({ limits: { eventsPerDay: 5000 } });
+    expect(rows[5]!.details).toMatchObject({ role: 'agent', clients_created: ['audited_legacy'] });
+    // never a key, only prefixes
+    expect(JSON.stringify(rows)).not.toContain('legacy-key-for-audit-0001');
+    expect(JSON.stringify(rows)).not.toContain(/Key:\s+(\S+)/.exec(key.stdout)![1]!);
+  });
+
   it('creates admin keys without a client, and explains bad input in one line', async () => {
     const admin = await cli('api-key', 'create', 'ops', '--role', 'admin');
     expect(admin.code).toBe(0);

@@ -5,7 +5,7 @@ import { AppError } from '@central-logger/errors';
 import { deactivateClientEverywhere, publishInvalidation } from '@central-logger/keys';
 import { getLimitOverrides, setLimitOverrides } from '@central-logger/limits';
 import { readJson } from '../middleware/json-body.js';
-import { recordAudit } from '../store/audit.js';
+import { audited, recordAudit } from '../store/audit.js';
 import { asSql } from '../store/db.js';
 import { getClientOverview, listClientOverviews } from '../store/client-overview.js';
 import type { RouteDeps } from './deps.js';
@@ -23,7 +23,7 @@ export function createClientRoute(deps: RouteDeps) {
     try {
       await deps.sql.begin(async (tx) => {
         const c = await createClient(asSql(tx), id, name ?? id);
-        await recordAudit(tx, { actor: ctx.state.admin.name, action: 'client.create', target: `client:${c.id}`, details: { name: c.name }, ip: ctx.ip });
+        await recordAudit(tx, audited.clientCreated(ctx.state.admin.name, c, ctx.ip));
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new AppError('conflict', `Client "${id}" already exists`);
@@ -100,7 +100,7 @@ export function updateClientRoute(deps: RouteDeps) {
         const l = body.limits;
         await setLimitOverrides(sql, id, { requestsPerSecond: l.requests_per_second, requestBurst: l.request_burst, eventsPerSecond: l.events_per_second, eventBurst: l.event_burst, eventsPerDay: l.events_per_day });
       }
-      await recordAudit(tx, { actor: ctx.state.admin.name, action: 'client.update', target: `client:${id}`, details: body, ip: ctx.ip });
+      await recordAudit(tx, audited.clientUpdated(ctx.state.admin.name, id, body, ctx.ip));
       return true;
     });
     if (!found) throw new AppError('not_found', `No client "${id}"`);

@@ -4,7 +4,7 @@ import { getClient } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
 import { createKey, keyJson, listKeys, parseDuration, parseRotateKeyRequest, publishInvalidation, revokeKeyEverywhere, rotateKeyEverywhere, ROLES } from '@central-logger/keys';
 import { parseWith, readJson } from '../middleware/json-body.js';
-import { recordAudit } from '../store/audit.js';
+import { audited, recordAudit } from '../store/audit.js';
 import { asSql } from '../store/db.js';
 import { setKeyExpiry } from '../store/key-expiry.js';
 import type { RouteDeps } from './deps.js';
@@ -31,7 +31,7 @@ export function issueKeyRoute(deps: RouteDeps) {
     const { key, record } = await deps.sql.begin(async (tx) => {
       const created = await createKey(asSql(tx), { name: body.name, role: body.role, clientId, expiresAt, bcryptCost: deps.config.BCRYPT_COST });
       const r = created.record;
-      await recordAudit(tx, { actor: ctx.state.admin.name, action: 'key.issue', target: `key:${r.id}`, details: { prefix: r.prefix, name: r.name, role: r.role, client_id: r.clientId, expires_at: r.expiresAt }, ip: ctx.ip });
+      await recordAudit(tx, audited.keyIssued(ctx.state.admin.name, r, ctx.ip));
       return created;
     });
     ctx.status = 201;

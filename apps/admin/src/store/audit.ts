@@ -1,3 +1,4 @@
+import type { KeyRecord } from '@central-logger/keys';
 import type { Db } from './db.js';
 
 export interface AuditEntry {
@@ -16,6 +17,20 @@ export interface AuditRecord extends Required<AuditEntry> {
   id: string;
   at: Date;
 }
+
+/** The entries the admin API and the CLI both write, so each change reads the same whoever made it. */
+export const audited = {
+  clientCreated: (actor: string, c: { id: string; name: string }, ip: string | null): AuditEntry => ({ actor, action: 'client.create', target: `client:${c.id}`, details: { name: c.name }, ip }),
+  /** A client's retention or limits changed; `details` is what was set. */
+  clientUpdated: (actor: string, id: string, details: Record<string, unknown>, ip: string | null): AuditEntry => ({ actor, action: 'client.update', target: `client:${id}`, details, ip }),
+  keyIssued: (actor: string, r: KeyRecord, ip: string | null): AuditEntry => ({
+    actor,
+    action: 'key.issue',
+    target: `key:${r.id}`,
+    details: { prefix: r.prefix, name: r.name, role: r.role, client_id: r.clientId, expires_at: r.expiresAt },
+    ip,
+  }),
+};
 
 export async function recordAudit(tx: Db, e: AuditEntry): Promise<void> {
   await tx`

@@ -3,6 +3,8 @@ import { read } from 'read';
 import { isUniqueViolation } from '@central-logger/db';
 import { passwordProblem } from '../../auth/passwords.js';
 import { createAdminUser, USERNAME_PATTERN } from '../../store/admin-users.js';
+import { recordAudit } from '../../store/audit.js';
+import { asSql } from '../../store/db.js';
 import { CliError } from '../errors.js';
 import type { CliContext } from '../context.js';
 
@@ -21,7 +23,10 @@ export function registerAdminUser(program: Command, run: Run): void {
         const problem = passwordProblem(password);
         if (problem) throw new CliError(problem);
         try {
-          await createAdminUser(ctx.sql, username, password, ctx.config.BCRYPT_COST);
+          await ctx.sql.begin(async (tx) => {
+            await createAdminUser(asSql(tx), username, password, ctx.config.BCRYPT_COST);
+            await recordAudit(tx, { actor: ctx.actor, action: 'admin_user.create', target: `admin_user:${username}`, ip: null });
+          });
         } catch (err) {
           if (isUniqueViolation(err)) throw new CliError(`Admin user "${username}" already exists`);
           throw err;

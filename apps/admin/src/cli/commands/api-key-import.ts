@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { keyImportSchema, loadConfig } from '@central-logger/config';
 import { importKeys, parseApiKeysMap, type ImportResult } from '@central-logger/keys';
+import { recordAudit } from '../../store/audit.js';
 import { CliError } from '../errors.js';
 import type { CliContext } from '../context.js';
 import { table } from '../table.js';
@@ -21,6 +22,17 @@ export function registerApiKeyImport(apiKey: Command, run: Run): void {
         if (!['agent', 'reader', 'owner'].includes(opts.role)) throw new CliError(`Imported keys belong to a client: use --role agent, reader or owner`);
         const { json, source } = apiKeysSource(opts.file);
         const results = await importKeys(ctx.sql, parseApiKeysMap(json), { role: opts.role as 'agent', bcryptCost: ctx.config.BCRYPT_COST });
+        const imported = results.filter((r) => r.outcome === 'imported');
+        if (imported.length > 0) {
+          // one entry per run: the prefixes imported (never a key) and the clients it created
+          await recordAudit(ctx.sql, {
+            actor: ctx.actor,
+            action: 'key.import',
+            target: null,
+            details: { source, role: opts.role, prefixes: imported.map((r) => r.prefix), clients_created: results.filter((r) => r.clientCreated).map((r) => r.clientId) },
+            ip: null,
+          });
+        }
         report(ctx, results, source);
       }),
     );

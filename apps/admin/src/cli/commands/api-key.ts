@@ -5,7 +5,8 @@ import { registerApiKeyImport } from './api-key-import.js';
 import { CliError } from '../errors.js';
 import type { CliContext } from '../context.js';
 import { table, when } from '../table.js';
-import { recordAudit } from '../../store/audit.js';
+import { audited, recordAudit } from '../../store/audit.js';
+import { asSql } from '../../store/db.js';
 
 type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
@@ -31,12 +32,10 @@ export function registerApiKey(program: Command, run: Run): void {
         } else if (opts.client) {
           throw new CliError('An admin key belongs to no client; drop --client');
         }
-        const { key, record } = await createKey(ctx.sql, {
-          name,
-          role,
-          clientId: role === 'admin' ? null : opts.client!,
-          expiresAt,
-          bcryptCost: ctx.config.BCRYPT_COST,
+        const { key, record } = await ctx.sql.begin(async (tx) => {
+          const created = await createKey(asSql(tx), { name, role, clientId: role === 'admin' ? null : opts.client!, expiresAt, bcryptCost: ctx.config.BCRYPT_COST });
+          await recordAudit(tx, audited.keyIssued(ctx.actor, created.record, null));
+          return created;
         });
         ctx.out('✓ API key created successfully');
         ctx.out();

@@ -4,7 +4,8 @@ import { deactivateClientEverywhere, publishInvalidation } from '@central-logger
 import { CliError } from '../errors.js';
 import type { CliContext } from '../context.js';
 import { table, when } from '../table.js';
-import { recordAudit } from '../../store/audit.js';
+import { audited, recordAudit } from '../../store/audit.js';
+import { asSql } from '../../store/db.js';
 
 type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
@@ -19,7 +20,11 @@ export function registerClient(program: Command, run: Run): void {
       run(async (ctx) => {
         if (!CLIENT_ID_PATTERN.test(id)) throw new CliError(`Invalid client id "${id}": use 1-63 letters, digits, '_', '-' or '.', starting with a letter or digit`);
         try {
-          const c = await createClient(ctx.sql, id, opts.name ?? id);
+          const c = await ctx.sql.begin(async (tx) => {
+            const created = await createClient(asSql(tx), id, opts.name ?? id);
+            await recordAudit(tx, audited.clientCreated(ctx.actor, created, null));
+            return created;
+          });
           ctx.out(`✓ Client created: ${c.id} (${c.name})`);
         } catch (err) {
           if (isUniqueViolation(err)) throw new CliError(`Client "${id}" already exists`);
@@ -61,7 +66,12 @@ export function registerClient(program: Command, run: Run): void {
     .action((id: string, days: string) =>
       run(async (ctx) => {
         if (!/^\d+$/.test(days) || Number(days) < 1 || Number(days) > 3650) throw new CliError(`Invalid retention "${days}": use a whole number of days from 1 to 3650`);
-        if (!(await setRetentionDays(ctx.sql, id, Number(days)))) throw new CliError(`No client "${id}"`);
+        const found = await ctx.sql.begin(async (tx) => {
+          if (!(await setRetentionDays(asSql(tx), id, Number(days)))) return false;
+          await recordAudit(tx, audited.clientUpdated(ctx.actor, id, { retention_days: Number(days) }, null));
+          return true;
+        });
+        if (!found) throw new CliError(`No client "${id}"`);
         ctx.out(`✓ Client ${id} keeps logs for ${Number(days)} days`);
         // ingest caches the retention with the key: have every process reload it
         const announced = await publishInvalidation(ctx.redis(), { clientId: id }).then(() => true, () => false);

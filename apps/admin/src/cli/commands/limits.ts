@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { getClient } from '@central-logger/db';
 import { getLimitOverrides, listQuotaWarnings, setLimitOverrides, type Limits } from '@central-logger/limits';
+import { audited, recordAudit } from '../../store/audit.js';
+import { asSql } from '../../store/db.js';
 import { CliError } from '../errors.js';
 import type { CliContext } from '../context.js';
 import { table, when } from '../table.js';
@@ -46,7 +48,10 @@ export function registerLimits(program: Command, run: Run): void {
         if (raw !== undefined) changes[key] = parseLimit(raw, key, integer);
       }
       if (Object.keys(changes).length === 0) throw new CliError(`Nothing to set: give at least one of ${OPTIONS.map(([f]) => f.split(' ')[0]).join(', ')}`);
-      await setLimitOverrides(ctx.sql, clientId, changes);
+      await ctx.sql.begin(async (tx) => {
+        await setLimitOverrides(asSql(tx), clientId, changes);
+        await recordAudit(tx, audited.clientUpdated(ctx.actor, clientId, { limits: changes }, null));
+      });
       ctx.out(`✓ Limits of ${clientId} updated; ingest applies them within LIMITS_CACHE_TTL_MS (5 s by default)`);
     }),
   );
