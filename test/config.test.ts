@@ -1,9 +1,20 @@
 import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ingestSchema, loadConfig, workerSchema } from '@central-logger/config';
 
 const exec = promisify(execFile);
+
+/** A TCP port nothing listens on right now. */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 
 describe('config', () => {
   it('has working defaults for local development', () => {
@@ -51,6 +62,22 @@ describe('preflight (npm start / npm test)', () => {
     expect(lines[0]).toMatch(/Postgres is not reachable at 127\.0\.0\.1:1\. Start it with `docker compose up -d postgres`/);
     expect(lines[1]).toMatch(/Redis is not reachable at 127\.0\.0\.1:2\. Start it with `docker compose up -d redis`/);
     expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('starts a local Redis that is installed but not running, on the port REDIS_URL names', async () => {
+    const port = await freePort();
+    const redis = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      const res = await exec(process.execPath, ['scripts/preflight.mjs'], { env: { ...process.env, REDIS_URL: `redis://127.0.0.1:${port}` }, timeout: 30_000 });
+      expect(res.stdout).toContain(`Started a local Redis on port ${port}`);
+      await redis.connect();
+      expect(await redis.ping()).toBe('PONG');
+      // BullMQ's keys must never be evicted
+      expect(await redis.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+    } finally {
+      await redis.call('SHUTDOWN', 'NOSAVE').catch(() => {});
+      redis.disconnect();
+    }
   });
 
   it('passes when both answer', async () => {
