@@ -29,6 +29,7 @@ const ROUTES: Array<[string, string, unknown?]> = [
   ['POST', '/admin/api/clients', { id: 'never_created' }],
   ['GET', '/admin/api/clients/anything'],
   ['POST', '/admin/api/clients/anything/deactivate', {}],
+  ['POST', '/admin/api/clients/anything/activate', {}],
   ['GET', '/admin/api/keys'],
   ['POST', '/admin/api/keys', { name: 'never', role: 'admin' }],
   ['DELETE', '/admin/api/keys/key_x'],

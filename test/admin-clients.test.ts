@@ -134,6 +134,29 @@ describe('POST /admin/api/clients/:id/deactivate', () => {
     expect(list.body.data.find((c: { id: string }) => c.id === tenant.clientId).status).toBe('inactive');
   });
 
+  it('POST …/activate brings a deactivated client\'s keys back within a second, audited; revoked keys stay revoked', async () => {
+    const tenant = await createTenant(db.sql, 'agent', 'revived');
+    const revoked = await createTenant(db.sql, 'agent', 'revived_other');
+    expect((await call(app, 'POST', `/admin/api/clients/${tenant.clientId}/deactivate`, { cookie }, {})).status).toBe(200);
+    await waitFor(async () => (await postLogs(stack.baseUrl, tenant.key, event())).status === 401, ANNOUNCED_WITHIN_MS, 'the key to be refused');
+    const res = await call(app, 'POST', `/admin/api/clients/${tenant.clientId}/activate`, { cookie }, {});
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: tenant.clientId, status: 'active', announced: true });
+    await waitFor(async () => (await postLogs(stack.baseUrl, tenant.key, event())).status === 202, ANNOUNCED_WITHIN_MS, 'the key to work again');
+    const [audit] = await db.sql`select * from admin_audit where action = 'client.activate' and target = ${`client:${tenant.clientId}`}`;
+    expect(audit).toMatchObject({ actor: 'ops' });
+    // a key revoked while its client was inactive is not brought back
+    await db.sql`update api_keys set revoked_at = now() where id = ${revoked.record.id}`;
+    await call(app, 'POST', `/admin/api/clients/${revoked.clientId}/deactivate`, { cookie }, {});
+    await call(app, 'POST', `/admin/api/clients/${revoked.clientId}/activate`, { cookie }, {});
+    const still = await waitFor(async () => {
+      const r = await postLogs(stack.baseUrl, revoked.key, event());
+      return r.status === 401 && r;
+    }, ANNOUNCED_WITHIN_MS, 'the revoked key to stay refused');
+    expect(still.body.error).toBe('api_key_revoked');
+    expect((await call(app, 'POST', '/admin/api/clients/ghost/activate', { cookie }, {})).status).toBe(404);
+  });
+
   it('404 for a client that does not exist, with no audit row', async () => {
     const res = await call(app, 'POST', '/admin/api/clients/ghost/deactivate', { cookie }, {});
     expect(res.status).toBe(404);

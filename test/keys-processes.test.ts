@@ -61,7 +61,7 @@ describe('revocation across processes', () => {
     }
   });
 
-  it('`central-logger client deactivate` stops the client\'s keys on both processes within 1 s', async () => {
+  it('`central-logger client deactivate` stops the client\'s keys on both processes within 1 s; `client activate` brings them back', async () => {
     const t = await createTenant(db.sql, 'owner');
     keys.push(t.key);
     for (const p of [p1, p2]) expect((await heartbeat(p.baseUrl, t.key)).status).toBe(200);
@@ -74,6 +74,18 @@ describe('revocation across processes', () => {
       expect(r.error).toBe('client_inactive');
       expect(r.ms).toBeLessThan(1_000);
     }
+
+    // and `client activate` brings the keys back on both processes, as fast
+    const back = await centralLogger(['client', 'activate', t.clientId], env);
+    const reactivated = Date.now();
+    expect(back.code).toBe(0);
+    expect(back.stdout).toContain(`Client ${t.clientId} activated`);
+    for (const p of [p1, p2]) {
+      await waitFor(async () => (await heartbeat(p.baseUrl, t.key)).status === 200, 1_000, 'the key to work again');
+    }
+    expect(Date.now() - reactivated).toBeLessThan(2_000);
+    const audit = await db.sql`select action from admin_audit where target = ${`client:${t.clientId}`} order by id`;
+    expect(audit.map((r) => r.action)).toEqual(['client.deactivate', 'client.activate']);
   });
 
   it('a rotation\'s grace period reaches both processes: the old key expires there too', async () => {

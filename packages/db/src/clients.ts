@@ -44,3 +44,9 @@ export async function deactivateClient(sql: Sql, id: string): Promise<boolean> {
     where id = ${id} returning id`;
   return rows.length > 0;
 }
+
+/** Reactivates a client: its keys that are neither revoked nor expired work again. */
+export async function activateClient(sql: Sql, id: string): Promise<boolean> {
+  const rows = await sql`update clients set is_active = true, deactivated_at = null where id = ${id} returning id`;
+  return rows.length > 0;
+}

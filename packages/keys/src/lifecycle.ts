@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { deactivateClient, type Sql } from '@central-logger/db';
+import { activateClient, deactivateClient, type Sql } from '@central-logger/db';
 import { publishInvalidation } from './invalidation.js';
 import { rotateKey, type Rotation } from './rotation.js';
 import { revokeKey, type KeyRecord } from './store.js';
@@ -40,8 +40,23 @@ export async function revokeKeyEverywhere(sql: Sql, redis: Redis, idOrPrefix: st
 }
 
 export async function deactivateClientEverywhere(sql: Sql, redis: Redis, clientId: string, inTransaction?: InTransaction<string>): Promise<Announced<boolean>> {
+  return changeClientEverywhere(deactivateClient, sql, redis, clientId, inTransaction);
+}
+
+/** Reactivates a client, then tells every process: cached copies of its keys are dropped and read again. */
+export async function activateClientEverywhere(sql: Sql, redis: Redis, clientId: string, inTransaction?: InTransaction<string>): Promise<Announced<boolean>> {
+  return changeClientEverywhere(activateClient, sql, redis, clientId, inTransaction);
+}
+
+async function changeClientEverywhere(
+  change: (sql: Sql, id: string) => Promise<boolean>,
+  sql: Sql,
+  redis: Redis,
+  clientId: string,
+  inTransaction: InTransaction<string> | undefined,
+): Promise<Announced<boolean>> {
   const found = await sql.begin(async (tx) => {
-    const f = await deactivateClient(tx as unknown as Sql, clientId);
+    const f = await change(tx as unknown as Sql, clientId);
     if (f && inTransaction) await inTransaction(tx as unknown as Sql, clientId);
     return f;
   }) as boolean;

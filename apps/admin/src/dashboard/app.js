@@ -117,7 +117,9 @@ async function loadClients() {
         when(c.last_heartbeat_at),
         `${c.keys.active} / ${c.keys.total}`,
         `${c.events_last_24h.capped ? '≥ ' : ''}${c.events_last_24h.count}`,
-        c.status === 'active' ? twoStepButton('Deactivate', 'Confirm deactivate?', () => deactivateClient(c.id)) : '',
+        c.status === 'active'
+          ? twoStepButton('Deactivate', 'Confirm deactivate?', () => setClientStatus(c.id, 'deactivate'))
+          : twoStepButton('Activate', 'Confirm activate?', () => setClientStatus(c.id, 'activate')),
       ]),
     ),
   );
@@ -136,9 +138,9 @@ function fillClientSelects(clients) {
   filter.value = chosen;
 }
 
-async function deactivateClient(id) {
-  await api('POST', `clients/${encodeURIComponent(id)}/deactivate`);
-  flash(`Client ${id} deactivated; its keys stop working within a second.`);
+async function setClientStatus(id, change) {
+  await api('POST', `clients/${encodeURIComponent(id)}/${change}`);
+  flash(change === 'activate' ? `Client ${id} activated; its keys work again within a second.` : `Client ${id} deactivated; its keys stop working within a second.`);
   await loadClients();
 }
 

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { CLIENT_ID_PATTERN, createClient, getClient, isUniqueViolation, setRetentionDays } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
-import { deactivateClientEverywhere, publishInvalidation } from '@central-logger/keys';
+import { activateClientEverywhere, deactivateClientEverywhere, publishInvalidation } from '@central-logger/keys';
 import { getLimitOverrides, setLimitOverrides } from '@central-logger/limits';
 import { readJson } from '../middleware/json-body.js';
 import { audited, recordAudit } from '../store/audit.js';
@@ -51,15 +51,15 @@ export function getClientRoute(deps: RouteDeps) {
 }
 
 /**
- * `POST /admin/api/clients/:id/deactivate`: its keys stop working on every
- * process within a second. The audit row commits with the change.
+ * `POST /admin/api/clients/:id/deactivate` and `…/activate`: the client's keys
+ * stop (or start again) working on every process within a second. The audit
+ * row commits with the change.
  */
-export function deactivateClientRoute(deps: RouteDeps) {
-  return async function deactivate(ctx: Context): Promise<void> {
+export function clientStatusRoute(deps: RouteDeps, to: 'active' | 'inactive') {
+  const [change, action] = to === 'active' ? [activateClientEverywhere, 'client.activate'] : [deactivateClientEverywhere, 'client.deactivate'];
+  return async function setStatus(ctx: Context): Promise<void> {
     const id = String(ctx.params.id);
-    const { result, announced } = await deactivateClientEverywhere(deps.sql, deps.redis, id, (tx) =>
-      recordAudit(tx, { actor: ctx.state.admin.name, action: 'client.deactivate', target: `client:${id}`, details: {}, ip: ctx.ip }),
-    );
+    const { result, announced } = await change(deps.sql, deps.redis, id, (tx) => recordAudit(tx, { actor: ctx.state.admin.name, action, target: `client:${id}`, details: {}, ip: ctx.ip }));
     if (!result) throw notFound(id);
     ctx.body = { ...clientJson((await getClientOverview(deps.sql, id))!), announced };
   };

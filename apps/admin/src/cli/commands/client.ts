@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CLIENT_ID_PATTERN, createClient, isUniqueViolation, listClients, setRetentionDays } from '@central-logger/db';
-import { deactivateClientEverywhere, publishInvalidation } from '@central-logger/keys';
+import { activateClientEverywhere, deactivateClientEverywhere, publishInvalidation } from '@central-logger/keys';
 import { CliError } from '../errors.js';
 import type { CliContext } from '../context.js';
 import { table, when } from '../table.js';
@@ -46,19 +46,24 @@ export function registerClient(program: Command, run: Run): void {
       }),
     );
 
-  client
-    .command('deactivate <id>')
-    .description("deactivate a client; its keys stop working on every process within a second")
-    .action((id: string) =>
-      run(async (ctx) => {
-        const { result, announced } = await deactivateClientEverywhere(ctx.sql, ctx.redis(), id, (tx) =>
-          recordAudit(tx, { actor: ctx.actor, action: 'client.deactivate', target: `client:${id}`, details: {}, ip: null }),
-        );
-        if (!result) throw new CliError(`No client "${id}"`);
-        ctx.out(`✓ Client ${id} deactivated`);
-        if (!announced) ctx.out('⚠️  Redis was unreachable: running processes notice within the key cache TTL instead of at once');
-      }),
-    );
+  for (const [command, change, done, description] of [
+    ['deactivate', deactivateClientEverywhere, 'deactivated', 'deactivate a client; its keys stop working on every process within a second'],
+    ['activate', activateClientEverywhere, 'activated', 'activate a deactivated client again; its keys that are neither revoked nor expired work again within a second'],
+  ] as const) {
+    client
+      .command(`${command} <id>`)
+      .description(description)
+      .action((id: string) =>
+        run(async (ctx) => {
+          const { result, announced } = await change(ctx.sql, ctx.redis(), id, (tx) =>
+            recordAudit(tx, { actor: ctx.actor, action: `client.${command}`, target: `client:${id}`, details: {}, ip: null }),
+          );
+          if (!result) throw new CliError(`No client "${id}"`);
+          ctx.out(`✓ Client ${id} ${done}`);
+          if (!announced) ctx.out('⚠️  Redis was unreachable: running processes notice within the key cache TTL instead of at once');
+        }),
+      );
+  }
 
   client
     .command('retention <id> <days>')
