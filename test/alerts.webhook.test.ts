@@ -1,12 +1,13 @@
 // ALERT_WEBHOOK_URL: a new alert is POSTed as JSON by its own BullMQ job,
 // retried with exponential backoff past a 500 and a webhook that hangs (timed
-// out), delivered once; evaluating again sends nothing more.
+// out), delivered once; evaluating again sends nothing more. An alert whose
+// job was never queued (a crash after its commit) goes out at the next run.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INSIGHTS } from '@central-logger/alerts';
+import { INSIGHTS, upsertAlert } from '@central-logger/alerts';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, event, postLogs, REDIS_URL, startStack, waitFor, type Stack } from './support/stack.js';
 
@@ -80,5 +81,18 @@ describe('alert webhook', () => {
       connection.disconnect();
     }
     expect(received).toHaveLength(3);
+  });
+
+  it('sends an alert that committed but never got its delivery job (the process died between the two) at the next evaluation, once', async () => {
+    // what a crash right after the alert's commit leaves: the alert, and no job
+    const { alert, created } = await upsertAlert(db.sql, { rule: 'dormant_key_active', subject: 'clk_crashed', windowStart: new Date(), severity: 'warning', summary: 'committed, then the process died', evidence: {} });
+    expect(created).toBe(true);
+    const ofIt = () => received.filter((r) => r.body.alert?.id === alert.id);
+    await stack.worker!.insights.evaluate();
+    await waitFor(async () => ofIt().length > 0, 10_000, 'the missed alert to be delivered');
+    await stack.worker!.insights.evaluate();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(ofIt()).toHaveLength(1);
+    expect(ofIt()[0]!.body).toMatchObject({ type: 'alert.raised', alert: { id: alert.id, rule: 'dormant_key_active' } });
   });
 });

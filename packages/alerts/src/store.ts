@@ -52,6 +52,22 @@ export async function upsertAlert(sql: Sql, f: Finding): Promise<{ alert: Alert;
   return { alert: alertOf(row!), created: row!.created as boolean };
 }
 
+/**
+ * Alerts raised since `since` whose webhook delivery is not queued yet (new
+ * ones, and any a crash left between their commit and their job), oldest first.
+ */
+export async function alertsAwaitingWebhook(sql: Sql, since: Date, limit = 100): Promise<Alert[]> {
+  const rows = await sql`
+    select * from alerts where webhook_queued_at is null and raised_at >= ${since}
+    order by raised_at, id limit ${limit}`;
+  return rows.map(alertOf);
+}
+
+/** Records that an alert's webhook delivery is queued (its job id is the alert's id, so queueing twice sends once). */
+export async function markWebhookQueued(sql: Sql, id: string): Promise<void> {
+  await sql`update alerts set webhook_queued_at = now() where id = ${id}`;
+}
+
 export interface AlertFilter {
   status?: 'open' | 'acknowledged' | 'all';
   rule?: Rule;

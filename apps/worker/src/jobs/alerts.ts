@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { WorkerConfig } from '@central-logger/config';
 import type { Sql } from '@central-logger/db';
 import type { Logger } from '@central-logger/http';
-import { evaluateAlerts, failedJobsFinding, INSIGHTS, type Alert, type FailedJobsSummary, type RuleOptions } from '@central-logger/alerts';
+import { alertsAwaitingWebhook, evaluateAlerts, failedJobsFinding, INSIGHTS, markWebhookQueued, type Alert, type FailedJobsSummary, type RuleOptions } from '@central-logger/alerts';
 import { listFailedJobs } from '@central-logger/queue';
 
 export function ruleOptionsOf(c: WorkerConfig): RuleOptions {
@@ -31,26 +31,38 @@ async function failedJobsOf(logs: Queue): Promise<FailedJobsSummary> {
   };
 }
 
+/** How far back the outbox looks for alerts whose webhook was never queued. */
+const WEBHOOK_OUTBOX_WINDOW_MS = 24 * 3_600_000;
+
 /**
- * The alert evaluation job: runs the rules (rule 9 on the logs queue); each new alert becomes a webhook
- * job (when ALERT_WEBHOOK_URL is set) whose id is the alert's, so a re-run
- * never sends one twice. The job only enqueues: delivery is another queue's.
+ * The alert evaluation job: runs the rules (rule 9 on the logs queue), logs
+ * each new alert, then queues a webhook job for every alert of the last day
+ * not queued yet (when ALERT_WEBHOOK_URL is set) and marks it: an outbox, so a
+ * crash between an alert's commit and its job only delays the webhook to the
+ * next run. The job id is the alert's, so a job queued twice is sent once.
+ * The job only enqueues: delivery is another queue's.
  */
 export function alertEvaluation(sql: Sql, config: WorkerConfig, log: Logger, webhooks: Queue | undefined, logs: Queue) {
   const options = ruleOptionsOf(config);
   const announce = async (alert: Alert): Promise<void> => {
     log.warn({ alert_id: alert.id, rule: alert.rule, subject: alert.subject }, alert.summary);
-    await webhooks?.add(INSIGHTS.webhookJob, { alert_id: alert.id }, {
-      jobId: alert.id,
-      attempts: config.ALERT_WEBHOOK_ATTEMPTS,
-      backoff: { type: 'exponential', delay: config.ALERT_WEBHOOK_BACKOFF_MS },
-      removeOnComplete: { count: 1000 },
-      removeOnFail: { count: 1000 },
-    });
+  };
+  const queueWebhooks = async (hooks: Queue, now: number): Promise<void> => {
+    for (const alert of await alertsAwaitingWebhook(sql, new Date(now - WEBHOOK_OUTBOX_WINDOW_MS))) {
+      await hooks.add(INSIGHTS.webhookJob, { alert_id: alert.id }, {
+        jobId: alert.id,
+        attempts: config.ALERT_WEBHOOK_ATTEMPTS,
+        backoff: { type: 'exponential', delay: config.ALERT_WEBHOOK_BACKOFF_MS },
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 1000 },
+      });
+      await markWebhookQueued(sql, alert.id);
+    }
   };
   return async function runAlertEvaluation(): Promise<{ findings: number; raised: number }> {
     const now = Date.now();
     const { findings, raised } = await evaluateAlerts(sql, options, announce, now, failedJobsFinding(await failedJobsOf(logs), now));
+    if (webhooks) await queueWebhooks(webhooks, now);
     return { findings, raised: raised.length };
   };
 }
