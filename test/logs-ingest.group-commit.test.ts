@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '@central-logger/errors';
 import { GroupCommitter, LogsProducer, producerConnection, type EventGroup } from '@central-logger/queue';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { createTenant, event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
+import { createTenant, event, startStack, waitFor, type Stack } from './support/stack.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
