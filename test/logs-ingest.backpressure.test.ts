@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { createTenant, event, postLogs, startStack } from './support/stack.js';
+import { Redis } from 'ioredis';
+import { startPrivateRedis } from './support/private-services.js';
+import { createTenant, event, postLogs, startStack, waitFor } from './support/stack.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -38,6 +40,34 @@ describe('backpressure', () => {
       expect((await postLogs(stack.baseUrl, t.key, event())).status).toBe(202);
     } finally {
       await stack.close();
+    }
+  });
+
+  it('503 unavailable with Retry-After while Redis uses most of its maxmemory, 202 again once it has room', async () => {
+    // a Redis of this test's own: its maxmemory is changed
+    const redis = await startPrivateRedis();
+    const admin = new Redis(redis.url);
+    const stack = await startStack(db, { REDIS_URL: redis.url, BACKLOG_SAMPLE_MS: '10', UNAVAILABLE_RETRY_AFTER_S: '7' }, { worker: false });
+    try {
+      const t = await createTenant(db.sql, 'agent');
+      expect((await postLogs(stack.baseUrl, t.key, event())).status).toBe(202);
+      // about 95% used: past MAX_REDIS_MEMORY_RATIO (0.9), still short of refusing writes
+      const used = Number(/^used_memory:(\d+)/m.exec(await admin.info('memory'))![1]);
+      await admin.config('SET', 'maxmemory', String(Math.ceil(used / 0.95)));
+      const refused = await waitFor(async () => {
+        const r = await postLogs(stack.baseUrl, t.key, event());
+        return r.status !== 202 && r;
+      }, 5_000, 'a refusal');
+      expect(refused.status).toBe(503);
+      expect(refused.body).toMatchObject({ error: 'unavailable', message: 'The queue is nearly out of memory; retry later' });
+      expect(refused.headers.get('retry-after')).toBe('7');
+
+      await admin.config('SET', 'maxmemory', '0');
+      await waitFor(async () => (await postLogs(stack.baseUrl, t.key, event())).status === 202, 5_000, '202 again');
+    } finally {
+      await stack.close();
+      admin.disconnect();
+      await redis.destroy();
     }
   });
 });

@@ -25,12 +25,15 @@ type SetHeader = (name: string, value: string) => void;
 
 /**
  * Refuses work the service may not keep: 503 unavailable with Retry-After
- * while Redis is unreachable or the queue's backlog is over its bound. Costs
- * no Redis round trip: the connection status and the last backlog sample.
+ * while Redis is unreachable, the queue's backlog is over its bound, or Redis
+ * nears its maxmemory. Costs no Redis round trip: the connection status and the
+ * last backlog sample.
  */
 export function refuseWhenOverloaded(deps: AdmissionDeps): void {
   if (deps.redis.status !== 'ready') throw unavailable(deps, 'The queue cannot take events right now; retry later');
-  if (deps.backlog.overloaded()) throw unavailable(deps, 'The service is catching up with its backlog; retry later');
+  const overload = deps.backlog.overload();
+  if (overload === 'backlog') throw unavailable(deps, 'The service is catching up with its backlog; retry later');
+  if (overload === 'memory') throw unavailable(deps, 'The queue is nearly out of memory; retry later');
 }
 
 function unavailable(deps: AdmissionDeps, message: string): AppError {

@@ -16,7 +16,7 @@ export interface Throughput {
 
 export function createThroughput(deps: IngestDeps): Throughput {
   const { config } = deps;
-  const backlog = new BacklogMonitor(deps.producer.queue, { sampleMs: config.BACKLOG_SAMPLE_MS, maxJobs: config.MAX_QUEUE_BACKLOG_JOBS });
+  const backlog = new BacklogMonitor(deps.producer.queue, deps.redis, { sampleMs: config.BACKLOG_SAMPLE_MS, maxJobs: config.MAX_QUEUE_BACKLOG_JOBS, maxMemoryRatio: config.MAX_REDIS_MEMORY_RATIO });
   const metrics = createIngestMetrics(() => backlog.current());
   const committer = new GroupCommitter((job) => deps.producer.enqueue(job), { windowMs: config.GROUP_COMMIT_MS, maxEvents: config.GROUP_COMMIT_MAX_EVENTS }, (_groups, events) => metrics.jobEvents.observe(events));
   const limiter = new RateLimiter(deps.redis, `${config.QUEUE_PREFIX}:ingest`);

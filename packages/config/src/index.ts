@@ -109,6 +109,11 @@ export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
    * the worst case this lets Redis hold; keep it well under Redis maxmemory. Default 2000.
    */
   MAX_QUEUE_BACKLOG_JOBS: positiveInt.default(2_000),
+  /**
+   * Backpressure: 503 once Redis uses this share of its maxmemory (when it has
+   * one): with noeviction a full Redis refuses every write. Default 0.9.
+   */
+  MAX_REDIS_MEMORY_RATIO: z.coerce.number().gt(0).max(1).default(0.9),
   /** Backpressure: the backlog is sampled at most this often. Default 100. */
   BACKLOG_SAMPLE_MS: positiveInt.default(100),
   /** Retry-After (seconds) sent with 503 unavailable. Default 5. */

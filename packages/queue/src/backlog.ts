@@ -1,24 +1,36 @@
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 
 export interface BacklogOptions {
   /** Sample the queue at most this often. */
   sampleMs: number;
   /** Over this many waiting jobs the queue counts as overloaded. */
   maxJobs: number;
+  /**
+   * When Redis has a maxmemory, the queue also counts as overloaded once
+   * Redis uses this share of it (0 < ratio ≤ 1): with noeviction a full Redis
+   * refuses writes, so ingest stops accepting before it gets there.
+   */
+  maxMemoryRatio: number;
 }
+
+/** Why the queue takes no more events right now. */
+export type Overload = 'backlog' | 'memory';
 
 /**
  * A cheap view of the queue's backlog for backpressure: the number of waiting
- * jobs, read from Redis at most every `sampleMs` and in the background, so the
- * request path only reads a number. A failed sample keeps the last value (an
- * unreachable Redis is caught by the connection status instead).
+ * jobs and Redis's memory use, read from Redis at most every `sampleMs` and in
+ * the background, so the request path only reads numbers. A failed sample keeps
+ * the last values (an unreachable Redis is caught by the connection status instead).
  */
 export class BacklogMonitor {
   private jobs = 0;
+  private memory = { used: 0, max: 0 };
   private sampledAt = 0;
   private sampling = false;
 
-  constructor(private readonly queue: Queue, private readonly options: BacklogOptions) {}
+  /** `redis`: the queue's Redis, whose memory use is read. */
+  constructor(private readonly queue: Queue, private readonly redis: Redis, private readonly options: BacklogOptions) {}
 
   /** Waiting jobs at the last sample; starts a new sample when the last is stale. */
   current(now = Date.now()): number {
@@ -26,21 +38,30 @@ export class BacklogMonitor {
     return this.jobs;
   }
 
-  overloaded(now = Date.now()): boolean {
-    return this.current(now) > this.options.maxJobs;
+  /** Why the queue is overloaded at the last sample, if it is. */
+  overload(now = Date.now()): Overload | undefined {
+    if (this.current(now) > this.options.maxJobs) return 'backlog';
+    if (this.memory.max > 0 && this.memory.used >= this.options.maxMemoryRatio * this.memory.max) return 'memory';
+    return undefined;
   }
 
-  /** Reads the backlog now. */
+  /** Reads the backlog and Redis's memory use now. */
   async sample(now = Date.now()): Promise<number> {
     this.sampling = true;
     this.sampledAt = now;
     try {
-      this.jobs = await this.queue.getJobCountByTypes('waiting', 'prioritized', 'delayed');
+      const [jobs, info] = await Promise.all([this.queue.getJobCountByTypes('waiting', 'prioritized', 'delayed'), this.redis.info('memory')]);
+      this.jobs = jobs;
+      this.memory = { used: infoNumber(info, 'used_memory'), max: infoNumber(info, 'maxmemory') };
     } catch {
-      // keep the last value
+      // keep the last values
     } finally {
       this.sampling = false;
     }
     return this.jobs;
   }
+}
+
+function infoNumber(info: string, field: string): number {
+  return Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
 }
