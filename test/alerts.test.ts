@@ -203,6 +203,34 @@ describe('rule 6: a key unused for 30 days suddenly active', () => {
   });
 });
 
+describe('rule 10: a key due for rotation', () => {
+  it('raises an info alert for a working key with no expiry older than 90 days, with the command to rotate it', async () => {
+    const t = await createTenant(db.sql, 'agent', 'r10');
+    await db.sql`update api_keys set created_at = now() - interval '100 days' where id = ${t.record.id}`;
+    await evaluate();
+    const [alert] = await alertsFor('key_rotation_due', t.record.prefix);
+    expect(alert).toMatchObject({ severity: 'info', keyId: t.record.id, clientId: t.clientId, evidence: { rotation_days: 90 } });
+    expect(alert!.summary).toContain(`central-logger api-key rotate ${t.record.prefix}`);
+    // once per period: evaluating again raises nothing new
+    await evaluate();
+    expect(await alertsFor('key_rotation_due', t.record.prefix)).toHaveLength(1);
+  });
+
+  it('raises nothing for a young key, an old key that expires, a revoked one, or one of an inactive client', async () => {
+    const young = await createTenant(db.sql, 'agent', 'r10young');
+    const expiring = await createTenant(db.sql, 'agent', 'r10exp');
+    const revoked = await createTenant(db.sql, 'agent', 'r10rev');
+    const inactive = await createTenant(db.sql, 'agent', 'r10off');
+    await db.sql`update api_keys set created_at = now() - interval '10 days' where id = ${young.record.id}`;
+    await db.sql`update api_keys set created_at = now() - interval '100 days', expires_at = now() + interval '30 days' where id = ${expiring.record.id}`;
+    await db.sql`update api_keys set created_at = now() - interval '100 days', revoked_at = now() where id = ${revoked.record.id}`;
+    await db.sql`update api_keys set created_at = now() - interval '100 days' where id = ${inactive.record.id}`;
+    await db.sql`update clients set is_active = false where id = ${inactive.clientId}`;
+    await evaluate();
+    for (const t of [young, expiring, revoked, inactive]) expect(await alertsFor('key_rotation_due', t.record.prefix)).toEqual([]);
+  });
+});
+
 describe('rule 7: a tenant past 80% / 100% of its daily quota', () => {
   it('raises a warning at 80% and a critical alert at 100%', async () => {
     const t = await createTenant(db.sql, 'agent', 'r7');

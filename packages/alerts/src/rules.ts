@@ -21,6 +21,8 @@ export interface RuleOptions {
   spikeBaselineDays: number;
   /** Rule 6: a key with no successful request for this many days. Default 30. */
   dormantDays: number;
+  /** Rule 10: a key without an expiry this many days old is due for rotation; 0 turns the rule off. Default 90. */
+  keyRotationDays: number;
 }
 
 export const DEFAULT_RULE_OPTIONS: RuleOptions = {
@@ -33,6 +35,7 @@ export const DEFAULT_RULE_OPTIONS: RuleOptions = {
   spikeMinRequests: 1000,
   spikeBaselineDays: 7,
   dormantDays: 30,
+  keyRotationDays: 90,
 };
 
 const HOUR = 3_600_000;
@@ -255,4 +258,30 @@ export function failedJobsFinding(failed: FailedJobsSummary, now: number): Findi
   }];
 }
 
-export const ALL_RULES: RuleFn[] = [failedAuthFromAddress, failedAuthAgainstPrefix, deadKeyInUse, keyFromNewAddress, requestSpike, dormantKeyActive, quotaReached, deadLetteredEvents];
+/**
+ * Rule 10: a working key with no expiry, older than `keyRotationDays`: due
+ * for rotation (`api-key rotate`, with a grace period). Info; one alert per
+ * key per period, so it comes back every period until the key is rotated.
+ * Keys of inactive clients, and keys that will expire anyway, are left out.
+ */
+export const keyRotationDue: RuleFn = async (sql, now, o) => {
+  if (o.keyRotationDays <= 0) return [];
+  const period = o.keyRotationDays * DAY;
+  const rows = await sql`
+    select k.id, k.prefix, k.name, k.client_id, k.created_at
+    from api_keys k left join clients c on c.id = k.client_id
+    where k.revoked_at is null and k.expires_at is null and k.created_at < ${new Date(now - period)}
+      and (k.client_id is null or c.is_active)`;
+  return rows.map((r) => ({
+    rule: 'key_rotation_due',
+    subject: r.prefix as string,
+    windowStart: bucket(now, period),
+    severity: 'info',
+    summary: `Key ${r.prefix} (${r.name}) is over ${o.keyRotationDays} days old and never expires; rotate it: central-logger api-key rotate ${r.prefix} --grace 24h`,
+    evidence: { key_prefix: r.prefix, name: r.name, created_at: r.created_at, rotation_days: o.keyRotationDays },
+    clientId: r.client_id ?? null,
+    keyId: r.id,
+  }));
+};
+
+export const ALL_RULES: RuleFn[] = [failedAuthFromAddress, failedAuthAgainstPrefix, deadKeyInUse, keyFromNewAddress, requestSpike, dormantKeyActive, quotaReached, deadLetteredEvents, keyRotationDue];

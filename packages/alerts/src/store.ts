@@ -11,6 +11,7 @@ export const RULES = [
   'quota',
   'dead_letters',
   'failed_jobs',
+  'key_rotation_due',
 ] as const;
 export type Rule = (typeof RULES)[number];
 export type Severity = 'info' | 'warning' | 'critical';

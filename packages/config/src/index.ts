@@ -173,6 +173,8 @@ export const workerSchema = baseSchema.extend({
   ALERT_SPIKE_BASELINE_DAYS: positiveInt.default(7),
   /** Rule 6: a key with no successful request for this many days that is used again. Default 30. */
   ALERT_DORMANT_DAYS: positiveInt.default(30),
+  /** Rule 10: a key with no expiry this many days old is due for rotation (info); 0 turns it off. Default 90. */
+  ALERT_KEY_ROTATION_DAYS: z.coerce.number().int().min(0).default(90),
   /** New alerts are POSTed here as JSON (`{"type": "alert.raised", "alert": {...}}`); unset = no webhook. */
   ALERT_WEBHOOK_URL: z.url().optional(),
   /** Attempts per webhook delivery; the delay doubles from ALERT_WEBHOOK_BACKOFF_MS (10 from 2 s ≈ 17 min). Default 10. */

@@ -16,6 +16,7 @@ export function ruleOptionsOf(c: WorkerConfig): RuleOptions {
     spikeMinRequests: c.ALERT_SPIKE_MIN_REQUESTS,
     spikeBaselineDays: c.ALERT_SPIKE_BASELINE_DAYS,
     dormantDays: c.ALERT_DORMANT_DAYS,
+    keyRotationDays: c.ALERT_KEY_ROTATION_DAYS,
   };
 }
 
