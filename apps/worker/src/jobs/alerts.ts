@@ -62,7 +62,12 @@ export function alertEvaluation(sql: Sql, config: WorkerConfig, log: Logger, web
   };
   return async function runAlertEvaluation(): Promise<{ findings: number; raised: number }> {
     const now = Date.now();
-    const { findings, raised } = await evaluateAlerts(sql, options, announce, now, failedJobsFinding(await failedJobsOf(logs), now));
+    // Redis out of reach must not keep the Postgres rules from running
+    const failed = await failedJobsOf(logs).then(
+      (f) => failedJobsFinding(f, now),
+      (err: Error) => (log.warn({ err: err.message }, 'could not read the failed jobs for rule failed_jobs'), []),
+    );
+    const { findings, raised } = await evaluateAlerts(sql, options, announce, now, failed);
     if (webhooks) await queueWebhooks(webhooks, now);
     return { findings, raised: raised.length };
   };
