@@ -4,7 +4,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { deactivateClient } from '@central-logger/db';
-import { bcryptCalls, createKey, deactivateClientEverywhere, generateKey, revokeKey, revokeKeyEverywhere, rotateKey, rotateKeyEverywhere, withChecksum } from '@central-logger/keys';
+import { bcryptCalls, createKey, generateKey, revokeKey, revokeKeyEverywhere, rotateKey, rotateKeyEverywhere, setClientActiveEverywhere, withChecksum } from '@central-logger/keys';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { heartbeat, insertLegacyKey } from './support/keys.js';
 import { createTenant, REDIS_URL, startStack, type Stack } from './support/stack.js';
@@ -135,7 +135,7 @@ describe('changes that must reach every process', () => {
     };
     await expect(revokeKeyEverywhere(db.sql, redis, t.record.id, undefined, failing)).rejects.toThrow('audit');
     await expect(rotateKeyEverywhere(db.sql, redis, undefined, t.record.id, { graceMs: 60_000, bcryptCost: 4, inTransaction: failing })).rejects.toThrow('audit');
-    await expect(deactivateClientEverywhere(db.sql, redis, t.clientId, failing)).rejects.toThrow('audit');
+    await expect(setClientActiveEverywhere(db.sql, redis, t.clientId, false, failing)).rejects.toThrow('audit');
     const [key] = await db.sql`select is_active, revoked_at, replaced_by, expires_at from api_keys where id = ${t.record.id}`;
     expect(key).toEqual({ is_active: true, revoked_at: null, replaced_by: null, expires_at: null });
     expect(await db.sql`select id from api_keys where rotated_from = ${t.record.id}`).toHaveLength(0);

@@ -11,6 +11,11 @@ export function isUniqueViolation(err: unknown): boolean {
   return codeOf(err) === '23505';
 }
 
+/** A lock wait that ran past its lock_timeout (lock_not_available). */
+export function isLockTimeout(err: unknown): boolean {
+  return codeOf(err) === '55P03';
+}
+
 /**
  * The data itself cannot be stored (bad text, bad json, out of range, a check
  * failed): retrying the same rows can never succeed.

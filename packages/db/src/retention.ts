@@ -1,4 +1,5 @@
 import type { Sql } from './client.js';
+import { isLockTimeout } from './errors.js';
 
 const DAY_MS = 86_400_000;
 /** Retention when there is no client yet; matches the clients.retention_days default. */
@@ -13,9 +14,6 @@ export const DEFAULT_RETENTION_DAYS = 30;
  * the next run.
  */
 export const PARTITION_LOCK_TIMEOUT_MS = 2_000;
-
-/** Whether an error is a lock wait that ran past its lock_timeout. */
-export const isLockTimeout = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === '55P03';
 
 /** Runs `fn` in a transaction whose lock waits give up after `ms` (lock_not_available). */
 async function withLockTimeout<T>(sql: Sql, ms: number, fn: (tx: Sql) => Promise<T>): Promise<T> {

@@ -39,24 +39,14 @@ export async function revokeKeyEverywhere(sql: Sql, redis: Redis, idOrPrefix: st
   return { result: record, announced: await announce(redis, { keyId: record.id }) };
 }
 
-export async function deactivateClientEverywhere(sql: Sql, redis: Redis, clientId: string, inTransaction?: InTransaction<string>): Promise<Announced<boolean>> {
-  return changeClientEverywhere(deactivateClient, sql, redis, clientId, inTransaction);
-}
-
-/** Reactivates a client, then tells every process: cached copies of its keys are dropped and read again. */
-export async function activateClientEverywhere(sql: Sql, redis: Redis, clientId: string, inTransaction?: InTransaction<string>): Promise<Announced<boolean>> {
-  return changeClientEverywhere(activateClient, sql, redis, clientId, inTransaction);
-}
-
-async function changeClientEverywhere(
-  change: (sql: Sql, id: string) => Promise<boolean>,
-  sql: Sql,
-  redis: Redis,
-  clientId: string,
-  inTransaction: InTransaction<string> | undefined,
-): Promise<Announced<boolean>> {
+/**
+ * Deactivates (`active` false) or reactivates a client, then tells every
+ * process: cached copies of its keys are dropped and read again, so they stop,
+ * or start again, working within a second. Revoked and expired keys stay so.
+ */
+export async function setClientActiveEverywhere(sql: Sql, redis: Redis, clientId: string, active: boolean, inTransaction?: InTransaction<string>): Promise<Announced<boolean>> {
   const found = await sql.begin(async (tx) => {
-    const f = await change(tx as unknown as Sql, clientId);
+    const f = await (active ? activateClient : deactivateClient)(tx as unknown as Sql, clientId);
     if (f && inTransaction) await inTransaction(tx as unknown as Sql, clientId);
     return f;
   }) as boolean;

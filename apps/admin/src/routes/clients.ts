@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { CLIENT_ID_PATTERN, createClient, getClient, isUniqueViolation, setRetentionDays } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
-import { activateClientEverywhere, deactivateClientEverywhere, publishInvalidation } from '@central-logger/keys';
+import { publishInvalidation, setClientActiveEverywhere } from '@central-logger/keys';
 import { getLimitOverrides, setLimitOverrides } from '@central-logger/limits';
 import { readJson } from '../middleware/json-body.js';
 import { audited, recordAudit } from '../store/audit.js';
@@ -56,10 +56,10 @@ export function getClientRoute(deps: RouteDeps) {
  * row commits with the change.
  */
 export function clientStatusRoute(deps: RouteDeps, to: 'active' | 'inactive') {
-  const [change, action] = to === 'active' ? [activateClientEverywhere, 'client.activate'] : [deactivateClientEverywhere, 'client.deactivate'];
+  const active = to === 'active';
   return async function setStatus(ctx: Context): Promise<void> {
     const id = String(ctx.params.id);
-    const { result, announced } = await change(deps.sql, deps.redis, id, (tx) => recordAudit(tx, { actor: ctx.state.admin.name, action, target: `client:${id}`, details: {}, ip: ctx.ip }));
+    const { result, announced } = await setClientActiveEverywhere(deps.sql, deps.redis, id, active, (tx) => recordAudit(tx, audited.clientStatus(ctx.state.admin.name, id, active, ctx.ip)));
     if (!result) throw notFound(id);
     ctx.body = { ...clientJson((await getClientOverview(deps.sql, id))!), announced };
   };

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CLIENT_ID_PATTERN, createClient, isUniqueViolation, listClients, setRetentionDays } from '@central-logger/db';
-import { activateClientEverywhere, deactivateClientEverywhere, publishInvalidation } from '@central-logger/keys';
+import { publishInvalidation, setClientActiveEverywhere } from '@central-logger/keys';
 import { CliError } from '../errors.js';
 import type { CliContext } from '../context.js';
 import { table, when } from '../table.js';
@@ -46,18 +46,16 @@ export function registerClient(program: Command, run: Run): void {
       }),
     );
 
-  for (const [command, change, done, description] of [
-    ['deactivate', deactivateClientEverywhere, 'deactivated', 'deactivate a client; its keys stop working on every process within a second'],
-    ['activate', activateClientEverywhere, 'activated', 'activate a deactivated client again; its keys that are neither revoked nor expired work again within a second'],
+  for (const [command, active, done, description] of [
+    ['deactivate', false, 'deactivated', 'deactivate a client; its keys stop working on every process within a second'],
+    ['activate', true, 'activated', 'activate a deactivated client again; its keys that are neither revoked nor expired work again within a second'],
   ] as const) {
     client
       .command(`${command} <id>`)
       .description(description)
       .action((id: string) =>
         run(async (ctx) => {
-          const { result, announced } = await change(ctx.sql, ctx.redis(), id, (tx) =>
-            recordAudit(tx, { actor: ctx.actor, action: `client.${command}`, target: `client:${id}`, details: {}, ip: null }),
-          );
+          const { result, announced } = await setClientActiveEverywhere(ctx.sql, ctx.redis(), id, active, (tx) => recordAudit(tx, audited.clientStatus(ctx.actor, id, active, null)));
           if (!result) throw new CliError(`No client "${id}"`);
           ctx.out(`✓ Client ${id} ${done}`);
           if (!announced) ctx.out('⚠️  Redis was unreachable: running processes notice within the key cache TTL instead of at once');
