@@ -146,7 +146,7 @@ describe('POST /admin/api/login', () => {
   });
 
   it('marks the cookie Secure in production', async () => {
-    const prod = await startAdminApp(db, { NODE_ENV: 'production' });
+    const prod = await startAdminApp(db, { NODE_ENV: 'production', KEY_LOOKUP_SECRET: 'a production key lookup secret of 40 chars' });
     try {
       const res = await call(prod, 'POST', '/admin/api/login', {}, { username: ADMIN_USER, password: ADMIN_PASSWORD });
       expect(res.headers.get('set-cookie')).toMatch(/; Secure/);
