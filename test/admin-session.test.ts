@@ -203,6 +203,22 @@ describe('sign-in limits under concurrency', () => {
     }
   });
 
+  it('without Redis, sign-in fails closed with 503 before any password check', async () => {
+    const blind = await startAdminApp(db, { REDIS_URL: 'redis://127.0.0.1:1' });
+    const compare = vi.spyOn(bcrypt, 'compare');
+    try {
+      const res = await call(blind, 'POST', '/admin/api/login', {}, { username: ADMIN_USER, password: ADMIN_PASSWORD });
+      expect(res.status).toBe(503);
+      expect(res.body.error).toBe('unavailable');
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(res.headers.get('set-cookie')).toBeNull();
+      expect(compare).not.toHaveBeenCalled();
+    } finally {
+      compare.mockRestore();
+      await blind.close();
+    }
+  });
+
   it('a successful sign-in gives its address token back; failures keep theirs', async () => {
     const limited = await startAdminApp(db, { ADMIN_LOGIN_MAX_FAILURES_PER_USER: '100', ADMIN_LOGIN_MAX_FAILURES_PER_IP: '3' });
     const attempt = (password: string) => call(limited, 'POST', '/admin/api/login', {}, { username: ADMIN_USER, password });
