@@ -180,10 +180,10 @@ export class KeyVerifier {
     const prefix = rawKey.startsWith(KEY_PREFIX) ? parseKey(rawKey)?.prefix : legacyPrefix(rawKey, this.lookupSecret);
     if (!prefix) return { reason: 'malformed_key', prefix: claimedPrefix(rawKey) ?? null };
     const generation = this.generation;
-    const stored = await findKeyByLookupId(this.sql, rawKey, prefix);
-    if (!stored) return { reason: 'unknown_key', prefix: rawKey.startsWith(KEY_PREFIX) ? prefix : null };
-    if (!(await verifyKeyHash(rawKey, stored.keyHash, stored.hashVersion))) return { reason: 'wrong_secret', prefix };
-    const key = await migrateLegacyLookupId(this.sql, stored, prefix);
+    const key = await findKeyByLookupId(this.sql, rawKey, prefix);
+    if (!key) return { reason: 'unknown_key', prefix: rawKey.startsWith(KEY_PREFIX) ? prefix : null };
+    if (!(await verifyKeyHash(rawKey, key.keyHash, key.hashVersion))) return { reason: 'wrong_secret', prefix };
+    if (key.prefix !== prefix) key.prefix = (await migrateLegacyLookupId(this.sql, key, prefix)).prefix; // a legacy row under its former lgc_ id
     if (key.hashVersion === HASH_SHA256) this.upgrade(key, rawKey);
     if (generation === this.generation) this.remember(digest, key);
     return { key };
