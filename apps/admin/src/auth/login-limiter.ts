@@ -58,7 +58,8 @@ export class LoginLimiter {
       throw limitReached('Too many failed sign-ins; try again later', over![1], over![0].msBeforeNext);
     }
     return {
-      succeed: () => guard(Promise.all([this.byIp.reward(ip), this.byUser.delete(user)])).then(() => {}),
+      // best effort: if Redis fails here the tokens just stay spent, and a right password still signs in
+      succeed: () => Promise.allSettled([this.byIp.reward(ip), this.byUser.delete(user)]).then(() => {}),
       release: () => this.giveBack(ip, user),
     };
   }
@@ -74,14 +75,6 @@ function userKey(username: string): string {
 }
 
 /** Without Redis the limits cannot hold, so sign-in fails closed. */
-async function guard<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw unavailable(err);
-  }
-}
-
 function unavailable(cause: unknown): AppError {
   return new AppError('unavailable', 'Sign-in is unavailable right now; try again shortly', { headers: { 'Retry-After': '5' }, cause });
 }
