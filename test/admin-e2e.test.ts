@@ -11,7 +11,9 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { evaluateAlerts } from '@central-logger/alerts';
-import { ADMIN_PASSWORD, ADMIN_USER, call, createTestAdminUser, startAdminApp, type AdminTestApp } from './support/admin.js';
+import { ADMIN_PASSWORD, ADMIN_USER, call, createTestAdminUser, signIn, startAdminApp, type AdminTestApp } from './support/admin.js';
+import { insertLegacyKey } from './support/keys.js';
+import { createTenant } from './support/stack.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -145,5 +147,18 @@ describe('admin dashboard in Chromium', () => {
     await form.waitFor({ state: 'visible' });
     await page.reload();
     await form.waitFor({ state: 'visible' });
+  });
+
+  // issue 13 item 6: a legacy key (no public id, possibly weak) is due for rotation at once
+  it('marks a legacy key "rotate now" in the key list, and no other key', { timeout: 60_000 }, async () => {
+    const t = await createTenant(db.sql, 'agent', 'e2e_legacy');
+    const legacy = await insertLegacyKey(db.sql, t.clientId);
+    const [name, value] = (await signIn(app)).split('=') as [string, string];
+    await browser.addCookies([{ name, value, url: app.baseUrl }]);
+    await page.goto(`${app.baseUrl}/#keys`);
+    const legacyRow = page.locator('#key-rows tr', { hasText: legacy.prefix });
+    await legacyRow.locator('.rotation-due').waitFor();
+    expect(await legacyRow.locator('.rotation-due').textContent()).toBe('rotate now');
+    expect(await page.locator('#key-rows tr', { hasText: t.record.prefix }).locator('.rotation-due').count()).toBe(0);
   });
 });

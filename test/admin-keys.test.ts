@@ -95,7 +95,7 @@ describe('GET /admin/api/keys', () => {
     const all = await api('GET', '/admin/api/keys', { cookie });
     expect(all.status).toBe(200);
     const listed = all.body.data.find((k: { id: string }) => k.id === a.body.id);
-    expect(Object.keys(listed).sort()).toEqual(['client_id', 'created_at', 'expires_at', 'id', 'last_used_at', 'last_used_ip', 'name', 'prefix', 'replaced_by', 'request_count', 'revoked_at', 'role', 'rotated_from', 'status'].sort());
+    expect(Object.keys(listed).sort()).toEqual(['client_id', 'created_at', 'expires_at', 'id', 'last_used_at', 'last_used_ip', 'name', 'prefix', 'replaced_by', 'request_count', 'revoked_at', 'role', 'rotated_from', 'rotation_due', 'status'].sort());
     expect(listed).toMatchObject({ prefix: a.body.prefix, name: 'acme reader', role: 'reader', client_id: 'acme', status: 'active', last_used_ip: '203.0.113.9', expires_at: null });
 
     const acme = await api('GET', '/admin/api/keys?client=acme', { cookie });

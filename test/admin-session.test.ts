@@ -146,12 +146,91 @@ describe('POST /admin/api/login', () => {
   });
 
   it('marks the cookie Secure in production', async () => {
-    const prod = await startAdminApp(db, { NODE_ENV: 'production' });
+    const prod = await startAdminApp(db, { NODE_ENV: 'production', KEY_LOOKUP_SECRET: 'a production key lookup secret of 40 chars' });
     try {
       const res = await call(prod, 'POST', '/admin/api/login', {}, { username: ADMIN_USER, password: ADMIN_PASSWORD });
       expect(res.headers.get('set-cookie')).toMatch(/; Secure/);
     } finally {
       await prod.close();
+    }
+  });
+});
+
+// issue 13 item 1: a limiter that checks, then runs bcrypt, then counts, let
+// 60 parallel guesses all reach the password check
+describe('sign-in limits under concurrency', () => {
+  const burst = (target: AdminTestApp, bodies: Array<{ username: string; password: string }>) =>
+    Promise.all(bodies.map((body) => call(target, 'POST', '/admin/api/login', {}, body)));
+
+  it('60 concurrent wrong passwords for one user check at most 5; the right one in and after the burst gets 429', async () => {
+    const limited = await startAdminApp(db, { ADMIN_LOGIN_MAX_FAILURES_PER_USER: '5', ADMIN_LOGIN_MAX_FAILURES_PER_IP: '1000' });
+    await createTestAdminUser(db.sql, 'burst_user', ADMIN_PASSWORD);
+    const compare = vi.spyOn(bcrypt, 'compare');
+    try {
+      const bodies = Array.from({ length: 60 }, (_, i) => ({ username: 'burst_user', password: `wrong password ${i}` }));
+      const replies = await burst(limited, [...bodies, { username: 'burst_user', password: ADMIN_PASSWORD }]);
+      expect(compare.mock.calls.length).toBeLessThanOrEqual(5);
+      expect(replies.filter((r) => r.status === 401).length).toBeLessThanOrEqual(5);
+      expect(replies.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(56);
+      expect(replies.at(-1)!.status).toBe(429); // the right password, last into the burst
+      expect(replies.every((r) => r.status === 401 || r.status === 429)).toBe(true);
+      const after = await call(limited, 'POST', '/admin/api/login', {}, { username: 'burst_user', password: ADMIN_PASSWORD });
+      expect(after.status).toBe(429);
+      expect([after.headers.get('ratelimit-limit'), after.headers.get('ratelimit-remaining')]).toEqual(['5', '0']);
+      expect(Number(after.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(compare.mock.calls.length).toBeLessThanOrEqual(5);
+    } finally {
+      compare.mockRestore();
+      await limited.close();
+    }
+  });
+
+  it('60 concurrent sign-ins for different users from one address check at most 5; then the right password gets 429', async () => {
+    const limited = await startAdminApp(db, { ADMIN_LOGIN_MAX_FAILURES_PER_USER: '100', ADMIN_LOGIN_MAX_FAILURES_PER_IP: '5' });
+    const compare = vi.spyOn(bcrypt, 'compare');
+    try {
+      const bodies = Array.from({ length: 60 }, (_, i) => ({ username: `spray${i}`, password: 'guess guess guess' }));
+      const replies = await burst(limited, [...bodies, { username: ADMIN_USER, password: ADMIN_PASSWORD }]);
+      expect(compare.mock.calls.length).toBeLessThanOrEqual(5);
+      expect(replies.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(56);
+      const after = await call(limited, 'POST', '/admin/api/login', {}, { username: ADMIN_USER, password: ADMIN_PASSWORD });
+      expect(after.status).toBe(429);
+      expect(after.headers.get('ratelimit-limit')).toBe('5');
+      expect(compare.mock.calls.length).toBeLessThanOrEqual(5);
+    } finally {
+      compare.mockRestore();
+      await limited.close();
+    }
+  });
+
+  it('without Redis, sign-in fails closed with 503 before any password check', async () => {
+    const blind = await startAdminApp(db, { REDIS_URL: 'redis://127.0.0.1:1' });
+    const compare = vi.spyOn(bcrypt, 'compare');
+    try {
+      const res = await call(blind, 'POST', '/admin/api/login', {}, { username: ADMIN_USER, password: ADMIN_PASSWORD });
+      expect(res.status).toBe(503);
+      expect(res.body.error).toBe('unavailable');
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(res.headers.get('set-cookie')).toBeNull();
+      expect(compare).not.toHaveBeenCalled();
+    } finally {
+      compare.mockRestore();
+      await blind.close();
+    }
+  });
+
+  it('a successful sign-in gives its address token back; failures keep theirs', async () => {
+    const limited = await startAdminApp(db, { ADMIN_LOGIN_MAX_FAILURES_PER_USER: '100', ADMIN_LOGIN_MAX_FAILURES_PER_IP: '3' });
+    const attempt = (password: string) => call(limited, 'POST', '/admin/api/login', {}, { username: ADMIN_USER, password });
+    try {
+      for (let i = 0; i < 6; i++) expect((await attempt(ADMIN_PASSWORD)).status, `success ${i}`).toBe(200);
+      expect((await attempt('wrong password one')).status).toBe(401);
+      expect((await attempt('wrong password two')).status).toBe(401);
+      expect((await attempt(ADMIN_PASSWORD)).status).toBe(200); // took the third token, gave it back
+      expect((await attempt('wrong password three')).status).toBe(401);
+      expect((await attempt(ADMIN_PASSWORD)).status).toBe(429);
+    } finally {
+      await limited.close();
     }
   });
 });

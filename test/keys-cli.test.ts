@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@central-logger/db';
-import { KeyVerifier, legacyPrefix } from '@central-logger/keys';
+import { DEV_KEY_LOOKUP_SECRET, KeyVerifier, legacyPrefix } from '@central-logger/keys';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { centralLogger } from './support/child-processes.js';
 import { testEnv } from './support/stack.js';
@@ -94,10 +94,10 @@ describe('api-key import --from-env', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('3 imported, 0 already present');
     for (const [key, clientId] of Object.entries(devKeys)) {
-      expect(await verifier.authenticate(key, '127.0.0.1')).toMatchObject({ clientId, role: 'agent', prefix: legacyPrefix(key) });
+      expect(await verifier.authenticate(key, '127.0.0.1')).toMatchObject({ clientId, role: 'agent', prefix: legacyPrefix(key, DEV_KEY_LOOKUP_SECRET) });
       expect(res.stdout).not.toContain(key);
     }
-    const [row] = await db.sql`select hash_version, key_hash from api_keys where prefix = ${legacyPrefix('abc123_dev_key')!}`;
+    const [row] = await db.sql`select hash_version, key_hash from api_keys where prefix = ${legacyPrefix('abc123_dev_key', DEV_KEY_LOOKUP_SECRET)!}`;
     expect(row).toMatchObject({ hash_version: 2 });
     expect(row!.key_hash).toMatch(/^\$2[aby]\$/);
     const clients = await db.sql`select id from clients where id in ('client_demo', 'widget_co')`;

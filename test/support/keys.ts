@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Sql } from '@central-logger/db';
-import { legacyHashKey, legacyPrefix } from '@central-logger/keys';
+import { legacyHashKey, unkeyedLegacyPrefix } from '@central-logger/keys';
 
 export interface ApiResponse {
   status: number;
@@ -22,13 +22,16 @@ export async function api(baseUrl: string, method: string, path: string, key?: s
 export const heartbeat = (baseUrl: string, key?: string, headers: Record<string, string> = {}) =>
   api(baseUrl, 'POST', '/api/v1/heartbeat', key, { timestamp: new Date().toISOString() }, headers);
 
-/** A key stored the legacy way (hash_version 1, SHA-256 hex), as a pre-bcrypt database would hold it. */
+/**
+ * A key stored the legacy way (hash_version 1, SHA-256 hex) under its former
+ * unkeyed lookup id (`lgc_`), as a database from before issue 13 would hold it.
+ */
 export async function insertLegacyKey(sql: Sql, clientId: string, role = 'agent'): Promise<{ key: string; id: string; prefix: string }> {
   const key = `legacy_${randomBytes(16).toString('hex')}`;
-  const prefix = legacyPrefix(key)!;
+  const prefix = unkeyedLegacyPrefix(key)!;
   const id = `key_legacy${randomBytes(8).toString('hex')}`;
   await sql`
     insert into api_keys (id, prefix, key_hash, hash_version, role, client_id, name)
-    values (${id}, ${prefix}, ${legacyHashKey(key)}, 1, ${role}, ${clientId}, 'legacy')`;
+    values (${id}, ${prefix}, ${legacyHashKey(key)}, 1, ${role}, ${clientId}, ${`imported ${prefix}`})`;
   return { key, id, prefix };
 }

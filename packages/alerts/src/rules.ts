@@ -259,26 +259,36 @@ export function failedJobsFinding(failed: FailedJobsSummary, now: number): Findi
 }
 
 /**
- * Rule 10: a working key with no expiry, older than `keyRotationDays`: due
- * for rotation (`api-key rotate`, with a grace period). Info; one alert per
- * key per period, so it comes back every period until the key is rotated.
- * Keys of inactive clients, and keys that will expire anyway, are left out.
+ * Rule 10: a key due for rotation (`api-key rotate`, with a grace period).
+ * Info, for a working key with no expiry older than `keyRotationDays` (0 turns
+ * that part off); warning, for a working legacy key (`lgh_`/`lgc_`: imported
+ * from a development `.env`, no public id, possibly weak) whatever its age or
+ * expiry, until it is rotated (issue 13 item 6). One alert per key per period
+ * (30 days for legacy keys when the age rule is off), so it comes back every
+ * period until the key is rotated. Keys of inactive clients, revoked and
+ * expired keys, and keys already rotated are left out.
  */
 export const keyRotationDue: RuleFn = async (sql, now, o) => {
-  if (o.keyRotationDays <= 0) return [];
-  const period = o.keyRotationDays * DAY;
+  const period = (o.keyRotationDays > 0 ? o.keyRotationDays : 30) * DAY;
+  const oldBefore = o.keyRotationDays > 0 ? new Date(now - period) : null;
   const rows = await sql`
-    select k.id, k.prefix, k.name, k.client_id, k.created_at
+    select k.id, k.prefix, k.name, k.client_id, k.created_at, left(k.prefix, 4) in ('lgh_', 'lgc_') as legacy
     from api_keys k left join clients c on c.id = k.client_id
-    where k.revoked_at is null and k.expires_at is null and k.created_at < ${new Date(now - period)}
-      and (k.client_id is null or c.is_active)`;
+    where k.revoked_at is null and k.is_active and k.replaced_by is null
+      and (k.client_id is null or c.is_active)
+      and (
+        (left(k.prefix, 4) in ('lgh_', 'lgc_') and (k.expires_at is null or k.expires_at > ${new Date(now)}))
+        or (k.expires_at is null and k.created_at < ${oldBefore ?? new Date(0)} and ${oldBefore !== null})
+      )`;
   return rows.map((r) => ({
     rule: 'key_rotation_due',
     subject: r.prefix as string,
     windowStart: bucket(now, period),
-    severity: 'info',
-    summary: `Key ${r.prefix} (${r.name}) is over ${o.keyRotationDays} days old and never expires; rotate it: central-logger api-key rotate ${r.prefix} --grace 24h`,
-    evidence: { key_prefix: r.prefix, name: r.name, created_at: r.created_at, rotation_days: o.keyRotationDays },
+    severity: r.legacy ? 'warning' : 'info',
+    summary: r.legacy
+      ? `Key ${r.prefix} (${r.name}) is a legacy key (no public id, possibly weak); rotate it now: central-logger api-key rotate ${r.prefix} --grace 24h`
+      : `Key ${r.prefix} (${r.name}) is over ${o.keyRotationDays} days old and never expires; rotate it: central-logger api-key rotate ${r.prefix} --grace 24h`,
+    evidence: { key_prefix: r.prefix, name: r.name, created_at: r.created_at, rotation_days: o.keyRotationDays, ...(r.legacy ? { legacy: true } : {}) },
     clientId: r.client_id ?? null,
     keyId: r.id,
   }));

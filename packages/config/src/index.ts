@@ -31,6 +31,15 @@ export const baseSchema = z.object({
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(10),
   /** Longest a process spends shutting down gracefully after SIGTERM before it exits anyway. */
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(25_000),
+  /**
+   * HMAC secret of the lookup ids of legacy keys (`lgh_…`: keys without a
+   * `clk_` public id, imported from a development `.env`). Every process that
+   * verifies or imports keys (ingest-api, admin, the CLI) must share it;
+   * changing it strands the legacy keys until they are imported again. At
+   * least 32 characters; required in production. Default elsewhere: a fixed
+   * development value, with a warning (issue 13 item 6).
+   */
+  KEY_LOOKUP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 export const httpSchema = z.object({

@@ -10,3 +10,4 @@ export * from './logs-query.js';
 export * from './retention.js';
 export * from './dead-letters.js';
 export * from './pruning.js';
+export * from './audit.js';

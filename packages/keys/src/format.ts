@@ -7,7 +7,7 @@
  *  - the checksum is CRC32 of everything before it, 6 base62 chars, so that a
  *    typo or random garbage is rejected without touching the database.
  */
-import { createHash, randomInt } from 'node:crypto';
+import { createHash, createHmac, randomInt } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -74,15 +74,35 @@ export function claimedPrefix(key: string): string | undefined {
 
 /**
  * Keys issued before this format (a development `.env`, seed 001) have no
- * public id. They are stored under `lgc_<first 12 hex of SHA-256 of the key>`
- * so they can be looked up without scanning; 48 bits keep collisions out of
- * reach for any realistic number of legacy keys.
+ * public id, so they are stored under a lookup id computed from the whole
+ * key: `lgh_<first 24 hex of HMAC-SHA-256(KEY_LOOKUP_SECRET, key)>`. The
+ * lookup id is shown in lists and logs; without the server's secret it says
+ * nothing about the key (issue 13 item 6: the former id,
+ * `lgc_<first 12 hex of SHA-256(key)>`, let anyone who saw it test guesses
+ * offline; `dev-key-1` fell in 0.05 s). 96 bits keep collisions out of reach.
  */
-export const LEGACY_PREFIX = 'lgc_';
+export const LEGACY_PREFIX = 'lgh_';
+/** The former, unkeyed lookup id of legacy rows not yet migrated; found only as a fallback, and re-keyed on first use. */
+export const UNKEYED_LEGACY_PREFIX = 'lgc_';
 const LEGACY_PATTERN = /^[\x21-\x7e]{8,256}$/;
 
-/** The lookup prefix of a legacy (non-`clk_`) key, or undefined when it cannot be one. */
-export function legacyPrefix(key: string): string | undefined {
-  if (key.startsWith(KEY_PREFIX) || !LEGACY_PATTERN.test(key)) return undefined;
-  return `${LEGACY_PREFIX}${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+/** The lookup id of a legacy (non-`clk_`) key under the server's lookup secret, or undefined when it cannot be one. */
+export function legacyPrefix(key: string, lookupSecret: string): string | undefined {
+  if (!isLegacyShaped(key)) return undefined;
+  return `${LEGACY_PREFIX}${createHmac('sha256', lookupSecret).update(key).digest('hex').slice(0, 24)}`;
+}
+
+/** The former lookup id (`lgc_` + 12 hex of SHA-256): only to find rows stored before the keyed id, never to show. */
+export function unkeyedLegacyPrefix(key: string): string | undefined {
+  if (!isLegacyShaped(key)) return undefined;
+  return `${UNKEYED_LEGACY_PREFIX}${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+}
+
+/** A legacy key, stored under either lookup id: it has no public id and may be weak, so it is due for rotation. */
+export function isLegacyKeyPrefix(prefix: string): boolean {
+  return prefix.startsWith(LEGACY_PREFIX) || prefix.startsWith(UNKEYED_LEGACY_PREFIX);
+}
+
+function isLegacyShaped(key: string): boolean {
+  return !key.startsWith(KEY_PREFIX) && LEGACY_PATTERN.test(key);
 }

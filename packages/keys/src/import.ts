@@ -1,6 +1,6 @@
 import { CLIENT_ID_PATTERN, createClient, getClient, isUniqueViolation, type Sql } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
-import { KEY_PREFIX, legacyPrefix, parseKey } from './format.js';
+import { KEY_PREFIX, legacyPrefix, parseKey, unkeyedLegacyPrefix } from './format.js';
 import type { Role } from './roles.js';
 import { getKey, storeKey } from './store.js';
 
@@ -34,17 +34,25 @@ export function parseApiKeysMap(json: string): Array<[string, string]> {
   });
 }
 
+export interface ImportOptions {
+  role: Exclude<Role, 'admin'>;
+  bcryptCost: number;
+  /** KEY_LOOKUP_SECRET (see keyLookupSecret): legacy keys are stored under an HMAC of the key with it. */
+  lookupSecret: string;
+}
+
 /**
  * Stores development keys so that they keep working: bcrypt-hashed under
- * their own `clk_` prefix, or under `lgc_<sha-256 head>` for keys of any
- * other shape; clients that do not exist yet are created. Running it twice
- * changes nothing the second time.
+ * their own `clk_` prefix, or under `lgh_<HMAC head>` for keys of any other
+ * shape (those are due for rotation at once: see KeyRecord.rotationDue);
+ * clients that do not exist yet are created. Running it twice changes
+ * nothing the second time, also for keys stored under the former `lgc_` id.
  */
-export async function importKeys(sql: Sql, entries: Array<[string, string]>, options: { role: Exclude<Role, 'admin'>; bcryptCost: number }): Promise<ImportResult[]> {
+export async function importKeys(sql: Sql, entries: Array<[string, string]>, options: ImportOptions): Promise<ImportResult[]> {
   const results: ImportResult[] = [];
   for (const [i, [key, clientId]] of entries.entries()) {
     const base = { entry: i + 1, clientId, clientCreated: false };
-    const prefix = key.startsWith(KEY_PREFIX) ? (parseKey(key)?.prefix ?? null) : (legacyPrefix(key) ?? null);
+    const prefix = key.startsWith(KEY_PREFIX) ? (parseKey(key)?.prefix ?? null) : (legacyPrefix(key, options.lookupSecret) ?? null);
     if (!prefix) results.push({ ...base, prefix: null, outcome: 'invalid_key' });
     else if (!CLIENT_ID_PATTERN.test(clientId)) results.push({ ...base, prefix, outcome: 'invalid_client' });
     else results.push({ ...base, prefix, ...(await importOne(sql, key, prefix, clientId, options)) });
@@ -52,9 +60,10 @@ export async function importKeys(sql: Sql, entries: Array<[string, string]>, opt
   return results;
 }
 
-async function importOne(sql: Sql, key: string, prefix: string, clientId: string, options: { role: Exclude<Role, 'admin'>; bcryptCost: number }) {
+async function importOne(sql: Sql, key: string, prefix: string, clientId: string, options: ImportOptions) {
   const clientCreated = await ensureClient(sql, clientId);
-  if (await getKey(sql, undefined, prefix)) return { outcome: 'already_present' as const, clientCreated };
+  const former = unkeyedLegacyPrefix(key); // a row from before the keyed id: re-keyed on its next use
+  if ((await getKey(sql, undefined, prefix)) || (former && (await getKey(sql, undefined, former)))) return { outcome: 'already_present' as const, clientCreated };
   try {
     await storeKey(sql, key, prefix, { name: `imported ${prefix}`, role: options.role, clientId, bcryptCost: options.bcryptCost });
     return { outcome: 'imported' as const, clientCreated };

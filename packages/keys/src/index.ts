@@ -14,3 +14,4 @@ export * from './limiter.js';
 export * from './requests.js';
 export * from './import.js';
 export * from './options.js';
+export * from './lookup-secret.js';

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { BaseConfig, HttpConfig } from '@central-logger/config';
 import type { Sql } from '@central-logger/db';
 import { FailureLimiter } from './limiter.js';
+import { keyLookupSecret } from './lookup-secret.js';
 import { AuthFailureLog } from './failures.js';
 import { UsageTracker } from './usage.js';
 import type { KeyVerifierOptions } from './verifier.js';
@@ -10,7 +11,7 @@ import type { KeyVerifierOptions } from './verifier.js';
 /** The settings a key verifier is built from; the ingest and admin configs both hold them. */
 export type VerifierConfig = Pick<
   HttpConfig & BaseConfig,
-  'KEY_CACHE_TTL_MS' | 'BCRYPT_COST' | 'AUTH_FAILURE_FLUSH_MS' | 'KEY_USAGE_FLUSH_MS' | 'AUTH_FAILURE_LIMIT' | 'AUTH_FAILURE_WINDOW_SECONDS' | 'QUEUE_PREFIX'
+  'KEY_CACHE_TTL_MS' | 'BCRYPT_COST' | 'NODE_ENV' | 'KEY_LOOKUP_SECRET' | 'AUTH_FAILURE_FLUSH_MS' | 'KEY_USAGE_FLUSH_MS' | 'AUTH_FAILURE_LIMIT' | 'AUTH_FAILURE_WINDOW_SECONDS' | 'QUEUE_PREFIX'
 >;
 
 /** A process's key verifier settings: cache TTL, failure limits and recording, usage flushing. */
@@ -19,6 +20,7 @@ export function verifierOptions(config: VerifierConfig, sql: Sql, redis: Redis, 
   return {
     ttlMs: config.KEY_CACHE_TTL_MS,
     bcryptCost: config.BCRYPT_COST,
+    lookupSecret: keyLookupSecret(config, (message) => log.warn(message)),
     failures: new AuthFailureLog(sql, { flushMs: config.AUTH_FAILURE_FLUSH_MS, onError }),
     usage: new UsageTracker(sql, { flushMs: config.KEY_USAGE_FLUSH_MS, onError }),
     limiter: new FailureLimiter(redis, { limit: config.AUTH_FAILURE_LIMIT, windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS, keyPrefix: config.QUEUE_PREFIX }),

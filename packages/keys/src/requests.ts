@@ -83,5 +83,6 @@ export function keyJson(k: KeyRecord): Record<string, unknown> {
     rotated_from: k.rotatedFrom,
     replaced_by: k.replacedBy,
     request_count: k.requestCount,
+    rotation_due: k.rotationDue,
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '@central-logger/db';
+import { isUniqueViolation, type Sql } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
-import { generateKey } from './format.js';
+import { generateKey, isLegacyKeyPrefix, LEGACY_PREFIX, unkeyedLegacyPrefix } from './format.js';
 import { HASH_BCRYPT, hashKey } from './hash.js';
 import { aKeyOf, type Role } from './roles.js';
 
@@ -26,6 +26,12 @@ export interface KeyRecord {
   replacedBy: string | null;
   /** Requests authenticated with this key (flushed from each process within a minute). */
   requestCount: number;
+  /**
+   * A working legacy key (imported from a development `.env`, no `clk_`
+   * public id, possibly weak): rotate it now, whatever its age. Lists, the
+   * dashboard and the `key_rotation_due` alert show it.
+   */
+  rotationDue: boolean;
 }
 
 /** What verification needs to know about a key, read in one query. */
@@ -56,21 +62,24 @@ export function toRecord(r: Record<string, unknown>): KeyRecord {
     revokedAt: (r.revoked_at as Date | null) ?? null,
     expiresAt: (r.expires_at as Date | null) ?? null,
   };
+  const status = keyStatus(base);
+  const replacedBy = (r.replaced_by as string | null) ?? null;
   return {
     id: r.id as string,
     prefix: r.prefix as string,
     name: r.name as string,
     role: r.role as Role,
     clientId: (r.client_id as string | null) ?? null,
-    status: keyStatus(base),
+    status,
     createdAt: r.created_at as Date,
     lastUsedAt: (r.last_used_at as Date | null) ?? null,
     lastUsedIp: (r.last_used_ip as string | null) ?? null,
     expiresAt: base.expiresAt,
     revokedAt: base.revokedAt,
     rotatedFrom: (r.rotated_from as string | null) ?? null,
-    replacedBy: (r.replaced_by as string | null) ?? null,
+    replacedBy,
     requestCount: Number(r.request_count ?? 0),
+    rotationDue: isLegacyKeyPrefix(r.prefix as string) && status === 'active' && replacedBy === null,
   };
 }
 
@@ -120,6 +129,37 @@ export async function getKey(sql: Sql, clientId: string | undefined, idOrPrefix:
     select * from api_keys where (id = ${idOrPrefix} or prefix = ${idOrPrefix})
       ${clientId === undefined ? sql`` : sql`and client_id = ${clientId}`}`;
   return row ? toRecord(row) : undefined;
+}
+
+/**
+ * The row a key is stored under: by its prefix, or for a legacy key whose row
+ * still carries the former unkeyed id (`lgc_`), by that id, as a fallback.
+ * The caller re-keys such a row once the secret verified (migrateLegacyLookupId).
+ */
+export async function findKeyByLookupId(sql: Sql, rawKey: string, prefix: string): Promise<KeyForVerification | undefined> {
+  const key = await findKeyForVerification(sql, prefix);
+  if (key || !prefix.startsWith(LEGACY_PREFIX)) return key;
+  return findKeyForVerification(sql, unkeyedLegacyPrefix(rawKey)!);
+}
+
+/**
+ * Moves a verified legacy key from its former unkeyed id to its keyed one
+ * (`prefix`), in its name too (`imported lgc_…`), so the old id is no longer
+ * shown or logged. A no-op when another process did it first. Returns the key
+ * as it is stored now.
+ */
+export async function migrateLegacyLookupId(sql: Sql, key: KeyForVerification, prefix: string): Promise<KeyForVerification> {
+  if (key.prefix === prefix) return key;
+  try {
+    await sql`
+      update api_keys set prefix = ${prefix}, name = replace(name, ${key.prefix}, ${prefix})
+      where id = ${key.id} and prefix = ${key.prefix}`;
+  } catch (err) {
+    // the same key imported again under its keyed id: that row answers from now on
+    if (isUniqueViolation(err)) return key;
+    throw err;
+  }
+  return { ...key, prefix };
 }
 
 export async function findKeyForVerification(sql: Sql, prefix: string): Promise<KeyForVerification | undefined> {

@@ -5,7 +5,8 @@ import { claimedPrefix, KEY_PREFIX, legacyPrefix, parseKey } from './format.js';
 import { HASH_SHA256, keyDigest, verifyKeyHash } from './hash.js';
 import type { FailureLimiter } from './limiter.js';
 import type { Role } from './roles.js';
-import { findKeyForVerification, keyStatus, upgradeLegacyHash, type KeyForVerification } from './store.js';
+import { findKeyByLookupId, keyStatus, migrateLegacyLookupId, upgradeLegacyHash, type KeyForVerification } from './store.js';
+import { DEV_KEY_LOOKUP_SECRET } from './lookup-secret.js';
 import { UsageTracker } from './usage.js';
 
 /** Who a verified key speaks for. */
@@ -26,6 +27,8 @@ export interface KeyVerifierOptions {
   maxEntries?: number;
   /** bcrypt cost used when a legacy SHA-256 hash is upgraded. Default 10. */
   bcryptCost?: number;
+  /** HMAC secret of legacy keys' lookup ids (KEY_LOOKUP_SECRET; see keyLookupSecret). Default: the development value. */
+  lookupSecret?: string;
   /** Where failed authentications are recorded. Default: a log flushing every second. */
   failures?: AuthFailureLog;
   /** Where successful uses are added up. Default: a tracker flushing every 10 s. */
@@ -69,6 +72,7 @@ export class KeyVerifier {
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly bcryptCost: number;
+  private readonly lookupSecret: string;
   private readonly limiter: FailureLimiter | undefined;
   private readonly onError: (err: Error) => void;
   private readonly onFailure: (failure: AuthFailure) => void;
@@ -82,6 +86,7 @@ export class KeyVerifier {
     this.ttlMs = options.ttlMs ?? 60_000;
     this.maxEntries = options.maxEntries ?? 100_000;
     this.bcryptCost = options.bcryptCost ?? 10;
+    this.lookupSecret = options.lookupSecret ?? DEV_KEY_LOOKUP_SECRET;
     this.limiter = options.limiter;
     this.onError = options.onError ?? (() => {});
     this.onFailure = options.onFailure ?? (() => {});
@@ -172,12 +177,13 @@ export class KeyVerifier {
 
   private async load(rawKey: string, digest: string): Promise<Lookup> {
     // a `clk_` key with a bad checksum is garbage: no legacy lookup, no database
-    const prefix = rawKey.startsWith(KEY_PREFIX) ? parseKey(rawKey)?.prefix : legacyPrefix(rawKey);
+    const prefix = rawKey.startsWith(KEY_PREFIX) ? parseKey(rawKey)?.prefix : legacyPrefix(rawKey, this.lookupSecret);
     if (!prefix) return { reason: 'malformed_key', prefix: claimedPrefix(rawKey) ?? null };
     const generation = this.generation;
-    const key = await findKeyForVerification(this.sql, prefix);
+    const key = await findKeyByLookupId(this.sql, rawKey, prefix);
     if (!key) return { reason: 'unknown_key', prefix: rawKey.startsWith(KEY_PREFIX) ? prefix : null };
     if (!(await verifyKeyHash(rawKey, key.keyHash, key.hashVersion))) return { reason: 'wrong_secret', prefix };
+    if (key.prefix !== prefix) key.prefix = (await migrateLegacyLookupId(this.sql, key, prefix)).prefix; // a legacy row under its former lgc_ id
     if (key.hashVersion === HASH_SHA256) this.upgrade(key, rawKey);
     if (generation === this.generation) this.remember(digest, key);
     return { key };

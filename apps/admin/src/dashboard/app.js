@@ -171,7 +171,7 @@ async function loadKeys() {
         k.name,
         k.role,
         k.client_id,
-        el('span', k.status, `status-${k.status}`),
+        keyStatusCell(k),
         when(k.created_at),
         when(k.last_used_at),
         k.last_used_ip,
@@ -180,6 +180,17 @@ async function loadKeys() {
       ]),
     ),
   );
+}
+
+// a legacy key (imported from a .env, no public id, possibly weak) is due for rotation at once
+function keyStatusCell(k) {
+  const status = el('span', k.status, `status-${k.status}`);
+  if (!k.rotation_due) return status;
+  const cell = el('span');
+  const badge = el('span', 'rotate now', 'rotation-due');
+  badge.title = 'Legacy key: no public id and possibly weak. Rotate it (central-logger api-key rotate <prefix>).';
+  cell.append(status, ' ', badge);
+  return cell;
 }
 
 async function revokeKey(k) {

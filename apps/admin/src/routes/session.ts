@@ -4,7 +4,7 @@ import { AppError } from '@central-logger/errors';
 import { MAX_PASSWORD_LENGTH, verifyPassword } from '../auth/passwords.js';
 import { readJson } from '../middleware/json-body.js';
 import { SESSION_COOKIE } from '../middleware/require-admin.js';
-import { findAdminUser } from '../store/admin-users.js';
+import { findAdminUser, type AdminUser } from '../store/admin-users.js';
 import { recordAudit, recordLoginFailure } from '../store/audit.js';
 import { createSession, revokeSession } from '../store/sessions.js';
 import type { RouteDeps } from './deps.js';
@@ -18,13 +18,15 @@ const loginBody = z.object({
 export function login(deps: RouteDeps) {
   return async function signIn(ctx: Context): Promise<void> {
     const { username, password } = await readJson(ctx, loginBody);
-    await deps.limiter.check(ctx.ip, username);
-    const user = await findAdminUser(deps.sql, username);
-    // an unknown username costs the same bcrypt compare as a wrong password
-    const ok = await verifyPassword(password, user?.passwordHash ?? (await deps.dummyHash));
-    if (!user || !ok) return failSignIn(ctx, deps, username);
+    // the token is taken before the password is checked: a burst checks at most the limit's worth
+    const ticket = await deps.limiter.take(ctx.ip, username);
+    const user = await checkPassword(deps, username, password).catch(async (err: unknown) => {
+      await ticket.release();
+      throw err;
+    });
+    if (!user) return failSignIn(ctx, deps, username);
 
-    await deps.limiter.succeed(username);
+    await ticket.succeed();
     const session = await deps.sql.begin(async (tx) => {
       const s = await createSession(tx, { username, ttlMs: deps.sessionTtlMs, ip: ctx.ip, userAgent: ctx.get('user-agent') || null });
       await recordAudit(tx, { actor: username, action: 'login.success', target: `admin_user:${username}`, ip: ctx.ip });
@@ -35,8 +37,15 @@ export function login(deps: RouteDeps) {
   };
 }
 
+/** The admin user when the password is right; an unknown username costs the same bcrypt compare as a wrong password. */
+async function checkPassword(deps: RouteDeps, username: string, password: string): Promise<AdminUser | undefined> {
+  const user = await findAdminUser(deps.sql, username);
+  const ok = await verifyPassword(password, user?.passwordHash ?? (await deps.dummyHash));
+  return user && ok ? user : undefined;
+}
+
+// the attempt's tokens stay spent
 async function failSignIn(ctx: Context, deps: RouteDeps, username: string): Promise<never> {
-  await deps.limiter.fail(ctx.ip, username);
   await deps.sql.begin(async (tx) => {
     await recordLoginFailure(tx, username, ctx.ip);
     await recordAudit(tx, { actor: 'anonymous', action: 'login.failure', target: `admin_user:${username.slice(0, 64)}`, ip: ctx.ip });

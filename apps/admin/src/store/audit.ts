@@ -1,17 +1,9 @@
+import { recordAudit, type AuditEntry } from '@central-logger/db';
 import type { KeyRecord } from '@central-logger/keys';
 import type { Db } from './db.js';
 
-export interface AuditEntry {
-  /** The admin username, the admin key's prefix, or `anonymous` for a failed sign-in. */
-  actor: string;
-  /** What happened, `noun.verb`: `client.create`, `key.revoke`, `login.failure`. */
-  action: string;
-  /** What it happened to: `client:<id>`, `key:<id>`, `admin_user:<name>`. */
-  target: string | null;
-  /** Never a secret: prefixes, names, roles, dates. */
-  details?: Record<string, unknown>;
-  ip: string | null;
-}
+// the writer lives in packages/db: the ingest API's tenant self-service writes audit rows too
+export { recordAudit, type AuditEntry };
 
 export interface AuditRecord extends Required<AuditEntry> {
   id: string;
@@ -32,12 +24,6 @@ export const audited = {
     ip,
   }),
 };
-
-export async function recordAudit(tx: Db, e: AuditEntry): Promise<void> {
-  await tx`
-    insert into admin_audit (actor, action, target, details, ip)
-    values (${e.actor}, ${e.action}, ${e.target}, ${tx.json((e.details ?? {}) as never)}, ${e.ip})`;
-}
 
 /** Newest first; `beforeId` is the keyset cursor (the last id of the previous page). */
 export async function listAudit(sql: Db, page: { limit: number; beforeId?: string }): Promise<AuditRecord[]> {

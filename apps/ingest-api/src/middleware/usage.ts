@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { Logger } from '@central-logger/http';
-import { claimedPrefix, extractApiKey, legacyPrefix, type Principal } from '@central-logger/keys';
+import { claimedPrefix, extractApiKey, type Principal } from '@central-logger/keys';
 import type { RequestUsage, UsageCounter, UsageSubject } from '@central-logger/usage';
 
 declare module 'koa' {
@@ -81,6 +81,7 @@ function usageOf(r: AnsweredRequest): RequestUsage | undefined {
 function subjectOf(r: AnsweredRequest): UsageSubject | undefined {
   if (r.principal) return { keyId: r.principal.keyId };
   const key = extractApiKey(r.headers);
-  const prefix = key === undefined ? undefined : (claimedPrefix(key) ?? legacyPrefix(key));
+  // a legacy key's lookup id needs the server's secret (issue 13 item 6): its failures are counted by address only
+  const prefix = key === undefined ? undefined : claimedPrefix(key);
   return prefix ? { prefix } : undefined;
 }

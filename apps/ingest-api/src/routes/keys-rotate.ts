@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { Sql } from '@central-logger/db';
+import { recordAudit, type Sql } from '@central-logger/db';
 import { readJsonBody } from '@central-logger/http';
 import { keyJson, parseRotateKeyRequest, rotateKeyEverywhere } from '@central-logger/keys';
 import type { Redis } from 'ioredis';
@@ -7,12 +7,19 @@ import type { Redis } from 'ioredis';
 /**
  * `POST /api/v1/keys/:id/rotate` body `{"grace": "24h"}` (optional): a new
  * key that works at once; the old one keeps working for the grace period.
- * Another tenant's key is 404.
+ * Another tenant's key is 404. The audit row (the old key's new expiry, the
+ * new key) commits with the rotation.
  */
 export function rotateOwnKey(sql: Sql, redis: Redis, bcryptCost: number) {
   return async function postRotate(ctx: Context): Promise<void> {
     const { graceMs } = parseRotateKeyRequest(await readJsonBody(ctx.req, 16 * 1024));
-    const { result } = await rotateKeyEverywhere(sql, redis, ctx.state.principal.clientId!, String(ctx.params.id), { graceMs, bcryptCost });
+    const by = ctx.state.principal.prefix as string;
+    const { result } = await rotateKeyEverywhere(sql, redis, ctx.state.principal.clientId!, String(ctx.params.id), {
+      graceMs,
+      bcryptCost,
+      inTransaction: (tx, r) =>
+        recordAudit(tx, { actor: by, action: 'key.rotate', target: `key:${r.previous.id}`, details: { prefix: r.previous.prefix, replaced_by: r.record.prefix, old_expires_at: r.previous.expiresAt, client_id: r.previous.clientId, via: 'self-service' }, ip: ctx.ip }),
+    });
     ctx.state.log.info({ client_id: result.record.clientId, key_prefix: result.record.prefix, replaces: result.previous.prefix, grace_ms: graceMs, by: ctx.state.principal.prefix }, 'api key rotated');
     ctx.status = 201;
     ctx.set('Cache-Control', 'no-store');

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { keyImportSchema, loadConfig } from '@central-logger/config';
-import { importKeys, parseApiKeysMap, type ImportResult } from '@central-logger/keys';
+import { importKeys, isLegacyKeyPrefix, keyLookupSecret, parseApiKeysMap, type ImportResult } from '@central-logger/keys';
 import { recordAudit } from '../../store/audit.js';
 import { CliError } from '../errors.js';
 import type { CliContext } from '../context.js';
@@ -21,7 +21,9 @@ export function registerApiKeyImport(apiKey: Command, run: Run): void {
       run(async (ctx) => {
         if (!['agent', 'reader', 'owner'].includes(opts.role)) throw new CliError(`Imported keys belong to a client: use --role agent, reader or owner`);
         const { json, source } = apiKeysSource(opts.file);
-        const results = await importKeys(ctx.sql, parseApiKeysMap(json), { role: opts.role as 'agent', bcryptCost: ctx.config.BCRYPT_COST });
+        // the servers must compute the same lookup ids: production refuses to run without the shared secret
+        const lookupSecret = keyLookupSecret(ctx.config, (message) => process.stderr.write(`⚠️  ${message}\n`));
+        const results = await importKeys(ctx.sql, parseApiKeysMap(json), { role: opts.role as 'agent', bcryptCost: ctx.config.BCRYPT_COST, lookupSecret });
         const imported = results.filter((r) => r.outcome === 'imported');
         if (imported.length > 0) {
           // one entry per run: the prefixes imported (never a key) and the clients it created
@@ -82,6 +84,8 @@ function report(ctx: CliContext, results: ImportResult[], source: string): void 
   ctx.out(table(['ENTRY', 'CLIENT', 'PREFIX', 'RESULT', 'CLIENT CREATED'], results.map((r) => [String(r.entry), r.clientId, r.prefix ?? '-', r.outcome.replace('_', ' '), r.clientCreated ? 'yes' : 'no'])));
   ctx.out();
   ctx.out(`✓ ${count('imported')} imported, ${count('already_present')} already present, from ${source}`);
+  const legacy = results.filter((r) => r.outcome === 'imported' && r.prefix && isLegacyKeyPrefix(r.prefix)).length;
+  if (legacy > 0) ctx.out(`⚠️  ${legacy} legacy key${legacy === 1 ? ' has' : 's have'} no public id and may be weak: each is due for rotation now (central-logger api-key rotate <prefix>)`);
   const bad = count('invalid_key') + count('invalid_client');
   if (bad > 0) {
     process.exitCode = 1;

@@ -63,10 +63,12 @@ export function registerApiKey(program: Command, run: Run): void {
         if (keys.length === 0) return ctx.out('No API keys.');
         ctx.out(
           table(
-            ['ID', 'PREFIX', 'NAME', 'ROLE', 'CLIENT', 'STATUS', 'CREATED', 'LAST USED', 'LAST IP', 'REQUESTS', 'EXPIRES', 'REPLACED BY'],
-            keys.map((k) => [k.id, k.prefix, k.name, k.role, k.clientId ?? '-', k.status, when(k.createdAt), when(k.lastUsedAt), k.lastUsedIp ?? '-', String(k.requestCount), when(k.expiresAt), k.replacedBy ?? '-']),
+            ['ID', 'PREFIX', 'NAME', 'ROLE', 'CLIENT', 'STATUS', 'CREATED', 'LAST USED', 'LAST IP', 'REQUESTS', 'EXPIRES', 'REPLACED BY', 'ROTATE'],
+            keys.map((k) => [k.id, k.prefix, k.name, k.role, k.clientId ?? '-', k.status, when(k.createdAt), when(k.lastUsedAt), k.lastUsedIp ?? '-', String(k.requestCount), when(k.expiresAt), k.replacedBy ?? '-', k.rotationDue ? 'now (legacy)' : '-']),
           ),
         );
+        const due = keys.filter((k) => k.rotationDue).length;
+        if (due > 0) ctx.out(`⚠️  ${due} legacy key${due === 1 ? ' is' : 's are'} due for rotation now: central-logger api-key rotate <prefix>`);
       }),
     );
 
