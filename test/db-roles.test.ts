@@ -128,6 +128,11 @@ describe('database roles', () => {
     await denied(reader`select * from clients`);
   });
 
+  it('each role\'s default URL is the owner\'s with that user and without the owner\'s password', () => {
+    expect(roleUrl('postgres://owner:s3cret@db.internal:5433/central_logger?sslmode=require', 'worker'))
+      .toBe('postgres://central_logger_worker@db.internal:5433/central_logger?sslmode=require');
+  });
+
   it('the CLI connects as central_logger_admin and only migrate as the owner', async () => {
     const fresh = await createTestDatabase();
     try {
@@ -138,7 +143,14 @@ describe('database roles', () => {
       const refused = await centralLogger(['client', 'list'], env);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/permission denied for database/);
-      expect((await centralLogger(['migrate'], env)).code).toBe(0);
+      const passwords = { INGEST_DB_PASSWORD: 'ingest password 1', WORKER_DB_PASSWORD: 'worker password 1', ADMIN_DB_PASSWORD: 'admin password 1' };
+      const migrated = await centralLogger(['migrate'], { ...env, ...passwords });
+      expect(migrated.code).toBe(0);
+      for (const role of [ROLES.ingest, ROLES.worker, ROLES.admin]) expect(migrated.stdout).toContain(`Password of ${role} set`);
+      const set = await fresh.sql`select rolname from pg_authid where rolname = any(${[ROLES.ingest, ROLES.worker, ROLES.admin]}) and rolpassword is not null`;
+      expect(set).toHaveLength(3);
+      // roles are shared by the cluster's databases: leave them as the other tests expect (trusted, no password)
+      for (const role of [ROLES.ingest, ROLES.worker, ROLES.admin]) await fresh.sql.unsafe(`alter role ${role} password null`);
       await fresh.sql.unsafe(`grant connect on database ${name} to ${ROLES.admin}`);
       const listed = await centralLogger(['client', 'list'], env);
       expect(listed.stderr).toBe('');
