@@ -3,7 +3,7 @@ import { createSql, roleUrl, ROLES, type AppRole, type Sql } from '@central-logg
 import { centralLogger } from './support/child-processes.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { api } from './support/keys.js';
-import { startAdminApp, type AdminTestApp } from './support/admin.js';
+import { createAdminKey, startAdminApp, type AdminTestApp } from './support/admin.js';
 import { createTenant, event, postLogs, REDIS_URL, startStack, waitFor, type Stack, type Tenant } from './support/stack.js';
 
 // Issue 13 item 5: each process connects as its own role (migration 090), none
@@ -93,6 +93,19 @@ describe('database roles', () => {
     await denied(ingest`select * from admin_users`);
     await denied(ingest`select * from admin_sessions`);
     await denied(ingest`select ensure_workflow_logs_partitions(current_date, current_date)`);
+  });
+
+  it('ingest can neither mint an admin key nor change one, nor turn a tenant key into one', async () => {
+    const ingest = as('ingest');
+    const { record: adminKey } = await createAdminKey(db.sql, 'roles-admin');
+    await denied(ingest`
+      insert into api_keys (id, prefix, key_hash, hash_version, role, client_id, name)
+      values ('key_forged', 'clk_forged', 'x', 1, 'admin', null, 'forged')`);
+    const hashOf = async (id: string) => (await db.sql`select key_hash from api_keys where id = ${id}`)[0]!.key_hash as string;
+    const before = await hashOf(adminKey.id);
+    expect((await ingest`update api_keys set key_hash = 'chosen', hash_version = 1 where id = ${adminKey.id}`).count).toBe(0);
+    expect(await hashOf(adminKey.id)).toBe(before);
+    await denied(ingest`update api_keys set role = 'admin', client_id = null where id = ${tenant.record.id}`);
   });
 
   it('the worker cannot read key hashes, log rows or admin users, and its maintenance functions remove only what expired', async () => {
