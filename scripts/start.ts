@@ -1,10 +1,11 @@
-// `npm start`: migrate, create a demo tenant on first run in development, and
-// run ingest-api (8000), worker and admin (8001) together until Ctrl-C.
+// `npm start`: migrate as the owner (DATABASE_URL), create a demo tenant on first
+// run in development (as the admin role), and run ingest-api (8000), worker and
+// admin (8001) together until Ctrl-C, each connecting as its own role.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { adminSchema, ConfigError, ingestSchema, loadConfig, workerSchema } from '@central-logger/config';
-import { createClient, createSql, ensureDatabase, getClient, migrate } from '@central-logger/db';
+import { createClient, createSql, ensureDatabase, getClient, migrate, roleUrl, setRolePasswords } from '@central-logger/db';
 import { createKey } from '@central-logger/keys';
 
 const APPS = { 'ingest-api': 'apps/ingest-api/src/main.ts', worker: 'apps/worker/src/main.ts', admin: 'apps/admin/src/main.ts' } as const;
@@ -23,9 +24,14 @@ try {
 }
 
 if (await ensureDatabase(ingest.DATABASE_URL)) console.log('✓ Database created');
-const sql = createSql(ingest.DATABASE_URL, { max: 1, applicationName: 'start' });
-const { applied } = await migrate(sql);
+const owner = createSql(ingest.DATABASE_URL, { max: 1, applicationName: 'start-migrate' });
+const { applied } = await migrate(owner);
 console.log(applied.length ? `✓ Applied migrations: ${applied.join(', ')}` : '✓ Migrations up to date');
+await setRolePasswords(owner, { ingest: ingest.INGEST_DB_PASSWORD, worker: ingest.WORKER_DB_PASSWORD, admin: ingest.ADMIN_DB_PASSWORD, reader: ingest.READER_PASSWORD });
+await owner.end();
+
+// the owner only migrates: the demo tenant is made as the admin app would make it
+const sql = createSql(admin.ADMIN_DATABASE_URL ?? roleUrl(admin.DATABASE_URL, 'admin'), { max: 1, applicationName: 'start' });
 
 const base = `http://${ingest.HOST === '0.0.0.0' ? '127.0.0.1' : ingest.HOST}:${ingest.INGEST_PORT}`;
 if (ingest.NODE_ENV === 'development' && !(await getClient(sql, 'demo'))) {

@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSql, findLogs, readerUrl, READER_ROLE, withTenant, type Sql } from '@central-logger/db';
+import { createSql, findLogs, loadTenantTokenSecret, readerUrl, READER_ROLE, signTenantsOn, tenantToken, withTenant, type Sql } from '@central-logger/db';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, type Tenant } from './support/stack.js';
 import { logRow, seedLogs } from './support/reads.js';
@@ -13,6 +14,8 @@ let b: Tenant;
 beforeAll(async () => {
   db = await createTestDatabase();
   reader = createSql(readerUrl(db.url), { max: 1 });
+  // as ingest-api does: each transaction's tenant is signed with the secret the reader cannot read
+  signTenantsOn(reader, () => loadTenantTokenSecret(db.sql));
   a = await createTenant(db.sql, 'reader');
   b = await createTenant(db.sql, 'reader');
   await seedLogs(db.sql, [logRow(a.clientId), logRow(a.clientId), logRow(b.clientId)]);
@@ -80,5 +83,36 @@ describe('the read role', () => {
     // as the owner (RLS-exempt by its own policy), the tenant condition alone must hold
     const page = await findLogs(db.sql, a.clientId, {}, { limit: 10 });
     expect(page.data.map((r) => r.client_id)).toEqual([a.clientId, a.clientId]);
+  });
+
+  it('cannot choose its tenant: set_config of app.client_id without a valid token sees nothing', async () => {
+    const secret = await loadTenantTokenSecret(db.sql);
+    /** Rows the reader sees in a transaction that sets these two values itself. */
+    const seen = async (clientId: string, token: string) => {
+      const [r] = await reader.begin(async (tx) => {
+        await tx`select set_config('app.client_id', ${clientId}, true), set_config('app.tenant_token', ${token}, true)`;
+        return tx`select count(*)::int as n from workflow_logs`;
+      });
+      return r!.n as number;
+    };
+    expect(await seen(a.clientId, tenantToken(secret, a.clientId))).toBe(2); // what withTenant sends
+    expect(await seen(b.clientId, '')).toBe(0); // the forged tenant of an injected set_config
+    expect(await seen(b.clientId, tenantToken(secret, a.clientId))).toBe(0); // a's token with b's id
+    expect(await seen(b.clientId, tenantToken(randomBytes(32), b.clientId))).toBe(0); // signed with a guessed secret
+    expect(await seen(b.clientId, tenantToken(secret, b.clientId, Date.now() - 3_600_000))).toBe(0); // expired
+    const [tampered] = tenantToken(secret, a.clientId).split('.');
+    expect(await seen(a.clientId, `${Number(tampered) + 10_000}.${tenantToken(secret, a.clientId).split('.')[1]}`)).toBe(0); // expiry moved
+  });
+
+  it('cannot read the signing secret, nor change the policy\'s function', async () => {
+    const denied = async (p: Promise<unknown>) => expect(p).rejects.toMatchObject({ code: '42501' });
+    await denied(reader`select secret from tenant_token_secret`);
+    await denied(reader`select tenant_token_pad('\\x00'::bytea, 54)`);
+    await denied(reader`create or replace function app_tenant() returns text language sql as $$ select 'x' $$`);
+  });
+
+  it('withTenant binds the tenant it is given, with no extra statement (the token rides in the pipelined set_config)', async () => {
+    const rows = await withTenant(reader, b.clientId, (tx) => tx`select client_id from workflow_logs`);
+    expect(rows.map((r) => r.client_id)).toEqual([b.clientId]);
   });
 });

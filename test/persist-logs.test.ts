@@ -17,6 +17,8 @@ beforeAll(async () => {
   producer = new LogsProducer(redis, stack.env.QUEUE_PREFIX!, { attempts: 20, backoffMs: 100, timeoutMs: 2_000 });
   await waitFor(async () => redis.status === 'ready');
   await db.sql`create table fail_inserts (on_ boolean)`;
+  // the trigger runs as the worker's role, which reads the switch
+  await db.sql`grant select on fail_inserts to central_logger_worker`;
   // a switchable transient failure: while fail_inserts has a row, every insert raises 40001
   await db.sql.unsafe(`
     create function fail_while_flagged() returns trigger language plpgsql as $$

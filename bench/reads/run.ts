@@ -12,7 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
-  createSql, dropDatabase, ensureDatabase, findLogs, logsQuery, logStats, migrate, readerUrl, statsQuery, withTenant, type Sql,
+  createSql, dropDatabase, ensureDatabase, findLogs, loadTenantTokenSecret, logsQuery, logStats, migrate, readerUrl, signTenantsOn, statsQuery, withTenant, type Sql,
 } from '@central-logger/db';
 import type { LogFilter } from '@central-logger/events';
 import { loadRows } from './load.js';
@@ -131,6 +131,15 @@ if (!args.reuse) await dropDatabase(url);
 await ensureDatabase(url);
 await prepare(url);
 const reader = createSql(readerUrl(url), { max: 1, applicationName: 'bench-reads-reader' });
+// as ingest-api does (migration 091): each read transaction's tenant is signed
+signTenantsOn(reader, async () => {
+  const owner = createSql(url, { max: 1 });
+  try {
+    return await loadTenantTokenSecret(owner);
+  } finally {
+    await owner.end();
+  }
+});
 try {
   await measure(reader);
 } finally {

@@ -12,7 +12,11 @@ import type { TestDatabase } from './db.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** Environment for one test file: its own database and queue prefix, quiet logs, cheap bcrypt. */
+/**
+ * Environment for one test file: its own database and queue prefix, quiet logs, cheap bcrypt.
+ * DATABASE_URL is the owner's; each app derives its own role's URL from it (migration 090),
+ * as it does by default in production, so every test runs the apps under their grants.
+ */
 export function testEnv(db: TestDatabase, extra: Record<string, string> = {}): Record<string, string> {
   return {
     NODE_ENV: 'test',

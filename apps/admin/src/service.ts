@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
 import type { AdminConfig } from '@central-logger/config';
-import { createSql } from '@central-logger/db';
+import { createSql, roleUrl } from '@central-logger/db';
 import { closeServer, createLogger, listen, type Logger } from '@central-logger/http';
 import { KeyVerifier, subscribeInvalidations, verifierOptions } from '@central-logger/keys';
 import { createAdminApp } from './app.js';
@@ -15,7 +15,8 @@ export interface AdminService {
 /** `log` replaces the process logger (tests read what would be logged). */
 export async function startAdmin(config: AdminConfig, options: { log?: Logger } = {}): Promise<AdminService> {
   const log = options.log ?? createLogger('admin', config.LOG_LEVEL);
-  const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: 'admin' });
+  // its own role (migration 090), never the owner
+  const sql = createSql(config.ADMIN_DATABASE_URL ?? roleUrl(config.DATABASE_URL, 'admin'), { max: config.DATABASE_POOL_SIZE, applicationName: 'admin' });
   // Commands wait for a (re)connection for at most 2 s instead of failing at
   // once, so sign-in works from the first request after start; a Redis outage
   // still answers 503 within 2 s rather than hanging.

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { ConfigError, type IngestConfig } from '@central-logger/config';
-import { createSql, CursorCodec, readerUrl } from '@central-logger/db';
+import { createSql, CursorCodec, loadTenantTokenSecret, readerUrl, roleUrl, signTenantsOn } from '@central-logger/db';
 import { closeServer, createLogger, listen, type Logger } from '@central-logger/http';
 import { KeyVerifier, subscribeInvalidations, verifierOptions } from '@central-logger/keys';
 import { LogsProducer, producerConnection } from '@central-logger/queue';
@@ -20,12 +20,15 @@ export interface IngestService {
 export async function startIngestApi(config: IngestConfig, options: { queueName?: string } = {}): Promise<IngestService> {
   const log = createLogger('ingest-api', config.LOG_LEVEL);
   const cursors = new CursorCodec(cursorSecret(config, log));
-  const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: 'ingest-api' });
+  // its own role (migration 090); tenant reads go through the row-level-security reader role
+  const sql = createSql(config.INGEST_DATABASE_URL ?? roleUrl(config.DATABASE_URL, 'ingest'), { max: config.DATABASE_POOL_SIZE, applicationName: 'ingest-api' });
   const redis = producerConnection(config.REDIS_URL);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   const producer = new LogsProducer(redis, config.QUEUE_PREFIX, { attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS, timeoutMs: config.ENQUEUE_TIMEOUT_MS, retryAfterS: config.UNAVAILABLE_RETRY_AFTER_S }, options.queueName);
   producer.queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
   const readSql = createSql(config.READ_DATABASE_URL ?? readerUrl(config.DATABASE_URL), { max: config.READ_DATABASE_POOL_SIZE, applicationName: 'ingest-api-read' });
+  // each read transaction's tenant is signed with a secret the reader role cannot read (migration 091)
+  signTenantsOn(readSql, () => loadTenantTokenSecret(sql));
   const verifier = new KeyVerifier(sql, verifierOptions(config, sql, redis, log));
   const unsubscribe = subscribeInvalidations(
     config.REDIS_URL,

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { Queue, Worker } from 'bullmq';
 import type { WorkerConfig } from '@central-logger/config';
-import { createSql, ensurePartitions, type Sql } from '@central-logger/db';
+import { createSql, ensurePartitions, roleUrl, type Sql } from '@central-logger/db';
 import { closeServer, createLogger, type Logger } from '@central-logger/http';
 import { MAINTENANCE, QUEUES, workerConnection } from '@central-logger/queue';
 import { LogBatcher } from './batcher.js';
@@ -23,7 +23,8 @@ export interface WorkerService {
 
 export async function startWorker(config: WorkerConfig, options: { queueName?: string } = {}): Promise<WorkerService> {
   const log = createLogger('worker', config.LOG_LEVEL);
-  const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: 'worker' });
+  // its own role (migration 090): partitions and retention through the owner's narrow functions
+  const sql = createSql(config.WORKER_DATABASE_URL ?? roleUrl(config.DATABASE_URL, 'worker'), { max: config.DATABASE_POOL_SIZE, applicationName: 'worker' });
   const connection = workerConnection(config.REDIS_URL);
   const queue = new Queue(options.queueName ?? QUEUES.logs, { connection, prefix: config.QUEUE_PREFIX });
   const metrics = createWorkerMetrics(() => queue.getJobCounts('waiting', 'active', 'delayed', 'failed'));

@@ -13,7 +13,11 @@ const positiveInt = z.coerce.number().int().positive();
 /** Settings every process shares. */
 export const baseSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  /** Postgres connection string of the owner role (migrations, writes). */
+  /**
+   * Postgres connection string of the owner role: only `migrate` connects with
+   * it. Each process connects as its own role (INGEST_/WORKER_/ADMIN_/READ_DATABASE_URL),
+   * by default this URL with that role's user and no password.
+   */
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/central_logger'),
   /** Postgres pool size per process. */
   DATABASE_POOL_SIZE: positiveInt.default(10),
@@ -23,6 +27,10 @@ export const baseSchema = z.object({
    * too). Unset: the role keeps whatever it has.
    */
   READER_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** Passwords `migrate` gives central_logger_ingest, _worker and _admin, as READER_PASSWORD (put them in the apps' URLs too). */
+  INGEST_DB_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  WORKER_DB_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  ADMIN_DB_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
   /** BullMQ key prefix; a hash tag keeps one queue in one Redis Cluster slot. */
   QUEUE_PREFIX: z.string().min(1).default('{cl}'),
@@ -64,6 +72,8 @@ export const httpSchema = z.object({
 
 export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
   INGEST_PORT: port.default(8000),
+  /** Postgres connection string of ingest-api (role central_logger_ingest). Default: DATABASE_URL with that user and no password. */
+  INGEST_DATABASE_URL: z.url().optional(),
   /** Bytes on the wire (compressed, if gzip) per request. */
   MAX_BODY_BYTES: positiveInt.default(1024 * 1024),
   /** Bytes after decompression per request; a gzip bomb stops here. */
@@ -130,6 +140,8 @@ export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
 });
 
 export const workerSchema = baseSchema.extend({
+  /** Postgres connection string of the worker (role central_logger_worker). Default: DATABASE_URL with that user and no password. */
+  WORKER_DATABASE_URL: z.url().optional(),
   /** Jobs processed at once; their events are written together. */
   WORKER_CONCURRENCY: positiveInt.default(64),
   /** Most events in one INSERT. */
@@ -193,7 +205,16 @@ export const workerSchema = baseSchema.extend({
   ALERT_WEBHOOK_TIMEOUT_MS: positiveInt.default(5_000),
 });
 
-export const adminSchema = baseSchema.extend(httpSchema.shape).extend({
+/** The admin app and the CLI (but `migrate`) connect as central_logger_admin. */
+const adminDatabaseShape = {
+  /** Postgres connection string of the admin app and the CLI (role central_logger_admin). Default: DATABASE_URL with that user and no password. */
+  ADMIN_DATABASE_URL: z.url().optional(),
+};
+
+/** The `central-logger` CLI. */
+export const cliSchema = baseSchema.extend(adminDatabaseShape);
+
+export const adminSchema = baseSchema.extend(httpSchema.shape).extend(adminDatabaseShape).extend({
   ADMIN_PORT: port.default(8001),
 
   // --- admin sign-in and sessions (issue 6) ---
@@ -212,6 +233,7 @@ export type HttpConfig = z.infer<typeof httpSchema>;
 export type IngestConfig = z.infer<typeof ingestSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type AdminConfig = z.infer<typeof adminSchema>;
+export type CliConfig = z.infer<typeof cliSchema>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

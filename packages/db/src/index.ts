@@ -5,6 +5,7 @@ export * from './errors.js';
 export * from './clients.js';
 export * from './logs.js';
 export * from './tenant.js';
+export * from './roles.js';
 export * from './logs-cursor.js';
 export * from './logs-query.js';
 export * from './retention.js';

@@ -61,8 +61,10 @@ export async function dropExpiredPartitions(sql: Sql, now = new Date(), lockTime
     if (day + DAY_MS > cutoff) continue;
     try {
       // "if exists": another worker's run may have dropped it a moment ago
-      await withLockTimeout(sql, lockTimeoutMs, (tx) => tx`drop table if exists ${tx(relname as string)}`);
-      result.dropped.push(relname as string);
+      // through the owner's function (migration 090): the worker may not drop tables itself,
+      // and the function drops only what retention expired by the server's clock
+      const [row] = await withLockTimeout(sql, lockTimeoutMs, (tx) => tx`select drop_expired_workflow_logs_partition(${relname as string}) as dropped`);
+      if (row!.dropped) result.dropped.push(relname as string);
     } catch (err) {
       if (!isLockTimeout(err)) throw err;
       result.busy.push(relname as string);
@@ -83,14 +85,11 @@ export async function deleteExpiredRows(sql: Sql, now = new Date(), batch = 5_00
   for (const c of clients) {
     const cutoff = new Date(now.getTime() - (c.retention_days as number) * DAY_MS);
     for (;;) {
-      const result = await sql`
-        delete from workflow_logs
-        where (client_id, event_id, executed_at) in (
-          select client_id, event_id, executed_at from workflow_logs
-          where client_id = ${c.id as string} and executed_at < ${cutoff}
-          limit ${batch})`;
-      deleted += result.count;
-      if (result.count < batch) break;
+      // the owner's function (migration 090): the worker cannot read or delete log rows itself
+      const [row] = await sql`select delete_expired_workflow_logs(${c.id as string}, ${cutoff}, ${batch}) as n`;
+      const count = row!.n as number;
+      deleted += count;
+      if (count < batch) break;
     }
   }
   return deleted;

@@ -1,11 +1,11 @@
-import { baseSchema, loadConfig, type BaseConfig } from '@central-logger/config';
-import { createSql, type Sql } from '@central-logger/db';
+import { cliSchema, loadConfig, type CliConfig } from '@central-logger/config';
+import { createSql, roleUrl, type Sql } from '@central-logger/db';
 import { userInfo } from 'node:os';
 import { Redis } from 'ioredis';
 
 /** What every CLI command gets: config, a small pool, and Redis opened on demand. */
 export interface CliContext {
-  config: BaseConfig;
+  config: CliConfig;
   /** Who the audit log names for what this command changes: `cli:<OS user>`. */
   actor: string;
   sql: Sql;
@@ -14,9 +14,11 @@ export interface CliContext {
   close(): Promise<void>;
 }
 
-export function createCliContext(): CliContext {
-  const config = loadConfig(baseSchema);
-  const sql = createSql(config.DATABASE_URL, { max: 2, applicationName: 'central-logger-cli' });
+/** Every command connects as central_logger_admin (ADMIN_DATABASE_URL); `migrate` alone as the owner (`asOwner`). */
+export function createCliContext(options: { asOwner?: boolean } = {}): CliContext {
+  const config = loadConfig(cliSchema);
+  const url = options.asOwner ? config.DATABASE_URL : (config.ADMIN_DATABASE_URL ?? roleUrl(config.DATABASE_URL, 'admin'));
+  const sql = createSql(url, { max: 2, applicationName: options.asOwner ? 'central-logger-migrate' : 'central-logger-cli' });
   let redis: Redis | undefined;
   return {
     config,

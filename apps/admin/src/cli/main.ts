@@ -14,10 +14,10 @@ import { registerJobs } from './commands/jobs.js';
 import { registerShip } from './commands/ship.js';
 
 /** Runs one command with a fresh context; failures print one line and set exit code 1. */
-async function run(fn: (ctx: CliContext) => Promise<void>): Promise<void> {
+async function run(fn: (ctx: CliContext) => Promise<void>, options: { asOwner?: boolean } = {}): Promise<void> {
   let ctx: CliContext | undefined;
   try {
-    ctx = createCliContext();
+    ctx = createCliContext(options);
     await fn(ctx);
   } catch (err) {
     process.exitCode = 1;

@@ -1,21 +1,23 @@
 import type { Command } from 'commander';
-import { ensureDatabase, migrate, setReaderPassword } from '@central-logger/db';
+import { ensureDatabase, migrate, ROLES, setRolePasswords } from '@central-logger/db';
 import type { CliContext } from '../context.js';
 
-export function registerMigrate(program: Command, run: (fn: (ctx: CliContext) => Promise<void>) => Promise<void>): void {
+type Run = (fn: (ctx: CliContext) => Promise<void>, options?: { asOwner?: boolean }) => Promise<void>;
+
+/** `central-logger migrate`: the one command that connects as the owner (DATABASE_URL). */
+export function registerMigrate(program: Command, run: Run): void {
   program
     .command('migrate')
-    .description('create the database if missing and apply pending migrations')
+    .description('create the database if missing, apply pending migrations, and set the roles\' passwords (*_DB_PASSWORD, READER_PASSWORD)')
     .action(() =>
       run(async (ctx) => {
         if (await ensureDatabase(ctx.config.DATABASE_URL)) ctx.out('✓ Database created');
         const { applied, skipped } = await migrate(ctx.sql);
         for (const file of applied) ctx.out(`✓ Applied ${file}`);
         ctx.out(applied.length ? `${applied.length} migration(s) applied, ${skipped} already present` : `Up to date (${skipped} migrations)`);
-        if (ctx.config.READER_PASSWORD !== undefined) {
-          await setReaderPassword(ctx.sql, ctx.config.READER_PASSWORD);
-          ctx.out('✓ Password of central_logger_reader set from READER_PASSWORD');
-        }
-      }),
+        const c = ctx.config;
+        const set = await setRolePasswords(ctx.sql, { ingest: c.INGEST_DB_PASSWORD, worker: c.WORKER_DB_PASSWORD, admin: c.ADMIN_DB_PASSWORD, reader: c.READER_PASSWORD });
+        for (const role of set) ctx.out(`✓ Password of ${ROLES[role]} set`);
+      }, { asOwner: true }),
     );
 }
