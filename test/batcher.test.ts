@@ -58,6 +58,21 @@ describe('LogBatcher', () => {
     expect(JSON.parse(letter!.payload as string).metadata).toEqual({ bad: 'nul \u0000' });
   });
 
+  it('puts fast-lane rows into the next INSERT before bulk rows added earlier, and makes a batch only when an INSERT slot is free', async () => {
+    const order: string[] = [];
+    const batcher = new LogBatcher(db.sql, { maxRows: 10, flushMs: 5, maxInFlight: 1 });
+    const bulkRows = (n: number) => Array.from({ length: 10 }, () => row('lanes', { message: `bulk ${n}` }));
+    const track = (p: Promise<void>, name: string) => p.then(() => void order.push(name));
+    // a full bulk batch goes at once; four more wait while it is in flight, then a fast row comes
+    const adds = [0, 1, 2, 3, 4].map((n) => track(batcher.add(bulkRows(n), 'bulk'), `bulk ${n}`));
+    adds.push(track(batcher.add([row('lanes', { message: 'fast' })], 'fast'), 'fast'));
+    await Promise.all(adds);
+    // one INSERT at a time, so the order they settle in is the order they were written in
+    expect(order).toEqual(['bulk 0', 'fast', 'bulk 1', 'bulk 2', 'bulk 3', 'bulk 4']);
+    const [{ count }] = (await db.sql`select count(*)::int from workflow_logs where client_id = 'lanes'`) as unknown as [{ count: number }];
+    expect(count).toBe(51);
+  });
+
   it('fails the adds on an error that is not about the data, so their jobs are retried', async () => {
     const other = await createTestDatabase();
     const batcher = new LogBatcher(other.sql, { maxRows: 1000, flushMs: 5 });

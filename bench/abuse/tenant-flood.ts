@@ -8,6 +8,10 @@
  * run's own. Settings (environment): FLOOD_PHASE_S (25), FLOOD_VICTIM_RPS
  * (20), FLOOD_CONNECTIONS (40), FLOOD_KEYS (4), FLOOD_ENV (extra env for both
  * processes, as JSON, e.g. '{"RATE_TENANT_EVENTS_PER_SECOND":"1000000"}').
+ * The one-FIFO queue of before fair persistence, on the same build: every
+ * tenant in the fast lane, FLOOD_ENV='{"FAIR_SHARE_EVENTS_PER_SECOND":"1e9","FAIR_SHARE_BURST":"1000000000"}'.
+ * Stored counts can exceed the 202s by the flood's requests in flight when
+ * autocannon stops (stored, but their answers not counted).
  */
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
@@ -36,14 +40,17 @@ async function tenantKeys(sql: Sql, id: string, n: number): Promise<string[]> {
 }
 
 /** Single events at `rps` for `seconds`; the 202s' event ids. */
-async function victim(url: string, key: string, rps: number, seconds: number, tag: string): Promise<{ ids: string[]; refused: number }> {
+async function victim(url: string, key: string, rps: number, seconds: number, tag: string): Promise<{ ids: string[]; refused: number; answerMs: number[] }> {
   const ids: string[] = [];
+  const answerMs: number[] = [];
   let refused = 0;
   const sends: Promise<void>[] = [];
   const end = Date.now() + seconds * 1000;
   for (let i = 0; Date.now() < end; i++) {
+    const sent = performance.now();
     sends.push(fetch(`${url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify({ ...event(i), event_id: `${tag}-${i}` }) })
       .then(async (res) => {
+        answerMs.push(performance.now() - sent);
         if (res.status === 202) ids.push(`${tag}-${i}`);
         else refused++;
         await res.arrayBuffer();
@@ -51,7 +58,7 @@ async function victim(url: string, key: string, rps: number, seconds: number, ta
     await new Promise((r) => setTimeout(r, 1000 / rps));
   }
   await Promise.all(sends);
-  return { ids, refused };
+  return { ids, refused, answerMs };
 }
 
 /** The flood: `CONNECTIONS` connections spread over the flooder's keys, 100-event batches, for `seconds`. */
@@ -64,6 +71,11 @@ async function flood(url: string, keys: string[], seconds: number): Promise<Reco
   for (const r of await Promise.all(runs)) for (const [k, v] of Object.entries(r.statusCodeStats ?? {})) statuses[k] = (statuses[k] ?? 0) + (v.count ?? 0);
   return statuses;
 }
+
+const answer = (ms: number[]) => {
+  const s = latencyStats(ms);
+  return `p50 ${Math.round(s.p50Ms)} ms / p99 ${Math.round(s.p99Ms)} ms`;
+};
 
 const count = async (sql: Sql, clientId: string) => Number((await sql`select count(*)::int as n from workflow_logs where client_id = ${clientId}`)[0]!.n);
 
@@ -138,6 +150,7 @@ async function run(): Promise<AbuseResult> {
         `flooder: ${KEYS} agent keys, ${CONNECTIONS} connections, 100-event batches, ${PHASE_S} s: ${JSON.stringify(statuses)}; ${Math.round(accepted / PHASE_S)} events/s accepted, ${stored} of ${accepted} stored (drained ${drainS.toFixed(1)} s after the flood)`,
         `flooder's own received → stored: ${await flooderLatency(sql, 'flooder')}`,
         `victim: ${VICTIM_RPS} single events/s; refused without ${alone.refused}, with ${during.refused}; stored ${victimStored} of ${alone.ids.length + during.ids.length} accepted`,
+        `victim's HTTP answer, as the bench process sees it (it also runs autocannon): without ${answer(alone.answerMs)}, with ${answer(during.answerMs)}`,
         `extra env: ${JSON.stringify(extra)}`,
       ],
     };
