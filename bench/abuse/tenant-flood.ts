@@ -18,7 +18,8 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { createClient, createSql, dropDatabase, ensureDatabase, migrate, type Sql } from '@central-logger/db';
 import { createKey } from '@central-logger/keys';
-import { deleteKeysUnder } from '@central-logger/queue';
+import { Queue } from 'bullmq';
+import { deleteKeysUnder, openLogsQueue, type EventGroup } from '@central-logger/queue';
 import { freePort, startChild, waitHealthy, type Child } from '../ingest/processes.js';
 import { latencyStats, type AbuseResult, type AbuseScenario, type LatencyStats } from './scenario.js';
 
@@ -103,6 +104,22 @@ async function flooderLatency(sql: Sql, clientId: string): Promise<string> {
   return `p50 ${Math.round(Number(r!.p50))} ms / p99 ${Math.round(Number(r!.p99))} ms`;
 }
 
+/**
+ * Where the victim's time went, from the queue's last 1,000 completed jobs:
+ * received → job stored in Redis (ingest-api), → taken by the worker (queue),
+ * → completed after its INSERT committed (worker).
+ */
+async function victimJobTimes(queue: Queue): Promise<string> {
+  const jobs = (await queue.getCompleted(0, 999)).filter((j) => j && (j.data.groups as EventGroup[]).some((g) => g.client_id === 'victim'));
+  if (jobs.length === 0) return 'no victim job among the last 1,000 completed';
+  const received = (j: (typeof jobs)[number]) => Math.min(...(j.data.groups as EventGroup[]).filter((g) => g.client_id === 'victim').map((g) => Date.parse(g.received_at)));
+  const part = (f: (j: (typeof jobs)[number]) => number) => {
+    const s = latencyStats(jobs.map(f));
+    return `p50 ${Math.round(s.p50Ms)} / p99 ${Math.round(s.p99Ms)} ms`;
+  };
+  return `victim's jobs (${jobs.length} of the last 1,000 completed): ingest ${part((j) => j.timestamp - received(j))}, queue ${part((j) => j.processedOn! - j.timestamp)}, worker ${part((j) => j.finishedOn! - j.processedOn!)}`;
+}
+
 async function run(): Promise<AbuseResult> {
   await dropDatabase(DATABASE_URL);
   await ensureDatabase(DATABASE_URL);
@@ -141,6 +158,9 @@ async function run(): Promise<AbuseResult> {
     await waitStored(sql, 'victim', alone.ids.length + during.ids.length);
     const withFlood = await victimLatency(sql, 'victim', during.ids);
     const victimStored = await count(sql, 'victim');
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = openLogsQueue(redis, env.QUEUE_PREFIX);
+    const jobTimes = await victimJobTimes(queue).finally(() => queue.close().then(() => redis.disconnect()));
     return {
       name: 'tenant flood (item 11)',
       victimMeasures: 'single event, received → stored',
@@ -151,6 +171,7 @@ async function run(): Promise<AbuseResult> {
         `flooder's own received → stored: ${await flooderLatency(sql, 'flooder')}`,
         `victim: ${VICTIM_RPS} single events/s; refused without ${alone.refused}, with ${during.refused}; stored ${victimStored} of ${alone.ids.length + during.ids.length} accepted`,
         `victim's HTTP answer, as the bench process sees it (it also runs autocannon): without ${answer(alone.answerMs)}, with ${answer(during.answerMs)}`,
+        jobTimes,
         `extra env: ${JSON.stringify(extra)}`,
       ],
     };

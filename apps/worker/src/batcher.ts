@@ -29,12 +29,19 @@ interface Entry {
  * Fair persistence: rows of fast-lane jobs go into the next INSERT before any
  * of the bulk lane's. A batch is made only when an INSERT slot is free (not
  * queued behind the ones in flight), so however many bulk rows the worker
- * holds (WORKER_CONCURRENCY jobs of up to GROUP_COMMIT_MAX_EVENTS), a fast
- * row waits for at most the INSERTs in flight, then goes first.
+ * holds (WORKER_CONCURRENCY jobs of up to GROUP_COMMIT_MAX_EVENTS), they never
+ * queue ahead of a fast row. And while every slot is busy, fast rows do not
+ * wait for one: they go in an INSERT of their own, one more in flight (the
+ * express slot). Measured under a flood, that took the victim's p99 in the
+ * worker from seconds (waiting for a 2,000-row INSERT, then riding in the
+ * next one) to the time of a small INSERT.
  */
 export class LogBatcher {
   private readonly pending: Record<QueueLane, Entry[]> = { fast: [], bulk: [] };
   private pendingRows = 0;
+  private fastRows = 0;
+  /** The express INSERT (fast rows only, while every slot is busy) is in flight. */
+  private express = false;
   private timer: NodeJS.Timeout | undefined;
   private inFlight = 0;
   private readonly maxInFlight: number;
@@ -54,6 +61,7 @@ export class LogBatcher {
     return new Promise<void>((resolve, reject) => {
       this.pending[lane].push({ rows, resolve, reject });
       this.pendingRows += rows.length;
+      if (lane === 'fast') this.fastRows += rows.length;
       if (this.pendingRows >= this.options.maxRows) this.writeNext();
       else this.timer ??= setTimeout(() => this.writeNext(true), this.options.flushMs);
     });
@@ -78,27 +86,38 @@ export class LogBatcher {
       this.timer = undefined;
     }
     while (this.inFlight < this.maxInFlight && this.pendingRows > 0 && (due || this.pendingRows >= this.options.maxRows)) {
-      const batch = this.take();
       this.inFlight++;
-      void this.write(batch).finally(() => {
+      void this.write(this.take(['fast', 'bulk'])).finally(() => {
         this.inFlight--;
         this.writeNext(true);
         this.checkIdle();
       });
     }
-    if (this.pendingRows > 0 && this.inFlight < this.maxInFlight) this.timer ??= setTimeout(() => this.writeNext(true), this.options.flushMs);
+    const expressDue = !this.express && this.fastRows > 0 && this.inFlight >= this.maxInFlight;
+    if (expressDue && (due || this.fastRows >= this.options.maxRows)) {
+      this.express = true;
+      void this.write(this.take(['fast'])).finally(() => {
+        this.express = false;
+        this.writeNext(true);
+        this.checkIdle();
+      });
+    }
+    if ((this.pendingRows > 0 && this.inFlight < this.maxInFlight) || (!this.express && this.fastRows > 0)) {
+      this.timer ??= setTimeout(() => this.writeNext(true), this.options.flushMs);
+    }
   }
 
-  /** The next batch: up to maxRows rows, fast-lane entries first, a job's rows never split. */
-  private take(): Entry[] {
+  /** The next batch: up to maxRows rows of `lanes`, fast-lane entries first, a job's rows never split. */
+  private take(lanes: ReadonlyArray<QueueLane>): Entry[] {
     const batch: Entry[] = [];
     let rows = 0;
-    for (const lane of ['fast', 'bulk'] as const) {
+    for (const lane of lanes) {
       const queue = this.pending[lane];
       while (queue.length > 0 && (rows === 0 || rows + queue[0]!.rows.length <= this.options.maxRows)) {
         const e = queue.shift()!;
         batch.push(e);
         rows += e.rows.length;
+        if (lane === 'fast') this.fastRows -= e.rows.length;
       }
       if (queue.length > 0) break;
     }
@@ -107,7 +126,7 @@ export class LogBatcher {
   }
 
   private checkIdle(): void {
-    if (this.inFlight > 0 || this.pendingRows > 0 || this.idle.length === 0) return;
+    if (this.inFlight > 0 || this.express || this.pendingRows > 0 || this.idle.length === 0) return;
     const idle = this.idle;
     this.idle = [];
     for (const resolve of idle) resolve();
