@@ -51,11 +51,6 @@ export class BacklogMonitor {
     return this.options.maxBulkJobs !== undefined && this.bulkJobs > this.options.maxBulkJobs;
   }
 
-  /** Bulk-lane jobs waiting at the last sample. */
-  currentBulk(): number {
-    return this.bulkJobs;
-  }
-
   /** Why the queue is overloaded at the last sample, if it is. */
   overload(now = Date.now()): Overload | undefined {
     if (this.current(now) > this.options.maxJobs) return 'backlog';
