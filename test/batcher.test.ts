@@ -12,6 +12,8 @@ afterAll(async () => {
 });
 
 const row = logRow;
+/** Opens the pool's connections, so that a second INSERT in flight does not wait for a connection to open. */
+const warmPool = () => Promise.all(Array.from({ length: 3 }, () => db.sql`select pg_sleep(0.01)`));
 
 describe('LogBatcher', () => {
   it('writes rows of many small concurrent adds in a few INSERTs, not one each', async () => {
@@ -56,6 +58,34 @@ describe('LogBatcher', () => {
     const [letter] = await db.sql`select * from dead_letter_events where event_id = ${poison.event_id}`;
     expect(letter).toMatchObject({ client_id: 'split', error_code: '22P05' });
     expect(JSON.parse(letter!.payload as string).metadata).toEqual({ bad: 'nul \u0000' });
+  });
+
+  it('puts fast-lane rows into the next INSERT before bulk rows added earlier, and makes a batch only when an INSERT slot is free', async () => {
+    await warmPool();
+    const order: string[] = [];
+    // no timer within the test: batches are made only as an INSERT finishes (and no express INSERT, which waits for the timer)
+    const batcher = new LogBatcher(db.sql, { maxRows: 10, flushMs: 60_000, maxInFlight: 1 });
+    const bulkRows = (n: number) => Array.from({ length: 10 }, () => row('lanes', { message: `bulk ${n}` }));
+    const track = (p: Promise<void>, name: string) => p.then(() => void order.push(name));
+    // a full bulk batch goes at once; four more wait while it is in flight, then a fast row comes
+    const adds = [0, 1, 2, 3, 4].map((n) => track(batcher.add(bulkRows(n), 'bulk'), `bulk ${n}`));
+    adds.push(track(batcher.add([row('lanes', { message: 'fast' })], 'fast'), 'fast'));
+    await Promise.all(adds);
+    // one INSERT at a time, so the order they settle in is the order they were written in
+    expect(order).toEqual(['bulk 0', 'fast', 'bulk 1', 'bulk 2', 'bulk 3', 'bulk 4']);
+    const [{ count }] = (await db.sql`select count(*)::int from workflow_logs where client_id = 'lanes'`) as unknown as [{ count: number }];
+    expect(count).toBe(51);
+  });
+
+  it('while every INSERT slot is busy with bulk rows, fast rows go at once in an INSERT of their own', async () => {
+    await warmPool();
+    const order: string[] = [];
+    const batcher = new LogBatcher(db.sql, { maxRows: 20_000, flushMs: 5, maxInFlight: 1 });
+    const big = batcher.add(Array.from({ length: 20_000 }, () => row('express', { message: 'bulk' })), 'bulk').then(() => void order.push('bulk'));
+    await new Promise((r) => setTimeout(r, 1));
+    const fast = batcher.add([row('express', { message: 'fast' })], 'fast').then(() => void order.push('fast'));
+    await Promise.all([big, fast]);
+    expect(order).toEqual(['fast', 'bulk']);
   });
 
   it('fails the adds on an error that is not about the data, so their jobs are retried', async () => {

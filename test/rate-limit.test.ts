@@ -3,6 +3,7 @@ import { ingestSchema, loadConfig } from '@central-logger/config';
 import { portOf } from '@central-logger/http';
 import { Redis } from 'ioredis';
 import { listQuotaWarnings, RateLimiter, setLimitOverrides } from '@central-logger/limits';
+import { createKey } from '@central-logger/keys';
 import { startIngestApi } from '../apps/ingest-api/src/service.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
@@ -119,6 +120,29 @@ describe('per-tenant daily quota', () => {
     expect(warnings[1]!.eventsUsed).toBe(80);
   });
 
+  it('limits a tenant\'s events per second across all its keys: more keys are not more capacity', async () => {
+    const own = await startStack(db, { ...LIMITS, RATE_KEY_EVENT_BURST: '500', RATE_TENANT_EVENTS_PER_SECOND: '0.01', RATE_TENANT_EVENT_BURST: '600' }, { worker: false });
+    try {
+      const t = await createTenant(db.sql, 'agent', 'many');
+      const second = await createKey(db.sql, { name: 'k2', role: 'agent', clientId: t.clientId, bcryptCost: 4 });
+      const third = await createKey(db.sql, { name: 'k3', role: 'agent', clientId: t.clientId, bcryptCost: 4 });
+      // one key at its own limit (500) is within the tenant's (600): not cut
+      expect((await postLogs(own.baseUrl, t.key, batch(500))).status).toBe(202);
+      // its other keys share the tenant's remaining 100
+      expect((await postLogs(own.baseUrl, second.key, batch(100))).status).toBe(202);
+      const over = await postLogs(own.baseUrl, third.key, batch(1));
+      expect(over.status).toBe(429);
+      expect(over.body).toMatchObject({ error: 'rate_limited', message: 'Rate limit exceeded: at most 0.01 events per second per client, across all its keys' });
+      expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(rateHeaders(over)).toMatchObject({ limit: 600, remaining: 0 });
+      // another tenant is not touched
+      const other = await createTenant(db.sql, 'agent', 'other');
+      expect((await postLogs(own.baseUrl, other.key, batch(500))).status).toBe(202);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('takes a per-client override from the database without a restart', async () => {
     const t = await createTenant(db.sql, 'agent');
     expect((await postLogs(stack.baseUrl, t.key, batch(40))).status).toBe(202);
@@ -141,7 +165,7 @@ async function withLimiter(name: string, fn: (limiter: RateLimiter) => Promise<v
 describe('RateLimiter', () => {
   it('counts exactly when many requests of one event-loop turn share script calls, also past one call\'s batch of 100', () =>
     withLimiter('batch', async (limiter) => {
-      const limits = { requestsPerSecond: 0.01, requestBurst: 200, eventsPerSecond: 0.01, eventBurst: 1000, eventsPerDay: 1e9 };
+      const limits = { requestsPerSecond: 0.01, requestBurst: 200, eventsPerSecond: 0.01, eventBurst: 1000, tenantEventsPerSecond: 0.01, tenantEventBurst: 1000, eventsPerDay: 1e9 };
       const decisions = await Promise.all(Array.from({ length: 250 }, (_, i) => limiter.take({ clientId: 'batch-client', keyId: `key_${i % 2}`, events: 1, limits })));
       // two keys, each with a burst of 200: all 250 fit
       expect(decisions.every((d) => d.verdict === 'ok')).toBe(true);
@@ -152,7 +176,7 @@ describe('RateLimiter', () => {
 
   it('takes the requests of one key in one call in order, and two keys of a client share its quota exactly', () =>
     withLimiter('grouped', async (limiter) => {
-      const limits = { requestsPerSecond: 0.01, requestBurst: 1100, eventsPerSecond: 0.01, eventBurst: 100_000, eventsPerDay: 150 };
+      const limits = { requestsPerSecond: 0.01, requestBurst: 1100, eventsPerSecond: 0.01, eventBurst: 100_000, tenantEventsPerSecond: 0.01, tenantEventBurst: 1000, eventsPerDay: 150 };
       const decisions = await Promise.all(Array.from({ length: 80 }, (_, i) => limiter.take({ clientId: 'grouped-client', keyId: `key_${i % 2}`, events: 2, limits })));
       expect(decisions.filter((d) => d.verdict === 'ok')).toHaveLength(75);
       expect(decisions.filter((d) => d.verdict === 'quota')).toHaveLength(5);
@@ -185,7 +209,7 @@ describe('RateLimiter', () => {
     });
     try {
       const limiter = new RateLimiter(counted, prefix);
-      const limits = { requestsPerSecond: 0.01, requestBurst: 100, eventsPerSecond: 0.01, eventBurst: 10_000, eventsPerDay: 1e9 };
+      const limits = { requestsPerSecond: 0.01, requestBurst: 100, eventsPerSecond: 0.01, eventBurst: 10_000, tenantEventsPerSecond: 0.01, tenantEventBurst: 1000, eventsPerDay: 1e9 };
       const decisions = await Promise.all(Array.from({ length: 80 }, (_, i) => limiter.take({ clientId: 'calls-client', keyId: `key_${i % 2}`, events: 1, limits })));
       expect(decisions.every((d) => d.verdict === 'ok')).toBe(true);
       expect(scriptCalls).toBe(1);
@@ -215,12 +239,12 @@ describe('RateLimiter', () => {
 
   it('peek shows the state of the limits without taking from them', () =>
     withLimiter('peek', async (limiter) => {
-      const limits = { requestsPerSecond: 0.01, requestBurst: 3, eventsPerSecond: 0.01, eventBurst: 30, eventsPerDay: 100 };
+      const limits = { requestsPerSecond: 0.01, requestBurst: 3, eventsPerSecond: 0.01, eventBurst: 30, tenantEventsPerSecond: 0.01, tenantEventBurst: 1000, eventsPerDay: 100 };
       const req = { clientId: 'peek-client', keyId: 'key_peek', limits };
       expect((await limiter.take({ ...req, events: 10 })).verdict).toBe('ok');
       for (let i = 0; i < 3; i++) {
         const seen = await limiter.peek(req);
-        expect(seen.states.map((s) => s.remaining)).toEqual([2, 20, 90]);
+        expect(seen.states.map((s) => s.remaining)).toEqual([2, 20, 990, 90]);
         expect(seen.usedToday).toBe(10);
       }
     }));

@@ -5,9 +5,10 @@
  */
 import { machine } from './machine.js';
 import type { AbuseResult, AbuseScenario } from './scenario.js';
+import { tenantFlood } from './tenant-flood.js';
 
 // each scenario module adds itself here
-const scenarios: AbuseScenario[] = [];
+const scenarios: AbuseScenario[] = [tenantFlood];
 
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const results: AbuseResult[] = [];

@@ -3,7 +3,7 @@ import type { Sql } from '@central-logger/db';
 import { AppError, isAppError } from '@central-logger/errors';
 import type { Logger } from '@central-logger/http';
 import type { Principal } from '@central-logger/keys';
-import { headlineState, recordQuotaWarning, utcDay, type LimitState, type LimitsResolver, type RateDecision, type RateLimiter } from '@central-logger/limits';
+import { headlineState, recordQuotaWarning, utcDay, type Lane, type Limits, type LimitState, type LimitsResolver, type RateDecision, type RateLimiter } from '@central-logger/limits';
 import type { BacklogMonitor } from '@central-logger/queue';
 
 /**
@@ -41,17 +41,24 @@ function unavailable(deps: AdmissionDeps, message: string): AppError {
 }
 
 /**
- * Takes one request and `events` events from the key's limits (one Redis
- * round trip, shared by the requests of an event-loop turn) and shows the
- * limits' state in RateLimit-* headers; 429 rate_limited with Retry-After
- * when over.
+ * Takes one request and `events` events from the key's and the client's
+ * limits (one Redis round trip, shared by the requests of an event-loop turn)
+ * and shows the limits' state in RateLimit-* headers; 429 rate_limited with
+ * Retry-After when over. Returns the queue lane of the request's events.
+ *
+ * Fair persistence: the same script call says whether the client is within
+ * its fair share of events/s (fast lane) or over it (bulk lane). While the
+ * bulk lane is over its bound (the last backlog sample, no extra round trip),
+ * a request that would go there is refused with 429, not 503: the refusal is
+ * the client's own (its rate over its share while the service catches up,
+ * others still get 202), and it ends when the client slows down to its share.
  */
-export async function admit(deps: AdmissionDeps, principal: Principal, events: number, setHeader: SetHeader): Promise<void> {
+export async function admit(deps: AdmissionDeps, principal: Principal, events: number, setHeader: SetHeader): Promise<Lane> {
   const clientId = principal.clientId!;
   const limits = deps.limits.cached(clientId) ?? (await deps.limits.limitsOf(clientId));
   let decision: RateDecision;
   try {
-    decision = await deps.limiter.take({ clientId, keyId: principal.keyId, events, limits });
+    decision = await deps.limiter.take({ clientId, keyId: principal.keyId, events, limits, bulkClosed: deps.backlog.bulkClosed() });
   } catch (cause) {
     throw new AppError('unavailable', 'Rate limits cannot be checked right now; retry later', { headers: { 'Retry-After': '5' }, cause });
   }
@@ -61,7 +68,7 @@ export async function admit(deps: AdmissionDeps, principal: Principal, events: n
       deps.log.error({ err: err.message, client_id: clientId, threshold }, 'could not record a quota warning'),
     );
   }
-  if (decision.verdict === 'ok') return;
+  if (decision.verdict === 'ok') return decision.lane;
   throw new AppError('rate_limited', overMessage(decision, limits), {
     headers: { 'Retry-After': String(decision.retryAfterS) },
   });
@@ -101,8 +108,10 @@ function showLimits(state: LimitState, setHeader: SetHeader): void {
   setHeader('RateLimit-Reset', String(state.resetS));
 }
 
-function overMessage(d: RateDecision, l: { requestsPerSecond: number; eventsPerSecond: number; eventsPerDay: number }): string {
+function overMessage(d: RateDecision, l: Limits): string {
   if (d.verdict === 'requests') return `Rate limit exceeded: at most ${l.requestsPerSecond} requests per second per key`;
   if (d.verdict === 'events') return `Rate limit exceeded: at most ${l.eventsPerSecond} events per second per key`;
+  if (d.verdict === 'tenant') return `Rate limit exceeded: at most ${l.tenantEventsPerSecond} events per second per client, across all its keys`;
+  if (d.verdict === 'backlog') return 'Rate limit exceeded: the service is catching up with a backlog of events sent above this client\'s fair share; slow down or retry later';
   return `Daily quota exceeded: at most ${l.eventsPerDay} events per day; it resets at midnight UTC`;
 }

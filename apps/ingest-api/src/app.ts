@@ -55,7 +55,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     config: deps.config,
     verifier: deps.verifier,
     admission: { redis: deps.redis, backlog: tp.backlog, retryAfterS: deps.config.UNAVAILABLE_RETRY_AFTER_S, limiter: tp.limiter, limits: tp.limits, sql: deps.sql, log: deps.log },
-    committer: tp.committer,
+    committers: tp.committers,
     metrics: tp.metrics,
     requests,
     usage,

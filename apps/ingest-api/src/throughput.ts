@@ -1,7 +1,7 @@
 import type { IngestConfig } from '@central-logger/config';
 import type { Limits } from '@central-logger/limits';
 import { LimitsResolver, RateLimiter } from '@central-logger/limits';
-import { BacklogMonitor, GroupCommitter } from '@central-logger/queue';
+import { BacklogMonitor, GroupCommitter, type QueueLane } from '@central-logger/queue';
 import type { IngestDeps } from './app.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 
@@ -9,19 +9,21 @@ import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 export interface Throughput {
   metrics: IngestMetrics;
   backlog: BacklogMonitor;
-  committer: GroupCommitter;
+  /** Group commit per lane: a job holds the events of one lane only, so a light tenant's events never wait in a bulk job. */
+  committers: Record<QueueLane, GroupCommitter>;
   limiter: RateLimiter;
   limits: LimitsResolver;
 }
 
 export function createThroughput(deps: IngestDeps): Throughput {
   const { config } = deps;
-  const backlog = new BacklogMonitor(deps.producer.queue, deps.redis, { sampleMs: config.BACKLOG_SAMPLE_MS, maxJobs: config.MAX_QUEUE_BACKLOG_JOBS, maxMemoryRatio: config.MAX_REDIS_MEMORY_RATIO });
+  const backlog = new BacklogMonitor(deps.producer.queue, deps.redis, { sampleMs: config.BACKLOG_SAMPLE_MS, maxJobs: config.MAX_QUEUE_BACKLOG_JOBS, maxBulkJobs: config.MAX_BULK_BACKLOG_JOBS, maxMemoryRatio: config.MAX_REDIS_MEMORY_RATIO });
   const metrics = createIngestMetrics(() => backlog.current());
-  const committer = new GroupCommitter((job) => deps.producer.enqueue(job), { windowMs: config.GROUP_COMMIT_MS, maxEvents: config.GROUP_COMMIT_MAX_EVENTS }, (_groups, events) => metrics.jobEvents.observe(events));
-  const limiter = new RateLimiter(deps.redis, `${config.QUEUE_PREFIX}:ingest`);
+  const committer = (lane: QueueLane) => new GroupCommitter((job) => deps.producer.enqueue(job, lane), { windowMs: config.GROUP_COMMIT_MS, maxEvents: config.GROUP_COMMIT_MAX_EVENTS }, (_groups, events) => metrics.jobEvents.observe(events));
+  const committers = { fast: committer('fast'), bulk: committer('bulk') };
+  const limiter = new RateLimiter(deps.redis, `${config.QUEUE_PREFIX}:ingest`, { eventsPerSecond: config.FAIR_SHARE_EVENTS_PER_SECOND, burst: config.FAIR_SHARE_BURST });
   const limits = new LimitsResolver(deps.sql, limitsDefaults(config), config.LIMITS_CACHE_TTL_MS, (err) => deps.log.warn({ err: err.message }, 'could not read client limits; using the last known'));
-  return { metrics, backlog, committer, limiter, limits };
+  return { metrics, backlog, committers, limiter, limits };
 }
 
 function limitsDefaults(c: IngestConfig): Limits {
@@ -30,6 +32,8 @@ function limitsDefaults(c: IngestConfig): Limits {
     requestBurst: c.RATE_KEY_REQUEST_BURST,
     eventsPerSecond: c.RATE_KEY_EVENTS_PER_SECOND,
     eventBurst: c.RATE_KEY_EVENT_BURST,
+    tenantEventsPerSecond: c.RATE_TENANT_EVENTS_PER_SECOND,
+    tenantEventBurst: c.RATE_TENANT_EVENT_BURST,
     eventsPerDay: c.RATE_TENANT_EVENTS_PER_DAY,
   };
 }

@@ -118,6 +118,21 @@ export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
   RATE_KEY_EVENTS_PER_SECOND: z.coerce.number().positive().default(10_000),
   /** Per key: events allowed at once above the sustained rate; should be ≥ MAX_EVENTS_PER_REQUEST. Default 20,000. */
   RATE_KEY_EVENT_BURST: positiveInt.default(20_000),
+  /**
+   * Per tenant, across all its keys: sustained events per second, so that more keys do not mean more capacity.
+   * Above one key's rate, so that one key at its limit is not cut. Default 15,000. Per-client overrides: table client_limits.
+   */
+  RATE_TENANT_EVENTS_PER_SECOND: z.coerce.number().positive().default(15_000),
+  /** Per tenant, across all its keys: events allowed at once above the sustained rate; ≥ RATE_KEY_EVENT_BURST. Default 30,000. */
+  RATE_TENANT_EVENT_BURST: positiveInt.default(30_000),
+  /**
+   * Fair persistence: a tenant's events up to this rate go to the queue's fast lane; the rest of them go to the
+   * bulk lane, which workers take only when the fast lane is empty, and which is refused first (429) when it backs up
+   * (MAX_BULK_BACKLOG_JOBS). Not a limit: under it nobody is refused. Default 2,000.
+   */
+  FAIR_SHARE_EVENTS_PER_SECOND: z.coerce.number().positive().default(2_000),
+  /** Fair persistence: events a tenant may send at once into the fast lane above FAIR_SHARE_EVENTS_PER_SECOND. Default 10,000. */
+  FAIR_SHARE_BURST: positiveInt.default(10_000),
   /** Per tenant: events per UTC day; warnings are recorded at 80% and 100%. Default 50,000,000. */
   RATE_TENANT_EVENTS_PER_DAY: positiveInt.default(50_000_000),
   /** How long a process trusts a client's limit overrides before reading them again. Default 5000. */
@@ -128,6 +143,12 @@ export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
    * the worst case this lets Redis hold; keep it well under Redis maxmemory. Default 2000.
    */
   MAX_QUEUE_BACKLOG_JOBS: positiveInt.default(2_000),
+  /**
+   * Fair persistence: while more bulk-lane jobs than this wait, a request that would go to the bulk lane (its tenant
+   * is over FAIR_SHARE_EVENTS_PER_SECOND) is refused with 429, while tenants within their fair share still get 202
+   * until MAX_QUEUE_BACKLOG_JOBS. Keep it below MAX_QUEUE_BACKLOG_JOBS. Default 1,500.
+   */
+  MAX_BULK_BACKLOG_JOBS: positiveInt.default(1_500),
   /**
    * Backpressure: 503 once Redis uses this share of its maxmemory (when it has
    * one): with noeviction a full Redis refuses every write. Default 0.9.

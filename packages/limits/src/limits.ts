@@ -1,4 +1,4 @@
-/** The ingest limits that apply to one client: rates per key, quota per client. */
+/** The ingest limits that apply to one client: rates per key, a rate and a quota per client. */
 export interface Limits {
   /** Sustained requests per second, per key. */
   requestsPerSecond: number;
@@ -8,8 +8,22 @@ export interface Limits {
   eventsPerSecond: number;
   /** Events a key may send at once above the sustained rate. */
   eventBurst: number;
+  /** Sustained events per second, per client across all its keys. */
+  tenantEventsPerSecond: number;
+  /** Events a client may send at once above its sustained rate, across all its keys. */
+  tenantEventBurst: number;
   /** Events per UTC day, per client. */
   eventsPerDay: number;
+}
+
+/**
+ * Fair persistence: a client's events up to this rate (with burst) go to the
+ * queue's fast lane, the rest to the bulk lane. Not a limit, and the same for
+ * every client (FAIR_SHARE_* config).
+ */
+export interface FairShare {
+  eventsPerSecond: number;
+  burst: number;
 }
 
 export const DAY_MS = 86_400_000;

@@ -6,7 +6,7 @@ export type LimitOverrides = Partial<Limits>;
 /** The client's overrides from client_limits; empty when it has none. */
 export async function getLimitOverrides(sql: Sql, clientId: string): Promise<LimitOverrides> {
   const [row] = await sql`
-    select requests_per_second, request_burst, events_per_second, event_burst, events_per_day
+    select requests_per_second, request_burst, events_per_second, event_burst, tenant_events_per_second, tenant_event_burst, events_per_day
     from client_limits where client_id = ${clientId}`;
   if (!row) return {};
   const out: LimitOverrides = {};
@@ -14,6 +14,8 @@ export async function getLimitOverrides(sql: Sql, clientId: string): Promise<Lim
   if (row.request_burst !== null) out.requestBurst = Number(row.request_burst);
   if (row.events_per_second !== null) out.eventsPerSecond = Number(row.events_per_second);
   if (row.event_burst !== null) out.eventBurst = Number(row.event_burst);
+  if (row.tenant_events_per_second !== null) out.tenantEventsPerSecond = Number(row.tenant_events_per_second);
+  if (row.tenant_event_burst !== null) out.tenantEventBurst = Number(row.tenant_event_burst);
   if (row.events_per_day !== null) out.eventsPerDay = Number(row.events_per_day);
   return out;
 }
@@ -26,6 +28,8 @@ export async function setLimitOverrides(sql: Sql, clientId: string, o: { [K in k
     request_burst: o.requestBurst,
     events_per_second: o.eventsPerSecond,
     event_burst: o.eventBurst,
+    tenant_events_per_second: o.tenantEventsPerSecond,
+    tenant_event_burst: o.tenantEventBurst,
     events_per_day: o.eventsPerDay,
   };
   const set = Object.keys(row).filter((k) => k !== 'client_id' && row[k as keyof typeof row] !== undefined);

@@ -1,15 +1,26 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { msToNextUtcDay, utcDay, type Limits } from './limits.js';
+import { msToNextUtcDay, utcDay, type FairShare, type Limits } from './limits.js';
 
 const SCRIPT = readFileSync(new URL('./rate-limit.lua', import.meta.url), 'utf8');
 
-export type Verdict = 'ok' | 'requests' | 'events' | 'quota';
-const VERDICTS: Verdict[] = ['ok', 'requests', 'events', 'quota'];
+/** Which limit refused a request: `tenant` is the client-wide events/s, `backlog` the full bulk lane (fair persistence). */
+export type Verdict = 'ok' | 'requests' | 'events' | 'quota' | 'tenant' | 'backlog';
+const VERDICTS: Verdict[] = ['ok', 'requests', 'events', 'quota', 'tenant', 'backlog'];
+
+/**
+ * The queue lane of an accepted request: `fast` while its client is within
+ * its fair share of events/s, `bulk` for the rest, which workers take only
+ * when the fast lane is empty.
+ */
+export type Lane = 'fast' | 'bulk';
+
+/** Numbers per request in the script's answer. */
+const N = 11;
 
 /** One limit's state, as the RateLimit-* headers show it. */
 export interface LimitState {
-  name: 'requests' | 'events' | 'quota';
+  name: 'requests' | 'events' | 'tenant' | 'quota';
   limit: number;
   remaining: number;
   /** Seconds until the limit is fully available again. */
@@ -25,6 +36,8 @@ export interface RateDecision {
   usedToday: number;
   /** Thresholds of the daily quota (80, 100) this request crossed first today. */
   warnings: Array<80 | 100>;
+  /** Where an accepted request's events go. */
+  lane: Lane;
 }
 
 export interface RateRequest {
@@ -32,6 +45,8 @@ export interface RateRequest {
   keyId: string;
   events: number;
   limits: Limits;
+  /** The bulk lane is full (the last backlog sample): refuse a request that would go there. */
+  bulkClosed?: boolean;
 }
 
 /** Groups (distinct keys) per script call, and requests per group: each call stays short, as Redis runs nothing else meanwhile. */
@@ -42,15 +57,16 @@ type Evaluate = (numKeys: number, ...keysAndArgs: Array<string | number>) => Pro
 
 /** The requests of one key (same limits, same day, same peek) waiting for the next script call. */
 interface Group {
-  keys: [string, string, string];
+  keys: [string, string, string, string];
   args: Array<string | number>;
   events: number[];
   waiters: Array<{ resolve: (result: number[]) => void; reject: (err: unknown) => void }>;
 }
 
 /**
- * Per-key token buckets (requests/s and events/s, with burst) and the
- * per-client daily event quota, checked and taken together by one Lua script:
+ * Per-key token buckets (requests/s and events/s, with burst), a per-client
+ * one (events/s across all its keys), the per-client daily event quota, and
+ * the client's fair share (which lane its events go to), checked and taken together by one Lua script:
  * atomic across every ingest process. The requests of one turn of the event
  * loop share one script call, and the requests of one key in it share one
  * read and one write of its buckets: a request costs at most one Redis round
@@ -62,7 +78,8 @@ export class RateLimiter {
   private pending = new Map<string, Group>();
   private sealed = 0;
 
-  constructor(private readonly redis: Redis, private readonly prefix: string) {
+  /** `fair`: the fast lane's share of each client (FAIR_SHARE_*). */
+  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly fair: FairShare = { eventsPerSecond: 2_000, burst: 10_000 }) {
     redis.defineCommand('centralLoggerRateLimit', { lua: SCRIPT });
     this.evaluate = (redis as unknown as { centralLoggerRateLimit: Evaluate }).centralLoggerRateLimit.bind(redis);
   }
@@ -95,7 +112,8 @@ export class RateLimiter {
       const l = req.limits;
       // a key belongs to one client; the limits of a group's first request apply to all of it (they change
       // between turns of the event loop, when an override is re-read)
-      const id = `${req.keyId}\n${day}\n${peek ? 1 : 0}`;
+      const closed = req.bulkClosed ? 1 : 0;
+      const id = `${req.keyId}\n${day}\n${peek ? 1 : 0}\n${closed}`;
       let group = this.pending.get(id);
       if (group && group.events.length >= MAX_GROUP) {
         // full: it goes out first under a name of its own, and a new group follows it
@@ -105,8 +123,9 @@ export class RateLimiter {
       }
       if (!group) {
         group = {
-          keys: [`${this.prefix}:rl:k:${req.keyId}`, ...this.dayKeys(req.clientId, day)],
-          args: [l.requestsPerSecond, l.requestBurst, l.eventsPerSecond, l.eventBurst, l.eventsPerDay, dayTtlMs, peek ? 1 : 0],
+          keys: [`${this.prefix}:rl:k:${req.keyId}`, `${this.prefix}:rl:t:${req.clientId}`, ...this.dayKeys(req.clientId, day)],
+          args: [l.requestsPerSecond, l.requestBurst, l.eventsPerSecond, l.eventBurst, l.tenantEventsPerSecond, l.tenantEventBurst,
+            this.fair.eventsPerSecond, this.fair.burst, l.eventsPerDay, dayTtlMs, peek ? 1 : 0, closed],
           events: [],
           waiters: [],
         };
@@ -131,7 +150,7 @@ export class RateLimiter {
     this.evaluate(keys.length, ...keys, ...args).then(
       (out) => {
         let i = 0;
-        for (const g of groups) for (const w of g.waiters) w.resolve(out.slice(8 * i, 8 * ++i));
+        for (const g of groups) for (const w of g.waiters) w.resolve(out.slice(N * i, N * ++i));
       },
       (err: unknown) => { for (const g of groups) for (const w of g.waiters) w.reject(err); },
     );
@@ -142,20 +161,21 @@ export class RateLimiter {
   }
 }
 
-/** The decision for one request from its 8 numbers of the script's answer. */
+/** The decision for one request from its numbers of the script's answer. */
 function decide(req: RateRequest, out: number[], toMidnight: number): RateDecision {
-  const { requestBurst, eventBurst, eventsPerDay } = req.limits;
-  const [v, r, e, used, retryMs, warned, rReset, eReset] = out as [number, number, number, number, number, number, number, number];
+  const { requestBurst, eventBurst, tenantEventBurst, eventsPerDay } = req.limits;
+  const [v, r, e, used, retryMs, warned, rReset, eReset, te, teReset, lane] = out as [number, number, number, number, number, number, number, number, number, number, number];
   const verdict = VERDICTS[v] ?? 'ok';
   const states: LimitState[] = [
     { name: 'requests', limit: requestBurst, remaining: Math.max(0, r), resetS: seconds(rReset) },
     { name: 'events', limit: eventBurst, remaining: Math.max(0, e), resetS: seconds(eReset) },
+    { name: 'tenant', limit: tenantEventBurst, remaining: Math.max(0, te), resetS: seconds(teReset) },
     { name: 'quota', limit: eventsPerDay, remaining: Math.max(0, eventsPerDay - used), resetS: seconds(toMidnight) },
   ];
   const warnings: Array<80 | 100> = [];
   if (warned & 1) warnings.push(80);
   if (warned & 2) warnings.push(100);
-  const decision: RateDecision = { verdict, states, usedToday: used, warnings };
+  const decision: RateDecision = { verdict, states, usedToday: used, warnings, lane: lane === 1 ? 'bulk' : 'fast' };
   if (verdict !== 'ok') decision.retryAfterS = Math.max(1, seconds(retryMs < 0 ? toMidnight : retryMs));
   return decision;
 }
@@ -169,6 +189,8 @@ function seconds(ms: number): number {
  * request, otherwise the one closest to running out.
  */
 export function headlineState(d: RateDecision): LimitState {
+  // the full bulk lane is no limit of its own: the client's event rate is what it asks to lower
+  if (d.verdict === 'backlog') return d.states.find((s) => s.name === 'tenant')!;
   if (d.verdict !== 'ok') return d.states.find((s) => s.name === d.verdict)!;
   return d.states.reduce((a, b) => (b.remaining / b.limit < a.remaining / a.limit ? b : a));
 }

@@ -6,6 +6,8 @@ export interface BacklogOptions {
   sampleMs: number;
   /** Over this many waiting jobs the queue counts as overloaded. */
   maxJobs: number;
+  /** Over this many bulk-lane (prioritized) jobs the bulk lane is closed; default: no bound of its own. */
+  maxBulkJobs?: number;
   /**
    * When Redis has a maxmemory, the queue also counts as overloaded once
    * Redis uses this share of it (0 < ratio ≤ 1): with noeviction a full Redis
@@ -25,6 +27,7 @@ export type Overload = 'backlog' | 'memory';
  */
 export class BacklogMonitor {
   private jobs = 0;
+  private bulkJobs = 0;
   private memory = { used: 0, max: 0 };
   private sampledAt = 0;
   private sampling = false;
@@ -36,6 +39,16 @@ export class BacklogMonitor {
   current(now = Date.now()): number {
     if (!this.sampling && now - this.sampledAt >= this.options.sampleMs) void this.sample(now);
     return this.jobs;
+  }
+
+  /**
+   * Whether the bulk lane holds more jobs than its bound at the last sample:
+   * then requests of clients over their fair share are refused, while the
+   * others are still taken (fair persistence).
+   */
+  bulkClosed(now = Date.now()): boolean {
+    this.current(now);
+    return this.options.maxBulkJobs !== undefined && this.bulkJobs > this.options.maxBulkJobs;
   }
 
   /** Why the queue is overloaded at the last sample, if it is. */
@@ -50,8 +63,9 @@ export class BacklogMonitor {
     this.sampling = true;
     this.sampledAt = now;
     try {
-      const [jobs, info] = await Promise.all([this.queue.getJobCountByTypes('waiting', 'prioritized', 'delayed'), this.redis.info('memory')]);
-      this.jobs = jobs;
+      const [counts, info] = await Promise.all([this.queue.getJobCounts('waiting', 'prioritized', 'delayed'), this.redis.info('memory')]);
+      this.jobs = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+      this.bulkJobs = counts.prioritized ?? 0;
       this.memory = { used: infoNumber(info, 'used_memory'), max: infoNumber(info, 'maxmemory') };
     } catch {
       // keep the last values

@@ -4,6 +4,21 @@ import { LEVELS } from '@central-logger/events';
 /** Queue names. Redis keys are `${QUEUE_PREFIX}:${name}:…`. */
 export const QUEUES = { logs: 'logs' } as const;
 
+/**
+ * Fair persistence: the lanes of the logs queue. Fast-lane jobs wait in
+ * BullMQ's wait list; bulk-lane jobs are added with priority BULK_PRIORITY,
+ * and BullMQ takes a prioritized job only when the wait list is empty. One
+ * queue (per future shard) holds both, so retries, stalled-job recovery and
+ * the failed-job tools work as before.
+ */
+export type QueueLane = 'fast' | 'bulk';
+export const BULK_PRIORITY = 1;
+
+/** The lane a job was added to. */
+export function laneOf(job: { opts: { priority?: number } }): QueueLane {
+  return (job.opts.priority ?? 0) > 0 ? 'bulk' : 'fast';
+}
+
 /** Job names and their payloads; a payload that fails its schema is never retried. */
 export const JOBS = { persistLogs: 'persist-logs' } as const;
 
@@ -31,7 +46,7 @@ export type EventGroup = z.infer<typeof eventGroup>;
 
 /**
  * One job carries the groups of the requests gathered by group commit, of any
- * tenants; every group names its own tenant, and the worker stores each group
+ * tenants of one lane (a light tenant's events never ride in a bulk job); every group names its own tenant, and the worker stores each group
  * under its own client_id only. The single-group shape without `groups` is the
  * skeleton's and is still read, so jobs queued before an upgrade are kept.
  */

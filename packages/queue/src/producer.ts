@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AppError } from '@central-logger/errors';
-import { JOBS, QUEUES, type PersistLogsJob } from './jobs.js';
+import { BULK_PRIORITY, JOBS, QUEUES, type PersistLogsJob, type QueueLane } from './jobs.js';
 
 export interface JobPolicy {
   /** Attempts per job before it is set aside as failed. */
@@ -33,9 +33,10 @@ export class LogsProducer {
    * Resolves only once Redis has stored the job. Any failure becomes a 503:
    * the caller must not answer 202 for events that may not be kept.
    * Job ids are left to BullMQ: an id derived from tenant input would let
-   * one tenant's job silently replace another's.
+   * one tenant's job silently replace another's. A `bulk` job is taken by
+   * workers only when no fast one waits.
    */
-  async enqueue(job: PersistLogsJob): Promise<void> {
+  async enqueue(job: PersistLogsJob, lane: QueueLane = 'fast'): Promise<void> {
     // BullMQ waits for a connection that never became ready; do not wait with it
     if (this.connection.status !== 'ready') throw unavailable(new Error(`redis is ${this.connection.status}`), this.policy.retryAfterS);
     let timer: NodeJS.Timeout | undefined;
@@ -43,6 +44,7 @@ export class LogsProducer {
       await Promise.race([
         this.queue.add(JOBS.persistLogs, job, {
           attempts: this.policy.attempts,
+          ...(lane === 'bulk' ? { priority: BULK_PRIORITY } : {}),
           backoff: { type: 'exponential', delay: this.policy.backoffMs },
           removeOnComplete: { count: 1000 },
           // failed jobs are the dead letters: keep them

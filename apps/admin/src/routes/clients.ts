@@ -76,7 +76,7 @@ const updateBody = z
     retention_days: z.number().int().min(1).max(3650).optional(),
     /** Per-client overrides of the ingest limits; null clears one (the default applies again). */
     limits: z
-      .object({ requests_per_second: rate, request_burst: count, events_per_second: rate, event_burst: count, events_per_day: count })
+      .object({ requests_per_second: rate, request_burst: count, events_per_second: rate, event_burst: count, tenant_events_per_second: rate, tenant_event_burst: count, events_per_day: count })
       .strict()
       .optional(),
   })
@@ -98,7 +98,7 @@ export function updateClientRoute(deps: RouteDeps) {
       if (body.retention_days !== undefined) await setRetentionDays(sql, id, body.retention_days);
       if (body.limits) {
         const l = body.limits;
-        await setLimitOverrides(sql, id, { requestsPerSecond: l.requests_per_second, requestBurst: l.request_burst, eventsPerSecond: l.events_per_second, eventBurst: l.event_burst, eventsPerDay: l.events_per_day });
+        await setLimitOverrides(sql, id, { requestsPerSecond: l.requests_per_second, requestBurst: l.request_burst, eventsPerSecond: l.events_per_second, eventBurst: l.event_burst, tenantEventsPerSecond: l.tenant_events_per_second, tenantEventBurst: l.tenant_event_burst, eventsPerDay: l.events_per_day });
       }
       await recordAudit(tx, audited.clientUpdated(ctx.state.admin.name, id, body, ctx.ip));
       return true;

@@ -26,7 +26,7 @@ export function getLimits(limits: LimitsResolver, limiter: RateLimiter) {
           events_per_second: l.eventsPerSecond,
           event_burst: l.eventBurst,
         },
-        per_client: { events_per_day: l.eventsPerDay },
+        per_client: { events_per_second: l.tenantEventsPerSecond, event_burst: l.tenantEventBurst, events_per_day: l.eventsPerDay },
       },
       usage: {
         day: utcDay(now),

@@ -4,7 +4,7 @@ import { AppError, isAppError } from '@central-logger/errors';
 import { parseNdjson, validateBatch, type BatchLimits, type IngestAccepted } from '@central-logger/events';
 import { bodyTypeOf, clientAddress, errorAnswer, logRequest, randomId, readBody, type Logger, type RequestCounters, type WireBytes } from '@central-logger/http';
 import type { KeyVerifier, Principal } from '@central-logger/keys';
-import type { GroupCommitter } from '@central-logger/queue';
+import type { GroupCommitter, QueueLane } from '@central-logger/queue';
 import type { UsageCounter } from '@central-logger/usage';
 import { admit, refuseWhenOverloaded, refusedBeforeAdmission, type AdmissionDeps } from '../admission.js';
 import type { IngestMetrics } from '../metrics.js';
@@ -30,7 +30,8 @@ export interface IngestRouteDeps {
   config: IngestConfig;
   verifier: KeyVerifier;
   admission: AdmissionDeps;
-  committer: GroupCommitter;
+  /** Group commit of each queue lane. */
+  committers: Record<QueueLane, GroupCommitter>;
   metrics: IngestMetrics;
   requests: RequestCounters;
   usage: UsageCounter;
@@ -63,7 +64,8 @@ export function servedBeforeKoa(): never {
  * `POST /api/v1/logs`: one event, an array, `{"logs": [...]}`, or NDJSON;
  * optionally gzip. Authenticated, then refused while the service is
  * overloaded; after validation the request takes its share of the rate
- * limits, then its events join the group commit, and the 202 is sent only
+ * limits, which also name its queue lane (fast while its tenant is within its
+ * fair share), then its events join that lane's group commit, and the 202 is sent only
  * once Redis holds the job that carries them.
  *
  * The one route served without Koa: it is the hot path, and Koa's context,
@@ -135,8 +137,8 @@ export function ingestLogs(deps: IngestRouteDeps) {
       const queued = validateBatch(parsed, { ...limits, maxAgeDays: principal.retentionDays }, newEventId, receivedAt.getTime());
       counted(queued.length); // for usage and metrics: what a later refusal rejected
       admitted = true;
-      await admit(deps.admission, principal, queued.length, setHeader);
-      await deps.committer.submit({ client_id: principal.clientId!, key_id: principal.keyId, received_at: receivedAt.toISOString(), events: queued });
+      const lane = await admit(deps.admission, principal, queued.length, setHeader);
+      await deps.committers[lane].submit({ client_id: principal.clientId!, key_id: principal.keyId, received_at: receivedAt.toISOString(), events: queued });
       return queued.map((e) => e.event_id);
     } catch (err) {
       throw admitted ? err : await refusedBeforeAdmission(deps.admission, principal, err, setHeader);

@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { LogRow } from '@central-logger/db';
-import { parsePersistLogsJob, type EventGroup } from '@central-logger/queue';
+import { laneOf, parsePersistLogsJob, type EventGroup } from '@central-logger/queue';
 import type { LogBatcher } from '../batcher.js';
 
 /**
@@ -10,7 +10,8 @@ import type { LogBatcher } from '../batcher.js';
  * A job gathered by group commit holds groups of several tenants: each group
  * becomes rows of its own client_id only; rows Postgres refuses are kept in
  * dead_letter_events by the batcher (it bisects the job's rows to find them),
- * so only an outage fails the job (and BullMQ retries it).
+ * so only an outage fails the job (and BullMQ retries it). A bulk-lane job's
+ * rows go into INSERTs after the fast lane's (fair persistence).
  */
 export function persistLogs(batcher: LogBatcher, onStored?: (group: EventGroup) => void) {
   return async function process(job: Job): Promise<{ stored: number }> {
@@ -20,7 +21,7 @@ export function persistLogs(batcher: LogBatcher, onStored?: (group: EventGroup) 
     // one batcher entry for the whole job: a job of single-event requests holds hundreds of groups
     const rows: LogRow[] = [];
     for (const g of groups) rows.push(...rowsOf(g));
-    await batcher.add(rows);
+    await batcher.add(rows, laneOf(job));
     if (onStored) for (const g of groups) onStored(g);
     return { stored: rows.length };
   };

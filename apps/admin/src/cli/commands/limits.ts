@@ -14,6 +14,8 @@ const OPTIONS: Array<[flag: string, key: keyof Limits, integer: boolean, what: s
   ['--request-burst <n>', 'requestBurst', true, 'requests at once above the rate, per key'],
   ['--events-per-second <n>', 'eventsPerSecond', false, 'sustained events per second, per key'],
   ['--event-burst <n>', 'eventBurst', true, 'events at once above the rate, per key'],
+  ['--tenant-events-per-second <n>', 'tenantEventsPerSecond', false, 'sustained events per second, per client across all its keys'],
+  ['--tenant-event-burst <n>', 'tenantEventBurst', true, 'events at once above the rate, per client across all its keys'],
   ['--events-per-day <n>', 'eventsPerDay', true, 'events per UTC day, per client'],
 ];
 

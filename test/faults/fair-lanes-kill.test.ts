@@ -1,0 +1,39 @@
+// Fault 1 again, with fair persistence in play: a fair share so small that
+// most of the load goes to the bulk lane (BullMQ priority) and some to the
+// fast lane, then kill -9 of the worker while it holds jobs of both lanes.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createFaultHarness, sleep, type FaultHarness } from '../support/fault-harness.js';
+import { SteadyLoad, tally } from '../support/load.js';
+import { createTenant, waitFor } from '../support/stack.js';
+
+let h: FaultHarness;
+beforeAll(async () => {
+  h = await createFaultHarness({ FAIR_SHARE_EVENTS_PER_SECOND: '100', FAIR_SHARE_BURST: '100' });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+it('loses nothing and stores nothing twice across both lanes when the worker is killed mid-batch', async () => {
+  const tenant = await createTenant(h.db.sql, 'agent');
+  const ingest = await h.start('ingest-api');
+  const worker = await h.start('worker');
+  const load = new SteadyLoad(() => [`http://127.0.0.1:${ingest.port}`], tenant.key, { batch: 20, concurrency: 4 });
+  load.start();
+  await sleep(2_000);
+
+  await waitFor(async () => (await h.queue.getActiveCount()) > 0, 10_000, 'an active job');
+  await worker.kill('SIGKILL');
+  await h.start('worker');
+  await sleep(3_000);
+  await load.stop();
+
+  await waitFor(async () => (await tally(h.db.sql, tenant.clientId, load)).missing.length === 0, 60_000, 'every accepted event stored');
+  const result = await tally(h.db.sql, tenant.clientId, load);
+  expect(result).toMatchObject({ missing: [], duplicated: [], foreign: [] });
+  expect(load.count('500')).toBe(0);
+  // both lanes were used: the bulk lane's jobs (priority 1) and the fast lane's
+  const done = await h.queue.getCompleted(0, 999);
+  expect(done.some((j) => (j.opts.priority ?? 0) > 0)).toBe(true);
+  expect(done.some((j) => (j.opts.priority ?? 0) === 0)).toBe(true);
+});
