@@ -8,3 +8,4 @@ export * from './json-body.js';
 export * from './metrics.js';
 export * from './ids.js';
 export * from './address.js';
+export * from './json-depth.js';
