@@ -9,3 +9,4 @@ export * from './metrics.js';
 export * from './ids.js';
 export * from './address.js';
 export * from './json-depth.js';
+export * from './headers.js';

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IngestConfig } from '@central-logger/config';
 import { AppError, isAppError } from '@central-logger/errors';
 import { parseNdjson, validateBatch, type BatchLimits, type IngestAccepted } from '@central-logger/events';
-import { bodyTypeOf, clientAddress, errorAnswer, logRequest, randomId, readBody, type Logger, type RequestCounters, type WireBytes } from '@central-logger/http';
+import { API_ANSWER, bodyTypeOf, clientAddress, errorAnswer, logRequest, randomId, readBody, type Logger, type RequestCounters, type WireBytes } from '@central-logger/http';
 import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { GroupCommitter } from '@central-logger/queue';
 import type { UsageCounter } from '@central-logger/usage';
@@ -88,7 +88,7 @@ export function ingestLogs(deps: IngestRouteDeps) {
     const started = performance.now();
     const requestId = randomId('req');
     const address = clientAddress(req, deps.config.TRUST_PROXY);
-    const headers: Record<string, string> = { 'X-Request-Id': requestId };
+    const headers: Record<string, string> = { 'X-Request-Id': requestId, ...API_ANSWER };
     const received: WireBytes = { bytes: 0 };
     // methods of one object, not named closures: under tsx each of those costs a defineProperty per request
     let child: Logger | undefined;
