@@ -2,7 +2,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { AdminConfig } from '@central-logger/config';
 import type { Sql } from '@central-logger/db';
-import { errorMiddleware, health, noStoreUnder, ready, RequestCounters, requestMetrics, type Logger, type Registry } from '@central-logger/http';
+import { errorMiddleware, health, noStoreUnder, ready, refuseNulInUrl, RequestCounters, requestMetrics, type Logger, type Registry } from '@central-logger/http';
 import { parseDuration, type KeyVerifier } from '@central-logger/keys';
 import type { Redis } from 'ioredis';
 import { LoginLimiter } from './auth/login-limiter.js';
@@ -65,6 +65,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
   app.use(errorMiddleware(deps.log));
   // admin answers (key secrets, lists of keys) must never sit in a cache
   app.use(noStoreUnder(api));
+  app.use(refuseNulInUrl);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
   return app;

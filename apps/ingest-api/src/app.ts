@@ -3,7 +3,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { IngestConfig } from '@central-logger/config';
 import type { CursorCodec, Sql } from '@central-logger/db';
-import { API_ANSWER, errorMiddleware, health, noStoreUnder, randomId, ready, RequestCounters, requestMetrics, type Logger } from '@central-logger/http';
+import { API_ANSWER, errorMiddleware, health, noStoreUnder, randomId, ready, refuseNulInUrl, RequestCounters, requestMetrics, type Logger } from '@central-logger/http';
 import type { KeyVerifier } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
 import type { Redis } from 'ioredis';
@@ -90,6 +90,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   koa.use(errorMiddleware(deps.log));
   // tenant answers (logs, stats, keys, limits) and their errors are never cached
   koa.use(noStoreUnder('/api/'));
+  koa.use(refuseNulInUrl);
   koa.use(router.routes());
   koa.use(router.allowedMethods({ throw: false }));
 

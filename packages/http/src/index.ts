@@ -10,3 +10,4 @@ export * from './ids.js';
 export * from './address.js';
 export * from './json-depth.js';
 export * from './headers.js';
+export * from './url-guard.js';
