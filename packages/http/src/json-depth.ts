@@ -38,15 +38,23 @@ export class JsonDepthGuard {
   /** Scans the next bytes of the body; throws when it nests too deep. */
   push(chunk: Uint8Array): void {
     const { maxDepth, perLine } = this.limit;
+    const n = chunk.length;
+    // tight loops over the bytes that matter nothing (most of a body): a table look-up each
+    const skipInString = perLine ? PLAIN_IN_STRING_LINES : PLAIN_IN_STRING;
+    const skipOutside = perLine ? PLAIN_OUTSIDE_LINES : PLAIN_OUTSIDE;
     let { depth, inString, escaped } = this;
-    for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i]!;
+    let i = 0;
+    while (i < n) {
+      if (!inString) while (i < n && skipOutside[chunk[i]!]) i++;
+      else if (!escaped) while (i < n && skipInString[chunk[i]!]) i++;
+      if (i === n) break;
+      const c = chunk[i++]!;
       if (c === NEWLINE && perLine) {
         // each line is parsed alone, so it starts afresh, even after an unterminated string or a trailing backslash
         depth = 0;
         inString = escaped = false;
       } else if (inString) {
-        if (escaped) escaped = false;
+        if (escaped) escaped = false; // the byte after a backslash, whatever it is
         else if (c === BACKSLASH) escaped = true;
         else if (c === QUOTE) inString = false;
       } else if (c === QUOTE) inString = true;
@@ -59,6 +67,17 @@ export class JsonDepthGuard {
     this.escaped = escaped;
   }
 }
+
+/** 1 for the bytes a scan in that state passes over without looking. */
+function plainBytes(significant: number[]): Uint8Array {
+  const table = new Uint8Array(256).fill(1);
+  for (const b of significant) table[b] = 0;
+  return table;
+}
+const PLAIN_IN_STRING = plainBytes([QUOTE, BACKSLASH]);
+const PLAIN_IN_STRING_LINES = plainBytes([QUOTE, BACKSLASH, NEWLINE]);
+const PLAIN_OUTSIDE = plainBytes([QUOTE, OPEN_BRACE, OPEN_BRACKET, CLOSE_BRACE, CLOSE_BRACKET]);
+const PLAIN_OUTSIDE_LINES = plainBytes([QUOTE, OPEN_BRACE, OPEN_BRACKET, CLOSE_BRACE, CLOSE_BRACKET, NEWLINE]);
 
 /** Throws when `text` nests deeper than the limit (for text already read whole). */
 export function checkJsonDepth(text: string, limit: DepthLimit): void {
