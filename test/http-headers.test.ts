@@ -128,6 +128,7 @@ describe("Node's own parser errors (clientError)", () => {
     expect(head).toMatch(/\r\nX-Content-Type-Options: nosniff/i);
     const json = JSON.parse(body!);
     expect(json).toEqual({ error: 'bad_request', message: expect.stringMatching(/percent-encode/), request_id: expect.stringMatching(/^req_[0-9a-f]{32}$/) });
+    expect(head).toContain(`\r\nX-Request-Id: ${json.request_id}\r\n`);
   });
 
   it('answers other malformed request lines the same way, and the server keeps serving', async () => {

@@ -41,8 +41,10 @@ export function answerClientError(err: Error & { code?: string; reason?: string 
     socket.destroy();
     return;
   }
-  const body = JSON.stringify({ error: 'bad_request', message: clientErrorMessage(err), request_id: randomId('req') });
+  const requestId = randomId('req');
+  const body = JSON.stringify({ error: 'bad_request', message: clientErrorMessage(err), request_id: requestId });
   const headers = {
+    'X-Request-Id': requestId,
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': String(Buffer.byteLength(body)),
     Connection: 'close',
