@@ -38,7 +38,7 @@ describe('nesting depth is checked on the raw text, before JSON.parse', () => {
     expect(res.body.error).toBe('validation_failed');
     expect(res.body.message).toBe(`JSON may be nested at most ${DEPTH + 3} levels deep (MAX_METADATA_DEPTH ${DEPTH} plus the event and its envelope); this body is nested deeper`);
     expect(res.body.request_id).toMatch(/^req_/);
-    expect(ms).toBeLessThan(1_000); // about 3 s of JSON.parse without the check
+    expect(ms).toBeLessThan(2_000); // about 3 s of JSON.parse without the check (9 s on a loaded machine)
   });
 
   it('/health and another tenant answer while four bombs are in flight', async () => {
@@ -53,8 +53,8 @@ describe('nesting depth is checked on the raw text, before JSON.parse', () => {
     expect(other.status).toBe(202);
     expect((await Promise.all(bombs)).map((r) => r.status)).toEqual([400, 400, 400, 400]);
     // generous bounds for a shared machine; the bench prints the figures
-    expect(healthMs).toBeLessThan(1_000);
-    expect(otherMs).toBeLessThan(2_000);
+    expect(healthMs).toBeLessThan(2_000); // 12 s and more without the check
+    expect(otherMs).toBeLessThan(3_000);
   });
 
   it('accepts a body at exactly the allowed depth: {"logs": [event]} with metadata nested MAX_METADATA_DEPTH deep', async () => {
