@@ -70,6 +70,20 @@ describe('the fast event validator agrees with zod', () => {
     for (const e of common) expect(fastParseEvent(e)).toBeDefined();
   });
 
+  it('refuses executed_at before year 1 in UTC, which Postgres cannot store', () => {
+    const limits = { maxEvents: 10, maxEventBytes: 10_000, maxMetadataDepth: 5, maxFutureMs: 1e9 };
+    for (const at of ['0000-06-01T00:00:00Z', '0001-01-01T00:30:00+01:00', '0000-01-01T00:00']) {
+      let details: unknown;
+      try {
+        validateBatch([{ environment: 'p', executed_at: at, status: 'OK' }], limits, idsFrom());
+      } catch (err) {
+        details = (err as { details: unknown }).details;
+      }
+      expect(details, at).toEqual([{ index: 0, field: 'executed_at', message: 'must be in year 1 or later (UTC): Postgres stores no earlier dates' }]);
+    }
+    expect(validateBatch([{ environment: 'p', executed_at: '0001-01-01T00:00:00Z', status: 'OK' }], limits, idsFrom())).toHaveLength(1);
+  });
+
   it('leaves rejected events to zod, so error details are zod\'s', () => {
     const bad = [{ environment: '', executed_at: 'yesterday', status: 'OK', level: 'loud' }, { environment: 'p', status: 'OK' }];
     let details: unknown;

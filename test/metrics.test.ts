@@ -30,13 +30,21 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('GET /metrics', () => {
+  it('is not on the public port: its own listener, on 127.0.0.1 by default', async () => {
+    const res = await fetch(`${stack.baseUrl}/metrics`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: string }).error).toBe('not_found');
+    expect(stack.ingest.metricsServer.address()).toMatchObject({ address: '127.0.0.1' });
+    expect(stack.ingestConfig.METRICS_HOST).toBe('127.0.0.1');
+  });
+
   it('ingest-api counts requests by route and status, events accepted and rejected by reason, auth failures, and the backlog', async () => {
     const t = await createTenant(db.sql, 'agent');
     expect((await postLogs(stack.baseUrl, t.key, [event(), event(), event()])).status).toBe(202);
     expect((await postLogs(stack.baseUrl, t.key, { environment: 'x' })).status).toBe(400);
     expect((await postLogs(stack.baseUrl, t.key, Array.from({ length: 11 }, () => event()))).status).toBe(413);
     expect((await postLogs(stack.baseUrl, generateKey().key, event())).status).toBe(401);
-    const text = await scrape(`${stack.baseUrl}/metrics`);
+    const text = await scrape(`http://127.0.0.1:${portOf(stack.ingest.metricsServer)}/metrics`);
     expect(sample(text, 'http_requests_total', { route: '/api/v1/logs', status: '202' })).toBe(1);
     expect(sample(text, 'http_requests_total', { route: '/api/v1/logs', status: '400' })).toBe(1);
     expect(sample(text, 'ingest_events_accepted_total')).toBe(3);

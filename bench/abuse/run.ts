@@ -4,11 +4,12 @@
  * victim's p50/p99 without and with it. `BENCH_ONLY=<name,...>` runs some.
  */
 import { machine } from './machine.js';
+import { nestingBomb } from './nesting-bomb.js';
 import type { AbuseResult, AbuseScenario } from './scenario.js';
 import { tenantFlood } from './tenant-flood.js';
 
 // each scenario module adds itself here
-const scenarios: AbuseScenario[] = [tenantFlood];
+const scenarios: AbuseScenario[] = [tenantFlood, nestingBomb];
 
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const results: AbuseResult[] = [];

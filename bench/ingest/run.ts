@@ -43,10 +43,11 @@ async function histogram(url: string | undefined, name: string): Promise<{ sum: 
 }
 
 /** Drives `url` for `seconds`, then waits until Postgres holds every accepted event. */
-async function scenario(name: string, sql: Sql, url: string, key: string, clientId: string, eventsPerRequest: number, seconds: number, services: CpuMeter[], workerMetrics?: string): Promise<Scenario> {
+async function scenario(name: string, sql: Sql, url: string, key: string, clientId: string, eventsPerRequest: number, seconds: number, services: CpuMeter[], metrics?: { worker: string; ingest: string }): Promise<Scenario> {
+  const workerMetrics = metrics?.worker;
   const meters = [...services, ...SHARED_METERS];
   const cpuBefore = meters.map((c) => c.cpuSeconds());
-  const jobsBefore = await histogram(workerMetrics && `${url}/metrics`, 'ingest_group_commit_job_events');
+  const jobsBefore = await histogram(metrics?.ingest, 'ingest_group_commit_job_events');
   const batchesBefore = await histogram(workerMetrics, 'worker_batch_rows');
   const result = await autocannon({
     url: `${url}/api/v1/logs`, method: 'POST', connections: CONNECTIONS, duration: seconds,
@@ -63,7 +64,7 @@ async function scenario(name: string, sql: Sql, url: string, key: string, client
   }
   const drainS = (performance.now() - loadEnded) / 1000;
   const cpu = Object.fromEntries(meters.map((c, i) => [c.name, c.cpuSeconds() - cpuBefore[i]!]));
-  const jobs = await histogram(workerMetrics && `${url}/metrics`, 'ingest_group_commit_job_events');
+  const jobs = await histogram(metrics?.ingest, 'ingest_group_commit_job_events');
   const batches = await histogram(workerMetrics, 'worker_batch_rows');
   return {
     cpu,
@@ -86,10 +87,10 @@ async function main(): Promise<void> {
   await sql`select ensure_workflow_logs_partitions(current_date - 1, current_date + 3)`;
   const keys = { batched: await tenant(sql, 'bench-batched'), single: await tenant(sql, 'bench-single'), naive: await tenant(sql, 'bench-naive') };
 
-  const [port, metricsPort] = [await freePort(), await freePort()];
+  const [port, metricsPort, ingestMetricsPort] = [await freePort(), await freePort(), await freePort()];
   const env = {
     NODE_ENV: 'production', DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{bench${randomBytes(3).toString('hex')}}`,
-    INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort),
+    INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort), INGEST_METRICS_PORT: String(ingestMetricsPort),
     // required in production since the read routes; any secret of this run will do
     CURSOR_SECRET: randomBytes(24).toString('hex'),
     RATE_KEY_REQUESTS_PER_SECOND: '1000000', RATE_KEY_REQUEST_BURST: '1000000', RATE_KEY_EVENTS_PER_SECOND: '100000000', RATE_KEY_EVENT_BURST: '100000000', RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
@@ -99,15 +100,16 @@ async function main(): Promise<void> {
   let rss: Record<string, number> = {};
   try {
     const url = `http://127.0.0.1:${port}`;
-    const workerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
+    // /metrics of ingest-api is on its own listener, off the public port
+    const metrics = { worker: `http://127.0.0.1:${metricsPort}/metrics`, ingest: `http://127.0.0.1:${ingestMetricsPort}/metrics` };
     await Promise.all([waitHealthy(`${url}/health`), waitHealthy(`http://127.0.0.1:${metricsPort}/health`)]);
     if (ONLY !== 'single') {
       console.error(`batched: ${CONNECTIONS} connections × ${DURATION_S} s …`);
-      scenarios.push(await scenario('batched (100 events/POST)', sql, url, keys.batched, 'bench-batched', 100, DURATION_S, children, workerMetrics));
+      scenarios.push(await scenario('batched (100 events/POST)', sql, url, keys.batched, 'bench-batched', 100, DURATION_S, children, metrics));
     }
     if (ONLY !== 'batched') {
       console.error(`single-event: ${CONNECTIONS} connections × ${DURATION_S} s …`);
-      scenarios.push(await scenario('single event/POST', sql, url, keys.single, 'bench-single', 1, DURATION_S, children, workerMetrics));
+      scenarios.push(await scenario('single event/POST', sql, url, keys.single, 'bench-single', 1, DURATION_S, children, metrics));
     }
   } finally {
     for (const c of children) await c.stop();

@@ -24,6 +24,7 @@ beforeAll(async () => {
     REDIS_URL,
     QUEUE_PREFIX: `{pgout${Date.now()}}`,
     INGEST_PORT: '0',
+    INGEST_METRICS_PORT: '0',
     BCRYPT_COST: '4',
     JOB_BACKOFF_MS: '250',
     DATABASE_POOL_SIZE: '4',

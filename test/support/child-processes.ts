@@ -61,7 +61,7 @@ export function spawnService(entry: string, env: Record<string, string>, args: s
 
 /** Starts ingest-api as a child process on a free port; resolves once it listens and hears key invalidations. */
 export async function spawnIngestApi(env: Record<string, string>): Promise<ServiceProcess & { baseUrl: string }> {
-  const proc = spawnService('apps/ingest-api/src/main.ts', { ...env, INGEST_PORT: '0', LOG_LEVEL: env.LOG_LEVEL === 'silent' ? 'info' : (env.LOG_LEVEL ?? 'info') });
+  const proc = spawnService('apps/ingest-api/src/main.ts', { ...env, INGEST_PORT: '0', INGEST_METRICS_PORT: '0', LOG_LEVEL: env.LOG_LEVEL === 'silent' ? 'info' : (env.LOG_LEVEL ?? 'info') });
   const listening = JSON.parse(await proc.waitForLine(/"ingest-api listening"/)) as { address: { port: number } };
   await proc.waitForLine(/"key invalidations subscribed"/);
   return Object.assign(proc, { baseUrl: `http://127.0.0.1:${listening.address.port}` });

@@ -28,6 +28,8 @@ export function testEnv(db: TestDatabase, extra: Record<string, string> = {}): R
     INGEST_PORT: '0',
     ADMIN_PORT: '0',
     WORKER_METRICS_PORT: '0',
+    INGEST_METRICS_PORT: '0',
+    ADMIN_METRICS_PORT: '0',
     DATABASE_POOL_SIZE: '4',
     ...extra,
   };

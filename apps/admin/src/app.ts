@@ -2,7 +2,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { AdminConfig } from '@central-logger/config';
 import type { Sql } from '@central-logger/db';
-import { errorMiddleware, health, ready, type Logger } from '@central-logger/http';
+import { errorMiddleware, health, noStoreUnder, ready, refuseNulInUrl, RequestCounters, requestMetrics, type Logger, type Registry } from '@central-logger/http';
 import { parseDuration, type KeyVerifier } from '@central-logger/keys';
 import type { Redis } from 'ioredis';
 import { LoginLimiter } from './auth/login-limiter.js';
@@ -23,6 +23,8 @@ export interface AdminDeps {
   redis: Redis;
   log: Logger;
   verifier: KeyVerifier;
+  /** Where request counts go (served by serveMetrics, off the public port); none when absent. */
+  metrics?: Registry;
 }
 
 /** The provider's app: wiring only. */
@@ -59,8 +61,11 @@ export function createAdminApp(deps: AdminDeps): Koa {
   router.get(`${api}/alerts`, auth, listAlertsRoute(r));
   router.post(`${api}/alerts/:id/ack`, auth, ackAlertRoute(r));
 
+  if (deps.metrics) app.use(requestMetrics(new RequestCounters(deps.metrics)));
   app.use(errorMiddleware(deps.log));
-  app.use(noStoreForApi(api));
+  // admin answers (key secrets, lists of keys) must never sit in a cache
+  app.use(noStoreUnder(api));
+  app.use(refuseNulInUrl);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
   return app;
@@ -76,12 +81,4 @@ function routeDeps(deps: AdminDeps): RouteDeps {
   const dummyHash = hashPassword('no user has this password', config.BCRYPT_COST);
   dummyHash.catch(() => {}); // awaited (and rethrown) by the first sign-in with an unknown name
   return { ...deps, limiter, dummyHash, sessionTtlMs: parseDuration(config.ADMIN_SESSION_TTL)! };
-}
-
-/** Admin answers (key secrets, lists of keys) must never sit in a cache. */
-function noStoreForApi(prefix: string) {
-  return async (ctx: Koa.Context, next: Koa.Next): Promise<void> => {
-    if (ctx.path.startsWith(prefix)) ctx.set('Cache-Control', 'no-store');
-    await next();
-  };
 }

@@ -2,12 +2,14 @@ import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
 import type { AdminConfig } from '@central-logger/config';
 import { createSql, roleUrl } from '@central-logger/db';
-import { closeServer, createLogger, listen, type Logger } from '@central-logger/http';
+import { closeServer, createLogger, createRegistry, listen, serveMetrics, type Logger } from '@central-logger/http';
 import { KeyVerifier, subscribeInvalidations, verifierOptions } from '@central-logger/keys';
 import { createAdminApp } from './app.js';
 
 export interface AdminService {
   server: Server;
+  /** /metrics, on METRICS_HOST:ADMIN_METRICS_PORT. */
+  metricsServer: Server;
   log: Logger;
   close(): Promise<void>;
 }
@@ -25,18 +27,22 @@ export async function startAdmin(config: AdminConfig, options: { log?: Logger } 
   // the admin API accepts admin keys, so it hears of revocations like ingest does
   const verifier = new KeyVerifier(sql, verifierOptions(config, sql, redis, log));
   const unsubscribe = subscribeInvalidations(config.REDIS_URL, verifier, (err) => log.warn({ err: err.message }, 'key invalidation subscriber error'));
-  const server = await listen(createAdminApp({ config, sql, redis, log, verifier }), {
+  const metrics = createRegistry('admin');
+  const server = await listen(createAdminApp({ config, sql, redis, log, verifier, metrics }), {
     host: config.HOST,
     port: config.ADMIN_PORT,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
   });
-  log.info({ address: server.address() }, 'admin listening');
+  const metricsServer = await serveMetrics(metrics, { host: config.METRICS_HOST, port: config.ADMIN_METRICS_PORT, token: config.METRICS_TOKEN });
+  log.info({ address: server.address(), metrics: metricsServer.address() }, 'admin listening');
   return {
     server,
+    metricsServer,
     log,
     async close() {
       await closeServer(server);
+      await closeServer(metricsServer, 1_000);
       await unsubscribe();
       await verifier.close();
       redis.disconnect();

@@ -3,10 +3,11 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { IngestConfig } from '@central-logger/config';
 import type { CursorCodec, Sql } from '@central-logger/db';
-import { errorMiddleware, health, metricsRoute, randomId, ready, RequestCounters, requestMetrics, type Logger } from '@central-logger/http';
+import { API_ANSWER, errorMiddleware, health, noStoreUnder, randomId, ready, refuseNulInUrl, RequestCounters, requestMetrics, type Logger } from '@central-logger/http';
 import type { KeyVerifier } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
 import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import { authenticate } from './middleware/authenticate.js';
 import { getLimits } from './routes/limits.js';
 import { INGEST_ROUTE, ingestLogs, isIngestRequest, servedBeforeKoa } from './routes/logs-ingest.js';
@@ -39,6 +40,8 @@ export interface IngestDeps {
 export interface IngestApp {
   koa: Koa;
   listener: RequestListener;
+  /** What /metrics shows, on its own listener (serveMetrics), not the public port. */
+  registry: Registry;
 }
 
 /** The public API: wiring only; the logic lives in packages/. */
@@ -65,7 +68,6 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   const router = new Router();
   router.get('/health', health);
   router.get('/ready', ready({ postgres: () => deps.sql`select 1`, redis: () => deps.redis.ping() }));
-  router.get('/metrics', metricsRoute(tp.metrics.registry));
   const doc = openApiDocument();
   router.get('/openapi.json', openApi(doc));
   router.get('/docs', docsPage(doc));
@@ -86,18 +88,22 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   // usage (issue 6): outside the error middleware, so it counts every final status
   koa.use(countUsage(usage, deps.log));
   koa.use(errorMiddleware(deps.log));
+  // tenant answers (logs, stats, keys, limits) and their errors are never cached
+  koa.use(noStoreUnder('/api/'));
+  koa.use(refuseNulInUrl);
   koa.use(router.routes());
   koa.use(router.allowedMethods({ throw: false }));
 
   const koaListener = koa.callback();
   return {
     koa,
+    registry: tp.metrics.registry,
     listener(req, res) {
       if (!isIngestRequest(req)) return void koaListener(req, res);
       postLogs(req, res).catch((err: unknown) => {
         // ingestLogs answers every failure itself; this is a bug's last line
         deps.log.error({ err: (err as Error).message }, 'ingest request failed outside its handler');
-        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: 'internal_error', message: 'Internal server error', request_id: randomId('req') }));
+        if (!res.headersSent) res.writeHead(500, { ...API_ANSWER, 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: 'internal_error', message: 'Internal server error', request_id: randomId('req') }));
         else res.destroy();
       });
     },

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { ConfigError, type IngestConfig } from '@central-logger/config';
 import { createSql, CursorCodec, loadTenantTokenSecret, readerUrl, roleUrl, signTenantsOn } from '@central-logger/db';
-import { closeServer, createLogger, listen, type Logger } from '@central-logger/http';
+import { closeServer, createLogger, listen, serveMetrics, type Logger } from '@central-logger/http';
 import { KeyVerifier, subscribeInvalidations, verifierOptions } from '@central-logger/keys';
 import { LogsProducer, producerConnection } from '@central-logger/queue';
 import { createIngestApp, type IngestApp } from './app.js';
@@ -10,6 +10,8 @@ import { createIngestApp, type IngestApp } from './app.js';
 export interface IngestService {
   app: IngestApp;
   server: Server;
+  /** /metrics, on METRICS_HOST:INGEST_METRICS_PORT. */
+  metricsServer: Server;
   log: Logger;
   /** The key verifier, whose usage and failure buffers tests flush. */
   verifier: KeyVerifier;
@@ -44,15 +46,18 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
   });
-  log.info({ address: server.address() }, 'ingest-api listening');
+  const metricsServer = await serveMetrics(app.registry, { host: config.METRICS_HOST, port: config.INGEST_METRICS_PORT, token: config.METRICS_TOKEN });
+  log.info({ address: server.address(), metrics: metricsServer.address() }, 'ingest-api listening');
 
   return {
     app,
     server,
+    metricsServer,
     log,
     verifier,
     async close() {
       await closeServer(server);
+      await closeServer(metricsServer, 1_000);
       await unsubscribe();
       await verifier.close();
       await producer.close();

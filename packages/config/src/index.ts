@@ -68,12 +68,19 @@ export const httpSchema = z.object({
   AUTH_FAILURE_FLUSH_MS: positiveInt.default(1_000),
   /** How often per-key request counts, last_used_at/IP and heartbeats are written; at most 60 s. */
   KEY_USAGE_FLUSH_MS: positiveInt.max(60_000).default(10_000),
+  // --- exposure (issue 13) ---
+  /** Address the process's own /metrics listener binds, off the public port. Another than loopback needs METRICS_TOKEN. Default 127.0.0.1. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. Unset (default): no token, for a loopback METRICS_HOST. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
   INGEST_PORT: port.default(8000),
   /** Postgres connection string of ingest-api (role central_logger_ingest). Default: DATABASE_URL with that user and no password. */
   INGEST_DATABASE_URL: z.url().optional(),
+  /** Port of ingest-api's /metrics listener on METRICS_HOST (never the public port); 0 picks a free port. Default 8003. */
+  INGEST_METRICS_PORT: port.default(8003),
   /** Bytes on the wire (compressed, if gzip) per request. */
   MAX_BODY_BYTES: positiveInt.default(1024 * 1024),
   /** Bytes after decompression per request; a gzip bomb stops here. */
@@ -237,6 +244,8 @@ export const cliSchema = baseSchema.extend(adminDatabaseShape);
 
 export const adminSchema = baseSchema.extend(httpSchema.shape).extend(adminDatabaseShape).extend({
   ADMIN_PORT: port.default(8001),
+  /** Port of the admin app's /metrics listener on METRICS_HOST; 0 picks a free port. Default 8004. */
+  ADMIN_METRICS_PORT: port.default(8004),
 
   // --- admin sign-in and sessions (issue 6) ---
   /** How long an admin session lasts after sign-in, as a duration: `12h`, `30m`, `7d`. Default 12h. */

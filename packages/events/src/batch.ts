@@ -52,6 +52,11 @@ export function validateBatch(body: unknown, limits: BatchLimits, newId: () => s
     const input = parseEvent(item, storable.problem === undefined, index, details);
     if (input === undefined) continue;
     const event = toQueuedEvent(input, newId);
+    // before year 1 in UTC ('0000-…', or '-…' after an offset): Postgres refuses it, so the worker would dead-letter it
+    if (event.executed_at < '0001') {
+      details.push({ index, field: 'executed_at', message: 'must be in year 1 or later (UTC): Postgres stores no earlier dates' });
+      continue;
+    }
     if (Date.parse(event.executed_at) - now > limits.maxFutureMs) {
       details.push({ index, field: 'executed_at', message: `is more than ${Math.round(limits.maxFutureMs / 3_600_000)} h in the future` });
       continue;

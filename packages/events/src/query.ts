@@ -37,12 +37,15 @@ export interface StatsQuery {
   groupBy: StatsGroup;
 }
 
-/** Query parameters as Koa's `ctx.query` gives them. */
+/** Query parameters as Koa's `ctx.query` gives them (a map without a prototype, from node:querystring). */
 export type RawQuery = Record<string, string | string[] | undefined>;
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
 const MAX_METADATA_FILTERS = 10;
+/** Names that would reach an object's prototype if a map of parameters had one; refused whatever the endpoint. */
+const FORBIDDEN_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+const STORABLE_DATES = 'must be from year 1 to year 9999 (UTC): Postgres stores no other dates';
 const METADATA_FIELD = /^[A-Za-z0-9_-]{1,64}$/;
 const DAY_MS = 86_400_000;
 
@@ -51,7 +54,12 @@ const instant = z
   .union([z.iso.datetime({ offset: true, local: true }), z.iso.date()], {
     message: 'must be an ISO 8601 date or date-time, e.g. 2026-01-06T12:00:00Z',
   })
-  .transform((s) => new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) || !s.includes('T') ? s : `${s}Z`));
+  .transform((s, ctx) => {
+    const date = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) || !s.includes('T') ? s : `${s}Z`);
+    if (isStorableDate(date)) return date;
+    ctx.issues.push({ code: 'custom', message: STORABLE_DATES, input: s });
+    return z.NEVER;
+  });
 const level = z
   .string()
   .transform((s) => s.toLowerCase())
@@ -127,7 +135,8 @@ export function parseStatsQuery(raw: RawQuery, now = Date.now()): StatsQuery {
   const v = parsed.data;
   const to = v?.to ?? new Date(now);
   const from = v?.from ?? new Date(to.getTime() - 30 * DAY_MS);
-  if (v && from >= to) details.push({ field: 'from', message: 'must be before to' });
+  if (v && !isStorableDate(from)) details.push({ field: 'from', message: `defaults to 30 days before to, and ${STORABLE_DATES}; give from` });
+  else if (v && from >= to) details.push({ field: 'from', message: 'must be before to' });
   const bucketMs = v?.group_by === 'hour' ? 3_600_000 : v?.group_by === 'day' ? DAY_MS : undefined;
   if (bucketMs && to.getTime() - from.getTime() > MAX_STATS_GROUPS * bucketMs) {
     details.push({ field: 'from', message: `spans more than ${MAX_STATS_GROUPS} ${v!.group_by}s; narrow the range or group by day` });
@@ -136,14 +145,29 @@ export function parseStatsQuery(raw: RawQuery, now = Date.now()): StatsQuery {
   return { from, to, groupBy: v!.group_by };
 }
 
+/**
+ * Sorts parameters into plain ones and `metadata.<field>` filters, in maps
+ * without a prototype, refusing what no endpoint takes: prototype names,
+ * repeated parameters, and NUL characters (Postgres stores and searches no
+ * text with them).
+ */
 function splitParams(raw: RawQuery) {
-  const single: Record<string, string> = {};
-  const metadata: Record<string, string> = {};
+  const single: Record<string, string> = Object.create(null);
+  const metadata: Record<string, string> = Object.create(null);
   const details: ErrorDetail[] = [];
-  for (const [name, value] of Object.entries(raw)) {
+  for (const name of Object.keys(raw)) {
+    const value = raw[name];
     if (value === undefined) continue;
+    if (name.split('.').some((part) => FORBIDDEN_NAMES.has(part))) {
+      details.push({ field: name, message: 'is not a known parameter' });
+      continue;
+    }
     if (Array.isArray(value)) {
       details.push({ field: name, message: 'is given more than once' });
+      continue;
+    }
+    if (value.includes('\u0000')) {
+      details.push({ field: name, message: 'contains a NUL character (%00), which no value may hold' });
       continue;
     }
     if (name.startsWith('metadata.')) {
@@ -159,6 +183,12 @@ function splitParams(raw: RawQuery) {
     details.push({ field: 'metadata', message: `at most ${MAX_METADATA_FILTERS} metadata filters` });
   }
   return { single, metadata, details };
+}
+
+/** Whether Postgres can store `date` as a timestamptz given in UTC (year 1 to 9999). */
+export function isStorableDate(date: Date): boolean {
+  const year = date.getUTCFullYear();
+  return !Number.isNaN(year) && year >= 1 && year <= 9999;
 }
 
 function issuesOf(error: z.ZodError | undefined): ErrorDetail[] {

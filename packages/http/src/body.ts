@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { AppError } from '@central-logger/errors';
+import { JsonDepthGuard, type DepthLimit } from './json-depth.js';
 
 export type BodyType = 'json' | 'ndjson';
 
@@ -15,6 +16,8 @@ export interface BodyLimits {
   maxBytes: number;
   /** Bytes after decompression. */
   maxDecompressedBytes: number;
+  /** Nesting of the JSON text, checked on the bytes as they arrive (after gunzip), before anything parses them. */
+  depth?: DepthLimit;
 }
 
 const MEDIA_TYPES: Record<string, BodyType> = {
@@ -55,9 +58,10 @@ export async function readBody(req: IncomingMessage, gzip: boolean, limits: Body
   if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge('The request body', limits.maxBytes);
 
   const chunks: Buffer[] = [];
+  const guard = limits.depth ? new JsonDepthGuard(limits.depth) : undefined;
   try {
     if (gzip) {
-      const inflated = limit(limits.maxDecompressedBytes, 'The decompressed request body');
+      const inflated = limit(limits.maxDecompressedBytes, 'The decompressed request body', undefined, guard);
       await pipeline(req, limit(limits.maxBytes, 'The request body', received), createGunzip(), async (source) => {
         for await (const chunk of inflated(source)) chunks.push(chunk);
       });
@@ -65,7 +69,7 @@ export async function readBody(req: IncomingMessage, gzip: boolean, limits: Body
       // no pipeline or async iterator here: on the hot path their per-request
       // AbortController, AbortError (with a stack trace) and generators cost
       // more than reading the body
-      chunks.push(...(await readPlain(req, Math.min(limits.maxBytes, limits.maxDecompressedBytes), received)));
+      chunks.push(...(await readPlain(req, Math.min(limits.maxBytes, limits.maxDecompressedBytes), received, guard)));
     }
   } catch (err) {
     if (err instanceof AppError) throw err;
@@ -84,7 +88,7 @@ export async function readBody(req: IncomingMessage, gzip: boolean, limits: Body
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The raw chunks of a body without Content-Encoding, refusing it once it passes `max` bytes. */
-function readPlain(req: IncomingMessage, max: number, received: WireBytes | undefined): Promise<Buffer[]> {
+function readPlain(req: IncomingMessage, max: number, received: WireBytes | undefined, guard: JsonDepthGuard | undefined): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -98,7 +102,16 @@ function readPlain(req: IncomingMessage, max: number, received: WireBytes | unde
           // stop reading; the 413 closes the connection
           req.pause();
           on.settle(tooLarge('The request body', max));
-        } else chunks.push(chunk);
+          return;
+        }
+        try {
+          guard?.push(chunk);
+        } catch (err) {
+          req.pause();
+          on.settle(err);
+          return;
+        }
+        chunks.push(chunk);
       },
       end(): void {
         on.settle();
@@ -125,13 +138,14 @@ function readPlain(req: IncomingMessage, max: number, received: WireBytes | unde
   });
 }
 
-function limit(max: number, what: string, received?: WireBytes) {
+function limit(max: number, what: string, received?: WireBytes, guard?: JsonDepthGuard) {
   return async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     let total = 0;
     for await (const chunk of source) {
       total += chunk.length;
       if (received) received.bytes += chunk.length;
       if (total > max) throw tooLarge(what, max);
+      guard?.push(chunk);
       yield chunk;
     }
   };

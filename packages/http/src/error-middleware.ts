@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import { AppError, isAppError, type ErrorDetail } from '@central-logger/errors';
+import { EVERY_ANSWER } from './headers.js';
 import { randomId } from './ids.js';
 import type { Logger } from './logger.js';
 
@@ -78,6 +79,7 @@ export function errorMiddleware(log: Logger) {
     ctx.state.requestId = requestId;
     Object.defineProperty(ctx.state, 'log', { get: requestLog, configurable: true, enumerable: true });
     ctx.set('X-Request-Id', requestId);
+    ctx.set(EVERY_ANSWER);
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {

@@ -8,3 +8,6 @@ export * from './json-body.js';
 export * from './metrics.js';
 export * from './ids.js';
 export * from './address.js';
+export * from './json-depth.js';
+export * from './headers.js';
+export * from './url-guard.js';

@@ -2,16 +2,20 @@ import type { IncomingMessage } from 'node:http';
 import { AppError } from '@central-logger/errors';
 import { bodyTypeOf, readBody } from './body.js';
 
+/** Nesting of a management body: their fields are flat, so this leaves a wide margin. Default of readJsonBody. */
+export const MAX_JSON_BODY_DEPTH = 32;
+
 /**
  * A small JSON request body (management endpoints): `{}` when the request has
- * none, 415 for other media types, 413 past `maxBytes`, 400 when not JSON.
+ * none, 415 for other media types, 413 past `maxBytes`, 400 when not JSON or
+ * nested deeper than `maxDepth` (checked before parsing).
  */
-export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(req: IncomingMessage, maxBytes: number, maxDepth = MAX_JSON_BODY_DEPTH): Promise<unknown> {
   const length = req.headers['content-length'];
   if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined) return {};
   const { type, gzip } = bodyTypeOf(req.headers['content-type'] ?? 'application/json', req.headers['content-encoding']);
   if (type !== 'json') throw new AppError('unsupported_media_type', 'Content-Type must be application/json');
-  const text = await readBody(req, gzip, { maxBytes, maxDecompressedBytes: maxBytes });
+  const text = await readBody(req, gzip, { maxBytes, maxDecompressedBytes: maxBytes, depth: { maxDepth, perLine: false } });
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text);

@@ -1,5 +1,10 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Context, Next } from 'koa';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+
+export type { Registry };
+import { EVERY_ANSWER, NO_STORE } from './headers.js';
 
 /**
  * A registry of its own per service instance (tests run ingest-api and the
@@ -12,12 +17,58 @@ export function createRegistry(service: string): Registry {
   return registry;
 }
 
-/** `GET /metrics`: the registry in the Prometheus text format. */
-export function metricsRoute(registry: Registry) {
-  return async function metrics(ctx: Context): Promise<void> {
-    ctx.type = registry.contentType;
-    ctx.body = await registry.metrics();
-  };
+export interface MetricsListenerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** When set, `/metrics` wants `Authorization: Bearer <token>`. */
+  token?: string;
+}
+
+/**
+ * `/metrics` (Prometheus) on a listener of its own, off the public port: by
+ * default on 127.0.0.1, where only the machine's own scraper reaches it.
+ * Bound elsewhere, it needs a bearer token (refused at start-up without one).
+ */
+export async function serveMetrics(registry: Registry, options: MetricsListenerOptions): Promise<Server> {
+  if (!isLoopback(options.host) && !options.token) {
+    throw new Error(`METRICS_HOST ${options.host} is reachable from other machines: set METRICS_TOKEN, or bind to 127.0.0.1`);
+  }
+  const wanted = options.token === undefined ? undefined : digest(`Bearer ${options.token}`);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(404, { ...EVERY_ANSWER, 'Content-Type': 'application/json; charset=utf-8' }).end('{"error":"not_found","message":"Only GET /metrics is served here"}');
+    } else if (wanted && !timingSafeEqual(digest(authorization(req)), wanted)) {
+      res.writeHead(401, { ...EVERY_ANSWER, 'WWW-Authenticate': 'Bearer realm="metrics"', 'Content-Type': 'application/json; charset=utf-8' }).end('{"error":"invalid_api_key","message":"GET /metrics needs Authorization: Bearer <METRICS_TOKEN>"}');
+    } else {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { ...EVERY_ANSWER, ...NO_STORE, 'Content-Type': registry.contentType }).end(text),
+        () => res.writeHead(500, EVERY_ANSWER).end(),
+      );
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function authorization(req: IncomingMessage): string {
+  return req.headers.authorization ?? '';
+}
+
+// compared as digests: equal lengths for timingSafeEqual, whatever was sent
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
 }
 
 /**

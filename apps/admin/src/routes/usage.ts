@@ -11,12 +11,18 @@ const DAY_MS = 24 * HOUR_MS;
 /** Most buckets one answer holds: 31 days of hours, or about 13 months of days. */
 const MAX_BUCKETS = 744;
 
+// Postgres stores years 1 to 9999 only: another date is a 400 here, not a 500 from the query
+const instant = z.iso
+  .datetime({ offset: true })
+  .transform((s) => new Date(s))
+  .refine((d) => d.getUTCFullYear() >= 1 && d.getUTCFullYear() <= 9999, 'must be from year 1 to year 9999 (UTC)');
+
 const usageQuery = z
   .object({
     client: z.string().min(1).max(63).optional(),
     key: z.string().min(1).max(63).optional(),
-    from: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
-    to: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
+    from: instant.optional(),
+    to: instant.optional(),
     granularity: z.enum(['hour', 'day']).default('hour'),
     by: z.enum(['client', 'key']).default('client'),
   })
@@ -35,6 +41,7 @@ export function usageRoute(deps: RouteDeps) {
     const step = q.granularity === 'hour' ? HOUR_MS : DAY_MS;
     const to = q.to ?? new Date(Math.ceil((Date.now() + 1) / step) * step);
     const from = q.from ?? new Date(to.getTime() - (q.granularity === 'hour' ? 24 : 30) * step);
+    if (from.getUTCFullYear() < 1) throw new AppError('validation_failed', 'The request is invalid', { details: [{ field: 'from', message: 'defaults to a range before year 1; give from' }] });
     if (from >= to) throw new AppError('validation_failed', 'The request is invalid', { details: [{ field: 'from', message: 'must be before to' }] });
     if ((to.getTime() - from.getTime()) / step > MAX_BUCKETS) {
       throw new AppError('validation_failed', 'The request is invalid', { details: [{ field: 'from', message: `at most ${MAX_BUCKETS} ${q.granularity}s per request` }] });

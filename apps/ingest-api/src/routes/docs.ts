@@ -1,7 +1,17 @@
 import type { Context } from 'koa';
 import { errorStatus } from '@central-logger/errors';
+import { htmlHeaders, styleHash } from '@central-logger/http';
 
 type Json = Record<string, any>;
+
+// the page's one inline style block, allowed by its hash: the CSP needs no 'unsafe-inline'
+const STYLE = `
+body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+code,pre{font-family:ui-monospace,monospace;font-size:13px}pre{background:#f5f5f5;padding:.5rem;overflow:auto}
+table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
+section{border-top:1px solid #ccc;margin-top:2rem}.method{background:#225;color:#fff;padding:0 .4rem;border-radius:3px;font-size:14px}.scope{color:#555}
+`;
+const PAGE_HEADERS = htmlHeaders({ styleHashes: [styleHash(STYLE)] });
 
 const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const pre = (v: unknown): string => `<pre>${esc(JSON.stringify(v, null, 2))}</pre>`;
@@ -39,7 +49,7 @@ ${bodies.length ? `<h3>Request body</h3>${bodies.map(([type, c]) => `<details><s
 </section>`;
 }
 
-/** The OpenAPI document as one readable page: operations, parameters, bodies, responses, error codes. No scripts, no CDN. */
+/** The OpenAPI document as one readable page: operations, parameters, bodies, responses, error codes. No scripts, no CDN, no inline style but STYLE. */
 export function renderDocs(doc: Json): string {
   const ops = Object.entries(doc.paths as Record<string, Record<string, Json>>).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
   const schemes = Object.entries(doc.components.securitySchemes as Record<string, Json>);
@@ -47,12 +57,7 @@ export function renderDocs(doc: Json): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(doc.info.title)}</title>
-<style>
-body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-code,pre{font-family:ui-monospace,monospace;font-size:13px}pre{background:#f5f5f5;padding:.5rem;overflow:auto}
-table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
-section{border-top:1px solid #ccc;margin-top:2rem}.method{background:#225;color:#fff;padding:0 .4rem;border-radius:3px;font-size:14px}.scope{color:#555}
-</style></head><body>
+<style>${STYLE}</style></head><body>
 <h1>${esc(doc.info.title)}</h1>
 <p>${esc(doc.info.description)} The machine-readable document: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${esc(doc.openapi)}).</p>
 <h2>Authentication</h2>
@@ -69,6 +74,7 @@ ${ops.map(({ path, method, op }) => operation(path, method, op)).join('\n')}
 export function docsPage(doc: Json) {
   const html = renderDocs(doc);
   return function serveDocs(ctx: Context): void {
+    ctx.set(PAGE_HEADERS);
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = html;
   };

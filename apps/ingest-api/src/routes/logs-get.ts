@@ -11,6 +11,9 @@ export function getLogById(readSql: Sql) {
         details: Object.keys(ctx.query).map((field) => ({ field, message: 'is not a known parameter' })),
       });
     }
+    if (id.includes('\u0000')) {
+      throw new AppError('validation_failed', 'Invalid path parameter: id', { details: [{ field: 'id', message: 'contains a NUL character (%00), which no id holds' }] });
+    }
     const log = id.length > 0 && id.length <= 128 ? await getLog(readSql, ctx.state.principal.clientId!, id) : undefined;
     if (!log) throw new AppError('not_found', `No log with id ${JSON.stringify(id.slice(0, 128))}`);
     ctx.body = log;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IngestConfig } from '@central-logger/config';
 import { AppError, isAppError } from '@central-logger/errors';
 import { parseNdjson, validateBatch, type BatchLimits, type IngestAccepted } from '@central-logger/events';
-import { bodyTypeOf, clientAddress, errorAnswer, logRequest, randomId, readBody, type Logger, type RequestCounters, type WireBytes } from '@central-logger/http';
+import { API_ANSWER, bodyTypeOf, clientAddress, errorAnswer, logRequest, randomId, readBody, type Logger, type RequestCounters, type WireBytes } from '@central-logger/http';
 import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { GroupCommitter, QueueLane } from '@central-logger/queue';
 import type { UsageCounter } from '@central-logger/usage';
@@ -77,13 +77,20 @@ export function servedBeforeKoa(): never {
 export function ingestLogs(deps: IngestRouteDeps) {
   const limits = batchLimitsOf(deps.config);
   const bodyLimits = { maxBytes: deps.config.MAX_BODY_BYTES, maxDecompressedBytes: deps.config.MAX_DECOMPRESSED_BYTES };
+  // nesting is checked on the raw bytes, before JSON.parse (whose time grows with it): the event's metadata, plus the event and the envelope
+  const maxDepth = bodyDepthLimit(deps.config.MAX_METADATA_DEPTH);
+  const describe = `MAX_METADATA_DEPTH ${deps.config.MAX_METADATA_DEPTH} plus the event and its envelope`;
+  const limitsOf = {
+    json: { ...bodyLimits, depth: { maxDepth, perLine: false, describe } },
+    ndjson: { ...bodyLimits, depth: { maxDepth, perLine: true, describe } },
+  };
   const { log } = deps;
 
   return async function postLogs(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const requestId = randomId('req');
     const address = clientAddress(req, deps.config.TRUST_PROXY);
-    const headers: Record<string, string> = { 'X-Request-Id': requestId };
+    const headers: Record<string, string> = { 'X-Request-Id': requestId, ...API_ANSWER };
     const received: WireBytes = { bytes: 0 };
     // methods of one object, not named closures: under tsx each of those costs a defineProperty per request
     let child: Logger | undefined;
@@ -131,7 +138,7 @@ export function ingestLogs(deps: IngestRouteDeps) {
     try {
       refuseWhenOverloaded(deps.admission);
       const { type, gzip } = bodyTypeOf(req.headers['content-type'], req.headers['content-encoding']);
-      const text = await readBody(req, gzip, bodyLimits, received);
+      const text = await readBody(req, gzip, limitsOf[type], received);
       const parsed = type === 'ndjson' ? parseNdjson(text) : parseJson(text);
       const receivedAt = new Date();
       const queued = validateBatch(parsed, { ...limits, maxAgeDays: principal.retentionDays }, newEventId, receivedAt.getTime());
@@ -144,6 +151,15 @@ export function ingestLogs(deps: IngestRouteDeps) {
       throw admitted ? err : await refusedBeforeAdmission(deps.admission, principal, err, setHeader);
     }
   }
+}
+
+/**
+ * Most objects and arrays a body may have open at once: `{"logs": [` (2),
+ * the event (1) and its metadata's levels. Deeper metadata within this is
+ * refused later, per event, naming where (checkStorable).
+ */
+export function bodyDepthLimit(maxMetadataDepth: number): number {
+  return maxMetadataDepth + 3;
 }
 
 function parseJson(text: string): unknown {

@@ -111,7 +111,6 @@ export function openApiDocument(schemas: DocumentedSchemas = ROUTE_SCHEMAS): Jso
       '/api/v1/keys/{id}/rotate': { post: keyed({ summary: 'Rotate a key with a grace period', parameters: [pathId], requestBody: body(jsonSchema(schemas.rotateKey)), responses: { '201': json('The new key and its secret') } }, 'keys:manage') },
       '/health': { get: { summary: 'The process is up', responses: { '200': json('ok') } } },
       '/ready': { get: { summary: 'Postgres and Redis answer', responses: { '200': json('ready'), '503': json('unavailable') } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain exposition format' } } } },
       '/openapi.json': { get: { summary: 'This document', responses: { '200': json('OpenAPI 3.1') } } },
       '/docs': { get: { summary: 'This document as a web page', responses: { '200': { description: 'HTML', content: { 'text/html': {} } } } } },
     },
