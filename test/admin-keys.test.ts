@@ -164,7 +164,7 @@ describe('PATCH /admin/api/keys/:id', () => {
     expect((await api('PATCH', '/admin/api/keys/key_nope', { cookie }, { expires_at: null })).status).toBe(404);
   });
 
-  it.each([[{}], [{ expires_at: 'tomorrow' }], [{ expires_at: 5 }], [{ expires_at: null, role: 'admin' }]])('400 with details for %j', async (body) => {
+  it.each([[{}], [{ expires_at: 'tomorrow' }], [{ expires_at: 5 }], [{ expires_at: null, role: 'admin' }], [{ expires_at: '0000-06-01T00:00:00Z' }]])('400 with details for %j', async (body) => {
     const res = await api('PATCH', '/admin/api/keys/key_any', { cookie }, body);
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('validation_failed');

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { getClient } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
+import { isStorableDate } from '@central-logger/events';
 import { createKey, keyJson, listKeys, parseDuration, parseRotateKeyRequest, publishInvalidation, revokeKeyEverywhere, rotateKeyEverywhere, ROLES } from '@central-logger/keys';
 import { parseWith, readJson } from '../middleware/json-body.js';
 import { audited, recordAudit } from '../store/audit.js';
@@ -73,7 +74,8 @@ export function revokeKeyRoute(deps: RouteDeps) {
   };
 }
 
-const expiryBody = z.object({ expires_at: z.iso.datetime({ offset: true }).nullable() }).strict();
+// Postgres stores years 1 to 9999 only: another date is a 400, not a 500 from the update
+const expiryBody = z.object({ expires_at: z.iso.datetime({ offset: true }).refine((s) => isStorableDate(new Date(s)), 'must be from year 1 to year 9999 (UTC)').nullable() }).strict();
 
 /** `PATCH /admin/api/keys/:id` `{expires_at}`: null clears it; caches everywhere forget the key. */
 export function setKeyExpiryRoute(deps: RouteDeps) {

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { getClient } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
+import { isStorableDate } from '@central-logger/events';
 import { getKey } from '@central-logger/keys';
 import { authFailuresOverTime, HOUR_MS, queryUsage, usageJson } from '@central-logger/usage';
 import { parseWith } from '../middleware/json-body.js';
@@ -15,7 +16,7 @@ const MAX_BUCKETS = 744;
 const instant = z.iso
   .datetime({ offset: true })
   .transform((s) => new Date(s))
-  .refine((d) => d.getUTCFullYear() >= 1 && d.getUTCFullYear() <= 9999, 'must be from year 1 to year 9999 (UTC)');
+  .refine(isStorableDate, 'must be from year 1 to year 9999 (UTC)');
 
 const usageQuery = z
   .object({
