@@ -3,11 +3,12 @@
  * processes on 127.0.0.1, bounded in count and time. Prints, per attack, the
  * victim's p50/p99 without and with it. `BENCH_ONLY=<name,...>` runs some.
  */
+import { authFlood } from './auth-flood.js';
 import { machine } from './machine.js';
 import type { AbuseResult, AbuseScenario } from './scenario.js';
 
 // each scenario module adds itself here
-const scenarios: AbuseScenario[] = [];
+const scenarios: AbuseScenario[] = [authFlood];
 
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const results: AbuseResult[] = [];
