@@ -9,6 +9,8 @@ interface Entry {
   /** The state is trusted until then, unless an invalidation came first. */
   until: number;
   epoch: number;
+  /** The state read in progress, and the generation it started in: concurrent uses of one stale key share it. */
+  refreshing?: { generation: number; read: Promise<KeyForVerification | 'gone' | 'rehash' | undefined> };
 }
 
 /**
@@ -55,7 +57,12 @@ export class VerifiedKeys {
     this.entries.delete(digest);
     this.entries.set(digest, entry);
     if (entry.epoch === this.epoch && entry.until > this.now()) return entry.key;
-    return this.refresh(digest, entry);
+    // a read that started before an invalidation may predate the change: do not join it
+    if (entry.refreshing?.generation === this.generation) return entry.refreshing.read;
+    const refreshing = { generation: this.generation, read: this.refresh(digest, entry) };
+    entry.refreshing = refreshing;
+    void refreshing.read.finally(() => entry.refreshing === refreshing && (entry.refreshing = undefined)).catch(() => {});
+    return refreshing.read;
   }
 
   remember(digest: string, key: KeyForVerification, generation: number): void {
