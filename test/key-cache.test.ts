@@ -90,6 +90,24 @@ describe('verified secrets outlive the TTL', () => {
   });
 });
 
+describe('a verification that raced an invalidation', () => {
+  it('keeps the secret but not the state: the next use re-reads the state (and sees the revocation), without bcrypt', async () => {
+    const t = await createTenant(db.sql);
+    const { verifier } = clocked();
+    const first = verifier.authenticate(t.key, ADDRESS);
+    // announced while the first use is still being looked up and hashed (its read may predate the change)
+    verifier.invalidate({ keyId: t.record.id });
+    await expect(first).resolves.toMatchObject({ clientId: t.clientId });
+    await db.sql`update api_keys set is_active = false, revoked_at = now() where id = ${t.record.id}`;
+    const compares = bcryptCalls.compare;
+    const queries = verifier.stateQueries;
+    await expect(verifier.authenticate(t.key, ADDRESS)).rejects.toMatchObject({ code: 'api_key_revoked' });
+    expect(bcryptCalls.compare).toBe(compares);
+    expect(verifier.stateQueries - queries).toBe(1);
+    await verifier.close();
+  });
+});
+
 describe('a changed hash', () => {
   it('forces the secret to be verified again: the same key re-hashed still works after one compare; a hash of another secret refuses it', async () => {
     const t = await createTenant(db.sql);

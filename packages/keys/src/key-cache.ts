@@ -65,14 +65,19 @@ export class VerifiedKeys {
     return refreshing.read;
   }
 
+  /**
+   * Remembers a secret that verified against `key.keyHash`. If an invalidation
+   * came while it was read (`generation` is no longer current), the state may
+   * predate it: the secret is kept but the state is stale, re-read at the next
+   * use (one query, no hash).
+   */
   remember(digest: string, key: KeyForVerification, generation: number): void {
-    if (generation !== this.generation) return;
     this.entries.delete(digest);
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
-    this.entries.set(digest, { key, until: this.now() + this.ttlMs, epoch: this.epoch });
+    this.entries.set(digest, { key, until: generation === this.generation ? this.now() + this.ttlMs : 0, epoch: this.epoch });
   }
 
   invalidate(what: Invalidation): void {
