@@ -4,6 +4,7 @@
 // Flags: --tenants (500) --keys per tenant (1) --minutes (8) --connections (20)
 //        --window-s (30) --ttl-ms (60000: KEY_CACHE_TTL_MS) --bcrypt-cost (10)
 //        --route logs|heartbeat (logs: single events, with a worker draining)
+//        --warmup-s (10: load before the first window, not measured: JIT, pools)
 // Prints per window: requests/s, p99, the process's bcrypt compares so far,
 // and its RSS; then the spread of throughput across windows.
 // Uses its own throw-away database and Redis namespace on 127.0.0.1.
@@ -27,6 +28,7 @@ const { values: flags } = parseArgs({
     'ttl-ms': { type: 'string', default: '60000' },
     'bcrypt-cost': { type: 'string', default: '10' },
     route: { type: 'string', default: 'logs' },
+    'warmup-s': { type: 'string', default: '10' },
   },
 });
 const TENANTS = Number(flags.tenants);
@@ -109,8 +111,14 @@ try {
     }
   }));
   console.error(`warm-up: every key verified once in ${Math.round(performance.now() - t0)} ms (${refused} not 200)`);
-
   const body = () => JSON.stringify({ environment: 'soak', executed_at: new Date().toISOString(), status: 'SUCCESS', workflow: 'soak', message: 'hello' });
+  const request = {
+    method: 'POST' as const,
+    path: ROUTE,
+    setupRequest: (req: autocannon.Request) => ({ ...req, headers: { 'content-type': 'application/json', 'x-api-key': keys[Math.floor(Math.random() * keys.length)]! }, body: body() }),
+  };
+  if (Number(flags['warmup-s']) > 0) await autocannon({ url: base, connections: CONNECTIONS, duration: Number(flags['warmup-s']), requests: [request] });
+
   const windows: Array<{ rps: number; p99: number; non2xx: number; compares: number; rssMb: number }> = [];
   const total = new Uint32Array(50_000);
   let totalN = 0;
@@ -124,11 +132,7 @@ try {
     url: base,
     connections: CONNECTIONS,
     duration: MINUTES * 60,
-    requests: [{
-      method: 'POST',
-      path: ROUTE,
-      setupRequest: (req) => ({ ...req, headers: { 'content-type': 'application/json', 'x-api-key': keys[Math.floor(Math.random() * keys.length)]! }, body: body() }),
-    }],
+    requests: [request],
   }, () => finished());
   instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
     const b = Math.min(Math.round(ms * 10), total.length - 1);
