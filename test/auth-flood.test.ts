@@ -73,6 +73,16 @@ describe('a burst of wrong secrets for one prefix', () => {
     await v.close();
   });
 
+  it('from one address across many prefixes: at most AUTH_INFLIGHT_PER_ADDRESS compares at once', async () => {
+    const tenants = await Promise.all(Array.from({ length: 10 }, () => createTenant(db.sql)));
+    const v = verifier({ inflightPerAddress: 4 });
+    const before = bcryptCalls.compare;
+    const counts = await outcomes(Array.from({ length: 100 }, (_, i) => v.authenticate(wrongSecret(tenants[i % 10]!.record.prefix), '198.51.100.3')));
+    expect(bcryptCalls.compare - before).toBeLessThanOrEqual(4);
+    expect(counts.rate_limited).toBeGreaterThanOrEqual(96);
+    await v.close();
+  });
+
   it('sustained from many addresses on two processes: the prefix is cut off after its failure limit, counted in Redis before the hash', async () => {
     const victim = await createTenant(db.sql);
     const namespace = `{t${randomBytes(5).toString('hex')}}`;

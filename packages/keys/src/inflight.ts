@@ -20,10 +20,10 @@ export class InFlightBounds {
     readonly perAddress: number,
   ) {}
 
-  /** A release function when both have room, else undefined (nothing taken). */
-  tryAcquire(prefix: string, address: string): (() => void) | undefined {
-    if ((this.byPrefix.get(prefix) ?? 0) >= this.perPrefix) return undefined;
-    if ((this.byAddress.get(address) ?? 0) >= this.perAddress) return undefined;
+  /** A release function when both have room, else which bound is full (nothing taken). */
+  tryAcquire(prefix: string, address: string): (() => void) | 'prefix' | 'address' {
+    if ((this.byPrefix.get(prefix) ?? 0) >= this.perPrefix) return 'prefix';
+    if ((this.byAddress.get(address) ?? 0) >= this.perAddress) return 'address';
     bump(this.byPrefix, prefix, 1);
     bump(this.byAddress, address, 1);
     let released = false;

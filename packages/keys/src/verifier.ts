@@ -111,7 +111,9 @@ export class KeyVerifier {
   /**
    * Authenticates one request from `address`: resolves the key to its
    * principal and counts the use, or records the failure and throws the
-   * AppError to answer with (401, or 429 once the address failed too often).
+   * AppError to answer with (401; or 429, without hashing, once the address
+   * or the key's prefix failed too often, or too many of their verifications
+   * are in flight: never for a key this process already verified).
    */
   async authenticate(rawKey: string | undefined, address: string): Promise<Principal> {
     if (rawKey === undefined) {
@@ -198,7 +200,7 @@ export class KeyVerifier {
     if (!prefix) return { reason: 'malformed_key', prefix: claimedPrefix(rawKey) ?? null };
     // taken before the first await, so a burst that arrives at once is cut off at once
     const release = this.bounds.tryAcquire(prefix, address);
-    if (!release) return { reason: 'rate_limited', prefix: publicPrefix(rawKey, prefix), error: this.busy(), counted: true };
+    if (typeof release === 'string') return { reason: 'rate_limited', prefix: publicPrefix(rawKey, prefix), error: this.busy(release), counted: true };
     try {
       const generation = this.keys.generation;
       const key = await findKeyForVerification(this.sql, prefix);
@@ -223,15 +225,16 @@ export class KeyVerifier {
     return { key };
   }
 
-  private busy(): AppError {
-    return limitReached('Too many authentication attempts in progress for this key or from this address; retry in 1 s', this.bounds.perPrefix, 1_000);
+  // in flight means a second or less at bcrypt's pace: come back in 1 s
+  private busy(full: 'prefix' | 'address'): AppError {
+    const [what, limit] = full === 'prefix' ? ['for this key', this.bounds.perPrefix] : ['from this address', this.bounds.perAddress];
+    return limitReached(`Too many authentication attempts in progress ${what}; retry in 1 s`, limit, 1_000);
   }
 
   // first successful use of a legacy SHA-256 key: re-hash it with bcrypt, off the request's path
   private upgrade(key: KeyForVerification, rawKey: string): void {
     upgradeLegacyHash(this.sql, key.id, rawKey, this.bcryptCost).catch((err: unknown) => this.onError(err as Error));
   }
-
 }
 
 function principalOf(key: KeyForVerification): Principal {
