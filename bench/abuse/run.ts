@@ -3,13 +3,14 @@
  * processes on 127.0.0.1, bounded in count and time. Prints, per attack, the
  * victim's p50/p99 without and with it. `BENCH_ONLY=<name,...>` runs some.
  */
+import { authFlood } from './auth-flood.js';
 import { machine } from './machine.js';
 import { nestingBomb } from './nesting-bomb.js';
 import type { AbuseResult, AbuseScenario } from './scenario.js';
 import { tenantFlood } from './tenant-flood.js';
 
 // each scenario module adds itself here
-const scenarios: AbuseScenario[] = [tenantFlood, nestingBomb];
+const scenarios: AbuseScenario[] = [authFlood, nestingBomb, tenantFlood];
 
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const results: AbuseResult[] = [];

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { createRegistry } from '@central-logger/http';
+import { bcryptCalls } from '@central-logger/keys';
 
 /** What ingest-api counts besides requests (counted by requestMetrics). */
 export interface IngestMetrics {
@@ -15,6 +16,8 @@ export function createIngestMetrics(backlog: () => number): IngestMetrics {
   const registry = createRegistry('ingest-api');
   const registers = [registry];
   new Gauge({ name: 'queue_backlog_jobs', help: 'Jobs waiting in the logs queue (last sample)', registers, collect() { this.set(backlog()); } });
+  // failed authentication must stay cheap, and a verified key must cost one compare per process (issues 13, 18)
+  new Gauge({ name: 'auth_bcrypt_compares', help: 'bcrypt compares run by this process since it started', registers, collect() { this.set(bcryptCalls.compare); } });
   return {
     registry,
     eventsAccepted: new Counter({ name: 'ingest_events_accepted_total', help: 'Events answered 202 (stored in the queue)', registers }),

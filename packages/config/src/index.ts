@@ -57,13 +57,32 @@ export const httpSchema = z.object({
   /** Node's `server.requestTimeout`: a whole request must arrive within this. */
   REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
-  /** How long a verified key stays cached when no invalidation arrives. */
+  /**
+   * How long a verified key's state (revoked, expiry, client active, retention)
+   * is trusted when no invalidation arrives; then it is read again with one
+   * batched query. The secret itself stays verified (no bcrypt). Default 60,000.
+   */
   KEY_CACHE_TTL_MS: positiveInt.default(60_000),
+  /** Verified keys each process remembers (LRU); an evicted key is verified again with bcrypt at its next use. Default 100,000. */
+  KEY_CACHE_MAX_ENTRIES: positiveInt.default(100_000),
   // --- API keys (issue 3) ---
   /** Failed authentications one address may make per window; past it, 429 with Retry-After. Shared by all processes via Redis. */
   AUTH_FAILURE_LIMIT: positiveInt.default(20),
-  /** Length of that window in seconds; a blocked address waits out the rest of it. */
+  /**
+   * Failed secret checks one key prefix may take per window, from any number
+   * of addresses and processes, counted in Redis before bcrypt runs; past it,
+   * uses of that prefix not yet verified by a process get 429 without hashing.
+   * Default 50.
+   */
+  AUTH_PREFIX_FAILURE_LIMIT: positiveInt.default(50),
+  /** Length of those windows in seconds; a blocked address or prefix waits out the rest of it. */
   AUTH_FAILURE_WINDOW_SECONDS: positiveInt.default(60),
+  /** Verifications (lookup + bcrypt) of one key prefix in flight at once per process; beyond, 429 at once, no hashing. Default 2. */
+  AUTH_INFLIGHT_PER_PREFIX: positiveInt.default(2),
+  /** Verifications from one address in flight at once per process; beyond, 429 at once, no hashing. Default 4. */
+  AUTH_INFLIGHT_PER_ADDRESS: positiveInt.default(4),
+  /** bcrypt compares at once per process (libuv has 4 threads), at most one per prefix, served round-robin. Default 2. */
+  AUTH_HASH_CONCURRENCY: positiveInt.max(4).default(2),
   /** Longest a failed authentication waits in memory before it is written to auth_failures. */
   AUTH_FAILURE_FLUSH_MS: positiveInt.default(1_000),
   /** How often per-key request counts, last_used_at/IP and heartbeats are written; at most 60 s. */

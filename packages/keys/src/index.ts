@@ -14,4 +14,6 @@ export * from './limiter.js';
 export * from './requests.js';
 export * from './import.js';
 export * from './options.js';
+export * from './hash-queue.js';
+export * from './inflight.js';
 export * from './lookup-secret.js';

@@ -167,7 +167,25 @@ export async function findKeyForVerification(sql: Sql, prefix: string): Promise<
     select k.*, coalesce(c.is_active, true) as client_active, c.retention_days
     from api_keys k left join clients c on c.id = k.client_id
     where k.prefix = ${prefix}`;
-  if (!r) return undefined;
+  return r ? toVerification(r) : undefined;
+}
+
+/**
+ * The current state of many keys by id, in one query (primary-key lookups and
+ * the clients' primary key): what a verifier refreshes when a cached key's TTL
+ * ends. It carries the hash only so that a changed hash can be noticed; keys
+ * not returned are gone.
+ */
+export async function findKeyStates(sql: Sql, ids: readonly string[]): Promise<Map<string, KeyForVerification>> {
+  const rows = await sql`
+    select k.id, k.prefix, k.key_hash, k.hash_version, k.role, k.client_id, k.is_active, k.expires_at, k.revoked_at,
+      coalesce(c.is_active, true) as client_active, c.retention_days
+    from api_keys k left join clients c on c.id = k.client_id
+    where k.id = any(${ids as string[]}::text[])`;
+  return new Map(rows.map((r) => [r.id as string, toVerification(r)]));
+}
+
+function toVerification(r: Record<string, unknown>): KeyForVerification {
   return {
     id: r.id as string,
     prefix: r.prefix as string,

@@ -2,12 +2,17 @@ import type { Sql } from '@central-logger/db';
 import { AppError, limitReached, waitSeconds } from '@central-logger/errors';
 import { AuthFailureLog, type AuthFailure, type FailureReason } from './failures.js';
 import { claimedPrefix, KEY_PREFIX, legacyPrefix, parseKey } from './format.js';
-import { HASH_SHA256, keyDigest, verifyKeyHash } from './hash.js';
-import type { FailureLimiter } from './limiter.js';
+import { HASH_BCRYPT, HASH_SHA256, keyDigest, verifyKeyHash } from './hash.js';
+import { FairHashQueue } from './hash-queue.js';
+import { InFlightBounds } from './inflight.js';
+import { VerifiedKeys, type Invalidation } from './key-cache.js';
+import type { FailureLimiter, Refusal } from './limiter.js';
 import type { Role } from './roles.js';
 import { findKeyByLookupId, keyStatus, migrateLegacyLookupId, upgradeLegacyHash, type KeyForVerification } from './store.js';
 import { DEV_KEY_LOOKUP_SECRET } from './lookup-secret.js';
 import { UsageTracker } from './usage.js';
+
+export type { Invalidation } from './key-cache.js';
 
 /** Who a verified key speaks for. */
 export interface Principal {
@@ -21,10 +26,16 @@ export interface Principal {
 }
 
 export interface KeyVerifierOptions {
-  /** How long a verified key is trusted without hearing of a change. Default 60 s. */
+  /** How long a verified key's state (revoked, expiry, client active, retention) is trusted without hearing of a change; its secret stays verified. Default 60 s. */
   ttlMs?: number;
-  /** Most cached keys per process. Default 100,000. */
+  /** Most verified keys remembered per process (LRU). Default 100,000. */
   maxEntries?: number;
+  /** Verifications (lookup + hash) of one key prefix in flight at once; beyond, 429 at once. Default 2. */
+  inflightPerPrefix?: number;
+  /** Verifications from one address in flight at once; beyond, 429 at once. Default 4. */
+  inflightPerAddress?: number;
+  /** bcrypt compares at once in this process (of libuv's 4 threads), one per prefix, served round-robin. Default 2. */
+  hashConcurrency?: number;
   /** bcrypt cost used when a legacy SHA-256 hash is upgraded. Default 10. */
   bcryptCost?: number;
   /** HMAC secret of legacy keys' lookup ids (KEY_LOOKUP_SECRET; see keyLookupSecret). Default: the development value. */
@@ -42,35 +53,43 @@ export interface KeyVerifierOptions {
   now?: () => number;
 }
 
-interface Entry {
-  key: KeyForVerification;
-  until: number;
-}
-
 /** Why a key was not found: the public prefix it claimed, if any. */
 interface Miss {
-  reason: Extract<FailureReason, 'malformed_key' | 'unknown_key' | 'wrong_secret'>;
+  reason: Extract<FailureReason, 'malformed_key' | 'unknown_key' | 'wrong_secret' | 'rate_limited'>;
   prefix: string | null;
+  /** The answer, when not "Invalid API key" (a 429). */
+  error?: AppError;
+  /** Already counted by the failure limiter (before the hash, or refused by it): not counted again. */
+  counted?: boolean;
 }
 type Lookup = { key: KeyForVerification } | Miss;
-
-export type Invalidation = { keyId: string } | { clientId: string } | { all: true };
 
 const invalid = () => new AppError('invalid_api_key', 'Invalid API key');
 
 /**
- * Verifies keys. A key seen within the TTL costs one SHA-256 and a map
- * lookup: no bcrypt, no database. Malformed keys and unknown prefixes cost no
- * bcrypt either. Entries are dropped when an invalidation arrives (revocation,
- * deactivation, rotation) and in any case after the TTL. Only once the secret
- * verified does a caller learn more than "invalid" (revoked, expired, client
- * inactive).
+ * Verifies keys. A key this process has verified costs one SHA-256 and a map
+ * lookup (no bcrypt, no database, no Redis); once its state is older than the
+ * TTL, one batched primary-key query, still no bcrypt (see VerifiedKeys).
+ * Malformed keys and unknown prefixes cost no bcrypt either. Only once the
+ * secret verified does a caller learn more than "invalid" (revoked, expired,
+ * client inactive).
+ *
+ * A secret check that needs bcrypt is bounded before it runs (issue 13):
+ *  1. an address or prefix this process knows is over its failure limit: 429;
+ *  2. a few checks in flight per prefix and per address (InFlightBounds),
+ *     taken synchronously: beyond, 429 at once, no lookup, no hash;
+ *  3. the failure is counted in Redis, per address and per prefix, before the
+ *     hash (FailureLimiter.take), and given back when the secret verifies;
+ *  4. the hash waits its turn in a FairHashQueue: one prefix never holds more
+ *     than one of its slots, so another tenant's first verification is next.
+ * Keys this process already verified skip all four: a locked-out address (or
+ * prefix) keeps the keys verified here working, and gets 429 for the others.
  */
 export class KeyVerifier {
-  private readonly cache = new Map<string, Entry>();
+  private readonly keys: VerifiedKeys;
   private readonly pending = new Map<string, Promise<Lookup>>();
-  private readonly ttlMs: number;
-  private readonly maxEntries: number;
+  private readonly bounds: InFlightBounds;
+  private readonly hashing: FairHashQueue;
   private readonly bcryptCost: number;
   private readonly lookupSecret: string;
   private readonly limiter: FailureLimiter | undefined;
@@ -79,18 +98,17 @@ export class KeyVerifier {
   private readonly now: () => number;
   readonly failures: AuthFailureLog;
   readonly usage: UsageTracker;
-  // bumped by every invalidation, so a lookup that raced one is not cached
-  private generation = 0;
 
   constructor(private readonly sql: Sql, options: KeyVerifierOptions = {}) {
-    this.ttlMs = options.ttlMs ?? 60_000;
-    this.maxEntries = options.maxEntries ?? 100_000;
+    this.now = options.now ?? Date.now;
+    this.keys = new VerifiedKeys(sql, options.ttlMs ?? 60_000, options.maxEntries ?? 100_000, this.now);
+    this.bounds = new InFlightBounds(options.inflightPerPrefix ?? 2, options.inflightPerAddress ?? 4);
+    this.hashing = new FairHashQueue(options.hashConcurrency ?? 2, 1);
     this.bcryptCost = options.bcryptCost ?? 10;
     this.lookupSecret = options.lookupSecret ?? DEV_KEY_LOOKUP_SECRET;
     this.limiter = options.limiter;
     this.onError = options.onError ?? (() => {});
     this.onFailure = options.onFailure ?? (() => {});
-    this.now = options.now ?? Date.now;
     this.failures = options.failures ?? new AuthFailureLog(sql, { onError: this.onError });
     this.usage = options.usage ?? new UsageTracker(sql, { onError: this.onError });
   }
@@ -98,36 +116,42 @@ export class KeyVerifier {
   /**
    * Authenticates one request from `address`: resolves the key to its
    * principal and counts the use, or records the failure and throws the
-   * AppError to answer with (401, or 429 once the address failed too often).
+   * AppError to answer with (401; or 429, without hashing, once the address
+   * or the key's prefix failed too often, or too many of their verifications
+   * are in flight: never for a key this process already verified).
    */
   async authenticate(rawKey: string | undefined, address: string): Promise<Principal> {
-    const cached = rawKey === undefined ? undefined : this.cached(keyDigest(rawKey));
-    if (!cached) this.refuseIfBlocked(address, rawKey);
-    if (rawKey === undefined) return this.reject(address, null, 'api_key_required', new AppError('api_key_required', 'API key required'));
-    const found = cached ? { key: cached } : await this.lookup(rawKey, keyDigest(rawKey));
-    if (!('key' in found)) return this.reject(address, found.prefix, found.reason, invalid());
-    const refused = this.refusal(found.key);
-    if (refused) return this.reject(address, found.key.prefix, refused.code as FailureReason, refused);
-    this.usage.recordUse(found.key.id, address);
-    return principalOf(found.key);
+    if (rawKey === undefined) {
+      this.refuseIfBlocked(address, undefined);
+      return this.reject(address, null, 'api_key_required', new AppError('api_key_required', 'API key required'));
+    }
+    const digest = keyDigest(rawKey);
+    const known = this.keys.lookup(digest);
+    let key = known instanceof Promise ? await known : known;
+    if (key === 'gone' || key === 'rehash' || key === undefined) {
+      this.refuseIfBlocked(address, rawKey);
+      const found = await this.lookup(rawKey, digest, address);
+      if (!('key' in found)) return this.reject(address, found.prefix, found.reason, found.error ?? invalid(), found.counted);
+      key = found.key;
+    }
+    const refused = this.refusal(key);
+    if (refused) return this.reject(address, key.prefix, refused.code as FailureReason, refused);
+    this.usage.recordUse(key.id, address);
+    return principalOf(key);
   }
 
   invalidate(what: Invalidation): void {
-    this.generation++;
-    if ('all' in what) {
-      this.cache.clear();
-      return;
-    }
-    for (const [digest, entry] of this.cache) {
-      const k = entry.key;
-      if (('keyId' in what && k.id === what.keyId) || ('clientId' in what && k.clientId === what.clientId)) {
-        this.cache.delete(digest);
-      }
-    }
+    this.keys.invalidate(what);
   }
 
+  /** Verified keys remembered. */
   get size(): number {
-    return this.cache.size;
+    return this.keys.size;
+  }
+
+  /** Batched state queries run since start (each refreshes every key whose TTL ran out in one event-loop turn). */
+  get stateQueries(): number {
+    return this.keys.stateQueries;
   }
 
   /** Writes buffered usage and failures, and stops their timers. */
@@ -135,22 +159,21 @@ export class KeyVerifier {
     await Promise.all([this.failures.close(), this.usage.close()]);
   }
 
-  private cached(digest: string): KeyForVerification | undefined {
-    const entry = this.cache.get(digest);
-    return entry && entry.until > this.now() ? entry.key : undefined;
-  }
-
+  // local knowledge only (no Redis): an address, or the prefix the key claims, over its failure limit
   private refuseIfBlocked(address: string, rawKey: string | undefined): void {
-    const wait = this.limiter?.blockedFor(address) ?? 0;
-    if (wait === 0) return;
-    this.fail({ at: new Date(this.now()), address, keyPrefix: (rawKey && claimedPrefix(rawKey)) ?? null, reason: 'rate_limited' });
-    throw rateLimited(wait, this.limiter!.limit);
+    if (!this.limiter) return;
+    const prefix = (rawKey && claimedPrefix(rawKey)) ?? null;
+    const byAddress = this.limiter.blockedFor(address);
+    const byPrefix = prefix ? this.limiter.prefixBlockedFor(prefix) : 0;
+    if (byAddress === 0 && byPrefix === 0) return;
+    this.fail({ at: new Date(this.now()), address, keyPrefix: prefix, reason: 'rate_limited' });
+    throw byAddress > 0 ? rateLimited({ waitMs: byAddress, by: 'address', limit: this.limiter.limit }) : rateLimited({ waitMs: byPrefix, by: 'prefix', limit: this.limiter.prefixLimit });
   }
 
-  private async reject(address: string, prefix: string | null, reason: FailureReason, error: AppError): Promise<never> {
+  private async reject(address: string, prefix: string | null, reason: FailureReason, error: AppError, counted = false): Promise<never> {
     this.fail({ at: new Date(this.now()), address, keyPrefix: prefix, reason });
-    const wait = this.limiter ? await this.limiter.fail(address) : 0;
-    throw wait > 0 ? rateLimited(wait, this.limiter!.limit) : error;
+    const wait = this.limiter && !counted ? await this.limiter.fail(address) : 0;
+    throw wait > 0 ? rateLimited({ waitMs: wait, by: 'address', limit: this.limiter!.limit }) : error;
   }
 
   private fail(failure: AuthFailure): void {
@@ -166,40 +189,59 @@ export class KeyVerifier {
     return undefined;
   }
 
-  private lookup(rawKey: string, digest: string): Promise<Lookup> {
+  // concurrent first uses of one key share one verification: an honest client never competes with itself for a slot
+  private lookup(rawKey: string, digest: string, address: string): Promise<Lookup> {
     let p = this.pending.get(digest);
     if (!p) {
-      p = this.load(rawKey, digest).finally(() => this.pending.delete(digest));
+      p = this.load(rawKey, digest, address).finally(() => this.pending.delete(digest));
       this.pending.set(digest, p);
     }
     return p;
   }
 
-  private async load(rawKey: string, digest: string): Promise<Lookup> {
+  private async load(rawKey: string, digest: string, address: string): Promise<Lookup> {
     // a `clk_` key with a bad checksum is garbage: no legacy lookup, no database
     const prefix = rawKey.startsWith(KEY_PREFIX) ? parseKey(rawKey)?.prefix : legacyPrefix(rawKey, this.lookupSecret);
     if (!prefix) return { reason: 'malformed_key', prefix: claimedPrefix(rawKey) ?? null };
-    const generation = this.generation;
-    const key = await findKeyByLookupId(this.sql, rawKey, prefix);
-    if (!key) return { reason: 'unknown_key', prefix: rawKey.startsWith(KEY_PREFIX) ? prefix : null };
-    if (!(await verifyKeyHash(rawKey, key.keyHash, key.hashVersion))) return { reason: 'wrong_secret', prefix };
-    if (key.prefix !== prefix) key.prefix = (await migrateLegacyLookupId(this.sql, key, prefix)).prefix; // a legacy row under its former lgc_ id
+    // taken before the first await, so a burst that arrives at once is cut off at once
+    const release = this.bounds.tryAcquire(prefix, address);
+    if (typeof release === 'string') return { reason: 'rate_limited', prefix: publicPrefix(rawKey, prefix), error: this.busy(release), counted: true };
+    try {
+      const generation = this.keys.generation;
+      const key = await findKeyByLookupId(this.sql, rawKey, prefix);
+      if (!key) return { reason: 'unknown_key', prefix: publicPrefix(rawKey, prefix) };
+      return await this.check(rawKey, digest, key, prefix, address, generation);
+    } finally {
+      release();
+    }
+  }
+
+  // the failure is counted before the hash runs, and given back once the secret verified
+  private async check(rawKey: string, digest: string, key: KeyForVerification, lookupId: string, address: string, generation: number): Promise<Lookup> {
+    const prefix = key.prefix;
+    const refused = await this.limiter?.take(address, prefix);
+    if (refused) return { reason: 'rate_limited', prefix, error: rateLimited(refused), counted: true };
+    // only bcrypt needs a turn; a legacy SHA-256 compare costs a microsecond
+    const compare = () => verifyKeyHash(rawKey, key.keyHash, key.hashVersion);
+    if (!(await (key.hashVersion === HASH_BCRYPT ? this.hashing.run(prefix, compare) : compare()))) {
+      return { reason: 'wrong_secret', prefix, counted: true };
+    }
+    this.limiter?.giveBack(address, prefix);
+    if (key.prefix !== lookupId) key.prefix = (await migrateLegacyLookupId(this.sql, key, lookupId)).prefix; // a legacy row under its former lgc_ id
     if (key.hashVersion === HASH_SHA256) this.upgrade(key, rawKey);
-    if (generation === this.generation) this.remember(digest, key);
+    this.keys.remember(digest, key, generation);
     return { key };
+  }
+
+  // in flight means a second or less at bcrypt's pace: come back in 1 s
+  private busy(full: 'prefix' | 'address'): AppError {
+    const [what, limit] = full === 'prefix' ? ['for this key', this.bounds.perPrefix] : ['from this address', this.bounds.perAddress];
+    return limitReached(`Too many authentication attempts in progress ${what}; retry in 1 s`, limit, 1_000);
   }
 
   // first successful use of a legacy SHA-256 key: re-hash it with bcrypt, off the request's path
   private upgrade(key: KeyForVerification, rawKey: string): void {
     upgradeLegacyHash(this.sql, key.id, rawKey, this.bcryptCost).catch((err: unknown) => this.onError(err as Error));
-  }
-
-  private remember(digest: string, key: KeyForVerification): void {
-    if (this.cache.size >= this.maxEntries) {
-      const oldest = this.cache.keys().next();
-      if (!oldest.done) this.cache.delete(oldest.value);
-    }
-    this.cache.set(digest, { key, until: this.now() + this.ttlMs });
   }
 }
 
@@ -207,6 +249,12 @@ function principalOf(key: KeyForVerification): Principal {
   return { keyId: key.id, prefix: key.prefix, role: key.role, clientId: key.clientId, retentionDays: key.retentionDays ?? null };
 }
 
-function rateLimited(waitMs: number, limit: number): AppError {
-  return limitReached(`Too many failed authentication attempts from this address; retry in ${waitSeconds(waitMs)} s`, limit, waitMs);
+// a legacy key's lookup prefix is derived from the whole key: it is not recorded with failures
+function publicPrefix(rawKey: string, prefix: string): string | null {
+  return rawKey.startsWith(KEY_PREFIX) ? prefix : null;
+}
+
+function rateLimited(r: Refusal): AppError {
+  const what = r.by === 'address' ? 'from this address' : 'for this key';
+  return limitReached(`Too many failed authentication attempts ${what}; retry in ${waitSeconds(r.waitMs)} s`, r.limit, r.waitMs);
 }
