@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 
 export type { Registry };
 import { EVERY_ANSWER, NO_STORE } from './headers.js';
+import { listenOn } from './server.js';
 
 /**
  * A registry of its own per service instance (tests run ingest-api and the
@@ -48,14 +49,7 @@ export async function serveMetrics(registry: Registry, options: MetricsListenerO
       );
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return server;
+  return listenOn(server, options.host, options.port);
 }
 
 function isLoopback(host: string): boolean {

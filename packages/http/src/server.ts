@@ -18,9 +18,14 @@ export async function listen(app: Koa | RequestListener, options: ServerOptions)
   server.headersTimeout = options.headersTimeoutMs;
   server.keepAliveTimeout = 5_000;
   server.on('clientError', answerClientError);
+  return listenOn(server, options.host, options.port);
+}
+
+/** Binds `server` to `host:port`; rejects when it cannot (a port in use). */
+export async function listenOn(server: Server, host: string, port: number): Promise<Server> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
