@@ -123,7 +123,7 @@ describe('createLogger (packages/client)', () => {
     const env = { ...stack.env, INGEST_PORT: String(await freePort()) };
     let ingest = await startApp('ingest-api', env);
     try {
-      const logger = createLogger({ url: `http://127.0.0.1:${ingest.port}`, apiKey: t.key, batchSize: 20, flushIntervalMs: 20, retryBaseMs: 50, retryMaxMs: 500 });
+      const logger = createLogger({ url: `http://127.0.0.1:${ingest.port}`, apiKey: t.key, batchSize: 20, flushIntervalMs: 20, retryBaseMs: 50, retryMaxMs: 500, maxAttempts: 40 }); // a restart on a loaded machine takes seconds
       const ids: Array<string | undefined> = [];
       const logSome = async (n: number) => {
         for (let i = 0; i < n; i++) {
