@@ -17,6 +17,7 @@ import { revokeOwnKey } from './routes/keys-revoke.js';
 import { rotateOwnKey } from './routes/keys-rotate.js';
 import { queryLogs } from './routes/logs-query.js';
 import { getLogById } from './routes/logs-get.js';
+import { getLogHistogram } from './routes/logs-histogram.js';
 import { getStats } from './routes/stats.js';
 import { openApi, openApiDocument } from './routes/openapi.js';
 import { docsPage } from './routes/docs.js';
@@ -79,6 +80,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   router.post('/api/v1/keys/:id/rotate', authenticate(deps.verifier, 'keys:manage'), rotateOwnKey(deps.sql, deps.redis, deps.config.BCRYPT_COST));
   const { readSql, cursors } = deps.reads;
   router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(readSql, cursors));
+  router.get('/api/v1/logs/histogram', authenticate(deps.verifier, 'logs:read'), getLogHistogram(readSql));
   router.get('/api/v1/logs/:id', authenticate(deps.verifier, 'logs:read'), getLogById(readSql));
   router.get('/api/v1/stats', authenticate(deps.verifier, 'logs:read'), getStats(readSql));
 

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { ERROR_CODES } from '@central-logger/errors';
-import { eventSchema, ingestAcceptedSchema, logQuerySchema, METADATA_FILTER, statsQuerySchema } from '@central-logger/events';
+import { eventSchema, histogramParamsSchema, ingestAcceptedSchema, logQuerySchema, METADATA_FILTER, statsQuerySchema } from '@central-logger/events';
 import { createKeyBody, rotateKeyBody } from '@central-logger/keys';
 
 type Json = Record<string, unknown>;
@@ -100,6 +100,7 @@ export function openApiDocument(schemas: DocumentedSchemas = ROUTE_SCHEMAS): Jso
         ),
       },
       '/api/v1/logs/{id}': { get: keyed({ summary: 'One event by event_id', parameters: [{ ...pathId, description: 'the event_id' }], responses: { '200': json('The event') } }, 'logs:read') },
+      '/api/v1/logs/histogram': { get: keyed({ summary: 'Counts per time bucket split by level, with the filters of GET /api/v1/logs (from/to default to the last 24 h); every bucket of the range, empty ones as zeros', parameters: [...queryParameters(schemas.logQuery).filter((p) => p.name !== 'limit' && p.name !== 'cursor'), ...queryParameters(histogramParamsSchema), metadataFilter], responses: { '200': json('{"interval", "from", "to", "total", "data": [{"start", "count", "levels": {"debug", "info", "warn", "error", "fatal", "none"}}]}') } }, 'logs:read') },
       '/api/v1/stats': { get: keyed({ summary: 'Counts by status, environment, workflow, hour or day', parameters: queryParameters(schemas.statsQuery), responses: { '200': json('Counts') } }, 'logs:read') },
       '/api/v1/heartbeat': { post: keyed({ summary: "Record the tenant's heartbeat", responses: { '200': json('{"success": true, "message": "Heartbeat received", "clientId": "..."}') } }, 'logs:write') },
       '/api/v1/limits': { get: keyed({ summary: "The tenant's limits and today's usage", responses: { '200': json('Limits') } }, 'any tenant key') },
