@@ -39,7 +39,7 @@ function queryParameters(schema: z.ZodObject): Json[] {
 
 const errorResponse = { description: 'Error (see the error codes)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 const keyed = (op: Json, scope: string): Json => ({
-  security: [{ ApiKey: [] }, { Bearer: [] }],
+  security: [{ ApiKey: [] }, { Bearer: [] }, { UserToken: [] }],
   'x-required-scope': scope,
   ...op,
   responses: { ...(op.responses as object), '4XX': errorResponse, '503': errorResponse },
@@ -59,6 +59,7 @@ export function openApiDocument(schemas: DocumentedSchemas = ROUTE_SCHEMAS): Jso
       securitySchemes: {
         ApiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The key, or "ApiKey <key>"' },
         Bearer: { type: 'http', scheme: 'bearer' },
+        UserToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A tenant user\'s access token from POST /api/v1/auth/login (15 min)' },
       },
       schemas: {
         Event: jsonSchema(schemas.event),
@@ -110,6 +111,9 @@ export function openApiDocument(schemas: DocumentedSchemas = ROUTE_SCHEMAS): Jso
       },
       '/api/v1/keys/{id}': { delete: keyed({ summary: 'Revoke a key', parameters: [pathId], responses: { '200': json('The revoked key') } }, 'keys:manage') },
       '/api/v1/keys/{id}/rotate': { post: keyed({ summary: 'Rotate a key with a grace period', parameters: [pathId], requestBody: body(jsonSchema(schemas.rotateKey)), responses: { '201': json('The new key and its secret') } }, 'keys:manage') },
+      '/api/v1/auth/login': { post: { summary: 'A tenant user signs in: a 15-minute access token to send as Authorization: Bearer, in place of a key of the same role', requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' } } } } } }, responses: { '200': json('{"access_token", "token_type": "Bearer", "expires_in": 900, "user"}'), '4XX': errorResponse, '503': errorResponse } } },
+      '/api/v1/auth/me': { get: keyed({ summary: 'Who is calling: the user of an access token, or the key', responses: { '200': json('{"via": "token" | "api_key", "client_id", "role", "user" | "key"}') } }, 'any tenant key or token') },
+      '/api/v1/auth/api-key': { post: keyed({ summary: 'Create a key (as POST /api/v1/keys); the secret is in this answer only', requestBody: { ...body(jsonSchema(schemas.createKey)), required: true }, responses: { '201': json('The key and its secret') } }, 'keys:manage') },
       '/health': { get: { summary: 'The process is up', responses: { '200': json('ok') } } },
       '/ready': { get: { summary: 'Postgres and Redis answer', responses: { '200': json('ready'), '503': json('unavailable') } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain exposition format' } } } },
