@@ -5,3 +5,4 @@ export * from './tokens.js';
 export * from './secret.js';
 export * from './invalidation.js';
 export * from './sign-in.js';
+export * from './provision.js';
