@@ -109,6 +109,13 @@ describe('database roles', () => {
     const adminSql = as('admin');
     expect((await adminSql`update tenant_users set is_active = false where id = 'usr_rolestest1'`).count).toBe(1);
     await denied(adminSql`delete from tenant_users`);
+    // invites (111): ingest creates and reads them, and uses one only through accept_tenant_invite()
+    await denied(ingest`update tenant_invites set accepted_at = null`);
+    await denied(ingest`delete from tenant_invites`);
+    await denied(as('worker')`select * from tenant_invites`);
+    await denied(as('reader')`select * from tenant_invites`);
+    await denied(as('worker')`select * from accept_tenant_invite('x', 'usr_x', 'x')`);
+    await denied(adminSql`insert into tenant_invites (id, client_id, username, role, token_digest, created_by, expires_at) values ('inv_forged123', ${tenant.clientId}, 'x', 'owner', 'd', 'x', now())`);
   });
 
   it('ingest can neither mint an admin key nor change one, nor turn a tenant key into one', async () => {

@@ -11,6 +11,7 @@ import { acceptUserTokens, authenticate } from './middleware/authenticate.js';
 import { dummyPasswordHash, LoginLimiter, TenantTokens, tenantTokenSecret } from '@central-logger/tenant-auth';
 import { login } from './routes/auth-login.js';
 import { whoAmI } from './routes/auth-me.js';
+import { acceptInviteRoute, createInviteRoute, listInvitesRoute } from './routes/auth-invites.js';
 import { getLimits } from './routes/limits.js';
 import { INGEST_ROUTE, ingestLogs, isIngestRequest, servedBeforeKoa } from './routes/logs-ingest.js';
 import { heartbeat } from './routes/heartbeat.js';
@@ -92,6 +93,9 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   // tenant users (issue 14): sign-in, who am I, and seed 004's name for creating a key
   router.post('/api/v1/auth/login', login(signInDeps));
   router.get('/api/v1/auth/me', authenticate(deps.verifier), whoAmI);
+  router.post('/api/v1/auth/invites', authenticate(deps.verifier, 'keys:manage'), createInviteRoute(deps.sql));
+  router.get('/api/v1/auth/invites', authenticate(deps.verifier, 'keys:manage'), listInvitesRoute(deps.sql));
+  router.post('/api/v1/auth/invites/accept', acceptInviteRoute(deps.sql, deps.config.BCRYPT_COST));
   router.post('/api/v1/auth/api-key', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
   const { readSql, cursors } = deps.reads;
   router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(readSql, cursors));

@@ -6,3 +6,4 @@ export * from './secret.js';
 export * from './invalidation.js';
 export * from './sign-in.js';
 export * from './provision.js';
+export * from './invites.js';
