@@ -21,7 +21,8 @@ let n = 0;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  stack = await startStack(db, { TENANT_LOGIN_MAX_FAILURES_PER_IP: '40' }, { worker: false });
+  // a high per-address limit: the burst below is governed by the per-username one alone
+  stack = await startStack(db, { TENANT_LOGIN_MAX_FAILURES_PER_IP: '1000' }, { worker: false });
   redis = new Redis(REDIS_URL);
   tenant = await createTenant(db.sql, 'owner', 'acme');
   await seedLogs(db.sql, [logRow(tenant.clientId, { message: 'from the tenant' })]);
@@ -107,6 +108,30 @@ describe('POST /api/v1/auth/login', () => {
       expect(limited.headers.get('ratelimit-remaining')).toBe('0');
       // even the right password now waits
       expect((await login(u.username, PASSWORD)).status).toBe(429);
+    } finally {
+      compare.mockRestore();
+    }
+  });
+});
+
+describe('the per-address sign-in limit', () => {
+  let small: Stack;
+  beforeAll(async () => {
+    small = await startStack(db, { TENANT_LOGIN_MAX_FAILURES_PER_IP: '10' }, { worker: false });
+    // until its Redis connection is up, ingest answers 503 (fail fast), sign-in included
+    await waitFor(async () => (await fetch(`${small.baseUrl}/ready`)).status === 200, 10_000, 'the second ingest-api to be ready');
+  });
+  afterAll(async () => small?.close());
+
+  it('a parallel burst of 60 from one address, each a different username, checks at most 10 passwords', async () => {
+    const compare = vi.spyOn(bcrypt, 'compare');
+    try {
+      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => api(small.baseUrl, 'POST', '/api/v1/auth/login', undefined, { username: `guess_${i}`, password: 'a wrong guess here' })));
+      expect(answers.filter((a) => a.status !== 401 && a.status !== 429).map((a) => [a.status, a.body])).toEqual([]);
+      expect(answers.filter((a) => a.status === 401)).toHaveLength(10);
+      expect(answers.filter((a) => a.status === 429)).toHaveLength(50);
+      expect(compare).toHaveBeenCalledTimes(10);
+      expect(answers.find((a) => a.status === 429)!.headers.get('ratelimit-limit')).toBe('10');
     } finally {
       compare.mockRestore();
     }
