@@ -95,6 +95,29 @@ describe('database roles', () => {
     await denied(ingest`select ensure_workflow_logs_partitions(current_date, current_date)`);
   });
 
+  it('tenant users (migration 110): ingest reads them and stamps sign-ins only; the worker and the reader never see them', async () => {
+    await db.sql`insert into tenant_users (id, client_id, username, role, password_hash) values ('usr_rolestest1', ${tenant.clientId}, 'roles_user', 'owner', 'x')`;
+    const ingest = as('ingest');
+    expect((await ingest`select username from tenant_users where id = 'usr_rolestest1'`).length).toBe(1);
+    expect((await ingest`update tenant_users set last_login_at = now() where id = 'usr_rolestest1'`).count).toBe(1);
+    await denied(ingest`update tenant_users set role = 'owner', is_active = true`);
+    await denied(ingest`update tenant_users set password_hash = 'chosen'`);
+    await denied(ingest`insert into tenant_users (id, client_id, username, role) values ('usr_forged123', ${tenant.clientId}, 'forged', 'owner')`);
+    await denied(ingest`delete from tenant_users`);
+    await denied(as('worker')`select * from tenant_users`);
+    await denied(as('reader')`select * from tenant_users`);
+    const adminSql = as('admin');
+    expect((await adminSql`update tenant_users set is_active = false where id = 'usr_rolestest1'`).count).toBe(1);
+    await denied(adminSql`delete from tenant_users`);
+    // invites (111): ingest creates and reads them, and uses one only through accept_tenant_invite()
+    await denied(ingest`update tenant_invites set accepted_at = null`);
+    await denied(ingest`delete from tenant_invites`);
+    await denied(as('worker')`select * from tenant_invites`);
+    await denied(as('reader')`select * from tenant_invites`);
+    await denied(as('worker')`select * from accept_tenant_invite('x', 'usr_x', 'x')`);
+    await denied(adminSql`insert into tenant_invites (id, client_id, username, role, token_digest, created_by, expires_at) values ('inv_forged123', ${tenant.clientId}, 'x', 'owner', 'd', 'x', now())`);
+  });
+
   it('ingest can neither mint an admin key nor change one, nor turn a tenant key into one', async () => {
     const ingest = as('ingest');
     const { record: adminKey } = await createAdminKey(db.sql, 'roles-admin');

@@ -12,7 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
-  createSql, dropDatabase, ensureDatabase, findLogs, loadTenantTokenSecret, logsQuery, logStats, migrate, readerUrl, signTenantsOn, statsQuery, withTenant, type Sql,
+  createSql, dropDatabase, ensureDatabase, findLogs, histogramQuery, logHistogram, loadTenantTokenSecret, logsQuery, logStats, migrate, readerUrl, signTenantsOn, statsQuery, withTenant, type Sql,
 } from '@central-logger/db';
 import type { LogFilter } from '@central-logger/events';
 import { loadRows } from './load.js';
@@ -78,6 +78,13 @@ const CASES: Case[] = [
     target: 100,
     run: (sql, c, now) => logStats(sql, c, { from: new Date(now - 30 * DAY), to: new Date(now) }, 'day'),
     explain: (sql, c, now) => withTenant(sql, c, async (tx) => (await tx`explain (analyze, costs off, timing off, summary on) ${statsQuery(tx, c, { from: new Date(now - 30 * DAY), to: new Date(now) }, 'day')}`).map((r) => r['QUERY PLAN'] as string)),
+  },
+  {
+    // what the console's chart asks for by default: interval auto = 1h over 24 h, split by level
+    name: 'histogram, 24 h by hour',
+    target: 100,
+    run: (sql, c, now) => logHistogram(sql, c, { from: new Date(now - DAY), to: new Date(now) }, 3_600_000),
+    explain: (sql, c, now) => withTenant(sql, c, async (tx) => (await tx`explain (analyze, costs off, timing off, summary on) ${histogramQuery(tx, c, { from: new Date(now - DAY), to: new Date(now) }, 3_600_000)}`).map((r) => r['QUERY PLAN'] as string)),
   },
 ];
 

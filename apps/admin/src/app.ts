@@ -15,6 +15,7 @@ import type { RouteDeps } from './routes/deps.js';
 import { issueKeyRoute, listKeysRoute, revokeKeyRoute, rotateKeyRoute, setKeyExpiryRoute } from './routes/keys.js';
 import { login, logout, whoAmI } from './routes/session.js';
 import { usageRoute } from './routes/usage.js';
+import { createUserRoute, deactivateUserRoute, listUsersRoute } from './routes/users.js';
 import { ackAlertRoute, listAlertsRoute } from './routes/alerts.js';
 
 export interface AdminDeps {
@@ -56,6 +57,10 @@ export function createAdminApp(deps: AdminDeps): Koa {
   router.patch(`${api}/keys/:id`, auth, setKeyExpiryRoute(r));
   router.post(`${api}/keys/:id/rotate`, auth, rotateKeyRoute(r));
   router.get(`${api}/audit`, auth, listAuditRoute(r));
+  // tenant users (issue 14)
+  router.get(`${api}/users`, auth, listUsersRoute(r));
+  router.post(`${api}/users`, auth, createUserRoute(r));
+  router.post(`${api}/users/:id/deactivate`, auth, deactivateUserRoute(r));
   // usage and alerts (issue 6, part B)
   router.get(`${api}/usage`, auth, usageRoute(r));
   router.get(`${api}/alerts`, auth, listAlertsRoute(r));

@@ -8,7 +8,11 @@ import type { KeyVerifier } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { authenticate } from './middleware/authenticate.js';
+import { acceptUserTokens, authenticate } from './middleware/authenticate.js';
+import { dummyPasswordHash, LoginLimiter, TenantTokens, tenantTokenSecret } from '@central-logger/tenant-auth';
+import { login } from './routes/auth-login.js';
+import { whoAmI } from './routes/auth-me.js';
+import { acceptInviteRoute, createInviteRoute, listInvitesRoute } from './routes/auth-invites.js';
 import { getLimits } from './routes/limits.js';
 import { INGEST_ROUTE, ingestLogs, isIngestRequest, servedBeforeKoa } from './routes/logs-ingest.js';
 import { heartbeat } from './routes/heartbeat.js';
@@ -18,6 +22,7 @@ import { revokeOwnKey } from './routes/keys-revoke.js';
 import { rotateOwnKey } from './routes/keys-rotate.js';
 import { queryLogs } from './routes/logs-query.js';
 import { getLogById } from './routes/logs-get.js';
+import { getLogHistogram } from './routes/logs-histogram.js';
 import { getStats } from './routes/stats.js';
 import { openApi, openApiDocument } from './routes/openapi.js';
 import { docsPage } from './routes/docs.js';
@@ -34,6 +39,8 @@ export interface IngestDeps {
   log: Logger;
   /** Tenant reads: the row-level-security role's pool (READ_DATABASE_URL) and the cursor signer. */
   reads: { readSql: Sql; cursors: CursorCodec };
+  /** Tenant users' access tokens (issue 14); the service passes the one its invalidation subscriber feeds. Default: one without a subscriber. */
+  tokens?: TenantTokens;
 }
 
 /** The public API: the Koa app, and the request listener that serves it with the ingest route in front. */
@@ -65,6 +72,12 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     log: deps.log,
   });
 
+  const tokens = deps.tokens ?? new TenantTokens(deps.sql, tenantTokenSecret(deps.config), { ttlMs: deps.config.KEY_CACHE_TTL_MS });
+  acceptUserTokens(deps.verifier, tokens);
+  const limits = { perIp: deps.config.TENANT_LOGIN_MAX_FAILURES_PER_IP, perUser: deps.config.TENANT_LOGIN_MAX_FAILURES_PER_USER, windowMs: deps.config.TENANT_LOGIN_WINDOW_MS };
+  const signInDeps = { sql: deps.sql, tokens, limiter: new LoginLimiter(deps.redis, deps.config.QUEUE_PREFIX, limits, 'tenant-login'), dummyHash: dummyPasswordHash(deps.config.BCRYPT_COST) };
+  signInDeps.dummyHash.catch(() => {}); // awaited (and rethrown) by the first sign-in with an unknown name
+
   const router = new Router();
   router.get('/health', health);
   router.get('/ready', ready({ postgres: () => deps.sql`select 1`, redis: () => deps.redis.ping() }));
@@ -79,8 +92,16 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   router.post('/api/v1/keys', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
   router.delete('/api/v1/keys/:id', authenticate(deps.verifier, 'keys:manage'), revokeOwnKey(deps.sql, deps.redis));
   router.post('/api/v1/keys/:id/rotate', authenticate(deps.verifier, 'keys:manage'), rotateOwnKey(deps.sql, deps.redis, deps.config.BCRYPT_COST));
+  // tenant users (issue 14): sign-in, who am I, and seed 004's name for creating a key
+  router.post('/api/v1/auth/login', login(signInDeps));
+  router.get('/api/v1/auth/me', authenticate(deps.verifier), whoAmI);
+  router.post('/api/v1/auth/invites', authenticate(deps.verifier, 'keys:manage'), createInviteRoute(deps.sql));
+  router.get('/api/v1/auth/invites', authenticate(deps.verifier, 'keys:manage'), listInvitesRoute(deps.sql));
+  router.post('/api/v1/auth/invites/accept', acceptInviteRoute(deps.sql, deps.config.BCRYPT_COST));
+  router.post('/api/v1/auth/api-key', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
   const { readSql, cursors } = deps.reads;
   router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(readSql, cursors));
+  router.get('/api/v1/logs/histogram', authenticate(deps.verifier, 'logs:read'), getLogHistogram(readSql));
   router.get('/api/v1/logs/:id', authenticate(deps.verifier, 'logs:read'), getLogById(readSql));
   router.get('/api/v1/stats', authenticate(deps.verifier, 'logs:read'), getStats(readSql));
 

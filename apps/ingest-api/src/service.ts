@@ -5,6 +5,7 @@ import { createSql, CursorCodec, loadTenantTokenSecret, readerUrl, roleUrl, sign
 import { closeServer, createLogger, listen, serveMetrics, type Logger } from '@central-logger/http';
 import { KeyVerifier, subscribeInvalidations, verifierOptions } from '@central-logger/keys';
 import { LogsProducer, producerConnection } from '@central-logger/queue';
+import { subscribeUserInvalidations, TenantTokens, tenantTokenSecret } from '@central-logger/tenant-auth';
 import { createIngestApp, type IngestApp } from './app.js';
 
 export interface IngestService {
@@ -22,6 +23,7 @@ export interface IngestService {
 export async function startIngestApi(config: IngestConfig, options: { queueName?: string } = {}): Promise<IngestService> {
   const log = createLogger('ingest-api', config.LOG_LEVEL);
   const cursors = new CursorCodec(cursorSecret(config, log));
+  const tokenSecret = tenantTokenSecret(config, (m) => log.warn(m));
   // its own role (migration 090); tenant reads go through the row-level-security reader role
   const sql = createSql(config.INGEST_DATABASE_URL ?? roleUrl(config.DATABASE_URL, 'ingest'), { max: config.DATABASE_POOL_SIZE, applicationName: 'ingest-api' });
   const redis = producerConnection(config.REDIS_URL);
@@ -39,7 +41,11 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
     () => log.info('key invalidations subscribed'),
   );
 
-  const app = createIngestApp({ config, sql, redis, verifier, producer, log, reads: { readSql, cursors } });
+  // tenant users' tokens: the user's active state is cached like a key and forgotten on the same channel
+  const tokens = new TenantTokens(sql, tokenSecret, { ttlMs: config.KEY_CACHE_TTL_MS });
+  const unsubscribeUsers = subscribeUserInvalidations(config.REDIS_URL, tokens, (err) => log.warn({ err: err.message }, 'user invalidation subscriber error'));
+
+  const app = createIngestApp({ config, sql, redis, verifier, producer, log, reads: { readSql, cursors }, tokens });
   const server = await listen(app.listener, {
     host: config.HOST,
     port: config.INGEST_PORT,
@@ -59,6 +65,7 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
       await closeServer(server);
       await closeServer(metricsServer, 1_000);
       await unsubscribe();
+      await unsubscribeUsers();
       await verifier.close();
       await producer.close();
       redis.disconnect();

@@ -131,6 +131,19 @@ export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
    * per process is used when unset.
    */
   CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // --- tenant users and sign-in (issue 14) ---
+  /**
+   * HS256 secret of the 15-minute access tokens POST /api/v1/auth/login gives
+   * tenant users; every ingest-api process must share it. At least 32
+   * characters; required in production. Default elsewhere: a fixed development
+   * value, with a warning.
+   */
+  TENANT_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Tenant sign-ins from one address within TENANT_LOGIN_WINDOW_MS before 429 (a right password hands its token back). Default 20, as the admin app's. */
+  TENANT_LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(20),
+  /** Failed tenant sign-ins for one username within TENANT_LOGIN_WINDOW_MS before 429. Default 5. */
+  TENANT_LOGIN_MAX_FAILURES_PER_USER: positiveInt.default(5),
+  TENANT_LOGIN_WINDOW_MS: positiveInt.default(15 * 60_000),
   // --- throughput, limits and backpressure (issue 5) ---
   /** Group commit: while a job is being stored, the events of the next requests gather for it to be done, but at most this long, into one queue job (0 = a job per request). Default 2. */
   GROUP_COMMIT_MS: z.coerce.number().int().min(0).max(1_000).default(2),

@@ -12,3 +12,4 @@ export * from './retention.js';
 export * from './dead-letters.js';
 export * from './pruning.js';
 export * from './audit.js';
+export * from './logs-histogram.js';

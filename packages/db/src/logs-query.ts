@@ -130,3 +130,6 @@ function conditions(tx: Tx, clientId: string, f: LogFilter) {
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, '\\$&');
 }
+
+/** The same WHERE clause for other reads of the logs (the histogram): one filter builder. */
+export { conditions as logConditions };

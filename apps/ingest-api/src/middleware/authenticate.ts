@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Next } from 'koa';
 import { AppError } from '@central-logger/errors';
 import { extractApiKey, requireScope, type KeyVerifier, type Principal, type Scope } from '@central-logger/keys';
+import { looksLikeToken, type TenantTokens } from '@central-logger/tenant-auth';
 
 declare module 'koa' {
   interface DefaultState {
@@ -9,13 +10,25 @@ declare module 'koa' {
   }
 }
 
+// the tenant users' token verifier of each key verifier, set once by the app (acceptUserTokens)
+const userTokens = new WeakMap<KeyVerifier, TenantTokens>();
+
+/** Makes every route authenticated by `verifier` also accept tenant users' access tokens as `Authorization: Bearer` (issue 14). */
+export function acceptUserTokens(verifier: KeyVerifier, tokens: TenantTokens): void {
+  userTokens.set(verifier, tokens);
+}
+
 /**
- * The tenant principal of a request's key, with `scope` (any tenant key when
+ * The tenant principal of a request's key (or user access token), with `scope` (any tenant key when
  * absent), or 401 (429 once the address failed too often) or 403 naming the
  * missing scope.
  */
 export async function tenantPrincipal(verifier: KeyVerifier, headers: IncomingHttpHeaders, address: string, scope?: Scope): Promise<Principal> {
-  const principal = await verifier.authenticate(extractApiKey(headers), address);
+  const credential = extractApiKey(headers);
+  const tokens = userTokens.get(verifier);
+  const principal = tokens && credential !== undefined && looksLikeToken(credential)
+    ? await tokens.authenticate(credential)
+    : await verifier.authenticate(credential, address);
   if (principal.clientId === null) {
     throw new AppError('insufficient_scope', 'Admin keys work only on the admin API');
   }

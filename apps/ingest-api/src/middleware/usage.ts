@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { Logger } from '@central-logger/http';
 import { claimedPrefix, extractApiKey, type Principal } from '@central-logger/keys';
+import { isUserPrincipal } from '@central-logger/tenant-auth';
 import type { RequestUsage, UsageCounter, UsageSubject } from '@central-logger/usage';
 
 declare module 'koa' {
@@ -79,6 +80,8 @@ function usageOf(r: AnsweredRequest): RequestUsage | undefined {
 }
 
 function subjectOf(r: AnsweredRequest): UsageSubject | undefined {
+  // a user's token is no key: usage is counted per key (usage_hourly references api_keys)
+  if (isUserPrincipal(r.principal)) return undefined;
   if (r.principal) return { keyId: r.principal.keyId };
   const key = extractApiKey(r.headers);
   // a legacy key's lookup id needs the server's secret (issue 13 item 6): its failures are counted by address only

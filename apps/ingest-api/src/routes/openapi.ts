@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { ERROR_CODES } from '@central-logger/errors';
-import { eventSchema, ingestAcceptedSchema, logQuerySchema, METADATA_FILTER, statsQuerySchema } from '@central-logger/events';
+import { eventSchema, histogramParamsSchema, ingestAcceptedSchema, logQuerySchema, METADATA_FILTER, statsQuerySchema } from '@central-logger/events';
 import { createKeyBody, rotateKeyBody } from '@central-logger/keys';
 
 type Json = Record<string, unknown>;
@@ -39,7 +39,7 @@ function queryParameters(schema: z.ZodObject): Json[] {
 
 const errorResponse = { description: 'Error (see the error codes)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 const keyed = (op: Json, scope: string): Json => ({
-  security: [{ ApiKey: [] }, { Bearer: [] }],
+  security: [{ ApiKey: [] }, { Bearer: [] }, { UserToken: [] }],
   'x-required-scope': scope,
   ...op,
   responses: { ...(op.responses as object), '4XX': errorResponse, '503': errorResponse },
@@ -59,6 +59,7 @@ export function openApiDocument(schemas: DocumentedSchemas = ROUTE_SCHEMAS): Jso
       securitySchemes: {
         ApiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The key, or "ApiKey <key>"' },
         Bearer: { type: 'http', scheme: 'bearer' },
+        UserToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A tenant user\'s access token from POST /api/v1/auth/login (15 min)' },
       },
       schemas: {
         Event: jsonSchema(schemas.event),
@@ -100,6 +101,7 @@ export function openApiDocument(schemas: DocumentedSchemas = ROUTE_SCHEMAS): Jso
         ),
       },
       '/api/v1/logs/{id}': { get: keyed({ summary: 'One event by event_id', parameters: [{ ...pathId, description: 'the event_id' }], responses: { '200': json('The event') } }, 'logs:read') },
+      '/api/v1/logs/histogram': { get: keyed({ summary: 'Counts per time bucket split by level, with the filters of GET /api/v1/logs (from/to default to the last 24 h); every bucket of the range, empty ones as zeros', parameters: [...queryParameters(schemas.logQuery).filter((p) => p.name !== 'limit' && p.name !== 'cursor'), ...queryParameters(histogramParamsSchema), metadataFilter], responses: { '200': json('{"interval", "from", "to", "total", "data": [{"start", "count", "levels": {"debug", "info", "warn", "error", "fatal", "none"}}]}') } }, 'logs:read') },
       '/api/v1/stats': { get: keyed({ summary: 'Counts by status, environment, workflow, hour or day', parameters: queryParameters(schemas.statsQuery), responses: { '200': json('Counts') } }, 'logs:read') },
       '/api/v1/heartbeat': { post: keyed({ summary: "Record the tenant's heartbeat", responses: { '200': json('{"success": true, "message": "Heartbeat received", "clientId": "..."}') } }, 'logs:write') },
       '/api/v1/limits': { get: keyed({ summary: "The tenant's limits and today's usage", responses: { '200': json('Limits') } }, 'any tenant key') },
@@ -109,6 +111,14 @@ export function openApiDocument(schemas: DocumentedSchemas = ROUTE_SCHEMAS): Jso
       },
       '/api/v1/keys/{id}': { delete: keyed({ summary: 'Revoke a key', parameters: [pathId], responses: { '200': json('The revoked key') } }, 'keys:manage') },
       '/api/v1/keys/{id}/rotate': { post: keyed({ summary: 'Rotate a key with a grace period', parameters: [pathId], requestBody: body(jsonSchema(schemas.rotateKey)), responses: { '201': json('The new key and its secret') } }, 'keys:manage') },
+      '/api/v1/auth/login': { post: { summary: 'A tenant user signs in: a 15-minute access token to send as Authorization: Bearer, in place of a key of the same role', requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' } } } } } }, responses: { '200': json('{"access_token", "token_type": "Bearer", "expires_in": 900, "user"}'), '4XX': errorResponse, '503': errorResponse } } },
+      '/api/v1/auth/me': { get: keyed({ summary: 'Who is calling: the user of an access token, or the key', responses: { '200': json('{"via": "token" | "api_key", "client_id", "role", "user" | "key"}') } }, 'any tenant key or token') },
+      '/api/v1/auth/invites': {
+        post: keyed({ summary: 'Invite a person to the tenant as owner or reader: a one-time token, valid 24 h, in this answer only', requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['username', 'role'], properties: { username: { type: 'string' }, role: { enum: ['owner', 'reader'] } } } } } }, responses: { '201': json('The invitation and its token') } }, 'keys:manage'),
+        get: keyed({ summary: "The tenant's invitations (never a token)", responses: { '200': json('Invitations') } }, 'keys:manage'),
+      },
+      '/api/v1/auth/invites/accept': { post: { summary: 'The invited person sets a password (once, within 24 h); then signs in with POST /api/v1/auth/login', requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['token', 'password'], properties: { token: { type: 'string' }, password: { type: 'string' } } } } } }, responses: { '201': json('{"user"}'), '4XX': errorResponse, '503': errorResponse } } },
+      '/api/v1/auth/api-key': { post: keyed({ summary: 'Create a key (as POST /api/v1/keys); the secret is in this answer only', requestBody: { ...body(jsonSchema(schemas.createKey)), required: true }, responses: { '201': json('The key and its secret') } }, 'keys:manage') },
       '/health': { get: { summary: 'The process is up', responses: { '200': json('ok') } } },
       '/ready': { get: { summary: 'Postgres and Redis answer', responses: { '200': json('ready'), '503': json('unavailable') } } },
       '/openapi.json': { get: { summary: 'This document', responses: { '200': json('OpenAPI 3.1') } } },

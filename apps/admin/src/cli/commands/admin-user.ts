@@ -38,7 +38,7 @@ export function registerAdminUser(program: Command, run: Run): void {
 }
 
 /** Asks without echo, twice, so a typo does not lock the user out. */
-async function promptTwice(): Promise<string> {
+export async function promptTwice(): Promise<string> {
   const first = await read({ prompt: 'Password: ', silent: true, replace: '' });
   const second = await read({ prompt: 'Repeat password: ', silent: true, replace: '' });
   if (first !== second) throw new CliError('The passwords do not match');
@@ -46,7 +46,7 @@ async function promptTwice(): Promise<string> {
 }
 
 /** The first line of stdin, for scripts: `printf '%s\n' "$PW" | central-logger admin-user create ops`. */
-async function readStdinLine(): Promise<string> {
+export async function readStdinLine(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
