@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ingestSchema, loadConfig, workerSchema } from '@central-logger/config';
+import { ConfigError, ingestSchema, loadConfig, requireProductionSecrets, workerSchema } from '@central-logger/config';
 
 const exec = promisify(execFile);
 
@@ -96,5 +96,18 @@ describe('.env.example', () => {
     expect(schemas.length).toBeGreaterThan(3);
     const missing = schemas.flatMap(([, s]) => Object.keys(s.shape)).filter((k) => !documented.has(k));
     expect([...new Set(missing)]).toEqual([]);
+  });
+
+  it('names every shared secret production lacks at once, and asks nothing elsewhere', () => {
+    const names = ['CURSOR_SECRET', 'KEY_LOOKUP_SECRET', 'TENANT_TOKEN_SECRET'];
+    let error: unknown;
+    try {
+      requireProductionSecrets({ NODE_ENV: 'production', KEY_LOOKUP_SECRET: 'x'.repeat(32) }, names);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.split(':')[0])).toEqual(['CURSOR_SECRET', 'TENANT_TOKEN_SECRET']);
+    expect(() => requireProductionSecrets({ NODE_ENV: 'development' }, names)).not.toThrow();
   });
 });

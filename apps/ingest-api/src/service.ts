@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { ConfigError, type IngestConfig } from '@central-logger/config';
+import { ConfigError, requireProductionSecrets, type IngestConfig } from '@central-logger/config';
 import { createSql, CursorCodec, loadTenantTokenSecret, readerUrl, roleUrl, signTenantsOn } from '@central-logger/db';
 import { closeServer, createLogger, listen, serveMetrics, type Logger } from '@central-logger/http';
 import { KeyVerifier, subscribeInvalidations, verifierOptions } from '@central-logger/keys';
@@ -22,6 +22,7 @@ export interface IngestService {
 
 export async function startIngestApi(config: IngestConfig, options: { queueName?: string } = {}): Promise<IngestService> {
   const log = createLogger('ingest-api', config.LOG_LEVEL);
+  requireProductionSecrets(config, ['CURSOR_SECRET', 'KEY_LOOKUP_SECRET', 'TENANT_TOKEN_SECRET']);
   const cursors = new CursorCodec(cursorSecret(config, log));
   const tokenSecret = tenantTokenSecret(config, (m) => log.warn(m));
   // its own role (migration 090); tenant reads go through the row-level-security reader role

@@ -324,3 +324,16 @@ export const keyImportSchema = z.object({
   /** JSON object `{"<key>": "<client_id>", ...}`; read from the environment or a .env file. */
   API_KEYS: z.string().optional(),
 });
+
+/**
+ * The secrets every process of a deployment must share: required in
+ * production, where a development default would be public or per-process.
+ * Throws one ConfigError listing every one that is missing, so a first
+ * production start names them all at once (each service's own loader still
+ * picks the development default elsewhere).
+ */
+export function requireProductionSecrets(config: { NODE_ENV: string } & Record<string, unknown>, names: string[]): void {
+  if (config.NODE_ENV !== 'production') return;
+  const missing = names.filter((name) => !config[name]);
+  if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required in production (a random value, the same on every process)`));
+}
