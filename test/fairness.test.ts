@@ -55,7 +55,7 @@ describe('fairness', () => {
     await waitFor(async () => (await countOf(flooder.clientId)) === accepted, 20_000, 'the flood to be stored');
   });
 
-  it('a tenant over its fair share goes to the bulk lane: another tenant\'s event queued after its backlog is stored before it, and never shares its jobs', async () => {
+  it('a tenant over its fair share goes to the bulk lane\'s own queue: with the bulk worker held, another tenant\'s event queued after the backlog is stored at once, and never shares its jobs', async () => {
     const own = await startStack(db, { ...OPEN, ...SHARE, GROUP_COMMIT_MS: '0' }, { worker: false });
     try {
       const flooder = await createTenant(db.sql, 'agent', 'heavy');
@@ -64,25 +64,28 @@ describe('fairness', () => {
       const res = await postLogs(own.baseUrl, victim.key, event({ message: 'light' }));
       expect(res.status).toBe(202);
 
-      // the flooder's first 100 events were within its share (fast lane, the wait list); the other 1,900 wait in the bulk lane
-      const fast = await own.queue.getJobs(['waiting']);
-      const bulk = await own.queue.getJobs(['prioritized']);
+      // the flooder's first 100 events were within its share (the fast lane's queue); the other 1,900 wait in logs-bulk
+      const fast = await own.queue.getJobs(['waiting', 'prioritized']);
+      const bulk = await own.bulkQueue.getJobs(['waiting', 'prioritized']);
       const clientsOf = (jobs: typeof fast) => new Set(jobs.flatMap((j) => (j.data.groups as EventGroup[]).map((g) => g.client_id)));
       expect(bulk).toHaveLength(19);
       expect([...clientsOf(bulk)]).toEqual([flooder.clientId]);
       expect(clientsOf(fast)).toEqual(new Set([flooder.clientId, victim.clientId]));
 
-      // one job at a time: the victim's is taken before every one of the flooder's bulk jobs, though queued after them
-      const worker = await startWorker({ ...own.workerConfig, WORKER_CONCURRENCY: 1 });
+      // the bulk lane held (its queue paused, so its worker takes nothing): the fast lane is stored all the same
+      await own.bulkQueue.pause();
+      const worker = await startWorker({ ...own.workerConfig, WORKER_CONCURRENCY: 1, BULK_WORKER_CONCURRENCY: 1 });
       try {
-        await waitFor(async () => (await countOf(flooder.clientId)) === 2_000 && (await countOf(victim.clientId)) === 1, 20_000, 'everything to be stored');
+        await waitFor(async () => (await countOf(victim.clientId)) === 1, 10_000, 'the victim\'s event');
+        await waitFor(async () => (await countOf(flooder.clientId)) === 100, 10_000, 'the flooder\'s fast-lane events');
+        expect(await own.bulkQueue.getWaitingCount()).toBe(19);
+        await own.bulkQueue.resume();
+        await waitFor(async () => (await countOf(flooder.clientId)) === 2_000, 20_000, 'the bulk lane to be stored');
+        await waitFor(() => own.drained(), 10_000, 'both queues to drain');
       } finally {
         await worker.close();
       }
-      const [{ ahead }] = (await db.sql`
-        select count(*)::int as ahead from workflow_logs
-        where client_id = ${flooder.clientId} and stored_at <= (select stored_at from workflow_logs where client_id = ${victim.clientId})`) as unknown as [{ ahead: number }];
-      expect(ahead).toBeLessThanOrEqual(100);
+      expect(await countOf(victim.clientId)).toBe(1);
     } finally {
       await own.close();
     }
@@ -111,7 +114,7 @@ describe('fairness', () => {
         expect(r.status).toBe(202);
         victimIds.push(...r.body.ids);
       }
-      expect(await own.queue.getPrioritizedCount()).toBeLessThanOrEqual(5);
+      expect(await own.bulkQueue.getWaitingCount()).toBeLessThanOrEqual(5);
 
       // everything accepted is stored, once
       const worker = await startWorker(own.workerConfig);
@@ -134,13 +137,14 @@ describe('fairness', () => {
     try {
       const flooder = await createTenant(db.sql, 'agent', 'drain');
       const victim = await createTenant(db.sql, 'agent', 'prompt');
-      await own.worker!.worker.pause();
+      await Promise.all([own.worker!.worker.pause(), own.worker!.bulkWorker.pause()]);
       let accepted = 0;
       await Promise.all(Array.from({ length: 8 }, async () => {
         for (let i = 0; i < 25; i++) if ((await postLogs(own.baseUrl, flooder.key, batch(100))).status === 202) accepted += 100;
       }));
       expect(accepted).toBe(20_000);
       own.worker!.worker.resume();
+      own.worker!.bulkWorker.resume();
       const ids: string[] = [];
       for (let i = 0; i < 10; i++) {
         const r = await postLogs(own.baseUrl, victim.key, event({ message: `prompt ${i}` }));
