@@ -138,7 +138,7 @@ export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
   /** How long a process trusts a client's limit overrides before reading them again. Default 5000. */
   LIMITS_CACHE_TTL_MS: positiveInt.default(5_000),
   /**
-   * Backpressure: ingest answers 503 while more queue jobs than this wait (waiting, delayed for retry, prioritized).
+   * Backpressure: ingest answers 503 while more queue jobs than this wait (waiting or delayed for retry, both lanes' queues).
    * A job holds at most GROUP_COMMIT_MAX_EVENTS events (~300 B each in Redis), so 2000 × 500 × 300 B ≈ 300 MB is
    * the worst case this lets Redis hold; keep it well under Redis maxmemory. Default 2000.
    */
