@@ -29,9 +29,7 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
   // its own role (migration 090): partitions and retention through the owner's narrow functions
   const sql = createSql(config.WORKER_DATABASE_URL ?? roleUrl(config.DATABASE_URL, 'worker'), { max: config.DATABASE_POOL_SIZE, applicationName: 'worker' });
   const connection = workerConnection(config.REDIS_URL);
-  // the bulk lane's commands (which carry its big jobs) on a socket of their own: the fast lane's never wait behind them
-  const connections: Record<QueueLane, typeof connection> = { fast: connection, bulk: workerConnection(config.REDIS_URL) };
-  const queueOf = (lane: QueueLane) => new Queue(laneQueueName(lane, options.queueName), { connection: connections[lane], prefix: config.QUEUE_PREFIX });
+  const queueOf = (lane: QueueLane) => new Queue(laneQueueName(lane, options.queueName), { connection, prefix: config.QUEUE_PREFIX });
   const queues = { fast: queueOf('fast'), bulk: queueOf('bulk') };
   const metrics = createWorkerMetrics(async () => {
     const [fast, bulk] = await Promise.all([queues.fast.getJobCounts(...COUNTED), queues.bulk.getJobCounts(...COUNTED)]);
@@ -44,13 +42,13 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
     metrics.deadLettered.inc(rows.length);
     log.error({ client_id: rows[0]?.client_id, event_ids: rows.map((r) => r.event_id), code: (err as { code?: string }).code }, 'events refused by Postgres kept in dead_letter_events');
   });
-  for (const c of Object.values(connections)) c.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   for (const queue of Object.values(queues)) queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
 
   // fair persistence: one worker per lane, so bulk jobs never hold the slots (nor the batcher's memory) fast jobs need
   const workerOf = (lane: QueueLane, concurrency: number) => {
     const worker = new Worker(laneQueueName(lane, options.queueName), persistLogs(batcher, (g) => metrics.lagSeconds.observe({ lane }, (Date.now() - Date.parse(g.received_at)) / 1000)), {
-      connection: connections[lane],
+      connection,
       prefix: config.QUEUE_PREFIX,
       concurrency,
       lockDuration: config.LOCK_DURATION_MS,
@@ -88,7 +86,7 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
       await Promise.all([worker.close(), bulkWorker.close()]);
       await batcher.flush();
       await Promise.all([queues.fast.close(), queues.bulk.close()]);
-      for (const c of Object.values(connections)) c.disconnect();
+      connection.disconnect();
       await sql.end({ timeout: 5 });
     },
   };
