@@ -8,20 +8,17 @@ import { REDIS_URL } from './support/stack.js';
 
 const prefix = `{t${randomBytes(5).toString('hex')}}`;
 let redis: Redis;
-let bulkRedis: Redis;
 let producer: LogsProducer;
 
 beforeAll(async () => {
   redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  bulkRedis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  await Promise.all([redis.ping(), bulkRedis.ping()]);
-  producer = new LogsProducer(redis, prefix, { attempts: 1, backoffMs: 10, timeoutMs: 2_000 }, undefined, { bulkConnection: bulkRedis });
+  await redis.ping();
+  producer = new LogsProducer(redis, prefix, { attempts: 1, backoffMs: 10, timeoutMs: 2_000 });
 });
 afterAll(async () => {
   await producer?.close();
   await deleteKeysUnder(redis, prefix);
   redis?.disconnect();
-  bulkRedis?.disconnect();
 });
 
 const group = (clientId: string, n: number): EventGroup => ({

@@ -24,10 +24,7 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
   const sql = createSql(config.INGEST_DATABASE_URL ?? roleUrl(config.DATABASE_URL, 'ingest'), { max: config.DATABASE_POOL_SIZE, applicationName: 'ingest-api' });
   const redis = producerConnection(config.REDIS_URL);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  // the bulk lane's adds on a socket of their own: a fast add never waits behind a big bulk one
-  const bulkRedis = producerConnection(config.REDIS_URL);
-  bulkRedis.on('error', (err) => log.warn({ err: err.message }, 'redis (bulk lane) connection error'));
-  const producer = new LogsProducer(redis, config.QUEUE_PREFIX, { attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS, timeoutMs: config.ENQUEUE_TIMEOUT_MS, retryAfterS: config.UNAVAILABLE_RETRY_AFTER_S }, options.queueName, { bulkConnection: bulkRedis });
+  const producer = new LogsProducer(redis, config.QUEUE_PREFIX, { attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS, timeoutMs: config.ENQUEUE_TIMEOUT_MS, retryAfterS: config.UNAVAILABLE_RETRY_AFTER_S }, options.queueName);
   producer.queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
   const readSql = createSql(config.READ_DATABASE_URL ?? readerUrl(config.DATABASE_URL), { max: config.READ_DATABASE_POOL_SIZE, applicationName: 'ingest-api-read' });
   // each read transaction's tenant is signed with a secret the reader role cannot read (migration 091)
@@ -60,7 +57,6 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
       await verifier.close();
       await producer.close();
       redis.disconnect();
-      bulkRedis.disconnect();
       await sql.end({ timeout: 5 });
       await readSql.end({ timeout: 5 });
     },

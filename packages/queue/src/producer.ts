@@ -21,26 +21,16 @@ function unavailable(cause: unknown, retryAfterS = 5): AppError {
   return new AppError('unavailable', 'The queue cannot take events right now; retry later', { headers: { 'Retry-After': String(retryAfterS) }, cause });
 }
 
-export interface ProducerOptions {
-  /**
-   * The bulk lane's own connection: a big bulk job being written never holds
-   * up a fast one behind it on one socket. Default: the fast lane's.
-   */
-  bulkConnection?: Redis;
-}
-
 /** The ingest side of the logs queues: the fast lane's and the bulk lane's. */
 export class LogsProducer {
   /** The fast lane (the logs queue); its 'error' listeners hear the bulk queue's errors too. */
   readonly queue: Queue<PersistLogsJob>;
   /** The bulk lane's queue (`<logs>-bulk`, same prefix). */
   readonly bulkQueue: Queue<PersistLogsJob>;
-  private readonly connections: Record<QueueLane, Redis>;
 
-  constructor(connection: Redis, prefix: string, private readonly policy: JobPolicy, queueName: string = QUEUES.logs, options: ProducerOptions = {}) {
-    this.connections = { fast: connection, bulk: options.bulkConnection ?? connection };
+  constructor(private readonly connection: Redis, prefix: string, private readonly policy: JobPolicy, queueName: string = QUEUES.logs) {
     this.queue = new Queue<PersistLogsJob>(laneQueueName('fast', queueName), { connection, prefix });
-    this.bulkQueue = new Queue<PersistLogsJob>(laneQueueName('bulk', queueName), { connection: this.connections.bulk, prefix });
+    this.bulkQueue = new Queue<PersistLogsJob>(laneQueueName('bulk', queueName), { connection, prefix });
     this.bulkQueue.on('error', (err) => this.queue.emit('error', err));
   }
 
@@ -49,12 +39,13 @@ export class LogsProducer {
    * the caller must not answer 202 for events that may not be kept.
    * Job ids are left to BullMQ: an id derived from tenant input would let
    * one tenant's job silently replace another's. A `bulk` job goes to the
-   * bulk lane's queue, on its own connection.
+   * bulk lane's queue. (A Redis connection of the bulk lane's own, so fast
+   * adds never wait behind big bulk ones on one socket, did not measurably
+   * help under the tenant-flood bench; both share one.)
    */
   async enqueue(job: PersistLogsJob, lane: QueueLane = 'fast'): Promise<void> {
-    const connection = this.connections[lane];
     // BullMQ waits for a connection that never became ready; do not wait with it
-    if (connection.status !== 'ready') throw unavailable(new Error(`redis is ${connection.status}`), this.policy.retryAfterS);
+    if (this.connection.status !== 'ready') throw unavailable(new Error(`redis is ${this.connection.status}`), this.policy.retryAfterS);
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
