@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, ingestSchema, loadConfig } from '@central-logger/config';
+import { portOf } from '@central-logger/http';
 import type { EventGroup } from '@central-logger/queue';
 import { startWorker } from '../apps/worker/src/service.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
@@ -17,6 +19,12 @@ afterAll(async () => {
 });
 
 const batch = (n: number, message = 'flood') => Array.from({ length: n }, () => event({ message }));
+/** The value of one sample line of a Prometheus scrape, e.g. `metric{labels} 3`. */
+async function metric(url: string, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const text = await (await fetch(url)).text();
+  const line = text.split('\n').find((l) => l.startsWith(name) && (l[name.length] === ' ' || l[name.length] === '{') && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
 const countOf = async (clientId: string) => Number((await db.sql`select count(*)::int as n from workflow_logs where client_id = ${clientId}`)[0]!.n);
 
 // generous rates: what these tests look at is the queue, not the limits
@@ -55,7 +63,7 @@ describe('fairness', () => {
     await waitFor(async () => (await countOf(flooder.clientId)) === accepted, 20_000, 'the flood to be stored');
   });
 
-  it('a tenant over its fair share goes to the bulk lane: another tenant\'s event queued after its backlog is stored before it, and never shares its jobs', async () => {
+  it('a tenant over its fair share goes to the bulk lane\'s own queue: with the bulk worker held, another tenant\'s event queued after the backlog is stored at once, and never shares its jobs', async () => {
     const own = await startStack(db, { ...OPEN, ...SHARE, GROUP_COMMIT_MS: '0' }, { worker: false });
     try {
       const flooder = await createTenant(db.sql, 'agent', 'heavy');
@@ -64,25 +72,37 @@ describe('fairness', () => {
       const res = await postLogs(own.baseUrl, victim.key, event({ message: 'light' }));
       expect(res.status).toBe(202);
 
-      // the flooder's first 100 events were within its share (fast lane, the wait list); the other 1,900 wait in the bulk lane
-      const fast = await own.queue.getJobs(['waiting']);
-      const bulk = await own.queue.getJobs(['prioritized']);
+      // the flooder's first 100 events were within its share (the fast lane's queue); the other 1,900 wait in logs-bulk
+      const fast = await own.queue.getJobs(['waiting', 'prioritized']);
+      const bulk = await own.bulkQueue.getJobs(['waiting', 'prioritized']);
       const clientsOf = (jobs: typeof fast) => new Set(jobs.flatMap((j) => (j.data.groups as EventGroup[]).map((g) => g.client_id)));
       expect(bulk).toHaveLength(19);
       expect([...clientsOf(bulk)]).toEqual([flooder.clientId]);
       expect(clientsOf(fast)).toEqual(new Set([flooder.clientId, victim.clientId]));
+      // per-lane metrics on ingest-api's registry
+      const ingestMetrics = `${own.baseUrl}/metrics`;
+      expect(await metric(ingestMetrics, 'ingest_lane_jobs_total', { lane: 'fast' })).toBe(2);
+      expect(await metric(ingestMetrics, 'ingest_lane_jobs_total', { lane: 'bulk' })).toBe(19);
+      expect(await metric(ingestMetrics, 'ingest_lane_events_total', { lane: 'fast' })).toBe(101);
+      expect(await metric(ingestMetrics, 'ingest_lane_events_total', { lane: 'bulk' })).toBe(1_900);
 
-      // one job at a time: the victim's is taken before every one of the flooder's bulk jobs, though queued after them
-      const worker = await startWorker({ ...own.workerConfig, WORKER_CONCURRENCY: 1 });
+      // the bulk lane held (its queue paused, so its worker takes nothing): the fast lane is stored all the same
+      await own.bulkQueue.pause();
+      const worker = await startWorker({ ...own.workerConfig, WORKER_CONCURRENCY: 1, BULK_WORKER_CONCURRENCY: 1 });
       try {
-        await waitFor(async () => (await countOf(flooder.clientId)) === 2_000 && (await countOf(victim.clientId)) === 1, 20_000, 'everything to be stored');
+        await waitFor(async () => (await countOf(victim.clientId)) === 1, 10_000, 'the victim\'s event');
+        await waitFor(async () => (await countOf(flooder.clientId)) === 100, 10_000, 'the flooder\'s fast-lane events');
+        expect(await own.bulkQueue.getWaitingCount()).toBe(19);
+        const workerMetrics = `http://127.0.0.1:${portOf(worker.metricsServer)}/metrics`;
+        expect(await metric(workerMetrics, 'queue_backlog_jobs', { lane: 'bulk', state: 'waiting' })).toBe(19);
+        expect(await metric(workerMetrics, 'ingest_to_stored_lag_seconds_count', { lane: 'fast' })).toBe(2);
+        await own.bulkQueue.resume();
+        await waitFor(async () => (await countOf(flooder.clientId)) === 2_000, 20_000, 'the bulk lane to be stored');
+        await waitFor(() => own.drained(), 10_000, 'both queues to drain');
       } finally {
         await worker.close();
       }
-      const [{ ahead }] = (await db.sql`
-        select count(*)::int as ahead from workflow_logs
-        where client_id = ${flooder.clientId} and stored_at <= (select stored_at from workflow_logs where client_id = ${victim.clientId})`) as unknown as [{ ahead: number }];
-      expect(ahead).toBeLessThanOrEqual(100);
+      expect(await countOf(victim.clientId)).toBe(1);
     } finally {
       await own.close();
     }
@@ -111,7 +131,10 @@ describe('fairness', () => {
         expect(r.status).toBe(202);
         victimIds.push(...r.body.ids);
       }
-      expect(await own.queue.getPrioritizedCount()).toBeLessThanOrEqual(5);
+      expect(await own.bulkQueue.getWaitingCount()).toBeLessThanOrEqual(5);
+      expect(await metric(`${own.baseUrl}/metrics`, 'ingest_bulk_refused_requests_total')).toBe(1);
+      expect(await metric(`${own.baseUrl}/metrics`, 'ingest_bulk_refused_events_total')).toBe(100);
+      expect(await metric(`${own.baseUrl}/metrics`, 'queue_lane_backlog_jobs', { lane: 'bulk' })).toBeGreaterThan(3);
 
       // everything accepted is stored, once
       const worker = await startWorker(own.workerConfig);
@@ -134,13 +157,14 @@ describe('fairness', () => {
     try {
       const flooder = await createTenant(db.sql, 'agent', 'drain');
       const victim = await createTenant(db.sql, 'agent', 'prompt');
-      await own.worker!.worker.pause();
+      await Promise.all([own.worker!.worker.pause(), own.worker!.bulkWorker.pause()]);
       let accepted = 0;
       await Promise.all(Array.from({ length: 8 }, async () => {
         for (let i = 0; i < 25; i++) if ((await postLogs(own.baseUrl, flooder.key, batch(100))).status === 202) accepted += 100;
       }));
       expect(accepted).toBe(20_000);
       own.worker!.worker.resume();
+      own.worker!.bulkWorker.resume();
       const ids: string[] = [];
       for (let i = 0; i < 10; i++) {
         const r = await postLogs(own.baseUrl, victim.key, event({ message: `prompt ${i}` }));
@@ -158,5 +182,13 @@ describe('fairness', () => {
     } finally {
       await own.close();
     }
+  });
+
+  it('config: MAX_BULK_BACKLOG_JOBS must be below MAX_QUEUE_BACKLOG_JOBS; unset, it is three quarters of it', () => {
+    expect(() => loadConfig(ingestSchema, { MAX_QUEUE_BACKLOG_JOBS: '2000', MAX_BULK_BACKLOG_JOBS: '2000' })).toThrow(ConfigError);
+    expect(() => loadConfig(ingestSchema, { MAX_QUEUE_BACKLOG_JOBS: '100', MAX_BULK_BACKLOG_JOBS: '500' })).toThrow(/MAX_BULK_BACKLOG_JOBS: must be below MAX_QUEUE_BACKLOG_JOBS \(100\)/);
+    expect(loadConfig(ingestSchema, { MAX_QUEUE_BACKLOG_JOBS: '2000', MAX_BULK_BACKLOG_JOBS: '1999' }).MAX_BULK_BACKLOG_JOBS).toBe(1_999);
+    expect(loadConfig(ingestSchema, {}).MAX_BULK_BACKLOG_JOBS).toBe(1_500);
+    expect(loadConfig(ingestSchema, { MAX_QUEUE_BACKLOG_JOBS: '40' }).MAX_BULK_BACKLOG_JOBS).toBe(30);
   });
 });

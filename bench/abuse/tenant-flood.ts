@@ -135,6 +135,8 @@ async function run(): Promise<AbuseResult> {
     INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort), CURSOR_SECRET: randomBytes(24).toString('hex'),
     // the per-key and per-tenant rates stay at their defaults: the flooder is within its limits; only the daily quota is out of the way
     RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
+    // required in production since issue 13 item 6
+    KEY_LOOKUP_SECRET: randomBytes(24).toString('hex'),
     ...extra,
   };
   const children: Child[] = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];

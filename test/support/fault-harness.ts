@@ -9,8 +9,10 @@ import { deleteRedisKeys, testEnv } from './stack.js';
 export interface FaultHarness {
   db: TestDatabase;
   env: Record<string, string>;
-  /** The logs queue, for inspection. */
+  /** The logs queue (the fast lane), for inspection. */
   queue: Queue;
+  /** The bulk lane's queue (logs-bulk), for inspection. */
+  bulkQueue: Queue;
   apps: AppProcess[];
   /** Starts an app as a child process with this harness's environment. */
   start(name: AppName): Promise<AppProcess>;
@@ -25,11 +27,13 @@ export async function createFaultHarness(extraEnv: Record<string, string> = {}):
   const redis = new Redis(env.REDIS_URL!, { maxRetriesPerRequest: null });
   redis.on('error', () => {});
   const queue = new Queue(QUEUES.logs, { connection: redis, prefix: env.QUEUE_PREFIX });
+  const bulkQueue = new Queue(QUEUES.logsBulk, { connection: redis, prefix: env.QUEUE_PREFIX });
   const apps: AppProcess[] = [];
   return {
     db,
     env,
     queue,
+    bulkQueue,
     apps,
     async start(name) {
       const app = await startApp(name, env);
@@ -39,6 +43,7 @@ export async function createFaultHarness(extraEnv: Record<string, string> = {}):
     async close() {
       for (const app of apps) await app.kill('SIGKILL');
       await queue.close().catch(() => {});
+      await bulkQueue.close().catch(() => {});
       redis.disconnect();
       await deleteRedisKeys(env.QUEUE_PREFIX!).catch(() => {});
       await db.drop();

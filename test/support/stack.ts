@@ -42,9 +42,11 @@ export interface Stack {
   ingest: IngestService;
   worker: WorkerService | undefined;
   baseUrl: string;
-  /** The logs queue, for inspection. */
+  /** The logs queue (the fast lane), for inspection. */
   queue: Queue;
-  /** True when no job is waiting, delayed or running. */
+  /** The bulk lane's queue (logs-bulk), for inspection. */
+  bulkQueue: Queue;
+  /** True when no job of either lane is waiting, delayed or running. */
   drained(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -58,6 +60,7 @@ export async function startStack(db: TestDatabase, extra: Record<string, string>
   const worker = options.worker === false ? undefined : await startWorker(workerConfig);
   const queueConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue(QUEUES.logs, { connection: queueConnection, prefix: env.QUEUE_PREFIX });
+  const bulkQueue = new Queue(QUEUES.logsBulk, { connection: queueConnection, prefix: env.QUEUE_PREFIX });
   return {
     env,
     ingestConfig,
@@ -66,14 +69,16 @@ export async function startStack(db: TestDatabase, extra: Record<string, string>
     worker,
     baseUrl: `http://127.0.0.1:${portOf(ingest.server)}`,
     queue,
+    bulkQueue,
     async drained() {
-      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
-      return Object.values(counts).every((n) => n === 0);
+      const counts = await Promise.all([queue, bulkQueue].map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children')));
+      return counts.every((c) => Object.values(c).every((n) => n === 0));
     },
     async close() {
       await ingest.close();
       await worker?.close();
       await queue.close();
+      await bulkQueue.close();
       queueConnection.disconnect();
       await deleteRedisKeys(env.QUEUE_PREFIX!);
     },

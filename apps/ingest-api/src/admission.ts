@@ -19,6 +19,8 @@ export interface AdmissionDeps {
   limits: LimitsResolver;
   sql: Sql;
   log: Logger;
+  /** Counts a request of `events` refused because the bulk lane was over its bound (metrics). */
+  onBulkRefused?: (events: number) => void;
 }
 
 type SetHeader = (name: string, value: string) => void;
@@ -69,6 +71,7 @@ export async function admit(deps: AdmissionDeps, principal: Principal, events: n
     );
   }
   if (decision.verdict === 'ok') return decision.lane;
+  if (decision.verdict === 'backlog') deps.onBulkRefused?.(events);
   throw new AppError('rate_limited', overMessage(decision, limits), {
     headers: { 'Retry-After': String(decision.retryAfterS) },
   });

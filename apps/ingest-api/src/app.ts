@@ -64,7 +64,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   const postLogs = ingestLogs({
     config: deps.config,
     verifier: deps.verifier,
-    admission: { redis: deps.redis, backlog: tp.backlog, retryAfterS: deps.config.UNAVAILABLE_RETRY_AFTER_S, limiter: tp.limiter, limits: tp.limits, sql: deps.sql, log: deps.log },
+    admission: { redis: deps.redis, backlog: tp.backlog, retryAfterS: deps.config.UNAVAILABLE_RETRY_AFTER_S, limiter: tp.limiter, limits: tp.limits, sql: deps.sql, log: deps.log, onBulkRefused: tp.countBulkRefusal },
     committers: tp.committers,
     metrics: tp.metrics,
     requests,

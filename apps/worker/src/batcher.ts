@@ -28,9 +28,9 @@ interface Entry {
  *
  * Fair persistence: rows of fast-lane jobs go into the next INSERT before any
  * of the bulk lane's. A batch is made only when an INSERT slot is free (not
- * queued behind the ones in flight), so however many bulk rows the worker
- * holds (WORKER_CONCURRENCY jobs of up to GROUP_COMMIT_MAX_EVENTS), they never
- * queue ahead of a fast row. And while every slot is busy, fast rows do not
+ * queued behind the ones in flight), so the bulk rows the worker holds (the
+ * bulk worker's BULK_WORKER_CONCURRENCY jobs of up to GROUP_COMMIT_MAX_EVENTS)
+ * never queue ahead of a fast row. And while every slot is busy, fast rows do not
  * wait for one: they go in an INSERT of their own, one more in flight (the
  * express slot). Measured under a flood, that took the victim's p99 in the
  * worker from seconds (waiting for a 2,000-row INSERT, then riding in the

@@ -4,7 +4,7 @@ import type { WorkerConfig } from '@central-logger/config';
 import type { Sql } from '@central-logger/db';
 import type { Logger } from '@central-logger/http';
 import { INSIGHTS } from '@central-logger/alerts';
-import { openLogsQueue } from '@central-logger/queue';
+import { openLogsQueues } from '@central-logger/queue';
 import { alertEvaluation } from './jobs/alerts.js';
 import { usageRollup } from './jobs/usage-rollup.js';
 import { alertWebhook } from './jobs/webhook.js';
@@ -27,8 +27,8 @@ export async function startInsights(config: WorkerConfig, sql: Sql, connection: 
   const opts = { connection, prefix: config.QUEUE_PREFIX };
   const webhookQueue = config.ALERT_WEBHOOK_URL ? new Queue(INSIGHTS.webhookQueue, opts) : undefined;
   const rollUp = usageRollup(sql, connection, log, { prefix: config.QUEUE_PREFIX, lookbackHours: config.USAGE_ROLLUP_LOOKBACK_HOURS, novelAfterDays: config.ALERT_NEW_ADDRESS_DAYS });
-  const logsQueue = openLogsQueue(connection, config.QUEUE_PREFIX);
-  const evaluate = alertEvaluation(sql, config, log, webhookQueue, logsQueue);
+  const logsQueues = openLogsQueues(connection, config.QUEUE_PREFIX);
+  const evaluate = alertEvaluation(sql, config, log, webhookQueue, logsQueues);
 
   const queue = new Queue(INSIGHTS.queue, opts);
   queue.on('error', (err) => log.warn({ err: err.message }, 'insights queue error'));
@@ -51,7 +51,7 @@ export async function startInsights(config: WorkerConfig, sql: Sql, connection: 
       await webhookWorker?.close();
       await queue.close();
       await webhookQueue?.close();
-      await logsQueue.close();
+      await Promise.all(logsQueues.map((q) => q.close()));
     },
   };
 }

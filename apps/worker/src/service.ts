@@ -3,7 +3,7 @@ import { Queue, Worker } from 'bullmq';
 import type { WorkerConfig } from '@central-logger/config';
 import { createSql, ensurePartitions, roleUrl, type Sql } from '@central-logger/db';
 import { closeServer, createLogger, type Logger } from '@central-logger/http';
-import { MAINTENANCE, QUEUES, workerConnection } from '@central-logger/queue';
+import { laneQueueName, MAINTENANCE, workerConnection, type QueueLane } from '@central-logger/queue';
 import { LogBatcher } from './batcher.js';
 import { persistLogs } from './jobs/persist-logs.js';
 import { maintenance } from './jobs/retention.js';
@@ -11,7 +11,10 @@ import { createWorkerMetrics, serveMetrics } from './metrics.js';
 import { startInsights, type Insights } from './insights.js';
 
 export interface WorkerService {
+  /** The fast lane's worker (the logs queue, WORKER_CONCURRENCY jobs at once). */
   worker: Worker;
+  /** The bulk lane's worker (the logs-bulk queue, BULK_WORKER_CONCURRENCY jobs at once). */
+  bulkWorker: Worker;
   log: Logger;
   /** The /metrics and /health server on WORKER_METRICS_PORT. */
   metricsServer: Server;
@@ -26,8 +29,12 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
   // its own role (migration 090): partitions and retention through the owner's narrow functions
   const sql = createSql(config.WORKER_DATABASE_URL ?? roleUrl(config.DATABASE_URL, 'worker'), { max: config.DATABASE_POOL_SIZE, applicationName: 'worker' });
   const connection = workerConnection(config.REDIS_URL);
-  const queue = new Queue(options.queueName ?? QUEUES.logs, { connection, prefix: config.QUEUE_PREFIX });
-  const metrics = createWorkerMetrics(() => queue.getJobCounts('waiting', 'active', 'delayed', 'failed'));
+  const queueOf = (lane: QueueLane) => new Queue(laneQueueName(lane, options.queueName), { connection, prefix: config.QUEUE_PREFIX });
+  const queues = { fast: queueOf('fast'), bulk: queueOf('bulk') };
+  const metrics = createWorkerMetrics(async () => {
+    const [fast, bulk] = await Promise.all([queues.fast.getJobCounts(...COUNTED), queues.bulk.getJobCounts(...COUNTED)]);
+    return { fast, bulk };
+  });
   const batcher = new LogBatcher(sql, { maxRows: config.BATCH_MAX_EVENTS, flushMs: config.BATCH_FLUSH_MS, maxInFlight: config.BATCH_CONCURRENCY }, (rows, ms) => {
     metrics.batchRows.observe(rows);
     metrics.insertSeconds.observe(ms / 1000);
@@ -36,31 +43,38 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
     log.error({ client_id: rows[0]?.client_id, event_ids: rows.map((r) => r.event_id), code: (err as { code?: string }).code }, 'events refused by Postgres kept in dead_letter_events');
   });
   connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
+  for (const queue of Object.values(queues)) queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
 
-  const worker = new Worker(options.queueName ?? QUEUES.logs, persistLogs(batcher, (g) => metrics.lagSeconds.observe((Date.now() - Date.parse(g.received_at)) / 1000)), {
-    connection,
-    prefix: config.QUEUE_PREFIX,
-    concurrency: config.WORKER_CONCURRENCY,
-    lockDuration: config.LOCK_DURATION_MS,
-    stalledInterval: config.STALLED_INTERVAL_MS,
-    // a job that stalls (its worker died) goes back to waiting this many times before it is failed
-    maxStalledCount: 10,
-  });
-  worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
-  worker.on('failed', (job, err) => {
-    const final = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError');
-    log[final ? 'error' : 'warn']({ job_id: job?.id, client_id: job?.data?.client_id, attempts: job?.attemptsMade, err: err.message }, final ? 'job failed for good' : 'job failed; will retry');
-  });
+  // fair persistence: one worker per lane, so bulk jobs never hold the slots (nor the batcher's memory) fast jobs need
+  const workerOf = (lane: QueueLane, concurrency: number) => {
+    const worker = new Worker(laneQueueName(lane, options.queueName), persistLogs(batcher, (g) => metrics.lagSeconds.observe({ lane }, (Date.now() - Date.parse(g.received_at)) / 1000)), {
+      connection,
+      prefix: config.QUEUE_PREFIX,
+      concurrency,
+      lockDuration: config.LOCK_DURATION_MS,
+      stalledInterval: config.STALLED_INTERVAL_MS,
+      // a job that stalls (its worker died) goes back to waiting this many times before it is failed
+      maxStalledCount: 10,
+    });
+    worker.on('error', (err) => log.error({ lane, err: err.message }, 'worker error'));
+    worker.on('failed', (job, err) => {
+      const final = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError');
+      log[final ? 'error' : 'warn']({ lane, job_id: job?.id, attempts: job?.attemptsMade, err: err.message }, final ? 'job failed for good' : 'job failed; will retry');
+    });
+    return worker;
+  };
+  const worker = workerOf('fast', config.WORKER_CONCURRENCY);
+  const bulkWorker = workerOf('bulk', config.BULK_WORKER_CONCURRENCY);
 
   await ensurePartitionsNow(sql, log);
   const maintainer = await startMaintenance(config, sql, connection, log);
   const insights = await startInsights(config, sql, connection, log);
   const metricsServer = await serveMetrics(metrics.registry, config.WORKER_METRICS_HOST, config.WORKER_METRICS_PORT);
-  log.info({ queue: worker.name, concurrency: config.WORKER_CONCURRENCY, metrics: metricsServer.address() }, 'worker started');
+  log.info({ queues: [worker.name, bulkWorker.name], concurrency: config.WORKER_CONCURRENCY, bulk_concurrency: config.BULK_WORKER_CONCURRENCY, metrics: metricsServer.address() }, 'worker started');
 
   return {
     worker,
+    bulkWorker,
     log,
     metricsServer,
     insights,
@@ -68,14 +82,18 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
       await insights.close();
       await maintainer.close();
       await closeServer(metricsServer, 1_000);
-      await worker.close();
+      // both lanes stop taking jobs and finish theirs (their rows are in the batcher), then the last INSERTs
+      await Promise.all([worker.close(), bulkWorker.close()]);
       await batcher.flush();
-      await queue.close();
+      await Promise.all([queues.fast.close(), queues.bulk.close()]);
       connection.disconnect();
       await sql.end({ timeout: 5 });
     },
   };
 }
+
+/** Job states the /metrics gauge shows per lane. */
+const COUNTED = ['waiting', 'prioritized', 'active', 'delayed', 'failed'] as const;
 
 /** Creates the day partitions of workflow_logs around today, ahead of their events. */
 async function ensurePartitionsNow(sql: Sql, log: Logger): Promise<void> {

@@ -1,12 +1,13 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { QueueLane } from './jobs.js';
 
 export interface BacklogOptions {
   /** Sample the queue at most this often. */
   sampleMs: number;
-  /** Over this many waiting jobs the queue counts as overloaded. */
+  /** Over this many waiting jobs, both lanes' queues together, the queue counts as overloaded. */
   maxJobs: number;
-  /** Over this many bulk-lane (prioritized) jobs the bulk lane is closed; default: no bound of its own. */
+  /** Over this many jobs waiting in the bulk lane's queue the bulk lane is closed; default: no bound of its own. */
   maxBulkJobs?: number;
   /**
    * When Redis has a maxmemory, the queue also counts as overloaded once
@@ -32,13 +33,19 @@ export class BacklogMonitor {
   private sampledAt = 0;
   private sampling = false;
 
-  /** `redis`: the queue's Redis, whose memory use is read. */
-  constructor(private readonly queue: Queue, private readonly redis: Redis, private readonly options: BacklogOptions) {}
+  /** `queues`: both lanes' queues; `redis`: their Redis, whose memory use is read. */
+  constructor(private readonly queues: Record<QueueLane, Queue>, private readonly redis: Redis, private readonly options: BacklogOptions) {}
 
-  /** Waiting jobs at the last sample; starts a new sample when the last is stale. */
+  /** Waiting jobs of both lanes at the last sample; starts a new sample when the last is stale. */
   current(now = Date.now()): number {
     if (!this.sampling && now - this.sampledAt >= this.options.sampleMs) void this.sample(now);
     return this.jobs;
+  }
+
+  /** Waiting jobs per lane at the last sample (metrics). */
+  byLane(now = Date.now()): Record<QueueLane, number> {
+    this.current(now);
+    return { fast: this.jobs - this.bulkJobs, bulk: this.bulkJobs };
   }
 
   /**
@@ -63,9 +70,9 @@ export class BacklogMonitor {
     this.sampling = true;
     this.sampledAt = now;
     try {
-      const [counts, info] = await Promise.all([this.queue.getJobCounts('waiting', 'prioritized', 'delayed'), this.redis.info('memory')]);
-      this.jobs = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
-      this.bulkJobs = counts.prioritized ?? 0;
+      const [fast, bulk, info] = await Promise.all([waitingJobs(this.queues.fast), waitingJobs(this.queues.bulk), this.redis.info('memory')]);
+      this.jobs = fast + bulk;
+      this.bulkJobs = bulk;
       this.memory = { used: infoNumber(info, 'used_memory'), max: infoNumber(info, 'maxmemory') };
     } catch {
       // keep the last values
@@ -74,6 +81,12 @@ export class BacklogMonitor {
     }
     return this.jobs;
   }
+}
+
+/** Jobs not yet taken by a worker: waiting, prioritized (legacy bulk-lane jobs), delayed for a retry. */
+async function waitingJobs(queue: Queue): Promise<number> {
+  const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed');
+  return (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
 }
 
 function infoNumber(info: string, field: string): number {

@@ -1,15 +1,22 @@
-import { Queue } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUES } from './jobs.js';
+import { laneOf, laneQueueName, QUEUE_LANES, QUEUES, type QueueLane } from './jobs.js';
 
 /** The logs queue on `connection`, to read or retry its jobs (LogsProducer adds them). */
 export function openLogsQueue(connection: Redis, prefix: string): Queue {
   return new Queue(QUEUES.logs, { connection, prefix });
 }
 
+/** Both lanes' logs queues on `connection` (the fast lane's first), to read or retry their jobs. */
+export function openLogsQueues(connection: Redis, prefix: string, logsQueue: string = QUEUES.logs): Queue[] {
+  return QUEUE_LANES.map((lane) => new Queue(laneQueueName(lane, logsQueue), { connection, prefix }));
+}
+
 /** A persist-logs job that gave up: its events were accepted (202) but are not stored. */
 export interface FailedJob {
+  /** The job's id; a bulk-lane job's is prefixed `bulk:` (each queue numbers its own jobs). */
   id: string;
+  lane: QueueLane;
   failedAt: Date | undefined;
   attempts: number;
   reason: string;
@@ -25,35 +32,44 @@ export interface FailedJobs {
 }
 
 /**
- * The logs queue's failed jobs: those that used up their attempts (Postgres
- * away longer than the retry schedule, say). Failed jobs are kept, never
- * trimmed: each holds accepted events until an operator retries it.
+ * The logs queues' failed jobs (both lanes): those that used up their attempts
+ * (Postgres away longer than the retry schedule, say), newest first. Failed
+ * jobs are kept, never trimmed: each holds accepted events until an operator
+ * retries it.
  */
-export async function listFailedJobs(queue: Queue, limit = 50): Promise<FailedJobs> {
-  const [count, jobs] = await Promise.all([queue.getFailedCount(), queue.getFailed(0, limit - 1)]);
+export async function listFailedJobs(queues: Queue | readonly Queue[], limit = 50): Promise<FailedJobs> {
+  const each = await Promise.all(asList(queues).map((q) => Promise.all([q.getFailedCount(), q.getFailed(0, limit - 1)])));
+  const jobs = each.flatMap(([, js]) => js.filter(Boolean).map(failedJob));
+  jobs.sort((a, b) => (b.failedAt?.getTime() ?? 0) - (a.failedAt?.getTime() ?? 0));
+  return { count: each.reduce((n, [c]) => n + c, 0), jobs: jobs.slice(0, limit) };
+}
+
+function failedJob(job: Job): FailedJob {
+  const groups = ((job.data as { groups?: Array<{ client_id?: unknown; events?: unknown[] }> } | null)?.groups ?? []);
   return {
-    count,
-    jobs: jobs.filter(Boolean).map((job) => {
-      const groups = ((job.data as { groups?: Array<{ client_id?: unknown; events?: unknown[] }> } | null)?.groups ?? []);
-      return {
-        id: String(job.id),
-        failedAt: job.finishedOn ? new Date(job.finishedOn) : undefined,
-        attempts: job.attemptsMade,
-        reason: job.failedReason ?? '',
-        events: groups.reduce((n, g) => n + (Array.isArray(g.events) ? g.events.length : 0), 0),
-        clients: [...new Set(groups.map((g) => String(g.client_id)))],
-      };
-    }),
+    id: job.queueName.endsWith('-bulk') ? `bulk:${job.id}` : String(job.id),
+    lane: laneOf(job),
+    failedAt: job.finishedOn ? new Date(job.finishedOn) : undefined,
+    attempts: job.attemptsMade,
+    reason: job.failedReason ?? '',
+    events: groups.reduce((n, g) => n + (Array.isArray(g.events) ? g.events.length : 0), 0),
+    clients: [...new Set(groups.map((g) => String(g.client_id)))],
   };
 }
 
 /**
- * Puts every failed job back in the queue, with fresh attempts; the worker
- * stores their events once (inserts are idempotent). Returns how many were
- * failed when it started.
+ * Puts every failed job of the logs queues back in its queue, with fresh
+ * attempts; the worker stores their events once (inserts are idempotent).
+ * Returns how many were failed when it started.
  */
-export async function retryFailedJobs(queue: Queue): Promise<number> {
-  const count = await queue.getFailedCount();
-  if (count > 0) await queue.retryJobs({ state: 'failed', count: 1000 });
-  return count;
+export async function retryFailedJobs(queues: Queue | readonly Queue[]): Promise<number> {
+  let total = 0;
+  for (const queue of asList(queues)) {
+    const count = await queue.getFailedCount();
+    if (count > 0) await queue.retryJobs({ state: 'failed', count: 1000 });
+    total += count;
+  }
+  return total;
 }
+
+const asList = (queues: Queue | readonly Queue[]): readonly Queue[] => (Array.isArray(queues) ? queues : [queues as Queue]);

@@ -2,21 +2,33 @@ import { z } from 'zod';
 import { LEVELS } from '@central-logger/events';
 
 /** Queue names. Redis keys are `${QUEUE_PREFIX}:${name}:…`. */
-export const QUEUES = { logs: 'logs' } as const;
+export const QUEUES = { logs: 'logs', logsBulk: 'logs-bulk' } as const;
 
 /**
- * Fair persistence: the lanes of the logs queue. Fast-lane jobs wait in
- * BullMQ's wait list; bulk-lane jobs are added with priority BULK_PRIORITY,
- * and BullMQ takes a prioritized job only when the wait list is empty. One
- * queue (per future shard) holds both, so retries, stalled-job recovery and
- * the failed-job tools work as before.
+ * Fair persistence: the lanes of the logs queue. Each lane is a BullMQ queue
+ * of its own, consumed by a worker of its own: fast-lane jobs in `logs`
+ * (WORKER_CONCURRENCY at once), bulk-lane jobs in `logs-bulk` beside it
+ * (BULK_WORKER_CONCURRENCY at once), so bulk jobs can never hold the worker
+ * slots fast jobs need. Both share the prefix, so a hash-tagged prefix keeps
+ * the pair in one Redis Cluster slot, and each future queue shard gets a pair.
  */
 export type QueueLane = 'fast' | 'bulk';
-export const BULK_PRIORITY = 1;
+export const QUEUE_LANES: readonly QueueLane[] = ['fast', 'bulk'];
 
-/** The lane a job was added to. */
-export function laneOf(job: { opts: { priority?: number } }): QueueLane {
-  return (job.opts.priority ?? 0) > 0 ? 'bulk' : 'fast';
+/** The queue of `lane` beside the logs queue named `logsQueue` (default `logs`, `logs-bulk`). */
+export function laneQueueName(lane: QueueLane, logsQueue: string = QUEUES.logs): string {
+  return lane === 'bulk' ? `${logsQueue}-bulk` : logsQueue;
+}
+
+/**
+ * Priority the bulk lane used before it had a queue of its own: such jobs,
+ * queued before an upgrade, are still in the fast queue and still bulk.
+ */
+export const LEGACY_BULK_PRIORITY = 1;
+
+/** The lane of a job: its queue's, or a legacy prioritized job's. */
+export function laneOf(job: { queueName: string; opts: { priority?: number } }): QueueLane {
+  return job.queueName.endsWith('-bulk') || (job.opts.priority ?? 0) >= LEGACY_BULK_PRIORITY ? 'bulk' : 'fast';
 }
 
 /** Job names and their payloads; a payload that fails its schema is never retried. */

@@ -20,8 +20,8 @@ export function ruleOptionsOf(c: WorkerConfig): RuleOptions {
   };
 }
 
-/** Rule 9's input: the logs queue's failed jobs (the newest 100 examined for events and reasons). */
-async function failedJobsOf(logs: Queue): Promise<FailedJobsSummary> {
+/** Rule 9's input: the logs queues' failed jobs, both lanes (the newest 100 examined for events and reasons). */
+async function failedJobsOf(logs: readonly Queue[]): Promise<FailedJobsSummary> {
   const { count, jobs } = await listFailedJobs(logs, 100);
   return {
     jobs: count,
@@ -43,7 +43,7 @@ const WEBHOOK_OUTBOX_WINDOW_MS = 24 * 3_600_000;
  * next run. The job id is the alert's, so a job queued twice is sent once.
  * The job only enqueues: delivery is another queue's.
  */
-export function alertEvaluation(sql: Sql, config: WorkerConfig, log: Logger, webhooks: Queue | undefined, logs: Queue) {
+export function alertEvaluation(sql: Sql, config: WorkerConfig, log: Logger, webhooks: Queue | undefined, logs: readonly Queue[]) {
   const options = ruleOptionsOf(config);
   const announce = async (alert: Alert): Promise<void> => {
     log.warn({ alert_id: alert.id, rule: alert.rule, subject: alert.subject }, alert.summary);

@@ -11,7 +11,7 @@ import type { LogBatcher } from '../batcher.js';
  * becomes rows of its own client_id only; rows Postgres refuses are kept in
  * dead_letter_events by the batcher (it bisects the job's rows to find them),
  * so only an outage fails the job (and BullMQ retries it). A bulk-lane job's
- * rows go into INSERTs after the fast lane's (fair persistence).
+ * rows (its queue's, see laneOf) go into INSERTs after the fast lane's (fair persistence).
  */
 export function persistLogs(batcher: LogBatcher, onStored?: (group: EventGroup) => void) {
   return async function process(job: Job): Promise<{ stored: number }> {

@@ -1,18 +1,18 @@
 import type { Command } from 'commander';
-import { listFailedJobs, openLogsQueue, retryFailedJobs } from '@central-logger/queue';
+import { listFailedJobs, openLogsQueues, retryFailedJobs } from '@central-logger/queue';
 import { CliError } from '../errors.js';
 import type { CliContext } from '../context.js';
 import { table, when } from '../table.js';
 
 type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
-/** The logs queue, for the length of one command. */
-async function withLogsQueue<T>(ctx: CliContext, fn: (queue: ReturnType<typeof openLogsQueue>) => Promise<T>): Promise<T> {
-  const queue = openLogsQueue(ctx.redis(), ctx.config.QUEUE_PREFIX);
+/** Both lanes' logs queues, for the length of one command. */
+async function withLogsQueue<T>(ctx: CliContext, fn: (queues: ReturnType<typeof openLogsQueues>) => Promise<T>): Promise<T> {
+  const queues = openLogsQueues(ctx.redis(), ctx.config.QUEUE_PREFIX);
   try {
-    return await fn(queue);
+    return await fn(queues);
   } finally {
-    await queue.close();
+    await Promise.all(queues.map((q) => q.close()));
   }
 }
 
