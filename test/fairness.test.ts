@@ -80,7 +80,7 @@ describe('fairness', () => {
       expect([...clientsOf(bulk)]).toEqual([flooder.clientId]);
       expect(clientsOf(fast)).toEqual(new Set([flooder.clientId, victim.clientId]));
       // per-lane metrics on ingest-api's registry
-      const ingestMetrics = `${own.baseUrl}/metrics`;
+      const ingestMetrics = `http://127.0.0.1:${portOf(own.ingest.metricsServer)}/metrics`;
       expect(await metric(ingestMetrics, 'ingest_lane_jobs_total', { lane: 'fast' })).toBe(2);
       expect(await metric(ingestMetrics, 'ingest_lane_jobs_total', { lane: 'bulk' })).toBe(19);
       expect(await metric(ingestMetrics, 'ingest_lane_events_total', { lane: 'fast' })).toBe(101);
@@ -132,9 +132,9 @@ describe('fairness', () => {
         victimIds.push(...r.body.ids);
       }
       expect(await own.bulkQueue.getWaitingCount()).toBeLessThanOrEqual(5);
-      expect(await metric(`${own.baseUrl}/metrics`, 'ingest_bulk_refused_requests_total')).toBe(1);
-      expect(await metric(`${own.baseUrl}/metrics`, 'ingest_bulk_refused_events_total')).toBe(100);
-      expect(await metric(`${own.baseUrl}/metrics`, 'queue_lane_backlog_jobs', { lane: 'bulk' })).toBeGreaterThan(3);
+      expect(await metric(`http://127.0.0.1:${portOf(own.ingest.metricsServer)}/metrics`, 'ingest_bulk_refused_requests_total')).toBe(1);
+      expect(await metric(`http://127.0.0.1:${portOf(own.ingest.metricsServer)}/metrics`, 'ingest_bulk_refused_events_total')).toBe(100);
+      expect(await metric(`http://127.0.0.1:${portOf(own.ingest.metricsServer)}/metrics`, 'queue_lane_backlog_jobs', { lane: 'bulk' })).toBeGreaterThan(3);
 
       // everything accepted is stored, once
       const worker = await startWorker(own.workerConfig);

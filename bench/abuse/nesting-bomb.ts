@@ -12,7 +12,7 @@ import { createClient, createSql, dropDatabase, ensureDatabase, migrate, type Sq
 import { createKey } from '@central-logger/keys';
 import { Redis } from 'ioredis';
 import { deleteKeysUnder } from '@central-logger/queue';
-import { freePort, startChild, waitHealthy } from '../ingest/processes.js';
+import { freePort, productionSecrets, startChild, waitHealthy } from '../ingest/processes.js';
 import { latencyStats, type AbuseResult, type AbuseScenario } from './scenario.js';
 
 const SECONDS = Number(process.env.BENCH_ABUSE_SECONDS ?? 5);
@@ -86,8 +86,8 @@ export const nestingBomb: AbuseScenario = {
     const prefix = `{abuse${randomBytes(3).toString('hex')}}`;
     const port = await freePort();
     const ingest = startChild('ingest-api', 'apps/ingest-api/src/main.ts', {
-      NODE_ENV: 'production', DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: prefix, BCRYPT_COST: '4',
-      INGEST_PORT: String(port), MAX_METADATA_DEPTH, INGEST_METRICS_PORT: String(await freePort()), CURSOR_SECRET: randomBytes(24).toString('hex'),
+      ...productionSecrets(), DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: prefix, BCRYPT_COST: '4',
+      INGEST_PORT: String(port), MAX_METADATA_DEPTH, INGEST_METRICS_PORT: String(await freePort()),
       // the victim's own rate limit must not be what it measures
       RATE_KEY_REQUESTS_PER_SECOND: '100000', RATE_KEY_REQUEST_BURST: '100000',
     });

@@ -20,7 +20,7 @@ import { createClient, createSql, dropDatabase, ensureDatabase, migrate, type Sq
 import { createKey } from '@central-logger/keys';
 import { Queue } from 'bullmq';
 import { deleteKeysUnder, openLogsQueue, type EventGroup } from '@central-logger/queue';
-import { freePort, startChild, waitHealthy, type Child } from '../ingest/processes.js';
+import { freePort, productionSecrets, startChild, waitHealthy, type Child } from '../ingest/processes.js';
 import { latencyStats, type AbuseResult, type AbuseScenario, type LatencyStats } from './scenario.js';
 
 const PHASE_S = Number(process.env.FLOOD_PHASE_S ?? 25);
@@ -131,12 +131,10 @@ async function run(): Promise<AbuseResult> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const extra = process.env.FLOOD_ENV ? (JSON.parse(process.env.FLOOD_ENV) as Record<string, string>) : {};
   const env = {
-    NODE_ENV: 'production', DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{flood${randomBytes(3).toString('hex')}}`,
-    INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort), CURSOR_SECRET: randomBytes(24).toString('hex'),
+    ...productionSecrets(), DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{flood${randomBytes(3).toString('hex')}}`,
+    INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort),
     // the per-key and per-tenant rates stay at their defaults: the flooder is within its limits; only the daily quota is out of the way
     RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
-    // required in production since issue 13 item 6
-    KEY_LOOKUP_SECRET: randomBytes(24).toString('hex'),
     ...extra,
   };
   const children: Child[] = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];

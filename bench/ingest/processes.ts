@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -112,4 +113,10 @@ export async function waitHealthy(url: string, timeoutMs = 30_000): Promise<void
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} did not become healthy within ${timeoutMs} ms`);
+}
+
+/** What a service started in production mode needs besides its settings: the secrets every process of a deployment shares (fresh per run). */
+export function productionSecrets(): Record<string, string> {
+  const secret = () => randomBytes(24).toString('hex');
+  return { NODE_ENV: 'production', CURSOR_SECRET: secret(), KEY_LOOKUP_SECRET: secret(), TENANT_TOKEN_SECRET: secret() };
 }

@@ -13,7 +13,7 @@ import { createClient, createSql, dropDatabase, ensureDatabase, migrate, type Sq
 import { createKey } from '@central-logger/keys';
 import { deleteKeysUnder } from '@central-logger/queue';
 import { copyCeiling } from './copy-ceiling.js';
-import { commandMeter, freePort, selfMeter, startChild, waitHealthy, type Child, type CpuMeter } from './processes.js';
+import { commandMeter, freePort, productionSecrets, selfMeter, startChild, waitHealthy, type Child, type CpuMeter } from './processes.js';
 import { printReport, type Scenario } from './report.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 30);
@@ -89,11 +89,10 @@ async function main(): Promise<void> {
 
   const [port, metricsPort, ingestMetricsPort] = [await freePort(), await freePort(), await freePort()];
   const env = {
-    NODE_ENV: 'production', DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{bench${randomBytes(3).toString('hex')}}`,
+    ...productionSecrets(), DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{bench${randomBytes(3).toString('hex')}}`,
     INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort), INGEST_METRICS_PORT: String(ingestMetricsPort),
-    // required in production since the read routes; any secret of this run will do
-    CURSOR_SECRET: randomBytes(24).toString('hex'),
     RATE_KEY_REQUESTS_PER_SECOND: '1000000', RATE_KEY_REQUEST_BURST: '1000000', RATE_KEY_EVENTS_PER_SECOND: '100000000', RATE_KEY_EVENT_BURST: '100000000', RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
+    RATE_TENANT_EVENTS_PER_SECOND: '100000000', RATE_TENANT_EVENT_BURST: '100000000',
   };
   const children: Child[] = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];
   const scenarios: Scenario[] = [];

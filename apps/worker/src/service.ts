@@ -7,6 +7,7 @@ import { laneQueueName, MAINTENANCE, workerConnection, type QueueLane } from '@c
 import { LogBatcher } from './batcher.js';
 import { persistLogs } from './jobs/persist-logs.js';
 import { maintenance } from './jobs/retention.js';
+import { BulkGovernor } from './bulk-governor.js';
 import { createWorkerMetrics, serveMetrics } from './metrics.js';
 import { startInsights, type Insights } from './insights.js';
 
@@ -47,7 +48,10 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
 
   // fair persistence: one worker per lane, so bulk jobs never hold the slots (nor the batcher's memory) fast jobs need
   const workerOf = (lane: QueueLane, concurrency: number) => {
-    const worker = new Worker(laneQueueName(lane, options.queueName), persistLogs(batcher, (g) => metrics.lagSeconds.observe({ lane }, (Date.now() - Date.parse(g.received_at)) / 1000)), {
+    const worker = new Worker(laneQueueName(lane, options.queueName), persistLogs(batcher, (g) => {
+      metrics.lagSeconds.observe({ lane }, (Date.now() - Date.parse(g.received_at)) / 1000);
+      governor?.seen(lane, g.client_id);
+    }), {
       connection,
       prefix: config.QUEUE_PREFIX,
       concurrency,
@@ -63,8 +67,11 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
     });
     return worker;
   };
+  let governor: BulkGovernor | undefined;
   const worker = workerOf('fast', config.WORKER_CONCURRENCY);
   const bulkWorker = workerOf('bulk', config.BULK_WORKER_CONCURRENCY);
+  // BULK_WORKER_CONCURRENCY only while another tenant is in the fast lane; the whole worker otherwise
+  governor = new BulkGovernor(bulkWorker, { shared: config.BULK_WORKER_CONCURRENCY, alone: Math.max(config.BULK_WORKER_CONCURRENCY, config.WORKER_CONCURRENCY) });
 
   await ensurePartitionsNow(sql, log);
   const maintainer = await startMaintenance(config, sql, connection, log);
@@ -83,6 +90,7 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
       await maintainer.close();
       await closeServer(metricsServer, 1_000);
       // both lanes stop taking jobs and finish theirs (their rows are in the batcher), then the last INSERTs
+      governor.close();
       await Promise.all([worker.close(), bulkWorker.close()]);
       await batcher.flush();
       await Promise.all([queues.fast.close(), queues.bulk.close()]);
