@@ -59,7 +59,8 @@ export function statusBody(encoding: OtlpEncoding | undefined, status: number, e
     const json = { code: grpcCode(status), message: error.message, details: [{ '@type': ERROR_INFO_TYPE, ...info }] };
     return { contentType: CONTENT_TYPES.json, body: Buffer.from(JSON.stringify(json)) };
   }
-  const detail = { typeUrl: ERROR_INFO_TYPE, value: OTLP_TYPES.errorInfo.encode(OTLP_TYPES.errorInfo.fromObject(info)).finish() };
+  // protobufjs ships google.protobuf.Any with its field names as written: type_url
+  const detail = { type_url: ERROR_INFO_TYPE, value: OTLP_TYPES.errorInfo.encode(OTLP_TYPES.errorInfo.fromObject(info)).finish() };
   const message = OTLP_TYPES.status.fromObject({ code: grpcCode(status), message: error.message, details: [detail] });
   return { contentType: CONTENT_TYPES.protobuf, body: Buffer.from(OTLP_TYPES.status.encode(message).finish()) };
 }
