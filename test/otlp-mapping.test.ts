@@ -114,6 +114,7 @@ describe('OTLP mapping', () => {
     const { events, rejected } = map(request);
     expect(events.map((e) => e.message)).toEqual(['fine', null]);
     expect(Object.keys(events[1]!.metadata.attributes as object)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(events[1]!.metadata.attributes)).toBe(Object.prototype);
     expect(rejected.map((r) => r.record)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     const reasons = rejected.map((r) => r.reason);
     expect(reasons[0]).toMatch(/^message: contains a NUL/);

@@ -163,8 +163,9 @@ function mapRecord(record: LogRecordMessage, ctx: ScopeContext, ids: Map<string,
     metadata,
   };
   try {
-    const [event] = validateBatch([item], options.limits, noNewId, options.now);
-    return { ...event!, executed_at: executedAt };
+    const event = validateBatch([item], options.limits, noNewId, options.now)[0]!;
+    event.executed_at = executedAt;
+    return event;
   } catch (err) {
     if (!isAppError(err)) throw err;
     const detail = err.details?.[0];
@@ -212,8 +213,8 @@ function noNewId(): string {
 function hexId(bytes: Uint8Array, length: number, name: string): { hex?: string; problem?: string } {
   if (bytes.length === 0) return {};
   if (bytes.length !== length) return { problem: `${name}: must be ${length} bytes (${length * 2} hex digits in JSON)` };
-  const hex = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-  return /^0+$/.test(hex) ? {} : { hex };
+  if (bytes.every((b) => b === 0)) return {};
+  return { hex: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex') };
 }
 
 /** The last string, number or boolean value of `key` among `pairs`, trimmed; undefined when absent or blank. */

@@ -44,12 +44,18 @@ export function toJson(v: AnyValueMessage | null | undefined, depth: number): Js
 }
 
 /**
- * Key-value pairs (attributes, a kvlist) as one object without a prototype,
- * so a key such as `__proto__` is stored as a key like any other.
+ * Key-value pairs (attributes, a kvlist) as one object. `__proto__` is
+ * defined as an own key like any other, never assigned (which would set the
+ * object's prototype); a plain object, not one without a prototype, which V8
+ * keeps in slower dictionary mode.
  */
 export function attributesToJson(pairs: readonly KeyValueMessage[], depth: number): { [key: string]: JsonValue } {
-  const out: { [key: string]: JsonValue } = Object.create(null);
-  for (const kv of pairs) out[kv.key] = toJson(kv.value, depth);
+  const out: { [key: string]: JsonValue } = {};
+  for (const kv of pairs) {
+    const value = toJson(kv.value, depth);
+    if (kv.key === '__proto__') Object.defineProperty(out, kv.key, { value, enumerable: true, writable: true, configurable: true });
+    else out[kv.key] = value;
+  }
   return out;
 }
 
@@ -87,5 +93,12 @@ export function isoMicros(ns: bigint): string {
   const micros = ns / 1000n;
   const ms = Number(micros / 1000n);
   const frac = Number(micros % 1000n);
-  return `${new Date(ms).toISOString().slice(0, 23)}${String(frac).padStart(3, '0')}Z`;
+  // the records of a batch mostly share their millisecond: format it once
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString().slice(0, 23);
+  }
+  return `${lastIso}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
 }
+let lastMs = Number.NaN;
+let lastIso = '';
