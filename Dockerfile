@@ -6,6 +6,8 @@ COPY apps/ingest-api/package.json apps/ingest-api/
 COPY apps/worker/package.json apps/worker/
 COPY apps/admin/package.json apps/admin/
 COPY packages/ packages/
+# a test fixture's workspace (the OpenTelemetry SDK): npm ci needs every workspace of the lock file
+COPY test/otel-service/package.json test/otel-service/
 RUN npm ci --no-audit --no-fund
 COPY . .
 # the workspace's packages/client is used from its sources (see packages/client/README.md)

@@ -15,6 +15,7 @@ import { whoAmI } from './routes/auth-me.js';
 import { acceptInviteRoute, createInviteRoute, listInvitesRoute } from './routes/auth-invites.js';
 import { getLimits } from './routes/limits.js';
 import { INGEST_ROUTE, ingestLogs, isIngestRequest, servedBeforeKoa } from './routes/logs-ingest.js';
+import { ingestOtlpLogs, isOtlpRequest, OTLP_ROUTE, otlpFailedOutside, otlpServedBeforeKoa } from './routes/otlp-logs.js';
 import { heartbeat } from './routes/heartbeat.js';
 import { createOwnKey } from './routes/keys-create.js';
 import { listOwnKeys } from './routes/keys-list.js';
@@ -61,7 +62,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   const usage = new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX);
 
   // POST /api/v1/logs, the hot path, is served without Koa (see ingestLogs)
-  const postLogs = ingestLogs({
+  const ingestDeps = {
     config: deps.config,
     verifier: deps.verifier,
     admission: { redis: deps.redis, backlog: tp.backlog, retryAfterS: deps.config.UNAVAILABLE_RETRY_AFTER_S, limiter: tp.limiter, limits: tp.limits, sql: deps.sql, log: deps.log, onBulkRefused: tp.countBulkRefusal },
@@ -70,7 +71,10 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     requests,
     usage,
     log: deps.log,
-  });
+  };
+  const postLogs = ingestLogs(ingestDeps);
+  // POST /v1/logs (OTLP/HTTP, issue 15): another decoder in front of the same pipeline, also served without Koa
+  const postOtlpLogs = ingestOtlpLogs(ingestDeps);
 
   const tokens = deps.tokens ?? new TenantTokens(deps.sql, tenantTokenSecret(deps.config), { ttlMs: deps.config.KEY_CACHE_TTL_MS });
   acceptUserTokens(deps.verifier, tokens);
@@ -85,6 +89,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   router.get('/openapi.json', openApi(doc));
   router.get('/docs', docsPage(doc));
   router.post(INGEST_ROUTE.path, servedBeforeKoa);
+  router.post(OTLP_ROUTE.path, otlpServedBeforeKoa);
   router.get('/api/v1/limits', authenticate(deps.verifier), getLimits(tp.limits, tp.limiter));
   // API keys (issue 3): heartbeat, and owner self-service
   router.post('/api/v1/heartbeat', authenticate(deps.verifier, 'logs:write'), heartbeat(deps.verifier.usage));
@@ -120,6 +125,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     koa,
     registry: tp.metrics.registry,
     listener(req, res) {
+      if (isOtlpRequest(req)) return void postOtlpLogs(req, res).catch((err: unknown) => otlpFailedOutside(err, res, deps.log));
       if (!isIngestRequest(req)) return void koaListener(req, res);
       postLogs(req, res).catch((err: unknown) => {
         // ingestLogs answers every failure itself; this is a bug's last line

@@ -121,6 +121,9 @@ function conditions(tx: Tx, clientId: string, f: LogFilter) {
   if (f.environment !== undefined) parts.push(tx`l.environment = ${f.environment}`);
   if (f.workflow !== undefined) parts.push(tx`l.workflow = ${f.workflow}`);
   if (f.runId !== undefined) parts.push(tx`l.run_id = ${f.runId}`);
+  // the key is literal, not a parameter, so the planner matches the expression index of migration 100
+  if (f.traceId !== undefined) parts.push(tx`(l.metadata ->> 'trace_id') = ${f.traceId}`);
+  if (f.spanId !== undefined) parts.push(tx`(l.metadata ->> 'span_id') = ${f.spanId}`);
   if (f.level !== undefined) parts.push(tx`l.level = ${f.level}`);
   if (f.q !== undefined) parts.push(tx`l.message ilike ${`%${escapeLike(f.q)}%`}`);
   for (const [field, value] of Object.entries(f.metadata ?? {})) parts.push(tx`l.metadata ->> ${field} = ${value}`);

@@ -12,6 +12,10 @@ export interface LogFilter {
   environment?: string;
   workflow?: string;
   runId?: string;
+  /** metadata.trace_id (OTLP records keep their trace id there, lowercase hex). */
+  traceId?: string;
+  /** metadata.span_id. */
+  spanId?: string;
   level?: Level;
   /** Text the message contains, case-insensitive. */
   q?: string;
@@ -60,6 +64,11 @@ const instant = z
     ctx.issues.push({ code: 'custom', message: STORABLE_DATES, input: s });
     return z.NEVER;
   });
+const hexId = (digits: number) =>
+  z
+    .string()
+    .regex(new RegExp(`^[0-9a-fA-F]{${digits}}$`), `must be ${digits} hex digits`)
+    .transform((s) => s.toLowerCase());
 const level = z
   .string()
   .transform((s) => s.toLowerCase())
@@ -73,6 +82,8 @@ export const logQuerySchema = z.strictObject({
   environment: text.optional().describe('exactly this environment'),
   workflow: text.optional().describe('exactly this workflow'),
   run_id: text.optional().describe('exactly this run_id'),
+  trace_id: hexId(32).optional().describe('metadata.trace_id is this trace id (32 hex digits; OTLP records keep theirs there)'),
+  span_id: hexId(16).optional().describe('metadata.span_id is this span id (16 hex digits)'),
   level: level.optional().describe(`one of ${LEVELS.join(', ')}`),
   q: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional().describe('text in the message, case-insensitive'),
   limit: z
@@ -119,6 +130,8 @@ export function parseLogQuery(raw: RawQuery, options: { export?: boolean } = {})
     environment: v!.environment,
     workflow: v!.workflow,
     runId: v!.run_id,
+    traceId: v!.trace_id,
+    spanId: v!.span_id,
     level: v!.level,
     q: v!.q,
     metadata: Object.keys(metadata).length > 0 ? metadata : undefined,

@@ -49,6 +49,28 @@ const body = (schema: Json) => ({ required: false, content: { 'application/json'
 const pathId = { in: 'path', name: 'id', required: true, description: 'the key id or prefix', schema: { type: 'string' } };
 const eventRef = { $ref: '#/components/schemas/Event' };
 
+/**
+ * `POST /v1/logs` (OTLP/HTTP): the bodies are OpenTelemetry's messages, as
+ * protobuf or OTLP/JSON, and errors are google.rpc.Status in the request's
+ * encoding (with the service's error code in an ErrorInfo detail).
+ */
+function otlpLogsOperation(): Json {
+  const otlp = (description: string, json: Json) => ({ description, content: { 'application/x-protobuf': { schema: { type: 'string', format: 'binary' } }, 'application/json': { schema: json } } });
+  const status = otlp('google.rpc.Status: code, message, and a google.rpc.ErrorInfo detail whose reason is the error code and whose metadata.request_id is the request id', { $ref: '#/components/schemas/OtlpStatus' });
+  return {
+    summary: 'OpenTelemetry logs (OTLP/HTTP): an ExportLogsServiceRequest as protobuf or JSON, optionally gzip; invalid records are answered in partial_success while the valid ones are stored',
+    security: [{ ApiKey: [] }, { Bearer: [] }],
+    'x-required-scope': 'logs:write',
+    requestBody: { required: true, ...otlp('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest', { type: 'object', properties: { resourceLogs: { type: 'array', items: { type: 'object' } } } }) },
+    responses: {
+      '200': otlp('ExportLogsServiceResponse, stored in the queue; partialSuccess when records were rejected', { type: 'object', properties: { partialSuccess: { type: 'object', properties: { rejectedLogRecords: { type: 'string', description: 'int64, as a decimal string' }, errorMessage: { type: 'string' } } } } }),
+      '400': status, '401': status, '403': status, '413': status, '415': status,
+      '429': { ...status, description: `${status.description}; Retry-After (retryable)` },
+      '503': { ...status, description: `${status.description}; Retry-After (retryable)` },
+    },
+  };
+}
+
 /** The ingest API's OpenAPI 3.1 document. */
 export function openApiDocument(schemas: DocumentedSchemas = ROUTE_SCHEMAS): Json {
   const metadataFilter = { in: 'query', name: METADATA_FILTER.name, description: METADATA_FILTER.description, schema: { type: 'string' } };
@@ -63,6 +85,14 @@ export function openApiDocument(schemas: DocumentedSchemas = ROUTE_SCHEMAS): Jso
       },
       schemas: {
         Event: jsonSchema(schemas.event),
+        OtlpStatus: {
+          type: 'object',
+          properties: {
+            code: { type: 'integer', description: 'gRPC status code' },
+            message: { type: 'string' },
+            details: { type: 'array', items: { type: 'object', properties: { '@type': { const: 'type.googleapis.com/google.rpc.ErrorInfo' }, reason: { enum: ERROR_CODES }, domain: { type: 'string' }, metadata: { type: 'object', properties: { request_id: { type: 'string' } } } } } },
+          },
+        },
         Error: {
           type: 'object',
           required: ['error', 'message', 'request_id'],
@@ -100,6 +130,7 @@ export function openApiDocument(schemas: DocumentedSchemas = ROUTE_SCHEMAS): Jso
           'logs:read',
         ),
       },
+      '/v1/logs': { post: otlpLogsOperation() },
       '/api/v1/logs/{id}': { get: keyed({ summary: 'One event by event_id', parameters: [{ ...pathId, description: 'the event_id' }], responses: { '200': json('The event') } }, 'logs:read') },
       '/api/v1/logs/histogram': { get: keyed({ summary: 'Counts per time bucket split by level, with the filters of GET /api/v1/logs (from/to default to the last 24 h); every bucket of the range, empty ones as zeros', parameters: [...queryParameters(schemas.logQuery).filter((p) => p.name !== 'limit' && p.name !== 'cursor'), ...queryParameters(histogramParamsSchema), metadataFilter], responses: { '200': json('{"interval", "from", "to", "total", "data": [{"start", "count", "levels": {"debug", "info", "warn", "error", "fatal", "none"}}]}') } }, 'logs:read') },
       '/api/v1/stats': { get: keyed({ summary: 'Counts by status, environment, workflow, hour or day', parameters: queryParameters(schemas.statsQuery), responses: { '200': json('Counts') } }, 'logs:read') },

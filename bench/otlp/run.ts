@@ -1,0 +1,166 @@
+// `npx tsx bench/otlp/run.ts`: OTLP/HTTP protobuf batches against JSON batches
+// of the same events, in one run. Runs ingest-api and the worker as child
+// processes (bench/ingest's helpers) against a database of its own, drives
+// POST /v1/logs and then POST /api/v1/logs with autocannon, and prints events
+// persisted per second for each, their ratio, and the core count.
+// Every request carries new records (its number written into a template): OTLP
+// event ids come from the content, so a repeated body would be stored once.
+// Settings (environment): BENCH_DURATION_S (20), BENCH_CONNECTIONS (20),
+// BENCH_RECORDS (100 per request), BENCH_JSON_FIRST=1 (run JSON first), BENCH_DATABASE_URL, REDIS_URL.
+import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { createClient, createSql, dropDatabase, ensureDatabase, migrate, type Sql } from '@central-logger/db';
+import { createKey } from '@central-logger/keys';
+import { mapExportRequest, OTLP_TYPES, type ExportLogsRequestMessage } from '@central-logger/otlp';
+import { deleteKeysUnder } from '@central-logger/queue';
+import { commandMeter, freePort, selfMeter, startChild, waitHealthy, type Child, type CpuMeter } from '../ingest/processes.js';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 100);
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cl_bench_otlp';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const JSON_FIRST = process.env.BENCH_JSON_FIRST === '1';
+const SHARED_METERS = [commandMeter('postgres', 'postgres'), commandMeter('redis', 'redis-server'), selfMeter('autocannon')];
+
+const str = (stringValue: string) => ({ stringValue });
+// a resource as the Node SDK sends one: service, environment and the SDK's own attributes
+const RESOURCE = {
+  attributes: Object.entries({ 'service.name': 'checkout', 'deployment.environment.name': 'bench', 'telemetry.sdk.language': 'nodejs', 'telemetry.sdk.name': 'opentelemetry', 'telemetry.sdk.version': '2.12.1', 'host.name': 'bench-host', 'process.pid': '4242' }).map(([key, v]) => ({ key, value: str(v) })),
+};
+
+const MARK = 'NNNNNNNNNN'; // replaced by each request's number, zero-padded to the same width
+
+/** One export request of RECORDS records, as the SDK would batch them; MARK in each body and run id. */
+function exportRequest(): ExportLogsRequestMessage {
+  const at = BigInt(Date.now()) * 1_000_000n;
+  const logRecords = Array.from({ length: RECORDS }, (_, i) => ({
+    timeUnixNano: String(at + BigInt(i) * 1000n),
+    observedTimeUnixNano: String(at + BigInt(i) * 1000n),
+    severityNumber: 9,
+    severityText: 'INFO',
+    body: str(`bench event ${MARK}-${i}`),
+    traceId: randomBytes(16),
+    spanId: randomBytes(8),
+    flags: 1,
+    attributes: [{ key: 'workflow.run_id', value: str(`run-${MARK}`) }, { key: 'http.route', value: str('/orders/:id') }, { key: 'n', value: { intValue: i } }],
+  }));
+  return OTLP_TYPES.request.fromObject({ resourceLogs: [{ resource: RESOURCE, scopeLogs: [{ scope: { name: 'bench', version: '1.0.0' }, logRecords }] }] }) as unknown as ExportLogsRequestMessage;
+}
+
+/**
+ * Request bodies from one template: the request number is written over MARK,
+ * so every request carries new records (new content, so new OTLP event ids)
+ * at the cost of a copy, in both encodings alike.
+ */
+function bodies(): { protobuf: (n: number) => Buffer; json: (n: number) => string } {
+  const request = exportRequest();
+  const proto = Buffer.from(OTLP_TYPES.request.encode(request as never).finish());
+  const offsets: number[] = [];
+  for (let at = proto.indexOf(MARK); at !== -1; at = proto.indexOf(MARK, at + MARK.length)) offsets.push(at);
+  // the same events as the ingest API's JSON: what the OTLP mapping makes of the request, ids ending in MARK
+  const limits = { maxEvents: 1_000_000, maxEventBytes: 1 << 20, maxMetadataDepth: 16, maxFutureMs: 86_400_000 };
+  const events = mapExportRequest(request, { limits, now: Date.now() }).events.map((e) => ({ ...e, event_id: `${e.event_id.slice(0, -MARK.length)}${MARK}` }));
+  const parts = JSON.stringify(events).split(MARK);
+  const number = (n: number) => String(n).padStart(MARK.length, '0');
+  return {
+    protobuf(n) {
+      const body = Buffer.from(proto);
+      const digits = number(n);
+      for (const at of offsets) body.write(digits, at, 'latin1');
+      return body;
+    },
+    json: (n) => parts.join(number(n)),
+  };
+}
+
+interface Result {
+  name: string;
+  accepted: number;
+  stored: number;
+  drainS: number;
+  persistedPerS: number;
+  statuses: Record<string, number>;
+  cpu: Record<string, number>;
+}
+
+const countRows = async (sql: Sql, clientId: string) => Number((await sql`select count(*)::int as n from workflow_logs where client_id = ${clientId}`)[0]!.n);
+
+async function drive(name: string, sql: Sql, url: string, clientId: string, key: string, contentType: string, body: (n: number) => Buffer | string, ok: number, meters: CpuMeter[], seconds = DURATION_S): Promise<Result> {
+  let n = 0;
+  const before = await countRows(sql, clientId);
+  const cpuBefore = meters.map((m) => m.cpuSeconds());
+  const result = await autocannon({
+    url, connections: CONNECTIONS, duration: seconds,
+    requests: [{ method: 'POST', headers: { 'content-type': contentType, 'x-api-key': key }, setupRequest: (req) => ({ ...req, body: body(n++) }) }],
+  });
+  const loadEnded = performance.now();
+  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([k, v]) => [k, v.count ?? 0]));
+  const accepted = (statuses[String(ok)] ?? 0) * RECORDS;
+  let stored = 0;
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    stored = (await countRows(sql, clientId)) - before;
+    if (stored >= accepted || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const drainS = (performance.now() - loadEnded) / 1000;
+  const cpu = Object.fromEntries(meters.map((m, i) => [m.name, (m.cpuSeconds() - cpuBefore[i]!) / Math.max(1, stored) * 1000]));
+  return { name, accepted, stored, drainS, persistedPerS: stored / (seconds + drainS), statuses, cpu };
+}
+
+async function tenant(sql: Sql, id: string): Promise<string> {
+  await createClient(sql, id, id);
+  return (await createKey(sql, { name: `${id} key`, role: 'agent', clientId: id, bcryptCost: 10 })).key;
+}
+
+async function main(): Promise<void> {
+  await dropDatabase(DATABASE_URL);
+  await ensureDatabase(DATABASE_URL);
+  const sql = createSql(DATABASE_URL, { max: 4, applicationName: 'bench' });
+  await migrate(sql);
+  await sql`select ensure_workflow_logs_partitions(current_date - 1, current_date + 3)`;
+  const keys = { otlp: await tenant(sql, 'bench-otlp'), json: await tenant(sql, 'bench-json'), warm: await tenant(sql, 'bench-warm') };
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const env = {
+    NODE_ENV: 'production', DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{bench${randomBytes(3).toString('hex')}}`,
+    INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort), CURSOR_SECRET: randomBytes(24).toString('hex'), KEY_LOOKUP_SECRET: randomBytes(24).toString('hex'),
+    RATE_KEY_REQUESTS_PER_SECOND: '1000000', RATE_KEY_REQUEST_BURST: '1000000', RATE_KEY_EVENTS_PER_SECOND: '100000000', RATE_KEY_EVENT_BURST: '100000000', RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
+  };
+  const children: Child[] = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];
+  const meters = [...children, ...SHARED_METERS];
+  const results: Result[] = [];
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    await Promise.all([waitHealthy(`${base}/health`), waitHealthy(`http://127.0.0.1:${metricsPort}/health`)]);
+    const { protobuf: protobufBody, json: jsonBody } = bodies();
+    const otlp = () => drive('OTLP protobuf (POST /v1/logs)', sql, `${base}/v1/logs`, 'bench-otlp', keys.otlp, 'application/x-protobuf', protobufBody, 200, meters);
+    const json = () => drive('JSON (POST /api/v1/logs)', sql, `${base}/api/v1/logs`, 'bench-json', keys.json, 'application/json', jsonBody, 202, meters);
+    // a short warm-up of both (JIT, partitions, caches), not counted, so the order matters less
+    console.error('warm-up …');
+    await drive('warm-up', sql, `${base}/v1/logs`, 'bench-warm', keys.warm, 'application/x-protobuf', protobufBody, 200, [], 2);
+    await drive('warm-up', sql, `${base}/api/v1/logs`, 'bench-warm', keys.warm, 'application/json', jsonBody, 202, [], 2);
+    console.error(`${CONNECTIONS} connections × ${DURATION_S} s, ${RECORDS} records a request, OTLP protobuf and JSON of the same events …`);
+    if (JSON_FIRST) results.push(await json(), await otlp());
+    else results.push(await otlp(), await json());
+  } finally {
+    for (const c of children) await c.stop();
+    const redis = new Redis(REDIS_URL);
+    await deleteKeysUnder(redis, env.QUEUE_PREFIX).finally(() => redis.disconnect());
+    await sql.end();
+  }
+  console.log(`\nOTLP vs JSON ingest — ${cpus().length} cores, ${CONNECTIONS} connections, ${DURATION_S} s each, ${RECORDS} events a request\n`);
+  console.log('| scenario | accepted | stored | drain s | events/s persisted | answers | CPU s per 1,000 events (ingest-api / worker / postgres / redis / load) |');
+  console.log('| --- | ---: | ---: | ---: | ---: | --- | --- |');
+  for (const r of results) {
+    const cpu = ['ingest-api', 'worker', 'postgres', 'redis', 'autocannon'].map((k) => (r.cpu[k] ?? 0).toFixed(3)).join(' / ');
+    console.log(`| ${r.name} | ${r.accepted} | ${r.stored} | ${r.drainS.toFixed(1)} | ${Math.round(r.persistedPerS)} | ${JSON.stringify(r.statuses)} | ${cpu} |`);
+  }
+  const otlp = results.find((r) => r.name.startsWith('OTLP'));
+  const json = results.find((r) => r.name.startsWith('JSON'));
+  if (otlp && json) console.log(`\nOTLP / JSON events persisted per second: ${((otlp.persistedPerS / json.persistedPerS) * 100).toFixed(0)}% (target ≥ 90%)`);
+}
+
+await main();

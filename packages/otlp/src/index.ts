@@ -1,0 +1,6 @@
+export * from './schema.js';
+export * from './decode.js';
+export * from './values.js';
+export * from './map.js';
+export * from './answer.js';
+export * from './body.js';
