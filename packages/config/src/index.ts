@@ -94,7 +94,8 @@ export const httpSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
-export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
+/** ingest-api's settings, each with its default; `ingestSchema` adds the checks across settings. */
+export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
   INGEST_PORT: port.default(8000),
   /** Postgres connection string of ingest-api (role central_logger_ingest). Default: DATABASE_URL with that user and no password. */
   INGEST_DATABASE_URL: z.url().optional(),
@@ -198,7 +199,9 @@ export const ingestSchema = baseSchema.extend(httpSchema.shape).extend({
   BACKLOG_SAMPLE_MS: positiveInt.default(100),
   /** Retry-After (seconds) sent with 503 unavailable. Default 5. */
   UNAVAILABLE_RETRY_AFTER_S: positiveInt.default(5),
-}).superRefine((c, ctx) => {
+});
+
+export const ingestSchema = ingestSettingsSchema.superRefine((c, ctx) => {
   if (c.MAX_BULK_BACKLOG_JOBS !== undefined && c.MAX_BULK_BACKLOG_JOBS >= c.MAX_QUEUE_BACKLOG_JOBS) {
     ctx.addIssue({ code: 'custom', path: ['MAX_BULK_BACKLOG_JOBS'], message: `must be below MAX_QUEUE_BACKLOG_JOBS (${c.MAX_QUEUE_BACKLOG_JOBS}), or the bulk lane fills the whole backlog and every tenant gets 503 before the one over its fair share gets 429` });
   }
