@@ -86,9 +86,9 @@ try {
   const keys = await makeKeys(sql);
   console.error(`${keys.length} keys created (bcrypt cost ${BCRYPT_COST}) in ${Math.round(performance.now() - t0)} ms`);
 
-  const port = await freePort();
+  const [port, metricsPort] = [await freePort(), await freePort()];
   const env = {
-    DATABASE_URL: dbUrl, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', INGEST_PORT: String(port), WORKER_METRICS_PORT: String(await freePort()),
+    DATABASE_URL: dbUrl, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', INGEST_PORT: String(port), INGEST_METRICS_PORT: String(metricsPort), WORKER_METRICS_PORT: String(await freePort()),
     KEY_CACHE_TTL_MS: flags['ttl-ms']!, BCRYPT_COST: String(BCRYPT_COST),
     RATE_KEY_REQUESTS_PER_SECOND: '1000000', RATE_KEY_REQUEST_BURST: '1000000', RATE_KEY_EVENTS_PER_SECOND: '100000000', RATE_KEY_EVENT_BURST: '100000000', RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
   };
@@ -152,7 +152,7 @@ try {
     win = new Uint32Array(50_000);
     winN = 0;
     non2xx = 0;
-    const metrics = await (await fetch(`${base}/metrics`)).text().catch(() => '');
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text().catch(() => '');
     const row = { rps: (n * 1000) / (now - last), p99: p99(w, n), non2xx: bad, compares: gauge(metrics, 'auth_bcrypt_compares'), rssMb: rssMb(ingest) };
     last = now;
     windows.push(row);
