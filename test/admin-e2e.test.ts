@@ -156,9 +156,15 @@ describe('admin dashboard in Chromium', () => {
     const [name, value] = (await signIn(app)).split('=') as [string, string];
     await browser.addCookies([{ name, value, url: app.baseUrl }]);
     await page.goto(`${app.baseUrl}/#keys`);
+    await page.reload(); // the page is already at this URL from the test before: a hash change alone would not load it anew
     const legacyRow = page.locator('#key-rows tr', { hasText: legacy.prefix });
     await legacyRow.locator('.rotation-due').waitFor();
     expect(await legacyRow.locator('.rotation-due').textContent()).toBe('rotate now');
     expect(await page.locator('#key-rows tr', { hasText: t.record.prefix }).locator('.rotation-due').count()).toBe(0);
+    // for a person to look at: the key list with the badge, on a laptop and a phone
+    for (const [width, height] of [[1280, 800], [390, 844]] as const) {
+      await page.setViewportSize({ width, height });
+      await page.screenshot({ path: `test-results/admin-keys-rotation-${width}.png`, fullPage: true });
+    }
   });
 });
