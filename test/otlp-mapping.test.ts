@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '@central-logger/errors';
-import { decodeExportRequest, isoMicros, jsonDepth, levelOf, mapExportRequest, nanos, OTLP_DEFAULTS, OTLP_TYPES, type ExportLogsRequestMessage } from '@central-logger/otlp';
+import { decodeExportRequest, isoMicros, levelOf, mapExportRequest, nanos, OTLP_DEFAULTS, OTLP_TYPES, type ExportLogsRequestMessage } from '@central-logger/otlp';
 
 const limits = { maxEvents: 1000, maxEventBytes: 64 * 1024, maxMetadataDepth: 16, maxFutureMs: 86_400_000, maxAgeDays: 30 };
 const NOW = Date.parse('2026-06-01T12:00:00Z');
@@ -156,10 +156,9 @@ describe('OTLP decoding', () => {
   });
 
   it('bounds nesting before the work grows with it: JSON by a scan before JSON.parse, protobuf by the decoder\'s limit', () => {
-    expect(jsonDepth('{"a": ["[[[", {"b": "\\"{"}]}')).toBe(3);
     const bomb = Buffer.from(`{"resourceLogs":${'['.repeat(2_000_000)}`);
     const started = performance.now();
-    expect(() => decodeExportRequest(bomb, 'json')).toThrow(/nested deeper than 256 levels/);
+    expect(() => decodeExportRequest(bomb, 'json')).toThrow(/nested at most 256 levels deep/);
     expect(performance.now() - started).toBeLessThan(500);
 
     // within the decoder's limit but past MAX_METADATA_DEPTH: that record is rejected

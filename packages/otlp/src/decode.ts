@@ -1,4 +1,5 @@
 import { AppError } from '@central-logger/errors';
+import { checkJsonDepth } from '@central-logger/http';
 import { OTLP_TYPES, type ExportLogsRequestMessage } from './schema.js';
 
 export type OtlpEncoding = 'protobuf' | 'json';
@@ -54,8 +55,7 @@ export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding): E
     throw new AppError('validation_failed', 'The body is not valid UTF-8');
   }
   if (text.trim() === '') return { resourceLogs: [] };
-  const depth = jsonDepth(text);
-  if (depth > MAX_JSON_DEPTH) throw new AppError('validation_failed', `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  checkJsonDepth(text, { maxDepth: MAX_JSON_DEPTH, perLine: false, describe: 'an OTLP/JSON request' });
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -76,27 +76,6 @@ export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding): E
 function undecodable(what: string, err: unknown): AppError {
   const reason = err instanceof Error ? `: ${err.message.replace(/^\.opentelemetry\.proto\.[\w.]+\./, '')}` : '';
   return new AppError('validation_failed', `The body is not a valid OTLP ${what} ExportLogsServiceRequest${reason}`, { cause: err });
-}
-
-/**
- * The deepest nesting of objects and arrays in JSON text, brackets inside
- * strings aside; one pass over the characters, however deep the text goes.
- */
-export function jsonDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) max = depth;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return max;
 }
 
 const HEX_ID_LENGTHS = { traceId: 32, spanId: 16 } as const;
