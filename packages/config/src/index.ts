@@ -352,3 +352,27 @@ export function requireProductionSecrets(config: { NODE_ENV: string } & Record<s
   const missing = names.filter((name) => !config[name]);
   if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required in production (a random value, the same on every process)`));
 }
+
+/**
+ * A secret every process of a deployment shares (`name` in `config`). In
+ * production it is required, and `devValue` is refused there: it is public.
+ * Elsewhere, when unset, `devValue`, stable across processes and restarts,
+ * with a warning saying what it protects (`protects`).
+ */
+export function sharedSecret(
+  config: { NODE_ENV: string } & Record<string, unknown>,
+  name: string,
+  devValue: string,
+  protects: string,
+  warn: (message: string) => void = () => {},
+): string {
+  const secret = config[name];
+  if (config.NODE_ENV === 'production') {
+    if (typeof secret !== 'string' || !secret) throw new ConfigError([`${name}: required in production (a random value of at least 32 characters, the same on every process)`]);
+    if (secret === devValue) throw new ConfigError([`${name}: the development value is public; set a random one in production`]);
+    return secret;
+  }
+  if (typeof secret === 'string' && secret) return secret;
+  warn(`${name} is not set: ${protects} use the public development secret (required in production)`);
+  return devValue;
+}
