@@ -181,7 +181,7 @@ describe('docs/api.md', () => {
 
 describe('docs/operations.md', () => {
   // every zod object schema packages/config exports, and the defaults it gives when nothing is set
-  const schemas = Object.values(config).filter(
+  const schemas = (Object.values(config) as unknown[]).filter(
     (v): v is { shape: Record<string, unknown>; parse(input: unknown): Record<string, unknown> } => typeof v === 'object' && v !== null && 'shape' in v && 'parse' in v,
   );
   const defaults = new Map<string, unknown>();
