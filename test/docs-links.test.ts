@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as config from '@central-logger/config';
 import { errorStatus } from '@central-logger/errors';
+import { INGEST_ROUTE } from '../apps/ingest-api/src/routes/logs-ingest.js';
+import { OTLP_ROUTE } from '../apps/ingest-api/src/routes/otlp-logs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SKIPPED_DIRS = new Set(['node_modules', '.git', 'dist', 'test-results', 'coverage']);
@@ -170,7 +172,36 @@ describe('links in the repository\'s Markdown', () => {
   });
 });
 
+/**
+ * The routes an app's wiring registers (`router.get('/path', …)`), read from its source: method and path, with
+ * `${api}` as the admin app defines it and the raw handlers' route constants resolved. Routes registered in a
+ * loop (the dashboard's files) are not literal and not listed.
+ */
+function routesOf(file: string): Array<[string, string]> {
+  const constants: Record<string, string> = { 'INGEST_ROUTE.path': INGEST_ROUTE.path, 'OTLP_ROUTE.path': OTLP_ROUTE.path };
+  const routes: Array<[string, string]> = [];
+  for (const m of read(file).matchAll(/router\.(get|post|put|patch|delete)\(\s*(`[^`]*`|'[^']*'|[A-Z_]+\.path)/g)) {
+    const raw = m[2]!;
+    const path = constants[raw] ?? raw.slice(1, -1).replaceAll('${api}', '/admin/api');
+    routes.push([m[1]!.toUpperCase(), path]);
+  }
+  return routes;
+}
+
 describe('docs/api.md', () => {
+  it('names every route the ingest API and the admin API register', () => {
+    const doc = read('docs/api.md');
+    const ingest = routesOf('apps/ingest-api/src/app.ts');
+    const admin = routesOf('apps/admin/src/app.ts');
+    expect(ingest.length).toBeGreaterThanOrEqual(20);
+    expect(admin.length).toBeGreaterThanOrEqual(20);
+    const missing = [...ingest, ...admin].filter(([method, path]) => {
+      const relative = path.startsWith('/admin/api/') ? path.slice('/admin/api/'.length) : undefined;
+      return !doc.includes(`\`${method} ${path}\``) && !(relative && doc.includes(`\`${method} ${relative}\``));
+    });
+    expect(missing.map(([m, p]) => `${m} ${p}`)).toEqual([]);
+  });
+
   it('has every error code in its error table, with the status packages/errors maps it to, and no other', () => {
     const rows = tableRowsUnder(read('docs/api.md'), '## Error codes').filter((r) => /^`[a-z_]+`$/.test(r[0]!));
     const documented = new Map(rows.map((r) => [r[0]!.slice(1, -1), Number(r[1])]));
