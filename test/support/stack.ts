@@ -6,7 +6,7 @@ import { createClient, type Sql } from '@central-logger/db';
 import { portOf } from '@central-logger/http';
 import { createKey, type KeyRecord, type Role } from '@central-logger/keys';
 import { deleteKeysUnder, QUEUES } from '@central-logger/queue';
-import { startIngestApi, type IngestService } from '../../apps/ingest-api/src/service.js';
+import { startIngestApi, type IngestOptions, type IngestService } from '../../apps/ingest-api/src/service.js';
 import { startWorker, type WorkerService } from '../../apps/worker/src/service.js';
 import type { TestDatabase } from './db.js';
 
@@ -51,12 +51,17 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+export interface StackOptions extends Pick<IngestOptions, 'log' | 'now'> {
+  /** Start a worker too (default true). */
+  worker?: boolean;
+}
+
 /** Starts ingest-api (on a free port) and, unless told not to, a worker, in this process. */
-export async function startStack(db: TestDatabase, extra: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<Stack> {
+export async function startStack(db: TestDatabase, extra: Record<string, string> = {}, options: StackOptions = {}): Promise<Stack> {
   const env = testEnv(db, extra);
   const ingestConfig = loadConfig(ingestSchema, env);
   const workerConfig = loadConfig(workerSchema, env);
-  const ingest = await startIngestApi(ingestConfig);
+  const ingest = await startIngestApi(ingestConfig, { ...(options.log ? { log: options.log } : {}), ...(options.now ? { now: options.now } : {}) });
   const worker = options.worker === false ? undefined : await startWorker(workerConfig);
   const queueConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue(QUEUES.logs, { connection: queueConnection, prefix: env.QUEUE_PREFIX });
