@@ -3,8 +3,8 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { IngestConfig } from '@central-logger/config';
 import type { CursorCodec, Sql } from '@central-logger/db';
-import { API_ANSWER, errorMiddleware, health, noStoreUnder, randomId, ready, refuseNulInUrl, RequestCounters, requestMetrics, type Logger } from '@central-logger/http';
-import type { KeyVerifier } from '@central-logger/keys';
+import { health, koaLifecycle, ready, refuseNulInUrl, RequestCounters, RequestLifecycle, serveRaw, type Logger } from '@central-logger/http';
+import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
@@ -15,7 +15,7 @@ import { whoAmI } from './routes/auth-me.js';
 import { acceptInviteRoute, createInviteRoute, listInvitesRoute } from './routes/auth-invites.js';
 import { getLimits } from './routes/limits.js';
 import { INGEST_ROUTE, ingestLogs, isIngestRequest, servedBeforeKoa } from './routes/logs-ingest.js';
-import { ingestOtlpLogs, isOtlpRequest, OTLP_ROUTE, otlpFailedOutside, otlpServedBeforeKoa } from './routes/otlp-logs.js';
+import { ingestOtlpLogs, isOtlpRequest, OTLP_ROUTE, otlpServedBeforeKoa } from './routes/otlp-logs.js';
 import { heartbeat } from './routes/heartbeat.js';
 import { createOwnKey } from './routes/keys-create.js';
 import { listOwnKeys } from './routes/keys-list.js';
@@ -58,8 +58,14 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   koa.proxy = deps.config.TRUST_PROXY;
   koa.silent = true;
   const tp = createThroughput(deps);
-  const requests = new RequestCounters(tp.metrics.registry);
-  const usage = new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX);
+  // one lifecycle for every answer, Koa's and the raw routes': request id, logger, error answer, metrics, usage (outside /api/v1 only the OTLP route counts), access log
+  const lifecycle = new RequestLifecycle<Principal>({
+    log: deps.log,
+    counters: new RequestCounters(tp.metrics.registry),
+    usage: countUsage(new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX), deps.log, (path) => path.startsWith('/api/v1/') || path === OTLP_ROUTE.path),
+    // tenant answers (logs, stats, keys, limits) and their errors are never cached
+    noStoreUnder: '/api/',
+  });
 
   // POST /api/v1/logs, the hot path, is served without Koa (see ingestLogs)
   const ingestDeps = {
@@ -68,13 +74,11 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     admission: { redis: deps.redis, backlog: tp.backlog, retryAfterS: deps.config.UNAVAILABLE_RETRY_AFTER_S, limiter: tp.limiter, limits: tp.limits, sql: deps.sql, log: deps.log, onBulkRefused: tp.countBulkRefusal },
     committers: tp.committers,
     metrics: tp.metrics,
-    requests,
-    usage,
     log: deps.log,
   };
-  const postLogs = ingestLogs(ingestDeps);
+  const postLogs = serveRaw(lifecycle, INGEST_ROUTE, ingestLogs(ingestDeps));
   // POST /v1/logs (OTLP/HTTP, issue 15): another decoder in front of the same pipeline, also served without Koa
-  const postOtlpLogs = ingestOtlpLogs(ingestDeps);
+  const postOtlpLogs = serveRaw(lifecycle, OTLP_ROUTE, ingestOtlpLogs(ingestDeps));
 
   const tokens = deps.tokens ?? new TenantTokens(deps.sql, tenantTokenSecret(deps.config), { ttlMs: deps.config.KEY_CACHE_TTL_MS });
   acceptUserTokens(deps.verifier, tokens);
@@ -110,12 +114,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   router.get('/api/v1/logs/:id', authenticate(deps.verifier, 'logs:read'), getLogById(readSql));
   router.get('/api/v1/stats', authenticate(deps.verifier, 'logs:read'), getStats(readSql));
 
-  koa.use(requestMetrics(requests));
-  // usage (issue 6): outside the error middleware, so it counts every final status
-  koa.use(countUsage(usage, deps.log));
-  koa.use(errorMiddleware(deps.log));
-  // tenant answers (logs, stats, keys, limits) and their errors are never cached
-  koa.use(noStoreUnder('/api/'));
+  koa.use(koaLifecycle(lifecycle));
   koa.use(refuseNulInUrl);
   koa.use(router.routes());
   koa.use(router.allowedMethods({ throw: false }));
@@ -125,14 +124,10 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     koa,
     registry: tp.metrics.registry,
     listener(req, res) {
-      if (isOtlpRequest(req)) return void postOtlpLogs(req, res).catch((err: unknown) => otlpFailedOutside(err, res, deps.log));
-      if (!isIngestRequest(req)) return void koaListener(req, res);
-      postLogs(req, res).catch((err: unknown) => {
-        // ingestLogs answers every failure itself; this is a bug's last line
-        deps.log.error({ err: (err as Error).message }, 'ingest request failed outside its handler');
-        if (!res.headersSent) res.writeHead(500, { ...API_ANSWER, 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: 'internal_error', message: 'Internal server error', request_id: randomId('req') }));
-        else res.destroy();
-      });
+      // a raw route's handler that throws instead of answering is answered by the lifecycle too (serveRaw)
+      if (isIngestRequest(req)) postLogs(req, res);
+      else if (isOtlpRequest(req)) postOtlpLogs(req, res);
+      else void koaListener(req, res);
     },
   };
 }

@@ -12,7 +12,8 @@ export function registerMigrate(program: Command, run: Run): void {
     .action(() =>
       run(async (ctx) => {
         if (await ensureDatabase(ctx.config.DATABASE_URL)) ctx.out('✓ Database created');
-        const { applied, skipped } = await migrate(ctx.sql);
+        const { applied, skipped, superseded } = await migrate(ctx.sql);
+        for (const file of superseded) ctx.out(`ℹ ${file}: this database ran an earlier text of it, edited after it shipped; a later migration makes up the difference`);
         for (const file of applied) ctx.out(`✓ Applied ${file}`);
         ctx.out(applied.length ? `${applied.length} migration(s) applied, ${skipped} already present` : `Up to date (${skipped} migrations)`);
         const c = ctx.config;
