@@ -298,6 +298,19 @@ const adminDatabaseShape = {
 /** The `central-logger` CLI. */
 export const cliSchema = baseSchema.extend(adminDatabaseShape);
 
+/**
+ * `central-logger ship`: where it sends, as the SDK reads them
+ * (packages/client), so that they may sit in .env too. The command's flags win.
+ */
+export const shipSchema = z.object({
+  /** The ingest API, its base or its /api/v1/logs URL. */
+  LOGGER_API_URL: z.url().optional(),
+  /** The key ship sends with (an agent or owner key). */
+  LOGGER_API_KEY: z.string().min(1).optional(),
+  /** Environment of the lines that carry none (the flag --environment wins). */
+  LOGGER_ENVIRONMENT: z.string().min(1).optional(),
+});
+
 export const adminSchema = baseSchema.extend(httpSchema.shape).extend(adminDatabaseShape).extend({
   ADMIN_PORT: port.default(8001),
   /** Port of the admin app's /metrics listener on METRICS_HOST; 0 picks a free port. Default 8004. */
