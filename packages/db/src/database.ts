@@ -40,8 +40,8 @@ export async function dropDatabase(url: string): Promise<void> {
 export function describeDatabase(url: string): string {
   const u = new URL(url);
   const name = decodeURIComponent(u.pathname.slice(1)) || '(the user\'s default)';
-  // a socket directory given as ?host=/run/postgresql, as libpq allows
-  const host = u.hostname || u.searchParams.get('host') || 'localhost';
+  // a socket directory given as ?host=/run/postgresql, as libpq allows, is where it connects
+  const host = u.searchParams.get('host') || u.hostname || 'localhost';
   const user = u.username ? ` as ${decodeURIComponent(u.username)}` : '';
   return `${name} on ${host}:${u.port || '5432'}${user}`;
 }

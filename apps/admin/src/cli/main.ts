@@ -19,8 +19,8 @@ async function run(fn: (ctx: CliContext) => Promise<void>, options: RunOptions =
   let ctx: CliContext | undefined;
   try {
     ctx = createCliContext(options);
-    // on stderr: stdout stays the command's answer (--json)
-    if (options.writes) console.error(`Database: ${ctx.database}`);
+    // first, before anything can fail: a change made in an unexpected database is seen at once
+    if (options.writes) ctx.out(`Database: ${ctx.database}`);
     await fn(ctx);
   } catch (err) {
     process.exitCode = 1;
