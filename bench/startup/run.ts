@@ -10,11 +10,14 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { createSql, dropDatabase, ensureDatabase, migrate } from '@central-logger/db';
+import { deleteKeysUnder } from '@central-logger/queue';
 import { freePort, nodeArgsFor, productionSecrets, type RunMode } from '../ingest/processes.js';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 5);
+const QUEUE_PREFIX = '{bench-startup}';
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cl_bench_startup';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -34,7 +37,7 @@ interface Start {
 async function measure(app: App, mode: RunMode): Promise<Start> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const env = {
-    ...process.env, ...productionSecrets(), ENV_FILE: 'none', DATABASE_URL, REDIS_URL, LOG_LEVEL: 'info', QUEUE_PREFIX: '{bench-startup}',
+    ...process.env, ...productionSecrets(), ENV_FILE: 'none', DATABASE_URL, REDIS_URL, LOG_LEVEL: 'info', QUEUE_PREFIX,
     INGEST_PORT: String(port), ADMIN_PORT: String(port), INGEST_METRICS_PORT: String(metricsPort), ADMIN_METRICS_PORT: String(metricsPort), WORKER_METRICS_PORT: String(metricsPort),
   };
   const started = performance.now();
@@ -114,6 +117,8 @@ async function main(): Promise<void> {
     }
   } finally {
     await dropDatabase(DATABASE_URL);
+    const redis = new Redis(REDIS_URL);
+    await deleteKeysUnder(redis, QUEUE_PREFIX).finally(() => redis.disconnect());
   }
   console.log(`\nStartup: median of ${REPEATS} starts per row; RSS after ${IDLE_S} s idle; load average at the start ${load}\n`);
   const header = ['app', 'runs from', 'ready ms', 'CPU to ready ms', 'idle RSS MB'];
