@@ -92,15 +92,10 @@ export function ingestLogs(deps: IngestRouteDeps) {
     const address = clientAddress(req, deps.config.TRUST_PROXY);
     const headers: Record<string, string> = { 'X-Request-Id': requestId, ...API_ANSWER };
     const received: WireBytes = { bytes: 0 };
-    // methods of one object, not named closures: under tsx each of those costs a defineProperty per request
     let child: Logger | undefined;
-    const perRequest = {
-      log(): Logger {
-        return (child ??= log.child({ request_id: requestId }));
-      },
-      setHeader(name: string, value: string): void {
-        headers[name] = value;
-      },
+    const requestLog = (): Logger => (child ??= log.child({ request_id: requestId }));
+    const setHeader = (name: string, value: string): void => {
+      headers[name] = value;
     };
 
     let principal: Principal | undefined;
@@ -109,12 +104,12 @@ export function ingestLogs(deps: IngestRouteDeps) {
     let body: object;
     try {
       principal = await tenantPrincipal(deps.verifier, req.headers, address, 'logs:write');
-      const ids = await accept(req, principal, received, (n) => (events = n), perRequest.setHeader);
+      const ids = await accept(req, principal, received, (n) => (events = n), setHeader);
       deps.metrics.eventsAccepted.inc(ids.length);
       body = { accepted: ids.length, ids } satisfies IngestAccepted;
     } catch (err) {
       if (principal) deps.metrics.eventsRejected.inc({ reason: isAppError(err) ? err.code : 'internal_error' }, events ?? 1);
-      const answer = errorAnswer(err, requestId, perRequest.log);
+      const answer = errorAnswer(err, requestId, requestLog);
       status = answer.status;
       Object.assign(headers, answer.headers);
       body = answer.body;
@@ -129,7 +124,7 @@ export function ingestLogs(deps: IngestRouteDeps) {
     const errorCode = status === 202 ? undefined : (body as { error: string }).error;
     deps.requests.count(INGEST_ROUTE.method, INGEST_ROUTE.path, status, errorCode);
     recordUsage(deps.usage, log, { principal, headers: req.headers, address, status, errorCode, eventsAccepted: status === 202 ? events! : 0, eventCount: events, bodyBytes: received.bytes });
-    logRequest(log, perRequest.log, status, () => ({ method: INGEST_ROUTE.method, path: INGEST_ROUTE.path, ms: Math.round(performance.now() - started), key_prefix: principal?.prefix, ip: address, error: errorCode }));
+    logRequest(log, requestLog, status, () => ({ method: INGEST_ROUTE.method, path: INGEST_ROUTE.path, ms: Math.round(performance.now() - started), key_prefix: principal?.prefix, ip: address, error: errorCode }));
   };
 
   /** Reads, checks and queues the request's events; their ids once Redis holds them. */
