@@ -63,6 +63,9 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
+/** Children run in the repository: a developer's .env there must not reach a test's processes (ENV_FILE in packages/config). */
+const NO_ENV_FILE = { ENV_FILE: 'none' };
+
 export interface ServiceProcess {
   child: ChildProcess;
   /** Every line the process wrote, stdout and stderr, in order. */
@@ -78,7 +81,7 @@ export interface ServiceProcess {
  * `nodeArgs: []` runs plain JavaScript with plain node.
  */
 export function spawnService(entry: string, env: Record<string, string>, args: string[] = [], nodeArgs = TS_NODE_ARGS): ServiceProcess {
-  const child = spawnTracked(process.execPath, [...nodeArgs, entry, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTracked(process.execPath, [...nodeArgs, entry, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...NO_ENV_FILE, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   for (const stream of [child.stdout!, child.stderr!]) {
@@ -160,10 +163,14 @@ export async function startApp(name: AppName, env: Record<string, string>, timeo
   });
 }
 
-/** Runs the real `bin/central-logger` to completion with `env` added to this process's environment, and `input` on stdin. */
-export async function centralLogger(args: string[], env: Record<string, string>, options: { input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+/**
+ * Runs the real `bin/central-logger` to completion with `env` added to this
+ * process's environment, and `input` on stdin; in `cwd` (default: here) and
+ * reading no .env unless `env` says so (ENV_FILE: '' reads `cwd`/.env).
+ */
+export async function centralLogger(args: string[], env: Record<string, string>, options: { input?: string; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const run = execFileAsync(`${ROOT}bin/central-logger`, args, { env: { ...process.env, ...env }, timeout: 30_000 });
+    const run = execFileAsync(`${ROOT}bin/central-logger`, args, { env: { ...process.env, ...NO_ENV_FILE, ...env }, cwd: options.cwd, timeout: 30_000 });
     if (options.input !== undefined) run.child.stdin!.end(options.input);
     const { stdout, stderr } = await run;
     return { code: 0, stdout, stderr };
