@@ -63,6 +63,8 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
     log,
     verifier,
     async close() {
+      // live tails never finish by themselves: end them first (clients resume elsewhere by cursor)
+      await app.tail.close();
       await closeServer(server);
       await closeServer(metricsServer, 1_000);
       await unsubscribe();
