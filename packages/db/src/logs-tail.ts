@@ -63,22 +63,28 @@ export async function tailStart(sql: Sql, clientId: string): Promise<TailPositio
  */
 export async function readTail(sql: Sql, clientId: string, filter: LogFilter, from: TailPosition, limit: number): Promise<TailPage> {
   return withTenant(sql, clientId, async (tx) => {
-    const upTo = from.upTo ?? ((await tx`select pg_current_snapshot()::text as s`)[0]!.s as string);
     const a = from.upTo ? from.after : undefined;
-    const rows = await tx`
-      select l.event_id, l.client_id,
-        to_char(l.executed_at at time zone 'UTC', ${ISO}) as executed_at,
-        to_char(l.received_at at time zone 'UTC', ${ISO}) as received_at,
-        l.environment, l.workflow, l.run_id, l.status, l.level, l.message, l.duration_ms, l.metadata,
-        l.stored_tx::text as stored_tx
-      from workflow_logs l
-      where ${logConditions(tx, clientId, filter)}
-        and l.stored_tx >= ${a ? tx`greatest(pg_snapshot_xmin(${from.seen}::pg_snapshot), ${a.tx}::xid8)` : tx`pg_snapshot_xmin(${from.seen}::pg_snapshot)`}
-        and not pg_visible_in_snapshot(l.stored_tx, ${from.seen}::pg_snapshot)
-        and pg_visible_in_snapshot(l.stored_tx, ${upTo}::pg_snapshot)
-        ${a ? tx`and (l.stored_tx, l.received_at, l.executed_at, l.event_id) > (${a.tx}::xid8, ${a.receivedAt}::timestamptz, ${a.executedAt}::timestamptz, ${a.eventId})` : tx``}
-      order by l.stored_tx, l.received_at, l.executed_at, l.event_id
-      limit ${limit + 1}`;
+    // one statement: the snapshot it reads with is the upper bound of a new delta (no extra round trip)
+    const result = await tx`
+      select s.snap::text as up_to, r.*
+      from (select ${from.upTo ? tx`${from.upTo}::pg_snapshot` : tx`pg_current_snapshot()`} as snap) s
+      left join lateral (
+        select l.event_id, l.client_id,
+          to_char(l.executed_at at time zone 'UTC', ${ISO}) as executed_at,
+          to_char(l.received_at at time zone 'UTC', ${ISO}) as received_at,
+          l.environment, l.workflow, l.run_id, l.status, l.level, l.message, l.duration_ms, l.metadata,
+          l.stored_tx::text as stored_tx
+        from workflow_logs l
+        where ${logConditions(tx, clientId, filter)}
+          and l.stored_tx >= ${a ? tx`greatest(pg_snapshot_xmin(${from.seen}::pg_snapshot), ${a.tx}::xid8)` : tx`pg_snapshot_xmin(${from.seen}::pg_snapshot)`}
+          and not pg_visible_in_snapshot(l.stored_tx, ${from.seen}::pg_snapshot)
+          and pg_visible_in_snapshot(l.stored_tx, s.snap)
+          ${a ? tx`and (l.stored_tx, l.received_at, l.executed_at, l.event_id) > (${a.tx}::xid8, ${a.receivedAt}::timestamptz, ${a.executedAt}::timestamptz, ${a.eventId})` : tx``}
+        order by l.stored_tx, l.received_at, l.executed_at, l.event_id
+        limit ${limit + 1}
+      ) r on true`;
+    const upTo = result[0]!.up_to as string;
+    const rows = result.filter((r) => r.event_id !== null).map(({ up_to: _, ...r }) => r);
     const more = rows.length > limit;
     const entries: TailEntry[] = [];
     for (const r of rows.slice(0, limit)) {
