@@ -176,7 +176,8 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   try {
     const url = `http://127.0.0.1:${port}`;
-    await Promise.all([waitHealthy(`${url}/health`), waitHealthy(`http://127.0.0.1:${metricsPort}/health`)]);
+    // a loaded machine starts tsx processes slowly
+    await Promise.all([waitHealthy(`${url}/health`, 120_000), waitHealthy(`http://127.0.0.1:${metricsPort}/health`, 120_000)]);
     console.error(`latency: ${RATE} events/s × ${SECONDS} s …`);
     lines.push(...(await latency(sql, url, measured)));
     lines.push('', `CPU seconds over ${SECONDS} s at ${LOAD} events/s of one tenant:`);
