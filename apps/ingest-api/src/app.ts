@@ -8,7 +8,10 @@ import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { acceptUserTokens, authenticate } from './middleware/authenticate.js';
+import { acceptUserTokens, authenticate, forgetCredentials } from './middleware/authenticate.js';
+import { KEY_INVALIDATION_CHANNEL } from '@central-logger/keys';
+import { TailHub } from '@central-logger/tail';
+import { tailLogs } from './routes/logs-tail.js';
 import { dummyPasswordHash, LoginLimiter, TenantTokens, tenantTokenSecret } from '@central-logger/tenant-auth';
 import { login } from './routes/auth-login.js';
 import { whoAmI } from './routes/auth-me.js';
@@ -42,6 +45,8 @@ export interface IngestDeps {
   reads: { readSql: Sql; cursors: CursorCodec };
   /** Tenant users' access tokens (issue 14); the service passes the one its invalidation subscriber feeds. Default: one without a subscriber. */
   tokens?: TenantTokens;
+  /** The live tails of this process. Default: one made from config, redis and reads. */
+  tail?: TailHub;
 }
 
 /** The public API: the Koa app, and the request listener that serves it with the ingest route in front. */
@@ -50,6 +55,8 @@ export interface IngestApp {
   listener: RequestListener;
   /** What /metrics shows, on its own listener (serveMetrics), not the public port. */
   registry: Registry;
+  /** The live tails: the service ends them before closing the server (they never finish on their own). */
+  tail: TailHub;
 }
 
 /** The public API: wiring only; the logic lives in packages/. */
@@ -110,6 +117,20 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   router.post('/api/v1/auth/api-key', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
   const { readSql, cursors } = deps.reads;
   router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(readSql, cursors));
+  const tail = deps.tail ?? new TailHub({
+    redis: deps.redis,
+    redisUrl: deps.config.REDIS_URL,
+    prefix: deps.config.QUEUE_PREFIX,
+    readSql,
+    cursors,
+    maxPerKey: deps.config.MAX_TAILS_PER_KEY,
+    heartbeatMs: deps.config.TAIL_HEARTBEAT_MS,
+    stallMs: deps.config.TAIL_STALL_MS,
+    bufferBytes: deps.config.TAIL_BUFFER_BYTES,
+    invalidations: { channel: KEY_INVALIDATION_CHANNEL, forget: (what) => forgetCredentials(deps.verifier, what) },
+    onError: (err) => deps.log.warn({ err: err.message }, 'live tail error'),
+  });
+  router.get('/api/v1/logs/tail', authenticate(deps.verifier, 'logs:read'), tailLogs(tail, deps.verifier));
   router.get('/api/v1/logs/histogram', authenticate(deps.verifier, 'logs:read'), getLogHistogram(readSql));
   router.get('/api/v1/logs/:id', authenticate(deps.verifier, 'logs:read'), getLogById(readSql));
   router.get('/api/v1/stats', authenticate(deps.verifier, 'logs:read'), getStats(readSql));
@@ -123,6 +144,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   return {
     koa,
     registry: tp.metrics.registry,
+    tail,
     listener(req, res) {
       // a raw route's handler that throws instead of answering is answered by the lifecycle too (serveRaw)
       if (isIngestRequest(req)) postLogs(req, res);

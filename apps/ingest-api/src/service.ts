@@ -71,6 +71,8 @@ export async function startIngestApi(config: IngestConfig, options: IngestOption
     log,
     verifier,
     async close() {
+      // live tails never finish by themselves: end them first (clients resume elsewhere by cursor)
+      await app.tail.close();
       await closeServer(server);
       await closeServer(metricsServer, 1_000);
       await unsubscribe();

@@ -141,6 +141,15 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
    * per process is used when unset.
    */
   CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // --- live tail (GET /api/v1/logs/tail) ---
+  /** Live tails one key (or tenant user) may hold open at once, across every ingest-api process; beyond, 429. Default 5. */
+  MAX_TAILS_PER_KEY: positiveInt.max(1000).default(5),
+  /** A live tail sends a comment heartbeat this often (and rechecks its credential then). Default 15,000. */
+  TAIL_HEARTBEAT_MS: positiveInt.default(15_000),
+  /** A live tail whose reader takes nothing for this long while its buffer is full is cut (it resumes by cursor). Default 30,000. */
+  TAIL_STALL_MS: positiveInt.default(30_000),
+  /** Bytes one live tail may hold for a slow reader before it stops reading new rows. Default 1 MiB. */
+  TAIL_BUFFER_BYTES: positiveInt.min(64 * 1024).default(1024 * 1024),
   // --- tenant users and sign-in (issue 14) ---
   /**
    * HS256 secret of the 15-minute access tokens POST /api/v1/auth/login gives
@@ -294,6 +303,19 @@ const adminDatabaseShape = {
   /** Postgres connection string of the admin app and the CLI (role central_logger_admin). Default: DATABASE_URL with that user and no password. */
   ADMIN_DATABASE_URL: z.url().optional(),
 };
+
+/**
+ * `central-logger logs` and `tail`: a tenant's commands, which talk to the
+ * ingest API with a reader or owner key (or a user's access token) and need
+ * no database. Flags (--url, --api-key) win over these.
+ */
+export const apiCliSchema = z.object({
+  /** The ingest API, its base URL or its /api/v1/logs URL (as the SDK and `ship` take it). */
+  LOGGER_API_URL: z.url().optional(),
+  /** A reader or owner key, or a tenant user's access token. */
+  LOGGER_API_KEY: z.string().min(1).optional(),
+});
+export type ApiCliConfig = z.infer<typeof apiCliSchema>;
 
 /** The `central-logger` CLI. */
 export const cliSchema = baseSchema.extend(adminDatabaseShape);

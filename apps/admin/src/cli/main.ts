@@ -13,6 +13,7 @@ import { registerUsage } from './commands/usage.js';
 import { registerDeadLetters } from './commands/dead-letters.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerShip } from './commands/ship.js';
+import { registerLogs } from './commands/logs.js';
 
 /** Runs one command with a fresh context; failures print one line and set exit code 1. */
 async function run(fn: (ctx: CliContext) => Promise<void>, options: RunOptions = {}): Promise<void> {
@@ -32,6 +33,16 @@ async function run(fn: (ctx: CliContext) => Promise<void>, options: RunOptions =
   }
 }
 
+/** `run` for the commands that only call the ingest API: the same one-line failures, no database. */
+async function runWithoutDatabase(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    process.exitCode = 1;
+    console.error(`✗ ${(err as Error).message}`);
+  }
+}
+
 const program = new Command('central-logger').description('central-logger administration').showHelpAfterError();
 registerMigrate(program, run);
 registerClient(program, run);
@@ -43,7 +54,8 @@ registerAlerts(program, run);
 registerUsage(program, run);
 registerDeadLetters(program, run);
 registerJobs(program, run);
-// ship talks to the ingest API only: no context, so no database is needed
+// ship, logs and tail talk to the ingest API only: no context, so no database is needed
 registerShip(program);
+registerLogs(program, runWithoutDatabase);
 
 await program.parseAsync(process.argv);
