@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// packages/client is published built; inside the workspace its TypeScript sources are used (packages/client/README.md)
+// workspace packages export their compiled dist/ by default; tests use their TypeScript sources (packages/client/README.md)
 // (the rest is vite's default for server code)
 const conditions = ['central-logger-source', 'module', 'node', 'development|production'];
 
