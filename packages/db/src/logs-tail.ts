@@ -1,7 +1,7 @@
 import type { LogFilter } from '@central-logger/events';
 import type { Sql } from './client.js';
 import { logConditions, type LogView } from './logs-query.js';
-import { withTenant } from './tenant.js';
+import { withTenant, type Tx } from './tenant.js';
 
 /**
  * A place in a tenant's stored logs in commit order (migration 120). Every
@@ -48,6 +48,20 @@ export interface TailPage {
 }
 
 const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
+
+/**
+ * The index condition for "stored by a transaction `seen` did not see": one
+ * at or after its xmax, or one of those in flight when it was taken. Not
+ * "at or after its xmin": a transaction left open anywhere in the cluster
+ * holds xmin back, and every read would scan all the tenant's rows since.
+ */
+function unseenBy(tx: Tx, seen: string) {
+  const [, xmax, xip] = seen.split(':') as [string, string, string];
+  const inFlight = xip === '' ? [] : xip.split(',');
+  return inFlight.length === 0
+    ? tx`l.stored_tx >= ${xmax}::xid8`
+    : tx`(l.stored_tx >= ${xmax}::xid8 or l.stored_tx = any(${inFlight}::text[]::xid8[]))`;
+}
 export const SNAPSHOT = /^\d{1,20}:\d{1,20}:(\d{1,20}(,\d{1,20})*)?$/;
 
 /** The tenant's current position: rows stored from now on are after it. */
@@ -89,7 +103,8 @@ export async function readTail(sql: Sql, clientId: string, filter: LogFilter, fr
             coalesce(octet_length(l.message), 0) + octet_length(l.metadata::text) as bytes
           from workflow_logs l
           where ${logConditions(tx, clientId, filter)}
-            and l.stored_tx >= ${a ? tx`greatest(pg_snapshot_xmin(${from.seen}::pg_snapshot), ${a.tx}::xid8)` : tx`pg_snapshot_xmin(${from.seen}::pg_snapshot)`}
+            and ${unseenBy(tx, from.seen)}
+            ${a ? tx`and l.stored_tx >= ${a.tx}::xid8` : tx``}
             and not pg_visible_in_snapshot(l.stored_tx, ${from.seen}::pg_snapshot)
             and pg_visible_in_snapshot(l.stored_tx, s.snap)
             ${a ? tx`and (l.stored_tx, l.received_at, l.executed_at, l.event_id) > (${a.tx}::xid8, ${a.receivedAt}::timestamptz, ${a.executedAt}::timestamptz, ${a.eventId})` : tx``}

@@ -72,6 +72,8 @@ export class TailHub {
   private subReady: Promise<unknown> | undefined;
   private renewer: NodeJS.Timeout | undefined;
   private closing = false;
+  /** Called after every read from Postgres with the rows it got and how long it took (metrics, benches). */
+  onRead: ((rows: number, ms: number) => void) | undefined;
   private readonly o: Required<Omit<TailHubOptions, 'invalidations'>> & Pick<TailHubOptions, 'invalidations'>;
 
   constructor(options: TailHubOptions) {
@@ -148,7 +150,12 @@ export class TailHub {
 
   private streamOptions(req: TailRequest) {
     return {
-      read: (from: TailPosition, limit: number) => readTail(this.o.readSql, req.clientId, req.filter, from, { rows: limit, bytes: this.o.bufferBytes }),
+      read: async (from: TailPosition, limit: number) => {
+        const started = performance.now();
+        const page = await readTail(this.o.readSql, req.clientId, req.filter, from, { rows: limit, bytes: this.o.bufferBytes });
+        this.onRead?.(page.entries.length, performance.now() - started);
+        return page;
+      },
       idOf: (p: TailPosition) => this.encodeCursor(req.clientId, p),
       recheck: req.recheck,
       out: req.out,
