@@ -1,7 +1,7 @@
 import { createHash, hash, type Hash } from 'node:crypto';
 import { isAppError } from '@central-logger/errors';
 import { validateBatch, type BatchLimits, type Level, type QueuedEvent } from '@central-logger/events';
-import { OTLP_TYPES, type ExportLogsRequestMessage, type KeyValueMessage, type LogRecordMessage, type ResourceLogsMessage, type ScopeLogsMessage } from './schema.js';
+import { OTLP_TYPES, wireBytesOf, type ExportLogsRequestMessage, type KeyValueMessage, type LogRecordMessage, type ResourceLogsMessage, type ScopeLogsMessage } from './schema.js';
 import { attributesToJson, isoMicros, nanos, scalarText, toJson, TooDeep, type JsonValue } from './values.js';
 
 /** What a record without the attributes that name them is stored with. */
@@ -183,13 +183,14 @@ function bodyText(record: LogRecordMessage, depth: number): string | null {
 
 /**
  * `otel_` and 128 bits of SHA-256 over the resource, the scope and the
- * record as protobuf: the same record in a retried request gets the same id,
+ * record as protobuf (the bytes it came in; from OTLP/JSON, as protobufjs
+ * encodes it): the same record in a retried request gets the same id,
  * so the idempotent insert stores it once. The n-th copy of an identical
  * record within one request gets an id of its own (the digest and n hashed
  * again), so every record a request carries is kept.
  */
 function eventId(record: LogRecordMessage, prefix: Buffer, ids: Map<string, number>): string {
-  const bytes = OTLP_TYPES.logRecord.encode(record).finish();
+  const bytes = wireBytesOf(record) ?? OTLP_TYPES.logRecord.encode(record).finish();
   // one-shot: cheaper than a Hash object per record
   const digest = hash('sha256', Buffer.concat([prefix, bytes], prefix.length + bytes.length), 'hex').slice(0, 32);
   const copies = ids.get(digest) ?? 0;
