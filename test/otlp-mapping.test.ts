@@ -151,6 +151,20 @@ describe('OTLP mapping', () => {
     expect(map(json).events[0]!.event_id).toBe(ids[0]);
   });
 
+  it('checks a resource and a scope once for all their records, and rejects each of their records for what Postgres cannot store in them', () => {
+    const records = [{ timeUnixNano: AT_NS, body: str('a') }, { timeUnixNano: AT_NS, body: str('b') }];
+    const bad = map(decodeJson(jsonRequest(records, [kv('service.name', str('checkout')), kv('host.name', str('nul \u0000'))])));
+    expect(bad.events).toEqual([]);
+    expect(bad.rejected.map((r) => [r.record, r.reason])).toEqual([0, 1].map((i) => [i, expect.stringMatching(/^metadata\.resource\.host\.name: contains a NUL/)]));
+    const badScope = { resourceLogs: [{ scopeLogs: [{ scope: { name: 'lone \ud800' }, logRecords: records }] }] };
+    expect(map(decodeJson(badScope)).rejected.map((r) => r.reason)).toEqual([0, 1].map(() => expect.stringMatching(/^metadata\.scope\.name: contains an unpaired UTF-16 surrogate/)));
+    // a valid record among invalid ones of another resource is stored, and the rejections keep their order
+    const mixed = { resourceLogs: [jsonRequest(records, [kv('k', str('\u0000'))]).resourceLogs[0], jsonRequest(records).resourceLogs[0], jsonRequest([{ timeUnixNano: AT_NS, traceId: 'bad' }]).resourceLogs[0]] };
+    const { events, rejected } = map(decodeJson(mixed));
+    expect(events.map((e) => e.message)).toEqual(['a', 'b']);
+    expect(rejected.map((r) => [r.resource, r.record])).toEqual([[0, 0], [0, 1], [2, 0]]);
+  });
+
   it('treats all-zero trace and span ids as none (the spec\'s invalid ids)', () => {
     const [e] = map(decodeJson(jsonRequest([{ timeUnixNano: AT_NS, traceId: '0'.repeat(32), spanId: '0'.repeat(16) }], []))).events;
     expect(e!.metadata).toEqual({ scope: { name: 'billing', version: '1.2.3' } });
