@@ -82,7 +82,8 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   try {
     const base = `http://127.0.0.1:${port}`;
-    await Promise.all([waitHealthy(`${base}/health`), waitHealthy(`http://127.0.0.1:${metricsPort}/health`)]);
+    // a loaded machine can take a minute to compile and start both
+    await Promise.all([waitHealthy(`${base}/health`, 120_000), waitHealthy(`http://127.0.0.1:${metricsPort}/health`, 120_000)]);
     const { protobuf: protobufBody, json: jsonBody } = benchBodies();
     const otlp = () => drive('OTLP protobuf (POST /v1/logs)', sql, `${base}/v1/logs`, 'bench-otlp', keys.otlp, 'application/x-protobuf', protobufBody, 200, meters);
     const json = () => drive('JSON (POST /api/v1/logs)', sql, `${base}/api/v1/logs`, 'bench-json', keys.json, 'application/json', jsonBody, 202, meters);
