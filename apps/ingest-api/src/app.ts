@@ -76,7 +76,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   // POST /v1/logs (OTLP/HTTP, issue 15): another decoder in front of the same pipeline, also served without Koa
   const postOtlpLogs = ingestOtlpLogs(ingestDeps);
 
-  const tokens = deps.tokens ?? new TenantTokens(deps.sql, tenantTokenSecret(deps.config), { ttlMs: deps.config.KEY_CACHE_TTL_MS });
+  const tokens = deps.tokens ?? new TenantTokens(deps.sql, tenantTokenSecret(deps.config), { ttlMs: deps.config.KEY_CACHE_TTL_MS, staleMaxMs: deps.config.KEY_STATE_STALE_MAX_MS });
   acceptUserTokens(deps.verifier, tokens);
   const limits = { perIp: deps.config.TENANT_LOGIN_MAX_FAILURES_PER_IP, perUser: deps.config.TENANT_LOGIN_MAX_FAILURES_PER_USER, windowMs: deps.config.TENANT_LOGIN_WINDOW_MS };
   const signInDeps = { sql: deps.sql, tokens, limiter: new LoginLimiter(deps.redis, deps.config.QUEUE_PREFIX, limits, 'tenant-login'), dummyHash: dummyPasswordHash(deps.config.BCRYPT_COST) };

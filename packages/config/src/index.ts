@@ -52,8 +52,14 @@ export const baseSchema = z.object({
 
 export const httpSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
-  /** Trust `X-Forwarded-For`; only behind a proxy that sets it. */
+  /** Trust `X-Forwarded-For`; only behind a proxy that appends to it. */
   TRUST_PROXY: bool.default(false),
+  /**
+   * With TRUST_PROXY, how many proxies in front append to `X-Forwarded-For`:
+   * the client is the entry that many from the right (what the outermost
+   * trusted proxy saw); entries left of it are the client's own to choose. Default 1.
+   */
+  TRUST_PROXY_HOPS: positiveInt.default(1),
   /** Node's `server.requestTimeout`: a whole request must arrive within this. */
   REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
@@ -65,6 +71,13 @@ export const httpSchema = z.object({
   KEY_CACHE_TTL_MS: positiveInt.default(60_000),
   /** Verified keys each process remembers (LRU); an evicted key is verified again with bcrypt at its next use. Default 100,000. */
   KEY_CACHE_MAX_ENTRIES: positiveInt.default(100_000),
+  /**
+   * While Postgres cannot answer, a verified key keeps the state last read for
+   * it this long after the database last confirmed it (unless an invalidation
+   * named it since), so ingest goes on; past it, and for keys not verified by
+   * the process, 503 unavailable. 0: no stale state. Default 900,000 (15 min).
+   */
+  KEY_STATE_STALE_MAX_MS: z.coerce.number().int().min(0).default(900_000),
   // --- API keys (issue 3) ---
   /** Failed authentications one address may make per window; past it, 429 with Retry-After. Shared by all processes via Redis. */
   AUTH_FAILURE_LIMIT: positiveInt.default(20),
