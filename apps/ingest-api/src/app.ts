@@ -3,7 +3,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { IngestConfig } from '@central-logger/config';
 import type { CursorCodec, Sql } from '@central-logger/db';
-import { API_ANSWER, errorMiddleware, health, noStoreUnder, randomId, ready, refuseNulInUrl, RequestCounters, requestMetrics, type Logger } from '@central-logger/http';
+import { API_ANSWER, errorMiddleware, health, noStoreUnder, randomId, ready, refuseNulInUrl, RequestCounters, requestMetrics, trustProxy, type Logger } from '@central-logger/http';
 import type { KeyVerifier } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
 import type { Redis } from 'ioredis';
@@ -55,7 +55,7 @@ export interface IngestApp {
 /** The public API: wiring only; the logic lives in packages/. */
 export function createIngestApp(deps: IngestDeps): IngestApp {
   const koa = new Koa();
-  koa.proxy = deps.config.TRUST_PROXY;
+  trustProxy(koa, deps.config);
   koa.silent = true;
   const tp = createThroughput(deps);
   const requests = new RequestCounters(tp.metrics.registry);

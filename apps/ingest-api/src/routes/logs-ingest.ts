@@ -89,7 +89,7 @@ export function ingestLogs(deps: IngestRouteDeps) {
   return async function postLogs(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const requestId = randomId('req');
-    const address = clientAddress(req, deps.config.TRUST_PROXY);
+    const address = clientAddress(req, deps.config);
     const headers: Record<string, string> = { 'X-Request-Id': requestId, ...API_ANSWER };
     const received: WireBytes = { bytes: 0 };
     // methods of one object, not named closures: under tsx each of those costs a defineProperty per request

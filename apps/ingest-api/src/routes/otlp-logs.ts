@@ -53,7 +53,7 @@ export function ingestOtlpLogs(deps: IngestRouteDeps) {
   return async function postOtlpLogs(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const requestId = randomId('req');
-    const address = clientAddress(req, deps.config.TRUST_PROXY);
+    const address = clientAddress(req, deps.config);
     const headers: Record<string, string> = { 'X-Request-Id': requestId };
     const received: WireBytes = { bytes: 0 };
     const encoding = otlpEncodingOf(req.headers['content-type']);
