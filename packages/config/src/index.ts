@@ -254,8 +254,10 @@ export const workerSchema = baseSchema.extend({
   BATCH_CONCURRENCY: positiveInt.default(2),
   /** Port of the worker's tiny HTTP server (/metrics, /health); 0 picks a free port. Default 8002. */
   WORKER_METRICS_PORT: port.default(8002),
-  /** Address the worker's metrics server binds. Default 127.0.0.1. */
+  /** Address the worker's metrics server binds; another than loopback needs METRICS_TOKEN. Default 127.0.0.1. */
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** As for the HTTP apps: when set, the worker's /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: httpSchema.shape.METRICS_TOKEN,
 
   // --- usage roll-up and alerts (issue 6, part B) ---
   /** How often the usage counters in Redis are rolled up into usage_hourly / key_addresses; one worker runs each. Default 60000. */
