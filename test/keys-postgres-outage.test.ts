@@ -125,6 +125,8 @@ describe('ingest over HTTP while Postgres is unreachable', () => {
     // and again, answered at once from the same state
     expect((await ingest(known)).status).toBe(202);
     expect((await api(base, 'POST', '/api/v1/heartbeat', known.key, { timestamp: new Date().toISOString() })).status).toBe(200);
+    // the client's limits: the last known (read again at every request here, and failing)
+    expect((await api(base, 'GET', '/api/v1/limits', known.key)).status).toBe(200);
 
     // a key this process never verified: 503 with Retry-After, not 500
     const refused = await ingest(unknown);
@@ -133,6 +135,9 @@ describe('ingest over HTTP while Postgres is unreachable', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     // nor is an outage counted against the address (its limit is 2 failures): no 429
     for (let i = 0; i < 3; i++) expect((await ingest(unknown)).status).toBe(503);
+    // the OTLP route authenticates the same way
+    const otlp = await fetch(`${base}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': unknown.key }, body: '{"resourceLogs":[]}' });
+    expect(otlp.status).toBe(503);
 
     // revoked by the admin (who still reaches Postgres) and announced over Redis: the key stops here too
     await revokeKeyEverywhere(db.sql, publisher, revoked.record.id);

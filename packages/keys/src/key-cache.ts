@@ -2,7 +2,7 @@ import { answerWithin, isUnavailable, type Sql } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
 import { findKeyStates, type KeyForVerification } from './store.js';
 
-/** How often a state served stale is read again while Postgres is away. */
+/** How often a state served stale is read again, and Postgres asked again at all, while it is away. */
 const STALE_RETRY_MS = 1_000;
 
 export interface VerifiedKeysOptions {
@@ -61,6 +61,8 @@ export class VerifiedKeys {
 
   /** States served stale because Postgres could not be read: tests read it. */
   staleAnswers = 0;
+  // until then (performance.now()), Postgres counts as away without asking it
+  private awayUntil = 0;
 
   constructor(
     private readonly sql: Sql,
@@ -96,11 +98,25 @@ export class VerifiedKeys {
     return stale ? entry.key : refreshing.read;
   }
 
-  /** Runs a read of key data bounded by the read timeout; 503 unavailable when Postgres cannot answer. */
-  read<T>(query: Promise<T>): Promise<T> {
-    return answerWithin(query, this.options.readTimeoutMs).catch((err: unknown) => {
-      throw isUnavailable(err) ? verificationUnavailable(err) : err;
-    });
+  /**
+   * Runs a read of key data bounded by the read timeout; 503 unavailable when
+   * Postgres cannot answer. Once a read found it away, reads in the next
+   * second fail at once rather than each waiting out the timeout.
+   */
+  read<T>(query: () => Promise<T>): Promise<T> {
+    // real time, not the injectable clock: this paces connection attempts
+    if (performance.now() < this.awayUntil) return Promise.reject(verificationUnavailable());
+    return answerWithin(query(), this.options.readTimeoutMs).then(
+      (result) => {
+        this.awayUntil = 0;
+        return result;
+      },
+      (err: unknown) => {
+        if (!isUnavailable(err)) throw err;
+        this.awayUntil = performance.now() + STALE_RETRY_MS;
+        throw verificationUnavailable(err);
+      },
+    );
   }
 
   // the last state read, not named by an invalidation since, and confirmed recently enough
@@ -144,7 +160,7 @@ export class VerifiedKeys {
     const generation = this.generation;
     let state: KeyForVerification | undefined;
     try {
-      state = await this.read(this.readState(entry.key.id));
+      state = await this.read(() => this.readState(entry.key.id));
     } catch (err) {
       return this.readFailed(digest, entry, err);
     }

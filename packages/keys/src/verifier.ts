@@ -231,7 +231,7 @@ export class KeyVerifier {
     try {
       const generation = this.keys.generation;
       // Postgres away: 503, not counted as a failure of the address
-      const key = await this.keys.read(findKeyByLookupId(this.sql, rawKey, prefix));
+      const key = await this.keys.read(() => findKeyByLookupId(this.sql, rawKey, prefix));
       if (!key) return { reason: 'unknown_key', prefix: publicPrefix(rawKey, prefix) };
       return await this.check(rawKey, digest, key, prefix, address, generation);
     } finally {
