@@ -10,6 +10,8 @@ COPY packages/ packages/
 COPY test/otel-service/package.json test/otel-service/
 RUN npm ci --no-audit --no-fund
 COPY . .
+# the tenant console (esbuild; apps/ingest-api/console/dist, not committed)
+RUN node scripts/build-console.mjs
 # the workspace's packages/client is used from its sources (see packages/client/README.md)
 ENV NODE_ENV=production HOST=0.0.0.0 NODE_OPTIONS=--conditions=central-logger-source
 USER node
