@@ -138,7 +138,7 @@ describe('POST /api/v1/auth/session', () => {
 
   it('is refused when a browser sends it from another site (login CSRF)', async () => {
     const u = await user('reader');
-    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { origin: 'null' }]) {
+    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { origin: 'null' }] as Array<Record<string, string>>) {
       const { res, setCookie } = await signIn({ username: u.username, password: PASSWORD }, headers);
       expect([res.status, res.body.error]).toEqual([403, 'cross_origin_refused']);
       expect(setCookie).toBe('');
@@ -183,7 +183,7 @@ describe('CSRF: a cookie-authenticated request that changes state must come from
   it('refuses a missing or foreign Origin and cross-site fetch metadata; accepts same origin', async () => {
     const { cookie } = await userSession('owner');
     const body = { name: 'csrf', role: 'agent' };
-    for (const extra of [{}, { origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site', origin: stack.baseUrl }, { 'sec-fetch-site': 'same-site' }, { origin: 'null' }]) {
+    for (const extra of [{}, { origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site', origin: stack.baseUrl }, { 'sec-fetch-site': 'same-site' }, { origin: 'null' }] as Array<Record<string, string>>) {
       const res = await call('POST', '/api/v1/keys', cookie, body, extra);
       expect([res.status, res.body.error]).toEqual([403, 'cross_origin_refused']);
     }
