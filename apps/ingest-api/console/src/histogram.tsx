@@ -40,6 +40,7 @@ export function Histogram(props: { data: Bucket[]; interval: string; total: numb
       <div class="chart">
         <svg
           ref={svg}
+          class={props.total === 0 ? 'empty' : undefined}
           viewBox={`0 0 ${Math.max(1, data.length) * W} 100`}
           preserveAspectRatio="none"
           role="group"

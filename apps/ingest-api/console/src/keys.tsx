@@ -82,14 +82,14 @@ export function Keys() {
                   <td>{fmtTime(k.created_at)}</td>
                   <td>{k.last_used_at ? fmtTime(k.last_used_at) : '—'}</td>
                   <td>{k.expires_at ? fmtTime(k.expires_at) : '—'}</td>
-                  <td class="row-actions">
+                  <td><div class="row-actions">
                     {k.status === 'active' && (
                       <>
                         <button type="button" onClick={() => rotate(k)}>Rotate</button>
                         <button type="button" class={armed === k.id ? 'danger' : ''} onClick={() => revoke(k)}>{armed === k.id ? 'Confirm revoke?' : 'Revoke'}</button>
                       </>
                     )}
-                  </td>
+                  </div></td>
                 </tr>
               ))}
             </tbody>

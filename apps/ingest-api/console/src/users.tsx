@@ -72,9 +72,9 @@ export function Users() {
                   </td>
                   <td><span class={`badge ${u.is_active ? 'active' : 'revoked'}`}>{u.is_active ? 'active' : 'deactivated'}</span></td>
                   <td>{u.last_login_at ? fmtTime(u.last_login_at) : '—'}</td>
-                  <td class="row-actions">
+                  <td><div class="row-actions">
                     {u.is_active && <button type="button" class={armed === u.id ? 'danger' : ''} onClick={() => deactivate(u)}>{armed === u.id ? 'Confirm deactivate?' : 'Deactivate'}</button>}
-                  </td>
+                  </div></td>
                 </tr>
               ))}
             </tbody>
