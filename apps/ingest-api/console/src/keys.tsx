@@ -70,18 +70,18 @@ export function Keys() {
       {error && <p class="error" role="alert">{error}</p>}
       {keys === null ? <p class="muted">Loading…</p> : keys.length === 0 ? <p class="empty card">No keys yet.</p> : (
         <div class="table-wrap">
-          <table id="key-rows">
+          <table id="key-rows" class="cards">
             <thead><tr><th>Prefix</th><th>Name</th><th>Role</th><th>Status</th><th>Created</th><th>Last used</th><th>Expires</th><th><span class="sr-only">Actions</span></th></tr></thead>
             <tbody>
               {keys.map((k) => (
                 <tr key={k.id} data-prefix={k.prefix}>
-                  <td><code>{k.prefix}</code></td>
-                  <td class="clip">{k.name}</td>
-                  <td>{k.role}</td>
-                  <td><span class={`badge ${k.status}`}>{k.status}</span>{k.rotation_due && <span class="badge warn">rotate</span>}</td>
-                  <td>{fmtTime(k.created_at)}</td>
-                  <td>{k.last_used_at ? fmtTime(k.last_used_at) : '—'}</td>
-                  <td>{k.expires_at ? fmtTime(k.expires_at) : '—'}</td>
+                  <td data-label="Prefix"><code>{k.prefix}</code></td>
+                  <td class="clip" data-label="Name">{k.name}</td>
+                  <td data-label="Role">{k.role}</td>
+                  <td data-label="Status"><span class={`badge ${k.status}`}>{k.status}</span>{k.rotation_due && <span class="badge warn">rotate</span>}</td>
+                  <td data-label="Created">{fmtTime(k.created_at)}</td>
+                  <td data-label="Last used">{k.last_used_at ? fmtTime(k.last_used_at) : '—'}</td>
+                  <td data-label="Expires">{k.expires_at ? fmtTime(k.expires_at) : '—'}</td>
                   <td><div class="row-actions">
                     {k.status === 'active' && (
                       <>

@@ -41,16 +41,16 @@ function App() {
         </span>
         <button type="button" class="link" id="sign-out" onClick={signOut}>Sign out</button>
       </header>
-      <main>{page(loc.path, owner)}</main>
+      <main>{page(loc.path, owner, me.user?.id)}</main>
     </div>
   );
 }
 
-function page(path: string, owner: boolean) {
+function page(path: string, owner: boolean, self?: string) {
   if (path === '/usage') return <Usage />;
   if (path === '/keys' || path === '/users') {
     if (!owner) return <section class="card" id="owners-only"><h1>Owners only</h1><p>Only an owner manages the tenant's keys and users.</p></section>;
-    return path === '/keys' ? <Keys /> : <Users />;
+    return path === '/keys' ? <Keys /> : <Users self={self} />;
   }
   return <Explore />;
 }

@@ -7,7 +7,7 @@ interface User { id: string; username: string; role: string; is_active: boolean;
 interface Invite { id: string; username: string; role: string; expires_at: string; accepted_at: string | null }
 
 /** Users (owners): list, invite (a one-time link), change role, deactivate (two clicks). */
-export function Users() {
+export function Users(props: { self?: string }) {
   const [users, setUsers] = useState<User[] | null>(null);
   const [invites, setInvites] = useState<Invite[]>([]);
   const [error, setError] = useState('');
@@ -55,25 +55,25 @@ export function Users() {
       {error && <p class="error" role="alert">{error}</p>}
       {users === null ? <p class="muted">Loading…</p> : (
         <div class="table-wrap">
-          <table id="user-rows">
+          <table id="user-rows" class="cards">
             <thead><tr><th>Username</th><th>Role</th><th>Status</th><th>Last sign-in</th><th><span class="sr-only">Actions</span></th></tr></thead>
             <tbody>
               {users.length === 0 && <tr><td colSpan={5} class="muted">No users yet; invite one.</td></tr>}
               {users.map((u) => (
                 <tr key={u.id}>
-                  <td class="clip">{u.username}</td>
-                  <td>
-                    {u.is_active ? (
+                  <td class="clip" data-label="Username">{u.username}</td>
+                  <td data-label="Role">
+                    {u.is_active && u.id !== props.self ? (
                       <select aria-label={`Role of ${u.username}`} value={u.role} onChange={(e) => setRole(u, (e.target as HTMLSelectElement).value)}>
                         <option value="reader">reader</option>
                         <option value="owner">owner</option>
                       </select>
                     ) : u.role}
                   </td>
-                  <td><span class={`badge ${u.is_active ? 'active' : 'revoked'}`}>{u.is_active ? 'active' : 'deactivated'}</span></td>
-                  <td>{u.last_login_at ? fmtTime(u.last_login_at) : '—'}</td>
+                  <td data-label="Status"><span class={`badge ${u.is_active ? 'active' : 'revoked'}`}>{u.is_active ? 'active' : 'deactivated'}</span></td>
+                  <td data-label="Last sign-in">{u.last_login_at ? fmtTime(u.last_login_at) : '—'}</td>
                   <td><div class="row-actions">
-                    {u.is_active && <button type="button" class={armed === u.id ? 'danger' : ''} onClick={() => deactivate(u)}>{armed === u.id ? 'Confirm deactivate?' : 'Deactivate'}</button>}
+                    {u.is_active && u.id !== props.self && <button type="button" class={armed === u.id ? 'danger' : ''} onClick={() => deactivate(u)}>{armed === u.id ? 'Confirm deactivate?' : 'Deactivate'}</button>}
                   </div></td>
                 </tr>
               ))}
