@@ -161,6 +161,23 @@ describe('POST /api/v1/auth/session', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(15);
   });
 
+  it('a pasted key counts too: wrong secrets for one key prefix run out of sign-ins (429) before more hashing', async () => {
+    const victim = await createTenant(db.sql, 'reader', 'guessed');
+    const wrong = (i: number) => `${victim.key.slice(0, 17)}${'x'.repeat(victim.key.length - 21)}${String(i).padStart(4, '0')}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await signIn({ api_key: wrong(i) })).res.status);
+    expect(statuses.slice(0, 5).every((s) => s === 401)).toBe(true);
+    expect(statuses.at(-1)).toBe(429);
+  });
+
+  it('refuses hostile bodies with a 4xx: too large, too deep, not JSON', async () => {
+    expect((await signIn({ username: 'x'.repeat(10_000), password: 'y' })).res.status).toBe(413);
+    expect((await signIn(`${'['.repeat(100)}${']'.repeat(100)}`)).res.status).toBe(400);
+    expect((await signIn('username=a&password=b')).res.status).toBe(400);
+    const burst = await Promise.all(Array.from({ length: 30 }, () => signIn({ api_key: 'clk_notakey' })));
+    expect(burst.every((b) => b.res.status === 401 || b.res.status === 429)).toBe(true);
+  });
+
   it('a garbage, forged or oversized cookie is 401, never a 500', async () => {
     for (const cookie of ['cl_session=nope', `cl_session=cs1_${'A'.repeat(43)}`, `cl_session=${'x'.repeat(6000)}`, 'cl_session=', 'cl_session=cs1_%00']) {
       const res = await call('GET', '/api/v1/logs', cookie);
