@@ -297,6 +297,7 @@ describe('the tenant console in Chromium', () => {
     await page.locator('input[name=password]').fill('carol has a long passphrase');
     await page.locator('input[name=confirm]').fill('carol has a long passphrase');
     await shot('accept-invite-1280');
+    expect(await page.locator('.boot').count()).toBe(0);
     await page.getByRole('button', { name: 'Set password' }).click();
     await page.getByText('You are').waitFor();
     expect(page.url()).toBe(`${stack.baseUrl}/accept`);

@@ -55,4 +55,7 @@ function page(path: string, owner: boolean, self?: string) {
   return <Explore />;
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// the page's "Loading" text goes: Preact keeps what it did not render itself
+root.textContent = '';
+render(<App />, root);
