@@ -146,8 +146,9 @@ export class KeyVerifier {
    * cache, TTL and invalidations as `authenticate`, so revoking the key or
    * deactivating its client ends the session as fast as it stops the key.
    * No secret check, no failure counting: the session is the proof.
+   * `recordUse` false: a recheck of a long request (a live tail), not a use.
    */
-  async resumeKey(keyId: string, address: string): Promise<Principal> {
+  async resumeKey(keyId: string, address: string, recordUse = true): Promise<Principal> {
     const slot = `session:${keyId}`;
     const known = this.keys.lookup(slot);
     let key = known instanceof Promise ? await known : known;
@@ -160,7 +161,7 @@ export class KeyVerifier {
     if (key === 'gone') throw new AppError('api_key_revoked', 'The API key of this session no longer exists');
     const refused = this.refusal(key);
     if (refused) throw refused;
-    this.usage.recordUse(key.id, address);
+    if (recordUse) this.usage.recordUse(key.id, address);
     return principalOf(key);
   }
 

@@ -81,6 +81,29 @@ export function authenticate(verifier: KeyVerifier, scope?: Scope) {
   };
 }
 
+/**
+ * For requests that outlive their authentication by a console session (a
+ * live tail): undefined while the session, and the user or key behind it,
+ * still hold with `scope`; otherwise the error a new request with the cookie
+ * would get. Also undefined when the request carries no session cookie.
+ */
+export async function sessionRefusal(verifier: KeyVerifier, headers: IncomingHttpHeaders, address: string, was: Principal, scope: Scope): Promise<AppError | undefined> {
+  const sessions = consoleSessions.get(verifier);
+  const tokens = userTokens.get(verifier);
+  const id = extractApiKey(headers) === undefined ? sessionCookie(headers) : undefined;
+  if (!sessions || !tokens || id === undefined) return undefined;
+  try {
+    const info = { id, reference: sessions.reference(id), session: await liveSession(sessions, id) };
+    const now = await sessionPrincipal(verifier, tokens, sessions, info, address, false);
+    if (now.clientId !== was.clientId || now.keyId !== was.keyId) return new AppError('invalid_credentials', 'Your session has ended; sign in again');
+    requireScope(now.role, scope);
+    return undefined;
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+}
+
 async function liveSession(sessions: ConsoleSessions, id: string): Promise<ConsoleSession> {
   const session = await sessions.find(id);
   if (!session) throw new AppError('invalid_credentials', 'Your session has ended or expired; sign in again');
@@ -93,11 +116,11 @@ async function liveSession(sessions: ConsoleSessions, id: string): Promise<Conso
  * itself: a deactivation or a revocation ends the session within a second.
  * A session that can no longer act is deleted.
  */
-async function sessionPrincipal(verifier: KeyVerifier, tokens: TenantTokens, sessions: ConsoleSessions, { id, reference, session }: SessionInfo, address: string): Promise<Principal> {
+async function sessionPrincipal(verifier: KeyVerifier, tokens: TenantTokens, sessions: ConsoleSessions, { id, reference, session }: SessionInfo, address: string, recordUse = true): Promise<Principal> {
   try {
     const principal = session.kind === 'user'
       ? await tokens.resumeSession({ ...session, id: reference })
-      : await verifier.resumeKey(session.keyId, address);
+      : await verifier.resumeKey(session.keyId, address, recordUse);
     if (principal.clientId !== session.clientId || principal.role !== session.role) throw new AppError('invalid_credentials', 'Your session has ended; sign in again');
     return principal;
   } catch (err) {
