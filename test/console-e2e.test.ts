@@ -78,8 +78,9 @@ afterAll(async () => {
 
 const shot = (name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 // the elements that stick out past the right edge, for the failure message
-const tooWide = () => page.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => !e.closest('.table-wrap') && e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5).slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className}#${e.id}`).join(', '));
-const noHorizontalScroll = () => page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
+// (page scripts as text: the test program has no DOM types)
+const tooWide = () => page.evaluate<string>(`[...document.querySelectorAll('body *')].filter((e) => !e.closest('.table-wrap') && e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5).slice(0, 5).map((e) => e.tagName.toLowerCase() + '.' + e.className + '#' + e.id).join(', ')`);
+const noHorizontalScroll = () => page.evaluate<boolean>('document.documentElement.scrollWidth <= document.documentElement.clientWidth');
 
 async function signInWithUser(username: string) {
   await page.goto(stack.baseUrl);
@@ -120,7 +121,7 @@ describe('the tenant console in Chromium', () => {
     await page.locator('.empty-chart').waitFor();
     await shot('explore-empty-1280');
     // the key is nowhere in the page's storage or cookies it can read
-    expect(await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie])).toEqual([0, 0, '']);
+    expect(await page.evaluate('[localStorage.length, sessionStorage.length, document.cookie]')).toEqual([0, 0, '']);
     await page.goto(`${stack.baseUrl}/usage`);
     await page.locator('#usage-today').waitFor();
     await shot('usage-empty-1280');
@@ -141,7 +142,7 @@ describe('the tenant console in Chromium', () => {
     const hostile = page.locator('#results li', { hasText: 'bold?' });
     expect(await hostile.locator('.message').textContent()).toBe(HOSTILE);
     expect(await page.locator('#results img, #results b').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
 
     // load more through the cursor
     await page.locator('#load-more').click();
@@ -155,7 +156,7 @@ describe('the tenant console in Chromium', () => {
     expect(JSON.parse((await long.locator('pre.json').textContent())!)).toMatchObject({ message: LONG, metadata: { url: LONG } });
     await long.getByRole('button', { name: 'Copy JSON' }).click();
     await expect.poll(() => long.locator('button.copy').textContent()).toBe('Copied');
-    expect(JSON.parse(await page.evaluate(() => navigator.clipboard.readText())).message).toBe(LONG);
+    expect(JSON.parse(await page.evaluate<string>('navigator.clipboard.readText()')).message).toBe(LONG);
     expect(await noHorizontalScroll()).toBe(true);
     await long.scrollIntoViewIfNeeded();
     await page.screenshot({ path: `${SHOTS}/explore-long-value-1280.png` });
