@@ -9,7 +9,7 @@ import { Live } from './live.js';
 interface Page {
   rows: LogRow[];
   next: string | null;
-  histogram: { data: Bucket[]; interval: string; total: number } | null;
+  histogram: { data: Bucket[]; interval: string; total: number; from: string; to: string } | null;
 }
 
 /** Explore: the query bar, the time range, the histogram and the logs; the URL holds all of it. */

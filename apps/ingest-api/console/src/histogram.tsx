@@ -15,7 +15,7 @@ const STACK = ['none', 'debug', 'info', 'warn', 'error', 'fatal'];
  * hundred rectangles at most). Click a bar, or drag across bars, to zoom to
  * their time; with the keyboard, Tab to a bar and press Enter.
  */
-export function Histogram(props: { data: Bucket[]; interval: string; total: number; onZoom: (from: string, to: string) => void }) {
+export function Histogram(props: { data: Bucket[]; interval: string; total: number; from: string; to: string; onZoom: (from: string, to: string) => void }) {
   const { data } = props;
   const svg = useRef<SVGSVGElement>(null);
   const [drag, setDrag] = useState<{ a: number; b: number } | null>(null);
@@ -33,7 +33,7 @@ export function Histogram(props: { data: Bucket[]; interval: string; total: numb
   };
   const label = (i: number) => fmtTime(data[i]!.start, step);
   return (
-    <figure class="histogram" id="histogram">
+    <figure class="histogram" id="histogram" data-from={props.from} data-to={props.to}>
       <figcaption class="muted small">
         <span id="histogram-total">{props.total.toLocaleString()} events</span> · {props.interval} buckets · click or drag to zoom
       </figcaption>
