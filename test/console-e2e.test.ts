@@ -210,6 +210,12 @@ describe('the tenant console in Chromium', () => {
     await expect.poll(async () => Number((await page.locator('#histogram-total').textContent())!.split(' ')[0]!.replace(/,/g, ''))).toBeGreaterThan(0);
     await shot('explore-zoomed-1280');
 
+    // the keyboard zooms too: Tab to a bar, Enter
+    const beforeKeys = page.url();
+    await bars.first().focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.url()).not.toBe(beforeKeys);
+
     // drag across the bars: a wider custom range
     const before = await page.locator('#histogram').getAttribute('data-to');
     await page.getByRole('button', { name: '1h', exact: true }).click();
@@ -269,6 +275,15 @@ describe('the tenant console in Chromium', () => {
     await row.getByRole('button', { name: 'Revoke' }).click();
     await row.getByRole('button', { name: 'Confirm revoke?' }).click();
     await row.filter({ hasText: 'revoked' }).waitFor();
+    await page.getByRole('button', { name: 'Done' }).click();
+    // rotate the reader key: a new secret shown once, the old key kept for the grace period
+    const readerRow = page.locator('#key-rows tr', { hasText: 'console reader' }).first();
+    await readerRow.getByRole('button', { name: 'Rotate' }).click();
+    const rotated = (await page.locator('#new-secret-value').textContent())!;
+    expect(rotated).toMatch(/^clk_/);
+    expect(await page.locator('#new-secret').textContent()).toContain('the old key works 24 h more');
+    await page.locator('#key-rows tr', { hasText: rotated.slice(0, 16) }).waitFor();
+    expect((await postLogs(stack.baseUrl, rotated, event())).status).toBe(403); // a reader key: authenticated, not allowed to write
     await page.getByRole('button', { name: 'Done' }).click();
     // away and back: the secret is gone for good
     await page.goto(`${stack.baseUrl}/keys`);

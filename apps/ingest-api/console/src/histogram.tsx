@@ -64,7 +64,7 @@ export function Histogram(props: { data: Bucket[]; interval: string; total: numb
               <g
                 key={b.start}
                 class="bar"
-                tabIndex={0}
+                tabindex={0}
                 role="button"
                 aria-label={`${label(i)}: ${b.count} events; press Enter to zoom`}
                 onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), zoom(i, i))}
