@@ -12,6 +12,8 @@ export default defineConfig({
     // the fault suite runs on its own: npm run test:faults
     exclude: ['test/faults/**', '**/node_modules/**'],
     globalSetup: ['test/support/global-setup.ts'],
+    // kills, by process group, whatever a file's tests spawned and did not stop
+    setupFiles: ['test/support/child-cleanup.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

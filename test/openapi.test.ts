@@ -45,6 +45,10 @@ describe('GET /openapi.json', () => {
   it('takes query parameters and request bodies from the zod schemas the routes parse with', () => {
     expect(queryNames(doc.paths['/api/v1/logs']!.get!)).toEqual([...Object.keys(logQuerySchema.shape), 'metadata.{field}']);
     expect(queryNames(doc.paths['/api/v1/stats']!.get!)).toEqual(Object.keys(statsQuerySchema.shape));
+    // the live tail: the same filters, no range or page size, a position
+    const filters = Object.keys(logQuerySchema.shape).filter((n) => !['from', 'to', 'limit', 'cursor'].includes(n));
+    expect(queryNames(doc.paths['/api/v1/logs/tail']!.get!)).toEqual([...filters, 'metadata.{field}', 'cursor']);
+    expect(doc.paths['/api/v1/logs/tail']!.get!.responses['200']!.content).toHaveProperty(['text/event-stream']);
     const level = doc.paths['/api/v1/logs']!.get!.parameters!.find((p) => p.name === 'level')!;
     // any case is accepted (it is lower-cased before the enum), so its input is a string
     expect(level).toMatchObject({ required: false, description: 'one of debug, info, warn, error, fatal', schema: { type: 'string' } });

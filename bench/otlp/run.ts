@@ -1,4 +1,4 @@
-// `npx tsx bench/otlp/run.ts`: OTLP/HTTP protobuf batches against JSON batches
+// `npx tsx --conditions=central-logger-source bench/otlp/run.ts`: OTLP/HTTP protobuf batches against JSON batches
 // of the same events, in one run. Runs ingest-api and the worker as child
 // processes (bench/ingest's helpers) against a database of its own, drives
 // POST /v1/logs and then POST /api/v1/logs with autocannon, and prints events

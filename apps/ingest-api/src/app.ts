@@ -3,19 +3,22 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { IngestConfig } from '@central-logger/config';
 import type { CursorCodec, Sql } from '@central-logger/db';
-import { API_ANSWER, errorMiddleware, health, noStoreUnder, randomId, ready, refuseNulInUrl, RequestCounters, requestMetrics, type Logger } from '@central-logger/http';
-import type { KeyVerifier } from '@central-logger/keys';
+import { health, koaLifecycle, ready, refuseNulInUrl, RequestCounters, RequestLifecycle, serveRaw, type Logger } from '@central-logger/http';
+import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { acceptConsoleSessions, acceptUserTokens, authenticate } from './middleware/authenticate.js';
+import { acceptConsoleSessions, acceptUserTokens, authenticate, forgetCredentials } from './middleware/authenticate.js';
+import { KEY_INVALIDATION_CHANNEL } from '@central-logger/keys';
+import { TailHub } from '@central-logger/tail';
+import { tailLogs } from './routes/logs-tail.js';
 import { ConsoleSessions, dummyPasswordHash, LoginLimiter, TenantTokens, tenantTokenSecret } from '@central-logger/tenant-auth';
 import { login } from './routes/auth-login.js';
 import { whoAmI } from './routes/auth-me.js';
 import { acceptInviteRoute, createInviteRoute, listInvitesRoute } from './routes/auth-invites.js';
 import { getLimits } from './routes/limits.js';
 import { INGEST_ROUTE, ingestLogs, isIngestRequest, servedBeforeKoa } from './routes/logs-ingest.js';
-import { ingestOtlpLogs, isOtlpRequest, OTLP_ROUTE, otlpFailedOutside, otlpServedBeforeKoa } from './routes/otlp-logs.js';
+import { ingestOtlpLogs, isOtlpRequest, OTLP_ROUTE, otlpServedBeforeKoa } from './routes/otlp-logs.js';
 import { heartbeat } from './routes/heartbeat.js';
 import { createOwnKey } from './routes/keys-create.js';
 import { listOwnKeys } from './routes/keys-list.js';
@@ -45,6 +48,8 @@ export interface IngestDeps {
   reads: { readSql: Sql; cursors: CursorCodec };
   /** Tenant users' access tokens (issue 14); the service passes the one its invalidation subscriber feeds. Default: one without a subscriber. */
   tokens?: TenantTokens;
+  /** The live tails of this process. Default: one made from config, redis and reads. */
+  tail?: TailHub;
 }
 
 /** The public API: the Koa app, and the request listener that serves it with the ingest route in front. */
@@ -53,6 +58,8 @@ export interface IngestApp {
   listener: RequestListener;
   /** What /metrics shows, on its own listener (serveMetrics), not the public port. */
   registry: Registry;
+  /** The live tails: the service ends them before closing the server (they never finish on their own). */
+  tail: TailHub;
 }
 
 /** The public API: wiring only; the logic lives in packages/. */
@@ -61,8 +68,14 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   koa.proxy = deps.config.TRUST_PROXY;
   koa.silent = true;
   const tp = createThroughput(deps);
-  const requests = new RequestCounters(tp.metrics.registry);
-  const usage = new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX);
+  // one lifecycle for every answer, Koa's and the raw routes': request id, logger, error answer, metrics, usage (outside /api/v1 only the OTLP route counts), access log
+  const lifecycle = new RequestLifecycle<Principal>({
+    log: deps.log,
+    counters: new RequestCounters(tp.metrics.registry),
+    usage: countUsage(new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX), deps.log, (path) => path.startsWith('/api/v1/') || path === OTLP_ROUTE.path),
+    // tenant answers (logs, stats, keys, limits) and their errors are never cached
+    noStoreUnder: '/api/',
+  });
 
   // POST /api/v1/logs, the hot path, is served without Koa (see ingestLogs)
   const ingestDeps = {
@@ -71,13 +84,11 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     admission: { redis: deps.redis, backlog: tp.backlog, retryAfterS: deps.config.UNAVAILABLE_RETRY_AFTER_S, limiter: tp.limiter, limits: tp.limits, sql: deps.sql, log: deps.log, onBulkRefused: tp.countBulkRefusal },
     committers: tp.committers,
     metrics: tp.metrics,
-    requests,
-    usage,
     log: deps.log,
   };
-  const postLogs = ingestLogs(ingestDeps);
+  const postLogs = serveRaw(lifecycle, INGEST_ROUTE, ingestLogs(ingestDeps));
   // POST /v1/logs (OTLP/HTTP, issue 15): another decoder in front of the same pipeline, also served without Koa
-  const postOtlpLogs = ingestOtlpLogs(ingestDeps);
+  const postOtlpLogs = serveRaw(lifecycle, OTLP_ROUTE, ingestOtlpLogs(ingestDeps));
 
   const tokens = deps.tokens ?? new TenantTokens(deps.sql, tenantTokenSecret(deps.config), { ttlMs: deps.config.KEY_CACHE_TTL_MS });
   acceptUserTokens(deps.verifier, tokens);
@@ -120,16 +131,25 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   router.post('/api/v1/auth/api-key', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
   const { readSql, cursors } = deps.reads;
   router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(readSql, cursors));
+  const tail = deps.tail ?? new TailHub({
+    redis: deps.redis,
+    redisUrl: deps.config.REDIS_URL,
+    prefix: deps.config.QUEUE_PREFIX,
+    readSql,
+    cursors,
+    maxPerKey: deps.config.MAX_TAILS_PER_KEY,
+    heartbeatMs: deps.config.TAIL_HEARTBEAT_MS,
+    stallMs: deps.config.TAIL_STALL_MS,
+    bufferBytes: deps.config.TAIL_BUFFER_BYTES,
+    invalidations: { channel: KEY_INVALIDATION_CHANNEL, forget: (what) => forgetCredentials(deps.verifier, what) },
+    onError: (err) => deps.log.warn({ err: err.message }, 'live tail error'),
+  });
+  router.get('/api/v1/logs/tail', authenticate(deps.verifier, 'logs:read'), tailLogs(tail, deps.verifier));
   router.get('/api/v1/logs/histogram', authenticate(deps.verifier, 'logs:read'), getLogHistogram(readSql));
   router.get('/api/v1/logs/:id', authenticate(deps.verifier, 'logs:read'), getLogById(readSql));
   router.get('/api/v1/stats', authenticate(deps.verifier, 'logs:read'), getStats(readSql));
 
-  koa.use(requestMetrics(requests));
-  // usage (issue 6): outside the error middleware, so it counts every final status
-  koa.use(countUsage(usage, deps.log));
-  koa.use(errorMiddleware(deps.log));
-  // tenant answers (logs, stats, keys, limits) and their errors are never cached
-  koa.use(noStoreUnder('/api/'));
+  koa.use(koaLifecycle(lifecycle));
   koa.use(refuseNulInUrl);
   koa.use(router.routes());
   koa.use(router.allowedMethods({ throw: false }));
@@ -138,15 +158,12 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   return {
     koa,
     registry: tp.metrics.registry,
+    tail,
     listener(req, res) {
-      if (isOtlpRequest(req)) return void postOtlpLogs(req, res).catch((err: unknown) => otlpFailedOutside(err, res, deps.log));
-      if (!isIngestRequest(req)) return void koaListener(req, res);
-      postLogs(req, res).catch((err: unknown) => {
-        // ingestLogs answers every failure itself; this is a bug's last line
-        deps.log.error({ err: (err as Error).message }, 'ingest request failed outside its handler');
-        if (!res.headersSent) res.writeHead(500, { ...API_ANSWER, 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: 'internal_error', message: 'Internal server error', request_id: randomId('req') }));
-        else res.destroy();
-      });
+      // a raw route's handler that throws instead of answering is answered by the lifecycle too (serveRaw)
+      if (isIngestRequest(req)) postLogs(req, res);
+      else if (isOtlpRequest(req)) postOtlpLogs(req, res);
+      else void koaListener(req, res);
     },
   };
 }

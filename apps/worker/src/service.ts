@@ -5,6 +5,7 @@ import { createSql, ensurePartitions, roleUrl, type Sql } from '@central-logger/
 import { closeServer, createLogger, type Logger } from '@central-logger/http';
 import { laneQueueName, MAINTENANCE, workerConnection, type QueueLane } from '@central-logger/queue';
 import { LogBatcher } from './batcher.js';
+import { TailNotifier } from '@central-logger/tail';
 import { persistLogs } from './jobs/persist-logs.js';
 import { maintenance } from './jobs/retention.js';
 import { BulkGovernor } from './bulk-governor.js';
@@ -51,12 +52,15 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
     log.error({ client_id: rows[0]?.client_id, event_ids: rows.map((r) => r.event_id), code: (err as { code?: string }).code }, 'events refused by Postgres kept in dead_letter_events');
   });
   connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  // live tails: after each commit, the tenants someone tails are told to read what is new
+  const tail = new TailNotifier(connection, config.QUEUE_PREFIX, { onError: (err) => log.warn({ err: err.message }, 'live tail announcement failed') });
   for (const queue of Object.values(queues)) queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
 
   // fair persistence: one worker per lane, so bulk jobs never hold the slots (nor the batcher's memory) fast jobs need
   const workerOf = (lane: QueueLane, concurrency: number) => {
     const worker = new Worker(laneQueueName(lane, options.queueName), persistLogs(batcher, (g) => {
       metrics.lagSeconds.observe({ lane }, (Date.now() - Date.parse(g.received_at)) / 1000);
+      tail.stored(g.client_id);
       governor?.seen(lane, g.client_id);
     }), {
       connection,
@@ -102,6 +106,7 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
       governor.close();
       await Promise.all([worker.close(), bulkWorker.close()]);
       await batcher.flush();
+      await tail.close();
       await Promise.all([queues.fast.close(), queues.bulk.close()]);
       connection.disconnect();
       await sql.end({ timeout: 5 });

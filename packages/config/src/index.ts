@@ -2,6 +2,9 @@
  * Configuration: one zod schema per process, parsed once at start-up.
  * Nothing else in the code base reads `process.env`.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 
 const bool = z
@@ -12,6 +15,12 @@ const positiveInt = z.coerce.number().int().positive();
 
 /** Settings every process shares. */
 export const baseSchema = z.object({
+  /**
+   * The file of variables every entry point reads (loadEnvConfig), relative to
+   * the working directory; the process's own environment wins over it. `none`
+   * reads no file. Default `.env`.
+   */
+  ENV_FILE: z.string().min(1).default('.env'),
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   /**
    * Postgres connection string of the owner role: only `migrate` connects with
@@ -132,6 +141,15 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
    * per process is used when unset.
    */
   CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // --- live tail (GET /api/v1/logs/tail) ---
+  /** Live tails one key (or tenant user) may hold open at once, across every ingest-api process; beyond, 429. Default 5. */
+  MAX_TAILS_PER_KEY: positiveInt.max(1000).default(5),
+  /** A live tail sends a comment heartbeat this often (and rechecks its credential then). Default 15,000. */
+  TAIL_HEARTBEAT_MS: positiveInt.default(15_000),
+  /** A live tail whose reader takes nothing for this long while its buffer is full is cut (it resumes by cursor). Default 30,000. */
+  TAIL_STALL_MS: positiveInt.default(30_000),
+  /** Bytes one live tail may hold for a slow reader before it stops reading new rows. Default 1 MiB. */
+  TAIL_BUFFER_BYTES: positiveInt.min(64 * 1024).default(1024 * 1024),
   // --- tenant users and sign-in (issue 14) ---
   /**
    * HS256 secret of the 15-minute access tokens POST /api/v1/auth/login gives
@@ -291,8 +309,34 @@ const adminDatabaseShape = {
   ADMIN_DATABASE_URL: z.url().optional(),
 };
 
+/**
+ * `central-logger logs` and `tail`: a tenant's commands, which talk to the
+ * ingest API with a reader or owner key (or a user's access token) and need
+ * no database. Flags (--url, --api-key) win over these.
+ */
+export const apiCliSchema = z.object({
+  /** The ingest API, its base URL or its /api/v1/logs URL (as the SDK and `ship` take it). */
+  LOGGER_API_URL: z.url().optional(),
+  /** A reader or owner key, or a tenant user's access token. */
+  LOGGER_API_KEY: z.string().min(1).optional(),
+});
+export type ApiCliConfig = z.infer<typeof apiCliSchema>;
+
 /** The `central-logger` CLI. */
 export const cliSchema = baseSchema.extend(adminDatabaseShape);
+
+/**
+ * `central-logger ship`: where it sends, as the SDK reads them
+ * (packages/client), so that they may sit in .env too. The command's flags win.
+ */
+export const shipSchema = z.object({
+  /** The ingest API, its base or its /api/v1/logs URL. */
+  LOGGER_API_URL: z.url().optional(),
+  /** The key ship sends with (an agent or owner key). */
+  LOGGER_API_KEY: z.string().min(1).optional(),
+  /** Environment of the lines that carry none (the flag --environment wins). */
+  LOGGER_ENVIRONMENT: z.string().min(1).optional(),
+});
 
 export const adminSchema = baseSchema.extend(httpSchema.shape).extend(adminDatabaseShape).extend({
   ADMIN_PORT: port.default(8001),
@@ -336,6 +380,40 @@ export function loadConfig<S extends z.ZodType>(
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
   }
   return result.data;
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * How every entry point (the three apps, the CLI, `npm start`) reads its
+ * configuration: the variables of the `.env` file in the working directory
+ * (ENV_FILE), under the process's environment, parsed with `schema`. So the
+ * CLI and the services it manages see the same database as `npm start`.
+ */
+export function loadEnvConfig<S extends z.ZodType>(schema: S, options: { env?: Env; cwd?: string } = {}): z.infer<S> {
+  return loadConfig(schema, withEnvFile(options.env ?? process.env, options.cwd ?? process.cwd()));
+}
+
+/**
+ * `env` over the variables of its ENV_FILE (`.env`), as Node's own loader
+ * (`node --env-file`) reads them. A missing `.env` is no error; a missing
+ * file named in ENV_FILE is.
+ */
+export function withEnvFile(env: Env, cwd: string): Env {
+  const named = env.ENV_FILE || undefined;
+  if (named === 'none') return env;
+  const path = resolve(cwd, named ?? '.env');
+  if (!existsSync(path)) {
+    if (named) throw new ConfigError([`ENV_FILE: ${path} does not exist`]);
+    return env;
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`ENV_FILE: ${path} cannot be read (${(err as Error).message})`]);
+  }
+  return { ...parseEnv(text), ...env };
 }
 
 // --- API keys (issue 3) ---

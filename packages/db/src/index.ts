@@ -13,3 +13,4 @@ export * from './dead-letters.js';
 export * from './pruning.js';
 export * from './audit.js';
 export * from './logs-histogram.js';
+export * from './logs-tail.js';

@@ -39,6 +39,30 @@ export class CursorCodec {
     }
   }
 
+  /**
+   * Any JSON value as an opaque cursor of `kind` (e.g. the live tail's
+   * positions), bound to the tenant like page cursors. The kind is under the
+   * MAC, so no cursor of one kind opens as another, nor as a page cursor.
+   */
+  seal(clientId: string, kind: string, value: unknown): string {
+    const payload = Buffer.from(JSON.stringify(value)).toString('base64url');
+    return `${payload}.${this.mac(clientId, `${kind}:${payload}`)}`;
+  }
+
+  /** The value `seal` put in `cursor` for this tenant and kind; undefined when modified, truncated, foreign or not JSON. */
+  open(clientId: string, kind: string, cursor: string): unknown {
+    const [payload, mac, extra] = cursor.split('.');
+    if (!payload || !mac || extra !== undefined) return undefined;
+    const expected = Buffer.from(this.mac(clientId, `${kind}:${payload}`));
+    const given = Buffer.from(mac);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    try {
+      return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+
   private mac(clientId: string, payload: string): string {
     // length-prefixed so that no (tenant, payload) pair can imitate another
     return createHmac('sha256', this.secret).update(`${clientId.length}:${clientId}:${payload}`).digest('base64url');

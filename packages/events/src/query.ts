@@ -139,6 +139,33 @@ export function parseLogQuery(raw: RawQuery, options: { export?: boolean } = {})
   return { filter: dropUndefined(filter), limit: v!.limit ?? DEFAULT_LIMIT, cursor: v!.cursor };
 }
 
+/** Longest live tail cursor taken: it holds two Postgres snapshots, which list the transactions in flight. */
+export const MAX_TAIL_CURSOR = 8192;
+
+/**
+ * Parses `GET /api/v1/logs/tail` parameters: the filters of `GET
+ * /api/v1/logs`, and `cursor` (a tail position, checked by the caller). No
+ * time range and no limit: a tail sends every matching event as it is stored.
+ */
+export function parseTailQuery(raw: RawQuery): { filter: LogFilter; cursor?: string } {
+  const { cursor, ...rest } = Object.assign(Object.create(null) as RawQuery, raw);
+  const details: ErrorDetail[] = [];
+  for (const p of ['from', 'to', 'limit'] as const) {
+    if (rest[p] !== undefined) details.push({ field: p, message: 'is not used by the live tail, which sends every matching event as it is stored' });
+  }
+  if (Array.isArray(cursor)) details.push({ field: 'cursor', message: 'is given more than once' });
+  else if (cursor !== undefined && (cursor.length === 0 || cursor.length > MAX_TAIL_CURSOR)) details.push({ field: 'cursor', message: `must be 1 to ${MAX_TAIL_CURSOR} characters` });
+  let filter: LogFilter = {};
+  try {
+    filter = parseLogQuery(rest).filter;
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    details.push(...(err.details ?? []).filter((d) => !['from', 'to', 'limit'].includes(d.field ?? '')));
+  }
+  fail(details);
+  return { filter, cursor: cursor as string | undefined };
+}
+
 /** Parses `GET /api/v1/stats` parameters; the range defaults to the 30 days before `now`. */
 export function parseStatsQuery(raw: RawQuery, now = Date.now()): StatsQuery {
   const { single, metadata, details } = splitParams(raw);

@@ -1,6 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { Context, Next } from 'koa';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 
 export type { Registry };
@@ -88,16 +87,4 @@ export class RequestCounters {
     child.inc();
     if (status === 401 || status === 403) this.authFailures.inc({ code: errorCode ?? 'unknown' });
   }
-}
-
-/** Counts every request the Koa app answers; goes before the error middleware, so it sees the status that chose. */
-export function requestMetrics(counters: RequestCounters) {
-  return async function countRequests(ctx: Context, next: Next): Promise<void> {
-    try {
-      await next();
-    } finally {
-      const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-      counters.count(ctx.method, route, ctx.status, (ctx.body as { error?: string } | undefined)?.error);
-    }
-  };
 }

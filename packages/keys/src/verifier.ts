@@ -165,6 +165,22 @@ export class KeyVerifier {
     return principalOf(key);
   }
 
+  /**
+   * Whether a key that authenticated a request still holds, for requests that
+   * outlive their authentication (a live tail): its current principal, or
+   * the error a new request with it would get. Unlike `authenticate`, records
+   * no use and no failure (a stream ending on revocation is not a revoked key
+   * "still in use"). A key this process no longer remembers is authenticated
+   * again.
+   */
+  async recheck(rawKey: string, address: string): Promise<Principal | AppError> {
+    const known = this.keys.lookup(keyDigest(rawKey));
+    const key = known instanceof Promise ? await known : known;
+    if (key === 'gone') return invalid();
+    if (key === 'rehash' || key === undefined) return this.authenticate(rawKey, address).catch((err: unknown) => (err instanceof AppError ? err : Promise.reject(err)));
+    return this.refusal(key) ?? principalOf(key);
+  }
+
   invalidate(what: Invalidation): void {
     this.keys.invalidate(what);
   }

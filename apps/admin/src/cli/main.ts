@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { ConfigError } from '@central-logger/config';
-import { createCliContext, type CliContext } from './context.js';
+import { createCliContext, type CliContext, type RunOptions } from './context.js';
 import { CliError } from './errors.js';
 import { registerApiKey } from './commands/api-key.js';
 import { registerClient } from './commands/client.js';
@@ -13,12 +13,15 @@ import { registerUsage } from './commands/usage.js';
 import { registerDeadLetters } from './commands/dead-letters.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerShip } from './commands/ship.js';
+import { registerLogs } from './commands/logs.js';
 
 /** Runs one command with a fresh context; failures print one line and set exit code 1. */
-async function run(fn: (ctx: CliContext) => Promise<void>, options: { asOwner?: boolean } = {}): Promise<void> {
+async function run(fn: (ctx: CliContext) => Promise<void>, options: RunOptions = {}): Promise<void> {
   let ctx: CliContext | undefined;
   try {
     ctx = createCliContext(options);
+    // first, before anything can fail: a change made in an unexpected database is seen at once
+    if (options.writes) ctx.out(`Database: ${ctx.database}`);
     await fn(ctx);
   } catch (err) {
     process.exitCode = 1;
@@ -27,6 +30,16 @@ async function run(fn: (ctx: CliContext) => Promise<void>, options: { asOwner?: 
     else console.error(`✗ ${(err as Error).message}`);
   } finally {
     await ctx?.close();
+  }
+}
+
+/** `run` for the commands that only call the ingest API: the same one-line failures, no database. */
+async function runWithoutDatabase(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    process.exitCode = 1;
+    console.error(`✗ ${(err as Error).message}`);
   }
 }
 
@@ -41,7 +54,8 @@ registerAlerts(program, run);
 registerUsage(program, run);
 registerDeadLetters(program, run);
 registerJobs(program, run);
-// ship talks to the ingest API only: no context, so no database is needed
+// ship, logs and tail talk to the ingest API only: no context, so no database is needed
 registerShip(program);
+registerLogs(program, runWithoutDatabase);
 
 await program.parseAsync(process.argv);

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Next } from 'koa';
 import { AppError } from '@central-logger/errors';
-import { extractApiKey, requireScope, type KeyVerifier, type Principal, type Scope } from '@central-logger/keys';
+import { extractApiKey, requireScope, type Invalidation, type KeyVerifier, type Principal, type Scope } from '@central-logger/keys';
 import { CONSOLE_SESSION_COOKIE, looksLikeToken, type ConsoleSession, type ConsoleSessions, type TenantTokens } from '@central-logger/tenant-auth';
 
 declare module 'koa' {
@@ -34,6 +34,39 @@ export interface SessionInfo {
   /** What may be shown of it (ConsoleSessions.reference). */
   reference: string;
   session: ConsoleSession;
+}
+
+/**
+ * Tells this process's key verifier and tenant token cache to forget what an
+ * invalidation names, now (a live tail rechecks its credential right after).
+ */
+export function forgetCredentials(verifier: KeyVerifier, what: Record<string, unknown>): void {
+  if ('all' in what || typeof what.keyId === 'string' || typeof what.clientId === 'string') verifier.invalidate(what as Invalidation);
+  userTokens.get(verifier)?.invalidate(what);
+}
+
+/**
+ * Whether the credential a request authenticated with still holds, for
+ * requests that outlive their authentication (a live tail): undefined, or
+ * the error a new request would get (revoked, expired, client or user
+ * deactivated, role no longer allowing `scope`, another tenant). Keys are
+ * rechecked without recording a use or a failure.
+ */
+export async function credentialRefusal(verifier: KeyVerifier, headers: IncomingHttpHeaders, address: string, was: Principal, scope: Scope): Promise<AppError | undefined> {
+  try {
+    const credential = extractApiKey(headers);
+    const tokens = userTokens.get(verifier);
+    // no key nor token in the headers: the console session, if any, is rechecked
+    if (credential === undefined) return await sessionRefusal(verifier, headers, address, was, scope);
+    const now = tokens && looksLikeToken(credential) ? await tokens.authenticate(credential) : await verifier.recheck(credential, address);
+    if (now instanceof AppError) return now;
+    if (now.clientId !== was.clientId || now.keyId !== was.keyId) return new AppError('invalid_api_key', 'The credential no longer names this stream\'s key');
+    requireScope(now.role, scope);
+    return undefined;
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
 }
 
 /**

@@ -49,6 +49,26 @@ const body = (schema: Json) => ({ required: false, content: { 'application/json'
 const pathId = { in: 'path', name: 'id', required: true, description: 'the key id or prefix', schema: { type: 'string' } };
 const eventRef = { $ref: '#/components/schemas/Event' };
 
+/** `GET /api/v1/logs/tail`: Server-Sent Events, resumable by Last-Event-ID. */
+function tailOperation(schemas: DocumentedSchemas, metadataFilter: Json): Json {
+  const filters = queryParameters(schemas.logQuery).filter((p) => !['from', 'to', 'limit', 'cursor'].includes(p.name as string));
+  return {
+    summary: 'Live tail: the tenant\'s events as they are stored, as Server-Sent Events, with the filters of GET /api/v1/logs',
+    description: [
+      'Each event is sent once it is stored (after the worker\'s commit), so what is tailed is what GET /api/v1/logs returns, as an SSE message: `id:` an opaque position, `data:` the event exactly as GET /api/v1/logs/{id} returns it. Events stored before the stream opened are not sent.',
+      'Resume: reconnect with the `Last-Event-ID` header (browsers\' EventSource does) or `?cursor=` (the header wins): every matching event stored since that position is sent, then the live stream goes on; no gap and no repeat, whatever order concurrent workers commit in (a position is a Postgres snapshot). Within one commit events come in (received_at, executed_at, event_id) order; commits come in the order they became visible.',
+      'A comment `: heartbeat` with the current position as `id:` comes every 15 s (TAIL_HEARTBEAT_MS). The stream ends with `event: error` and data `{"error", "message"}` when its credential stops holding (revoked or expired key, deactivated client or user, role changed): do not reconnect with it. A reader that takes nothing for TAIL_STALL_MS while TAIL_BUFFER_BYTES are waiting is disconnected; it resumes by position. At most MAX_TAILS_PER_KEY streams per key or user, across processes (429 beyond).',
+    ].join('\n\n'),
+    parameters: [
+      ...filters,
+      metadataFilter,
+      { in: 'query', name: 'cursor', required: false, description: 'a position (an `id:` of this stream) to resume after; the Last-Event-ID header wins over it', schema: { type: 'string', maxLength: 8192 } },
+      { in: 'header', name: 'Last-Event-ID', required: false, description: 'the `id:` of the last message received: resume after it', schema: { type: 'string', maxLength: 8192 } },
+    ],
+    responses: { '200': { description: 'An event stream (never ends by itself)', content: { 'text/event-stream': { schema: { type: 'string', description: 'SSE messages: `id: <position>` and `data: <event JSON>`; `: heartbeat` comments; a final `event: error`' } } } } },
+  };
+}
+
 /**
  * `POST /v1/logs` (OTLP/HTTP): the bodies are OpenTelemetry's messages, as
  * protobuf or OTLP/JSON, and errors are google.rpc.Status in the request's
@@ -132,6 +152,7 @@ export function openApiDocument(schemas: DocumentedSchemas = ROUTE_SCHEMAS): Jso
       },
       '/v1/logs': { post: otlpLogsOperation() },
       '/api/v1/logs/{id}': { get: keyed({ summary: 'One event by event_id', parameters: [{ ...pathId, description: 'the event_id' }], responses: { '200': json('The event') } }, 'logs:read') },
+      '/api/v1/logs/tail': { get: keyed(tailOperation(schemas, metadataFilter), 'logs:read') },
       '/api/v1/logs/histogram': { get: keyed({ summary: 'Counts per time bucket split by level, with the filters of GET /api/v1/logs (from/to default to the last 24 h); every bucket of the range, empty ones as zeros', parameters: [...queryParameters(schemas.logQuery).filter((p) => p.name !== 'limit' && p.name !== 'cursor'), ...queryParameters(histogramParamsSchema), metadataFilter], responses: { '200': json('{"interval", "from", "to", "total", "data": [{"start", "count", "levels": {"debug", "info", "warn", "error", "fatal", "none"}}]}') } }, 'logs:read') },
       '/api/v1/stats': { get: keyed({ summary: 'Counts by status, environment, workflow, hour or day', parameters: queryParameters(schemas.statsQuery), responses: { '200': json('Counts') } }, 'logs:read') },
       '/api/v1/heartbeat': { post: keyed({ summary: "Record the tenant's heartbeat", responses: { '200': json('{"success": true, "message": "Heartbeat received", "clientId": "..."}') } }, 'logs:write') },
