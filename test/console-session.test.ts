@@ -4,13 +4,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setClientActiveEverywhere } from '@central-logger/keys';
+import { revokeKeyEverywhere, setClientActiveEverywhere } from '@central-logger/keys';
 import { createTenantUser, type UserRole } from '@central-logger/tenant-auth';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { api, type ApiResponse } from './support/keys.js';
 import { ANNOUNCED_WITHIN_MS } from './support/admin.js';
 import { createTenant, REDIS_URL, startStack, waitFor, type Stack, type Tenant } from './support/stack.js';
 import { logRow, seedLogs } from './support/reads.js';
+import { openTail, type TailClient } from './support/sse.js';
 
 const PASSWORD = 'a long tenant passphrase';
 const CONSOLE_SRC = new URL('../apps/ingest-api/console/src/', import.meta.url);
@@ -287,6 +288,31 @@ describe('a session ends within a second when', () => {
     const again = await signIn({ username: u.username, password: PASSWORD });
     expect(again.res.body.role).toBe('reader');
     expect((await call('GET', '/api/v1/keys', again.cookie)).status).toBe(403);
+  });
+});
+
+describe('a live tail opened with a console session', () => {
+  const errorOf = (t: TailClient) => t.messages.find((m) => m.event === 'error');
+  it('streams with the cookie alone, and ends when the key behind the session is revoked or the user deactivated', async () => {
+    const reader = await createTenant(db.sql, 'reader', 'tailkey');
+    const { cookie: keyCookie } = await signIn({ api_key: reader.key });
+    const { user: u, cookie: userCookie } = await userSession('reader', reader.clientId);
+    const byKey = await openTail(stack.baseUrl, undefined, {}, withCookie(keyCookie));
+    const byUser = await openTail(stack.baseUrl, undefined, {}, withCookie(userCookie));
+    for (const s of [byKey, byUser]) {
+      expect(s.status).toBe(200);
+      await s.until((m) => m.length >= 1, 10_000, 'the stream to open');
+    }
+    await revokeKeyEverywhere(db.sql, redis, reader.record.id);
+    await byKey.ended;
+    expect(JSON.parse(errorOf(byKey)!.data)).toMatchObject({ error: 'api_key_revoked' });
+    expect(errorOf(byUser)).toBeUndefined(); // the user's session stands on its own
+    const { cookie: ownerCookie } = await userSession('owner', reader.clientId);
+    expect((await call('DELETE', `/api/v1/users/${u.id}`, ownerCookie, undefined, SAME_ORIGIN())).status).toBe(200);
+    await byUser.ended;
+    expect(JSON.parse(errorOf(byUser)!.data)).toMatchObject({ error: 'invalid_credentials' });
+    // and a tail without a cookie or key is still refused
+    expect((await openTail(stack.baseUrl, undefined)).status).toBe(401);
   });
 });
 

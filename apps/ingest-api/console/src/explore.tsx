@@ -128,7 +128,8 @@ export function Explore() {
       </div>
       {exporting && <p class="muted small" id="export-status">{exporting}</p>}
       {error && <p class="error card" role="alert" id="query-error">{error}</p>}
-      {page?.histogram && <Histogram {...page.histogram} onZoom={(from, to) => go({ range: 'custom', from, to })} />}
+      {/* Live shows what arrives from now on: the histogram of the range would not move with it */}
+      {page?.histogram && !q.live && <Histogram {...page.histogram} onZoom={(from, to) => go({ range: 'custom', from, to })} />}
       {q.live ? (
         <Live filters={liveFilters} />
       ) : (
