@@ -99,15 +99,15 @@ describe('TailHub', () => {
       await b`begin`;
       await b`insert into workflow_logs (client_id, event_id, received_at, executed_at, environment, status) values (${clientId}, 'second_begun', now(), now(), 'e', 'S')`;
       await b`commit`;
-      const page1 = await readTail(readSql, clientId, {}, start, 100);
+      const page1 = await readTail(readSql, clientId, {}, start, { rows: 100, bytes: 1 << 20 });
       expect(page1.entries.map((e) => e.log.event_id)).toEqual(['second_begun']);
       await a`commit`;
       // resuming from the last row's position, or from the page's end, finds A's row and nothing again
-      const fromRow = await readTail(readSql, clientId, {}, page1.entries[0]!.position, 100);
-      const fromEnd = await readTail(readSql, clientId, {}, page1.next, 100);
+      const fromRow = await readTail(readSql, clientId, {}, page1.entries[0]!.position, { rows: 100, bytes: 1 << 20 });
+      const fromEnd = await readTail(readSql, clientId, {}, page1.next, { rows: 100, bytes: 1 << 20 });
       expect(fromRow.entries.map((e) => e.log.event_id)).toEqual(['first_begun']);
       expect(fromEnd.entries.map((e) => e.log.event_id)).toEqual(['first_begun']);
-      expect((await readTail(readSql, clientId, {}, fromEnd.next, 100)).entries).toEqual([]);
+      expect((await readTail(readSql, clientId, {}, fromEnd.next, { rows: 100, bytes: 1 << 20 })).entries).toEqual([]);
     } finally {
       a.release();
       b.release();
@@ -123,17 +123,35 @@ describe('TailHub', () => {
     const seen: string[] = [];
     let at = start;
     for (let guard = 0; guard < 10; guard++) {
-      const page = await readTail(readSql, clientId, {}, at, 10);
+      const page = await readTail(readSql, clientId, {}, at, { rows: 10, bytes: 1 << 20 });
       seen.push(...page.entries.map((e) => e.log.event_id));
       // resume from the middle of the page: the rows after it, and only those
       if (page.entries.length > 3) {
-        const mid = await readTail(readSql, clientId, {}, page.entries[2]!.position, 10);
+        const mid = await readTail(readSql, clientId, {}, page.entries[2]!.position, { rows: 10, bytes: 1 << 20 });
         expect(mid.entries[0]?.log.event_id).toBe(page.entries[3]!.log.event_id);
       }
       at = page.next;
       if (!page.more) break;
     }
     expect(seen).toEqual(rows.map((r) => r.event_id));
+  });
+
+  it('cuts a read at its byte budget, before fetching the rest, and the next read goes on from there', async () => {
+    const clientId = 'bytes_budget';
+    await createClient(db.sql, clientId, 'bytes');
+    const start = await tailStart(readSql, clientId);
+    const rows = Array.from({ length: 10 }, (_, i) => logRow(clientId, { event_id: `b${i}`, received_at: new Date(Date.now() + i).toISOString(), message: 'x'.repeat(10_000) }));
+    await seedLogs(db.sql, rows);
+    const first = await readTail(readSql, clientId, {}, start, { rows: 100, bytes: 25_000 });
+    // 10 KB each: the third crosses 25 KB and is the last one read
+    expect(first.entries.map((e) => e.log.event_id)).toEqual(['b0', 'b1', 'b2']);
+    expect(first.more).toBe(true);
+    const rest = await readTail(readSql, clientId, {}, first.next, { rows: 100, bytes: 1 << 20 });
+    expect(rest.entries.map((e) => e.log.event_id)).toEqual(['b3', 'b4', 'b5', 'b6', 'b7', 'b8', 'b9']);
+    expect(rest.more).toBe(false);
+    // a single row bigger than the budget still goes
+    const one = await readTail(readSql, clientId, {}, start, { rows: 100, bytes: 10 });
+    expect(one.entries.map((e) => e.log.event_id)).toEqual(['b0']);
   });
 
   it('publishes nothing for a tenant no one tails', async () => {

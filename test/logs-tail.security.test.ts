@@ -2,6 +2,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey, revokeKeyEverywhere, setClientActiveEverywhere } from '@central-logger/keys';
 import { createTenantUser, deactivateUserEverywhere, DEV_TENANT_TOKEN_SECRET, TenantTokens } from '@central-logger/tenant-auth';
+import { portOf } from '@central-logger/http';
+import { startIngestApi } from '../apps/ingest-api/src/service.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, event, postLogs, REDIS_URL, startStack, type Stack, type Tenant } from './support/stack.js';
 import { openTail, type TailClient } from './support/sse.js';
@@ -157,5 +159,23 @@ describe('live tail: MAX_TAILS_PER_KEY', () => {
     await new Promise((r) => setTimeout(r, 300));
     const next = await tail(t0.key);
     expect(next.status).toBe(200);
+  });
+
+  it('counts the streams of a key across ingest processes', async () => {
+    const t0 = await createTenant(db.sql, 'reader', 'mp');
+    const second = await startIngestApi(stack.ingestConfig);
+    try {
+      const url2 = `http://127.0.0.1:${portOf(second.server)}`;
+      const here = [await tail(t0.key), await tail(t0.key)];
+      const there = await openTail(url2, t0.key);
+      open.push(there);
+      const refused = await openTail(url2, t0.key);
+      expect([...here, there].map((t) => t.status)).toEqual([200, 200, 200]);
+      expect(refused.status).toBe(429);
+      expect((await tail(t0.key)).status).toBe(429);
+      there.close();
+    } finally {
+      await second.close();
+    }
   });
 });

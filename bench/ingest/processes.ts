@@ -119,8 +119,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Polls `url` until it answers 200. */
-export async function waitHealthy(url: string, timeoutMs = 30_000): Promise<void> {
+/** Polls `url` until it answers 200 (on a loaded machine the apps take over 30 s to start under tsx). */
+export async function waitHealthy(url: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {

@@ -58,6 +58,7 @@ async function tenant(sql: Sql, clientId: string): Promise<Tenant> {
 async function drive(url: string, t: Tenant, perSecond: number, seconds: number, extra: Record<string, unknown> = {}): Promise<Map<string, number>> {
   const perTick = Math.max(1, Math.round((perSecond * TICK_MS) / 1000));
   const accepted = new Map<string, number>();
+  const statuses: Record<string, number> = {};
   const start = performance.now();
   const inFlight = new Set<Promise<void>>();
   for (let tick = 0; performance.now() - start < seconds * 1000; tick++) {
@@ -65,16 +66,20 @@ async function drive(url: string, t: Tenant, perSecond: number, seconds: number,
     const p = fetch(`${url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': t.writer }, body })
       .then(async (res) => {
         const at = Date.now();
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
         const json = (await res.json()) as { ids?: string[] };
         for (const id of json.ids ?? []) accepted.set(id, at);
       })
-      .catch(() => {})
+      .catch(() => {
+        statuses.failed = (statuses.failed ?? 0) + 1;
+      })
       .finally(() => inFlight.delete(p));
     inFlight.add(p);
     const next = start + (tick + 1) * TICK_MS;
     await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
   }
   await Promise.all(inFlight);
+  console.error(`  ${perSecond} events/s × ${seconds} s: answers ${JSON.stringify(statuses)}`);
   return accepted;
 }
 

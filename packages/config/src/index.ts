@@ -310,33 +310,23 @@ const adminDatabaseShape = {
 };
 
 /**
- * `central-logger logs` and `tail`: a tenant's commands, which talk to the
- * ingest API with a reader or owner key (or a user's access token) and need
- * no database. Flags (--url, --api-key) win over these.
+ * `central-logger logs`, `tail` and `ship`: the commands that talk to the
+ * ingest API with a key (or a user's access token) and need no database,
+ * as the SDK (packages/client) reads them, so that they may sit in .env too.
+ * Flags (--url, --api-key, --environment) win over these.
  */
 export const apiCliSchema = z.object({
-  /** The ingest API, its base URL or its /api/v1/logs URL (as the SDK and `ship` take it). */
+  /** The ingest API, its base URL or its /api/v1/logs URL. */
   LOGGER_API_URL: z.url().optional(),
-  /** A reader or owner key, or a tenant user's access token. */
+  /** A key: reader or owner for logs and tail, agent or owner for ship; or a tenant user's access token. */
   LOGGER_API_KEY: z.string().min(1).optional(),
+  /** `ship`: environment of the lines that carry none. */
+  LOGGER_ENVIRONMENT: z.string().min(1).optional(),
 });
 export type ApiCliConfig = z.infer<typeof apiCliSchema>;
 
 /** The `central-logger` CLI. */
 export const cliSchema = baseSchema.extend(adminDatabaseShape);
-
-/**
- * `central-logger ship`: where it sends, as the SDK reads them
- * (packages/client), so that they may sit in .env too. The command's flags win.
- */
-export const shipSchema = z.object({
-  /** The ingest API, its base or its /api/v1/logs URL. */
-  LOGGER_API_URL: z.url().optional(),
-  /** The key ship sends with (an agent or owner key). */
-  LOGGER_API_KEY: z.string().min(1).optional(),
-  /** Environment of the lines that carry none (the flag --environment wins). */
-  LOGGER_ENVIRONMENT: z.string().min(1).optional(),
-});
 
 export const adminSchema = baseSchema.extend(httpSchema.shape).extend(adminDatabaseShape).extend({
   ADMIN_PORT: port.default(8001),

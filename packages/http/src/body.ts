@@ -54,6 +54,16 @@ export function bodyTypeOf(contentType: string | undefined, contentEncoding: str
  * without a Content-Length.
  */
 export async function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits, received?: WireBytes): Promise<string> {
+  const bytes = await readBodyBytes(req, gzip, limits, received);
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new AppError('validation_failed', 'The body is not valid UTF-8');
+  }
+}
+
+/** `readBody` for a binary body (e.g. protobuf): the same limits and errors, the bytes as they are. */
+export async function readBodyBytes(req: IncomingMessage, gzip: boolean, limits: BodyLimits, received?: WireBytes): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge('The request body', limits.maxBytes);
 
@@ -77,11 +87,7 @@ export async function readBody(req: IncomingMessage, gzip: boolean, limits: Body
     if (code.startsWith('Z_')) throw new AppError('validation_failed', 'The body is not valid gzip', { cause: err });
     throw new AppError('bad_request', 'The request body could not be read', { cause: err });
   }
-  try {
-    return UTF8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
-  } catch {
-    throw new AppError('validation_failed', 'The body is not valid UTF-8');
-  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 // one decoder for all: a whole-buffer decode keeps no state between calls

@@ -24,7 +24,7 @@ export interface TailHubOptions {
   stallMs?: number;
   /** TAIL_BUFFER_BYTES. Default 1 MiB. */
   bufferBytes?: number;
-  /** Rows read from Postgres at once. Default 200. */
+  /** Rows read from Postgres at once (and at most TAIL_BUFFER_BYTES of them). Default 1,000. */
   pageSize?: number;
   /** Leases and the tailed set outlive a dead process this long. Default 30,000. */
   leaseTtlMs?: number;
@@ -72,10 +72,12 @@ export class TailHub {
   private subReady: Promise<unknown> | undefined;
   private renewer: NodeJS.Timeout | undefined;
   private closing = false;
+  /** Called after every read from Postgres with the rows it got and how long it took (metrics, benches). */
+  onRead: ((rows: number, ms: number) => void) | undefined;
   private readonly o: Required<Omit<TailHubOptions, 'invalidations'>> & Pick<TailHubOptions, 'invalidations'>;
 
   constructor(options: TailHubOptions) {
-    this.o = { heartbeatMs: 15_000, stallMs: 30_000, bufferBytes: 1024 * 1024, pageSize: 200, leaseTtlMs: 30_000, onError: () => {}, ...options };
+    this.o = { heartbeatMs: 15_000, stallMs: 30_000, bufferBytes: 1024 * 1024, pageSize: 1_000, leaseTtlMs: 30_000, onError: () => {}, ...options };
     this.names = tailNames(options.prefix);
     this.leases = new TailLeases(options.redis, options.prefix, options.maxPerKey, this.o.leaseTtlMs);
   }
@@ -148,7 +150,12 @@ export class TailHub {
 
   private streamOptions(req: TailRequest) {
     return {
-      read: (from: TailPosition, limit: number) => readTail(this.o.readSql, req.clientId, req.filter, from, limit),
+      read: async (from: TailPosition, limit: number) => {
+        const started = performance.now();
+        const page = await readTail(this.o.readSql, req.clientId, req.filter, from, { rows: limit, bytes: this.o.bufferBytes });
+        this.onRead?.(page.entries.length, performance.now() - started);
+        return page;
+      },
       idOf: (p: TailPosition) => this.encodeCursor(req.clientId, p),
       recheck: req.recheck,
       out: req.out,
@@ -193,7 +200,7 @@ export class TailHub {
       this.sub = undefined;
       sub.disconnect();
     });
-    this.renewer = setInterval(() => this.renew(), Math.max(1_000, Math.floor(this.o.leaseTtlMs / 3)));
+    this.renewer ??= setInterval(() => this.renew(), Math.max(1_000, Math.floor(this.o.leaseTtlMs / 3)));
     this.renewer.unref();
     return this.subReady;
   }

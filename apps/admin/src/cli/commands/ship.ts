@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { CentralLoggerClient, DeliveryError, EventDefaults } from '@central-logger/client';
-import { ConfigError, loadEnvConfig, shipSchema } from '@central-logger/config';
+import { ConfigError, loadEnvConfig, apiCliSchema } from '@central-logger/config';
 import { followLines } from '../ship/follow.js';
 
 interface ShipOptions extends EventDefaults {
@@ -50,7 +50,7 @@ async function ship(file: string | undefined, opts: ShipOptions): Promise<boolea
   const { createLogger, toEvent } = await import('@central-logger/client');
   let client: CentralLoggerClient;
   try {
-    const config = loadEnvConfig(shipSchema);
+    const config = loadEnvConfig(apiCliSchema);
     opts.environment ??= config.LOGGER_ENVIRONMENT;
     client = createLogger({ url: opts.url ?? config.LOGGER_API_URL, apiKey: opts.apiKey ?? config.LOGGER_API_KEY, flushOnExit: false, onError: reportUndelivered });
   } catch (err) {
