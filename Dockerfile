@@ -4,21 +4,23 @@
 # Three stages: `build` compiles the TypeScript with every dependency; `deps`
 # installs the production dependencies alone; the final image holds those and
 # each workspace's package.json and dist/, plus the files read at run time
-# (migrations/, packages/otlp/proto/). No sources, no tsx, no compiler.
+# (migrations/, packages/otlp/proto/), and the tenant console's built files
+# (apps/ingest-api/console/dist, esbuild). No sources, no tsx, no compiler.
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json tsconfig.build.json ./
 COPY packages/ packages/
 COPY apps/ apps/
-COPY scripts/copy-assets.mjs scripts/
+COPY scripts/copy-assets.mjs scripts/build-console.mjs scripts/
 # npm ci needs every workspace of the lock file, the test fixture's too
 COPY test/otel-service/package.json test/otel-service/
 RUN npm ci --no-audit --no-fund
 RUN npm run build \
  && mkdir -p /out \
  && for w in packages/* apps/*; do mkdir -p "/out/$w" && cp -r "$w/package.json" "$w/dist" "/out/$w/"; done \
- && rm -f /out/*/*/dist/tsconfig.tsbuildinfo
+ && rm -f /out/*/*/dist/tsconfig.tsbuildinfo \
+ && mkdir -p /out/apps/ingest-api/console && cp -r apps/ingest-api/console/dist /out/apps/ingest-api/console/
 
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app

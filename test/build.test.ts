@@ -54,6 +54,11 @@ describe('the compiled build', () => {
     const dashboard = await fetch(`http://127.0.0.1:${adminPort}/`);
     expect(dashboard.status).toBe(200);
     expect(await dashboard.text()).toMatch(/<!doctype html>/i);
+    // the tenant console's page and bundle (esbuild's output, beside the compiled code)
+    const page = await fetch(`${ingest}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('/console/app.js');
+    expect((await fetch(`${ingest}/console/app.js`)).status).toBe(200);
 
     // rate limits and usage run Lua scripts read from dist/ on the way
     const t = await createTenant(db.sql, 'agent');

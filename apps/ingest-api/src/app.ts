@@ -8,11 +8,11 @@ import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { acceptUserTokens, authenticate, forgetCredentials } from './middleware/authenticate.js';
+import { acceptConsoleSessions, acceptUserTokens, authenticate, forgetCredentials } from './middleware/authenticate.js';
 import { KEY_INVALIDATION_CHANNEL } from '@central-logger/keys';
 import { TailHub } from '@central-logger/tail';
 import { tailLogs } from './routes/logs-tail.js';
-import { dummyPasswordHash, LoginLimiter, TenantTokens, tenantTokenSecret } from '@central-logger/tenant-auth';
+import { ConsoleSessions, dummyPasswordHash, LoginLimiter, TenantTokens, tenantTokenSecret } from '@central-logger/tenant-auth';
 import { login } from './routes/auth-login.js';
 import { whoAmI } from './routes/auth-me.js';
 import { acceptInviteRoute, createInviteRoute, listInvitesRoute } from './routes/auth-invites.js';
@@ -30,6 +30,9 @@ import { getLogHistogram } from './routes/logs-histogram.js';
 import { getStats } from './routes/stats.js';
 import { openApi, openApiDocument } from './routes/openapi.js';
 import { docsPage } from './routes/docs.js';
+import { createSession, endSession } from './routes/auth-session.js';
+import { changeUserRoleRoute, deactivateUserRoute, listUsersRoute } from './routes/users.js';
+import { CONSOLE_PATHS, consoleFile } from './routes/console.js';
 import { createThroughput } from './throughput.js';
 import { countUsage } from './middleware/usage.js';
 import { UsageCounter } from '@central-logger/usage';
@@ -92,6 +95,10 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   const limits = { perIp: deps.config.TENANT_LOGIN_MAX_FAILURES_PER_IP, perUser: deps.config.TENANT_LOGIN_MAX_FAILURES_PER_USER, windowMs: deps.config.TENANT_LOGIN_WINDOW_MS };
   const signInDeps = { sql: deps.sql, tokens, limiter: new LoginLimiter(deps.redis, deps.config.QUEUE_PREFIX, limits, 'tenant-login'), dummyHash: dummyPasswordHash(deps.config.BCRYPT_COST) };
   signInDeps.dummyHash.catch(() => {}); // awaited (and rethrown) by the first sign-in with an unknown name
+  // the web console's sessions: a cookie on every tenant route, the state in Redis
+  const sessions = new ConsoleSessions(deps.redis, deps.config.QUEUE_PREFIX, deps.config.CONSOLE_SESSION_TTL_MS);
+  acceptConsoleSessions(deps.verifier, sessions);
+  const secureCookies = deps.config.NODE_ENV === 'production';
 
   const router = new Router();
   router.get('/health', health);
@@ -99,6 +106,8 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   const doc = openApiDocument();
   router.get('/openapi.json', openApi(doc));
   router.get('/docs', docsPage(doc));
+  // the tenant console (a page and its built script and style)
+  for (const path of CONSOLE_PATHS) router.get(path, consoleFile);
   router.post(INGEST_ROUTE.path, servedBeforeKoa);
   router.post(OTLP_ROUTE.path, otlpServedBeforeKoa);
   router.get('/api/v1/limits', authenticate(deps.verifier), getLimits(tp.limits, tp.limiter));
@@ -114,6 +123,11 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   router.post('/api/v1/auth/invites', authenticate(deps.verifier, 'keys:manage'), createInviteRoute(deps.sql));
   router.get('/api/v1/auth/invites', authenticate(deps.verifier, 'keys:manage'), listInvitesRoute(deps.sql));
   router.post('/api/v1/auth/invites/accept', acceptInviteRoute(deps.sql, deps.config.BCRYPT_COST));
+  router.post('/api/v1/auth/session', createSession({ ...signInDeps, verifier: deps.verifier, sessions, secure: secureCookies }));
+  router.delete('/api/v1/auth/session', endSession(sessions, secureCookies));
+  router.get('/api/v1/users', authenticate(deps.verifier, 'keys:manage'), listUsersRoute(deps.sql));
+  router.patch('/api/v1/users/:id', authenticate(deps.verifier, 'keys:manage'), changeUserRoleRoute(deps.sql, deps.redis));
+  router.delete('/api/v1/users/:id', authenticate(deps.verifier, 'keys:manage'), deactivateUserRoute(deps.sql, deps.redis));
   router.post('/api/v1/auth/api-key', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
   const { readSql, cursors } = deps.reads;
   router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(readSql, cursors));

@@ -176,6 +176,11 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
   /** Failed tenant sign-ins for one username within TENANT_LOGIN_WINDOW_MS before 429. Default 5. */
   TENANT_LOGIN_MAX_FAILURES_PER_USER: positiveInt.default(5),
   TENANT_LOGIN_WINDOW_MS: positiveInt.default(15 * 60_000),
+  /**
+   * How long a console session (the cookie set by POST /api/v1/auth/session) lasts from sign-in; the session
+   * lives in Redis and ends sooner on sign-out, or when its user, key or client is deactivated or revoked. Default 8 h.
+   */
+  CONSOLE_SESSION_TTL_MS: z.coerce.number().int().min(60_000).max(30 * 24 * 3_600_000).default(8 * 3_600_000),
   // --- throughput, limits and backpressure (issue 5) ---
   /** Group commit: while a job is being stored, the events of the next requests gather for it to be done, but at most this long, into one queue job (0 = a job per request). Default 2. */
   GROUP_COMMIT_MS: z.coerce.number().int().min(0).max(1_000).default(2),

@@ -8,7 +8,7 @@ import { InFlightBounds } from './inflight.js';
 import { VerifiedKeys, type Invalidation } from './key-cache.js';
 import type { FailureLimiter, Refusal } from './limiter.js';
 import type { Role } from './roles.js';
-import { findKeyByLookupId, keyStatus, migrateLegacyLookupId, upgradeLegacyHash, type KeyForVerification } from './store.js';
+import { findKeyByLookupId, findKeyStates, keyStatus, migrateLegacyLookupId, upgradeLegacyHash, type KeyForVerification } from './store.js';
 import { DEV_KEY_LOOKUP_SECRET } from './lookup-secret.js';
 import { UsageTracker } from './usage.js';
 
@@ -154,6 +154,31 @@ export class KeyVerifier {
     const refused = this.refusal(key);
     if (refused) return this.reject(address, key.prefix, refused.code as FailureReason, refused);
     this.usage.recordUse(key.id, address);
+    return principalOf(key);
+  }
+
+  /**
+   * The principal of a key whose secret was verified at a console sign-in
+   * (the session keeps its id, never the key): its state through the same
+   * cache, TTL and invalidations as `authenticate`, so revoking the key or
+   * deactivating its client ends the session as fast as it stops the key.
+   * No secret check, no failure counting: the session is the proof.
+   * `recordUse` false: a recheck of a long request (a live tail), not a use.
+   */
+  async resumeKey(keyId: string, address: string, recordUse = true): Promise<Principal> {
+    const slot = `session:${keyId}`;
+    const known = this.keys.lookup(slot);
+    let key = known instanceof Promise ? await known : known;
+    if (key === 'rehash' || key === undefined) {
+      // first use in this process, or the stored hash changed (a legacy hash upgraded): the row's state is what counts
+      const generation = this.keys.generation;
+      key = (await findKeyStates(this.sql, [keyId])).get(keyId) ?? 'gone';
+      if (key !== 'gone') this.keys.remember(slot, key, generation);
+    }
+    if (key === 'gone') throw new AppError('api_key_revoked', 'The API key of this session no longer exists');
+    const refused = this.refusal(key);
+    if (refused) throw refused;
+    if (recordUse) this.usage.recordUse(key.id, address);
     return principalOf(key);
   }
 

@@ -14,7 +14,8 @@ const MAX_TOKEN_LENGTH = 4096;
 
 /** A tenant principal that came from a user's access token, not a key. */
 export interface UserPrincipal extends Principal {
-  via: 'token';
+  /** An access token (Bearer), or a console session (cookie). */
+  via: 'token' | 'session';
   userId: string;
   username: string;
   tokenId: string;
@@ -23,7 +24,8 @@ export interface UserPrincipal extends Principal {
 }
 
 export function isUserPrincipal(p: Principal | undefined): p is UserPrincipal {
-  return (p as UserPrincipal | undefined)?.via === 'token';
+  const via = (p as UserPrincipal | undefined)?.via;
+  return via === 'token' || via === 'session';
 }
 
 /** A JWT's shape (three base64url parts, a JSON header): what tells a token from an API key. */
@@ -105,12 +107,28 @@ export class TenantTokens {
       });
     const userId = claims.sub;
     if (typeof userId !== 'string' || typeof claims.jti !== 'string' || typeof claims.exp !== 'number') throw invalidToken();
+    return this.principal('token', userId, claims.cid, claims.jti, claims.exp * 1000, invalidToken);
+  }
+
+  /**
+   * The principal of a console session's user: the same cached state, and
+   * the same refusals, as a token of theirs; `role` is the role the session
+   * was started with, and a user whose role has changed since signs in again.
+   */
+  async resumeSession(session: { userId: string; clientId: string; role: string; id: string; expiresAt: string }): Promise<UserPrincipal> {
+    const ended = () => new AppError('invalid_credentials', 'Your session has ended; sign in again');
+    const p = await this.principal('session', session.userId, session.clientId, session.id, Date.parse(session.expiresAt), ended);
+    if (p.role !== session.role) throw new AppError('invalid_credentials', 'Your role has changed since you signed in; sign in again');
+    return p;
+  }
+
+  private async principal(via: UserPrincipal['via'], userId: string, clientId: unknown, tokenId: string, expiresAtMs: number, invalid: () => AppError): Promise<UserPrincipal> {
     const state = await this.stateOf(userId);
-    if (!state || state.clientId !== claims.cid) throw invalidToken();
+    if (!state || state.clientId !== clientId) throw invalid();
     if (!state.active) throw new AppError('invalid_credentials', 'This user has been deactivated');
     if (!state.clientActive) throw new AppError('client_inactive', "This user's client is inactive");
     return {
-      via: 'token',
+      via,
       keyId: state.id,
       prefix: `user:${state.username}`,
       // the role the user has now, not the one the token was issued with
@@ -119,8 +137,8 @@ export class TenantTokens {
       retentionDays: state.retentionDays,
       userId: state.id,
       username: state.username,
-      tokenId: claims.jti,
-      expiresAt: new Date(claims.exp * 1000).toISOString(),
+      tokenId,
+      expiresAt: new Date(expiresAtMs).toISOString(),
     };
   }
 
