@@ -46,7 +46,7 @@ describe('central-logger ship', () => {
     ].join('\n'));
     const { stdout } = await promisify(execFile)('sh', ['-c', `node ${app} 2>/dev/null | ${ROOT}bin/central-logger ship --environment console`], {
       env: { ...process.env, ...envFor(t), ENV_FILE: 'none' },
-      timeout: 30_000,
+      timeout: 90_000,
     });
     expect(stdout.trim()).toBe('sent 5, failed 0');
     const rows = await stored(t.clientId, 5);
