@@ -10,6 +10,7 @@ import { hashPassword } from './auth/passwords.js';
 import { requireAdmin } from './middleware/require-admin.js';
 import { listAuditRoute } from './routes/audit.js';
 import { clientStatusRoute, createClientRoute, updateClientRoute, getClientRoute, listClientsRoute } from './routes/clients.js';
+import { clientSummaryRoute } from './routes/client-summary.js';
 import { DASHBOARD_PATHS, dashboardFile } from './routes/dashboard.js';
 import type { RouteDeps } from './routes/deps.js';
 import { issueKeyRoute, listKeysRoute, revokeKeyRoute, rotateKeyRoute, setKeyExpiryRoute } from './routes/keys.js';
@@ -48,6 +49,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
   router.post(`${api}/clients`, auth, createClientRoute(r));
   router.get(`${api}/clients`, auth, listClientsRoute(r));
   router.get(`${api}/clients/:id`, auth, getClientRoute(r));
+  router.get(`${api}/clients/:id/summary`, auth, clientSummaryRoute(r));
   router.post(`${api}/clients/:id/deactivate`, auth, clientStatusRoute(r, 'inactive'));
   router.post(`${api}/clients/:id/activate`, auth, clientStatusRoute(r, 'active'));
   router.patch(`${api}/clients/:id`, auth, updateClientRoute(r));
