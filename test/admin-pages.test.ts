@@ -3,6 +3,7 @@
 // on empty and full data with long values. Screenshots go to test-results/.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { markWebhookQueued, upsertAlert } from '@central-logger/alerts';
 import { createClient, insertLogs, type LogRow } from '@central-logger/db';
 import { createKey } from '@central-logger/keys';
 import { utcDay } from '@central-logger/limits';
@@ -204,6 +205,58 @@ describe('the dashboard in Chromium', () => {
     await b.page.locator('#usage-events-chart > svg').waitFor();
     expect(await b.page.locator('#usage-events-chart svg').textContent()).toContain('tenant_5: 2');
     await screenshots(b.page, 'usage-log');
+  });
+
+  it('alerts: evidence tables with links, filters, acknowledge with a note, the open count in the navigation', { timeout: 90_000 }, async () => {
+    await open(b, app, 'alerts');
+    await b.page.locator('#alerts-empty').waitFor({ state: 'visible' });
+    expect(await b.page.locator('#open-alerts').isVisible()).toBe(false);
+    await screenshots(b.page, 'alerts-empty');
+
+    const [key] = await db.sql`select id, prefix from api_keys where client_id = 'acme' order by created_at limit 1`;
+    const win = new Date(Math.floor(Date.now() / 600_000) * 600_000);
+    const addresses = Array.from({ length: 10 }, (_, i) => `2001:db8:85a3:0:0:8a2e:370:${7000 + i}`);
+    const prefixAlert = (await upsertAlert(db.sql, { rule: 'auth_failures_prefix', subject: key!.prefix, windowStart: win, severity: 'warning', summary: `42 failed authentications against key ${key!.prefix} from 10 address(es)`, evidence: { key_prefix: key!.prefix, failures: 42, addresses: 10, sample_addresses: addresses, first_at: new Date(Date.now() - 500_000), last_at: new Date(), threshold: 10, window_ms: 600_000 }, clientId: 'acme', keyId: key!.id })).alert;
+    await upsertAlert(db.sql, { rule: 'auth_failures_address', subject: '198.51.100.23', windowStart: win, severity: 'warning', summary: '25 failed authentications from 198.51.100.23 within 10 min', evidence: { address: '198.51.100.23', failures: 25, admin_sign_in_failures: 0, reasons: ['unknown_key', 'wrong_secret', 'malformed_key'], first_at: new Date(Date.now() - 400_000), last_at: new Date(), threshold: 20, window_ms: 600_000 } });
+    const dead = (await upsertAlert(db.sql, { rule: 'dead_letters', subject: LONG_ID, windowStart: win, severity: 'critical', summary: `3 event(s) of client ${LONG_ID} refused by Postgres and kept in dead_letter_events`, evidence: { events: 3, sample_event_ids: ['evt-' + 'z'.repeat(120), 'evt-2', 'evt-3'], error_codes: ['22P05'], first_at: new Date(), last_at: new Date() }, clientId: LONG_ID })).alert;
+    await markWebhookQueued(db.sql, dead.id);
+
+    await open(b, app, 'alerts');
+    await b.page.locator('#alert-list article').first().waitFor();
+    expect(await b.page.locator('#alert-list article').count()).toBe(3);
+    await b.page.locator('#open-alerts', { hasText: '3' }).waitFor();
+    const prefixCard = b.page.locator('#alert-list article', { hasText: 'auth_failures_prefix' });
+    expect(await prefixCard.locator('table.evidence tr', { hasText: 'failures' }).first().locator('td').textContent()).toBe('42');
+    expect(await prefixCard.locator('table.evidence tr', { hasText: 'sample addresses' }).locator('li').count()).toBe(10);
+    expect(await prefixCard.locator('table.evidence tr', { hasText: 'window' }).locator('td').textContent()).toContain('10 min, from');
+    expect(await prefixCard.locator('table.evidence tr', { hasText: 'key prefix' }).locator('a').getAttribute('href')).toBe('#client/acme');
+    expect(await prefixCard.locator('.links a').allTextContents()).toEqual(['client acme', `its keys (${key!.prefix})`, 'usage of acme', 'failed authentications by address and key']);
+    expect(await prefixCard.locator('.webhook').textContent()).toContain('not sent');
+    // the dead-letter alert's webhook was queued but Redis holds no job for it any more
+    expect(await b.page.locator('#alert-list article', { hasText: 'dead_letters' }).locator('.webhook').textContent()).toContain('outcome no longer kept');
+    expect(await b.page.locator('#alert-list').textContent()).not.toContain('{"');
+    await expectNoSidewaysScroll(b.page, 'alerts');
+    await screenshots(b.page, 'alerts');
+
+    // filters
+    await b.page.locator('#alert-severity').selectOption('critical');
+    await expect.poll(() => b.page.locator('#alert-list article').count()).toBe(1);
+    await b.page.locator('#alert-severity').selectOption('');
+    await b.page.locator('#alert-rule').selectOption('auth_failures_address');
+    await expect.poll(() => b.page.locator('#alert-list article').count()).toBe(1);
+    await b.page.locator('#alert-rule').selectOption('');
+    await expect.poll(() => b.page.locator('#alert-list article').count()).toBe(3);
+
+    // acknowledge with a note: gone from the open list, the count drops, the note shows under "all"
+    await prefixCard.locator('input[name=note]').fill('rotated the key, the old agent was retried');
+    await prefixCard.getByRole('button', { name: 'Acknowledge' }).click();
+    await expect.poll(() => b.page.locator('#alert-list article').count()).toBe(2);
+    await b.page.locator('#open-alerts', { hasText: '2' }).waitFor();
+    await b.page.locator('#alert-filter').selectOption('all');
+    await b.page.locator('#alert-list article', { hasText: 'Note: rotated the key, the old agent was retried' }).waitFor();
+    const [stored] = await db.sql`select acknowledged_note from alerts where id = ${prefixAlert.id}`;
+    expect(stored!.acknowledged_note).toBe('rotated the key, the old agent was retried');
+    await screenshots(b.page, 'alerts-all');
   });
 
   it('audit: long details wrap inside the page', { timeout: 60_000 }, async () => {

@@ -17,7 +17,7 @@ import { issueKeyRoute, listKeysRoute, revokeKeyRoute, rotateKeyRoute, setKeyExp
 import { login, logout, whoAmI } from './routes/session.js';
 import { usageRoute } from './routes/usage.js';
 import { createUserRoute, deactivateUserRoute, listUsersRoute } from './routes/users.js';
-import { ackAlertRoute, listAlertsRoute } from './routes/alerts.js';
+import { ackAlertRoute, alertsSummaryRoute, listAlertsRoute } from './routes/alerts.js';
 
 export interface AdminDeps {
   config: AdminConfig;
@@ -66,6 +66,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
   // usage and alerts (issue 6, part B)
   router.get(`${api}/usage`, auth, usageRoute(r));
   router.get(`${api}/alerts`, auth, listAlertsRoute(r));
+  router.get(`${api}/alerts/summary`, auth, alertsSummaryRoute(r));
   router.post(`${api}/alerts/:id/ack`, auth, ackAlertRoute(r));
 
   if (deps.metrics) app.use(requestMetrics(new RequestCounters(deps.metrics)));

@@ -34,44 +34,59 @@ for (const id of ['usage-range', 'usage-view']) $(id).addEventListener('change',
 
 // --- alerts ------------------------------------------------------------------
 
-/** Evidence fields that name something the dashboard has a page for. */
-function evidenceValue(key, value) {
+const RULES = ['auth_failures_address', 'auth_failures_prefix', 'dead_key_in_use', 'new_address', 'request_spike', 'dormant_key_active', 'quota', 'dead_letters', 'failed_jobs', 'key_rotation_due'];
+let alertCursor = null;
+
+/** Evidence fields that name something the dashboard has a page for become links. */
+function evidenceValue(key, value, a) {
   if (value === null || value === undefined) return el('span', '-', 'muted');
   if (Array.isArray(value)) {
     if (value.length === 0) return el('span', 'none', 'muted');
-    const list = el('ul', undefined, 'plain');
+    const list = el('ul', undefined, value.some((v) => v !== null && typeof v === 'object') ? 'plain' : 'inline');
     for (const v of value) {
       const li = el('li');
-      li.append(typeof v === 'object' && v !== null ? evidenceObject(v) : evidenceValue(key.replace(/s$/, ''), v));
+      li.append(v !== null && typeof v === 'object' ? evidenceObject(v) : evidenceValue(key.replace(/s$/, '').replace(/^sample_/, ''), v, a));
       list.append(li);
     }
     return list;
   }
   if (typeof value === 'object') return evidenceObject(value);
-  if (typeof value === 'number') return el('span', fmt(value), 'num');
-  if (/(_at|^hour|^day)$/.test(key) && !Number.isNaN(Date.parse(value))) return el('span', when(value));
-  if (key === 'key_prefix') return link(value, '#keys', 'id');
-  if (key === 'client' || key === 'clients' || key === 'client_id') return link(value, clientHref(value), 'id');
+  if (typeof value === 'number') return el('span', Number.isInteger(value) ? fmt(value) : value.toFixed(2), 'num');
+  if (typeof value === 'boolean') return el('span', value ? 'yes' : 'no');
+  if (/(_at|^hour|^day|_seen)$/.test(key) && !Number.isNaN(Date.parse(value))) return el('span', when(value));
+  if (key === 'key_prefix') return a.client_id ? link(value, clientHref(a.client_id), 'id') : el('code', value);
+  if (key === 'client' || key === 'client_id') return link(value, clientHref(value), 'id');
+  if (key === 'address') return link(value, '#usage', 'id');
   return el('span', String(value), 'wrap');
 }
 
 function evidenceObject(obj) {
-  return Object.entries(obj).map(([k, v]) => `${k.replace(/_/g, ' ')}: ${v}`).join(', ');
+  return el('span', Object.entries(obj).map(([k, v]) => `${k.replace(/_/g, ' ')}: ${/_at$|_seen$/.test(k) ? when(v) : v}`).join(', '), 'wrap');
+}
+
+/** What the evidence is about first, then its counts, lists and limits, then its times (first before last). */
+function evidenceRank([k, v]) {
+  if (['address', 'key_prefix', 'client', 'client_id', 'day', 'hour'].includes(k)) return 0;
+  if (k === 'first_at') return 5;
+  if (k === 'last_at') return 6;
+  if (/_at$|_seen$/.test(k)) return 4;
+  if (k === 'threshold' || /_days$|factor|min_/.test(k)) return 3;
+  if (Array.isArray(v)) return 2;
+  return 1;
 }
 
 /** An alert's evidence as a two-column table: what was counted, and over which window. */
 function evidenceTable(a) {
   const table = el('table', undefined, 'evidence');
   const body = el('tbody');
-  const entries = Object.entries(a.evidence ?? {});
-  if (a.evidence?.window_ms) entries.push(['window', `${Math.round(a.evidence.window_ms / 60000)} min from ${when(a.window_start)}`]);
+  const entries = Object.entries(a.evidence ?? {}).filter(([k]) => k !== 'window_ms').sort((x, y) => evidenceRank(x) - evidenceRank(y));
+  if (a.evidence?.window_ms) entries.push(['window', `${Math.round(a.evidence.window_ms / 60000)} min, from ${when(a.window_start)}`]);
   for (const [k, v] of entries) {
-    if (k === 'window_ms') continue;
     const tr = el('tr');
     const th = el('th', k.replace(/_/g, ' '));
     th.scope = 'row';
     const td = el('td');
-    td.append(evidenceValue(k, v));
+    td.append(evidenceValue(k, v, a));
     tr.append(th, td);
     body.append(tr);
   }
@@ -79,32 +94,87 @@ function evidenceTable(a) {
   return table;
 }
 
-async function loadAlerts() {
-  const status = $('alert-filter').value;
-  const { data } = await api('GET', `alerts?status=${encodeURIComponent(status)}&limit=100`);
-  $('alert-list').replaceChildren(...data.map(alertCard));
-  $('alerts-empty').hidden = data.length > 0;
+/** Where to look next: the client, its key, and the traffic behind the alert. */
+function alertLinks(a) {
+  const p = el('p', undefined, 'links');
+  const add = (text, href) => {
+    if (p.childNodes.length) p.append(' · ');
+    p.append(link(text, href));
+  };
+  if (a.client_id) add(`client ${a.client_id}`, clientHref(a.client_id));
+  if (a.client_id && a.key_id) add(`its keys (${a.evidence?.key_prefix ?? a.key_id})`, clientHref(a.client_id));
+  if (a.client_id) add(`usage of ${a.client_id}`, clientHref(a.client_id));
+  if (/^auth_failures|dead_key/.test(a.rule)) add('failed authentications by address and key', '#usage');
+  if (a.rule === 'failed_jobs' || a.rule === 'dead_letters') add('System: failed jobs and dead letters', '#system');
+  return p;
+}
+
+const WEBHOOK_TEXT = {
+  not_queued: 'not sent (no webhook configured, or not queued yet)',
+  queued: 'queued',
+  running: 'sending',
+  retrying: 'failed, retrying',
+  delivered: 'delivered',
+  failed: 'failed for good',
+  expired: 'queued; outcome no longer kept',
+  unknown: 'unknown (Redis unreachable)',
+};
+
+function webhookLine(w) {
+  if (!w) return el('span');
+  const span = el('span', `webhook: ${WEBHOOK_TEXT[w.state] ?? w.state}`, `webhook webhook-${w.state}`);
+  const detail = [w.attempts ? `${w.attempts} attempt(s)` : '', w.finished_at ? when(w.finished_at) : '', w.last_error ? `last error: ${w.last_error}` : ''].filter(Boolean).join(', ');
+  if (detail) span.title = detail;
+  if (w.state === 'retrying' || w.state === 'failed') span.textContent += detail ? ` (${detail})` : '';
+  return span;
+}
+
+function alertQuery() {
+  const q = [`status=${encodeURIComponent($('alert-filter').value)}`, 'limit=50'];
+  if ($('alert-severity').value) q.push(`severity=${encodeURIComponent($('alert-severity').value)}`);
+  if ($('alert-rule').value) q.push(`rule=${encodeURIComponent($('alert-rule').value)}`);
+  return q.join('&');
+}
+
+async function loadAlerts(more = false) {
+  if ($('alert-rule').options.length === 1) $('alert-rule').append(...RULES.map((r) => Object.assign(el('option', r), { value: r })));
+  const cursor = more && alertCursor ? `&cursor=${encodeURIComponent(alertCursor)}` : '';
+  const { data, next_cursor } = await api('GET', `alerts?${alertQuery()}${cursor}`);
+  const cards = data.map(alertCard);
+  if (more) $('alert-list').append(...cards);
+  else $('alert-list').replaceChildren(...cards);
+  alertCursor = next_cursor;
+  $('alerts-more').hidden = !next_cursor;
+  $('alerts-empty').hidden = $('alert-list').childElementCount > 0;
+  refreshAlertCount();
 }
 
 function alertCard(a) {
   const card = el('article', undefined, `alert severity-${a.severity}`);
   card.dataset.alertId = a.id;
   const head = el('header');
-  head.append(el('span', a.severity, `severity-${a.severity} pill`), el('code', a.rule), el('span', when(a.raised_at), 'muted'));
+  head.append(el('span', a.severity, `severity-${a.severity} pill`), el('code', a.rule), el('span', `raised ${when(a.raised_at)}`, 'muted'));
   head.append(a.status === 'open' ? el('span', 'open', 'status-open') : el('span', `acknowledged by ${a.acknowledged_by} ${when(a.acknowledged_at)}`, 'muted'));
-  const summary = el('p', a.summary, 'summary');
-  card.append(head, summary, evidenceTable(a));
-  if (a.status === 'open') card.append(ackButton(a));
+  head.append(webhookLine(a.webhook));
+  card.append(head, el('p', a.summary, 'summary'), evidenceTable(a), alertLinks(a));
+  if (a.acknowledged_note) card.append(el('p', `Note: ${a.acknowledged_note}`, 'note'));
+  if (a.status === 'open') card.append(ackForm(a));
   return card;
 }
 
-function ackButton(a) {
+function ackForm(a) {
+  const form = el('form', undefined, 'ack');
+  const label = el('label', 'Note (optional)');
+  const input = Object.assign(el('input'), { name: 'note', maxLength: 1000, placeholder: 'why it is fine, or what was done' });
+  label.append(input);
   const b = el('button', 'Acknowledge');
-  b.type = 'button';
-  b.addEventListener('click', async () => {
+  b.type = 'submit';
+  form.append(label, b);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
     b.disabled = true;
     try {
-      await api('POST', `alerts/${encodeURIComponent(a.id)}/ack`);
+      await api('POST', `alerts/${encodeURIComponent(a.id)}/ack`, input.value.trim() ? { note: input.value.trim() } : {});
       flash(`Alert acknowledged: ${a.summary}`);
       await loadAlerts();
     } catch (err) {
@@ -112,9 +182,28 @@ function ackButton(a) {
       flash(err.message, true);
     }
   });
-  return b;
+  return form;
 }
 
-$('alert-filter').addEventListener('change', () => loadAlerts().catch((err) => flash(err.message, true)));
+/** The open-alert count beside the Alerts link. */
+async function refreshAlertCount() {
+  try {
+    const { open, open_by_severity } = await api('GET', 'alerts/summary');
+    const badge = $('open-alerts');
+    badge.textContent = String(open);
+    badge.title = `${open} open: ${open_by_severity.critical} critical, ${open_by_severity.warning} warning, ${open_by_severity.info} info`;
+    badge.classList.toggle('calm', open_by_severity.critical === 0 && open_by_severity.warning === 0);
+    badge.hidden = open === 0;
+  } catch {
+    // signed out, or the API is away: the next page load tries again
+  }
+}
+
+setInterval(() => {
+  if (!$('nav').hidden) refreshAlertCount();
+}, 60000);
+
+for (const id of ['alert-filter', 'alert-severity', 'alert-rule']) $(id).addEventListener('change', () => loadAlerts().catch((err) => flash(err.message, true)));
+$('alerts-more').addEventListener('click', () => loadAlerts(true).catch((err) => flash(err.message, true)));
 
 Object.assign(LOADERS, { usage: () => loadUsage(), alerts: () => loadAlerts() });
