@@ -15,6 +15,7 @@ import { DASHBOARD_PATHS, dashboardFile } from './routes/dashboard.js';
 import type { RouteDeps } from './routes/deps.js';
 import { issueKeyRoute, listKeysRoute, revokeKeyRoute, rotateKeyRoute, setKeyExpiryRoute } from './routes/keys.js';
 import { login, logout, whoAmI } from './routes/session.js';
+import { getDeadLetterRoute, listDeadLettersRoute, replayDeadLetterRoute, retryJobsRoute, systemRoute } from './routes/system.js';
 import { usageRoute } from './routes/usage.js';
 import { createUserRoute, deactivateUserRoute, listUsersRoute } from './routes/users.js';
 import { ackAlertRoute, alertsSummaryRoute, listAlertsRoute } from './routes/alerts.js';
@@ -68,6 +69,11 @@ export function createAdminApp(deps: AdminDeps): Koa {
   router.get(`${api}/alerts`, auth, listAlertsRoute(r));
   router.get(`${api}/alerts/summary`, auth, alertsSummaryRoute(r));
   router.post(`${api}/alerts/:id/ack`, auth, ackAlertRoute(r));
+  router.get(`${api}/system`, auth, systemRoute(r));
+  router.post(`${api}/jobs/retry`, auth, retryJobsRoute(r));
+  router.get(`${api}/dead-letters`, auth, listDeadLettersRoute(r));
+  router.get(`${api}/dead-letters/:id`, auth, getDeadLetterRoute(r));
+  router.post(`${api}/dead-letters/:id/replay`, auth, replayDeadLetterRoute(r));
 
   if (deps.metrics) app.use(requestMetrics(new RequestCounters(deps.metrics)));
   app.use(errorMiddleware(deps.log));

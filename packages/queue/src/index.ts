@@ -7,3 +7,4 @@ export * from './backlog.js';
 export * from './fast-job.js';
 export * from './failed-jobs.js';
 export * from './job-states.js';
+export * from './throughput.js';
