@@ -71,3 +71,28 @@ describe('central-logger alerts: filters, count, notes', () => {
     expect((await cli('alerts', 'ack', crit.id, '--note', 'x'.repeat(1001))).code).toBe(1);
   });
 });
+
+describe('central-logger system and dead-letters show', () => {
+  it('prints the System page figures, shows a dead letter with its event, and audits its replay', { timeout: 180_000 }, async () => {
+    const t = await createTenant(db.sql, 'agent', 'sys');
+    const payload = { client_id: t.clientId, event_id: 'dl-cli', received_at: new Date().toISOString(), executed_at: new Date().toISOString(), environment: 'prod', status: 'OK', workflow: null, run_id: null, level: null, message: 'kept', duration_ms: null, metadata: {} };
+    const [r] = await db.sql`insert into dead_letter_events (client_id, event_id, received_at, payload, error_message) values (${t.clientId}, 'dl-cli', now(), ${JSON.stringify(payload)}, 'refused') returning id`;
+    const id = String(r!.id);
+
+    const sys = JSON.parse((await cli('system', '--json')).stdout);
+    expect(sys.queues.map((q: { name: string }) => q.name)).toEqual(['logs', 'logs-bulk']);
+    expect(sys.dead_letters.count).toBe(1);
+    expect(sys.redis_memory.used_bytes).toBeGreaterThan(0);
+    expect(sys.partitions.at(-1).name).toBe('workflow_logs_default');
+
+    const show = await cli('dead-letters', 'show', id);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toContain(`Dead letter ${id} of ${t.clientId}, event dl-cli`);
+    expect(show.stdout).toContain('"message": "kept"');
+
+    expect((await cli('dead-letters', 'replay', id)).code).toBe(0);
+    const [audit] = await db.sql`select actor, target from admin_audit where action = 'dead_letter.replay'`;
+    expect(audit!.target).toBe(`dead_letter:${id}`);
+    expect(audit!.actor).toMatch(/^cli:/);
+  });
+});

@@ -1,6 +1,7 @@
 // Every page of the dashboard in Chromium: at 1280 × 800 none scrolls sideways,
 // nothing but the sign-in form shows before sign-in, and each page does its job
 // on empty and full data with long values. Screenshots go to test-results/.
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markWebhookQueued, upsertAlert } from '@central-logger/alerts';
@@ -10,7 +11,7 @@ import { utcDay } from '@central-logger/limits';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTestAdminUser, startAdminApp, type AdminTestApp } from './support/admin.js';
 import { expectNoSidewaysScroll, launchChromium, open, screenshots, scriptErrors, signInBrowser, type Browser } from './support/browser.js';
-import { REDIS_URL } from './support/stack.js';
+import { REDIS_URL, waitFor } from './support/stack.js';
 
 let db: TestDatabase;
 let app: AdminTestApp;
@@ -257,6 +258,62 @@ describe('the dashboard in Chromium', () => {
     const [stored] = await db.sql`select acknowledged_note from alerts where id = ${prefixAlert.id}`;
     expect(stored!.acknowledged_note).toBe('rotated the key, the old agent was retried');
     await screenshots(b.page, 'alerts-all');
+  });
+
+  it('system: cards, queues, a failed job retried, dead letters inspected and replayed, partitions', { timeout: 90_000 }, async () => {
+    await signInBrowser(b, app);
+    await open(b, app, 'system');
+    await b.page.locator('#system-cards .card').first().waitFor();
+    expect(await b.page.locator('#system-failed-empty').isVisible()).toBe(true);
+    expect(await b.page.locator('#system-dead-empty').isVisible()).toBe(true);
+    expect(await b.page.locator('#system-cards').textContent()).toContain('no schedule: is a worker running?');
+    await expectNoSidewaysScroll(b.page, 'system, empty');
+    await screenshots(b.page, 'system-empty');
+
+    // a backlog of 3, one job failed for good, two dead letters (one with a long error)
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const logs = new Queue('logs', { connection, prefix: app.config.QUEUE_PREFIX });
+    await logs.add('persist-logs', { doomed: true }, { jobId: 'doomed', attempts: 1 });
+    const worker = new Worker('logs', async () => {
+      throw new UnrecoverableError(`invalid persist-logs payload: ${'groups: Required; '.repeat(20)}`);
+    }, { connection: connection.duplicate(), prefix: app.config.QUEUE_PREFIX });
+    await waitFor(async () => (await logs.getFailedCount()) === 1, 10_000, 'the job to fail');
+    await worker.close();
+    for (let i = 0; i < 3; i++) await logs.add('persist-logs', { waiting: i });
+    const payload = (id: string, message: string) => JSON.stringify({ client_id: 'acme', event_id: id, received_at: new Date().toISOString(), executed_at: new Date().toISOString(), environment: 'prod', status: 'OK', workflow: null, run_id: null, level: null, message, duration_ms: null, metadata: {} });
+    await db.sql`insert into dead_letter_events (client_id, event_id, received_at, payload, error_code, error_message) values
+      ('acme', 'dl-ok', now(), ${payload('dl-ok', 'fine now')}, '22P05', 'unsupported Unicode escape sequence'),
+      ('acme', ${`dl-${'q'.repeat(100)}`}, now(), ${payload('dl-long', 'x')}, '22021', ${`invalid byte sequence for encoding "UTF8": 0x00 ${'and more detail '.repeat(20)}`})`;
+
+    await open(b, app, 'system');
+    await b.page.locator('#system-failed tr').first().waitFor();
+    expect(await b.page.locator('#system-queues tr').first().textContent()).toContain('logs');
+    expect(await b.page.locator('#system-cards .card', { hasText: 'Queue backlog' }).locator('.value').textContent()).toBe('3 jobs');
+    expect(await b.page.locator('#system-cards .card', { hasText: 'Failed jobs' }).locator('.value').textContent()).toBe('1');
+    expect(await b.page.locator('#system-dead tr').count()).toBe(2);
+    expect(await b.page.locator('#system-partitions').textContent()).toContain('workflow_logs_default');
+    await expectNoSidewaysScroll(b.page, 'system, full');
+    await screenshots(b.page, 'system');
+
+    // inspect and replay a dead letter
+    const dl = b.page.locator('#system-dead tr', { hasText: 'dl-ok' });
+    await dl.getByRole('button', { name: 'Inspect' }).click();
+    await b.page.locator('#system-dead-payload', { hasText: '"message": "fine now"' }).waitFor();
+    await dl.getByRole('button', { name: 'Replay' }).click();
+    await dl.getByRole('button', { name: 'Confirm replay?' }).click();
+    await b.page.locator('#flash', { hasText: 'Event dl-ok of acme stored.' }).waitFor();
+    await expect.poll(() => b.page.locator('#system-dead tr').count()).toBe(1);
+    expect(await db.sql`select 1 from workflow_logs where event_id = 'dl-ok'`).toHaveLength(1);
+
+    // retry the failed job: it goes back to waiting (no worker here)
+    await b.page.locator('#system-retry').click();
+    await b.page.locator('#flash', { hasText: '1 failed job(s) back in the queue' }).waitFor();
+    await b.page.locator('#system-failed-empty').waitFor({ state: 'visible' });
+    expect(await logs.getWaitingCount()).toBe(4);
+    expect((await db.sql`select action from admin_audit where action in ('jobs.retry', 'dead_letter.replay') order by id`).map((r) => r.action)).toEqual(['dead_letter.replay', 'jobs.retry']);
+    await logs.obliterate({ force: true });
+    await logs.close();
+    connection.disconnect();
   });
 
   it('audit: long details wrap inside the page', { timeout: 60_000 }, async () => {

@@ -13,6 +13,7 @@ import { registerUsage } from './commands/usage.js';
 import { registerDeadLetters } from './commands/dead-letters.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerShip } from './commands/ship.js';
+import { registerSystem } from './commands/system.js';
 
 /** Runs one command with a fresh context; failures print one line and set exit code 1. */
 async function run(fn: (ctx: CliContext) => Promise<void>, options: { asOwner?: boolean } = {}): Promise<void> {
@@ -41,6 +42,7 @@ registerAlerts(program, run);
 registerUsage(program, run);
 registerDeadLetters(program, run);
 registerJobs(program, run);
+registerSystem(program, run);
 // ship talks to the ingest API only: no context, so no database is needed
 registerShip(program);
 
