@@ -96,3 +96,14 @@ describe('central-logger system and dead-letters show', () => {
     expect(audit!.actor).toMatch(/^cli:/);
   });
 });
+
+describe('central-logger auth-failures', () => {
+  it('prints failed authentications by address and by key prefix', { timeout: 120_000 }, async () => {
+    const t = await createTenant(db.sql, 'agent', 'afcli');
+    await db.sql`insert into auth_failures (occurred_at, address, key_prefix, reason) values (now(), '203.0.113.44', ${t.record.prefix}, 'wrong_secret'), (now(), '203.0.113.44', ${t.record.prefix}, 'wrong_secret')`;
+    const out = await cli('auth-failures', '--since', '1h');
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/203\.0\.113\.44\s+2\s/);
+    expect(out.stdout).toContain(`${t.record.prefix}  ${t.clientId}`);
+  });
+});

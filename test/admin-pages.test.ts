@@ -200,6 +200,19 @@ describe('the dashboard in Chromium', () => {
     expect(cy).toBeLessThan(60);
     expect(await b.page.locator('#usage-total').textContent()).toMatch(/^[\d,]+ in total$/);
     expect(big).toBeDefined();
+    // each bucket's hover band names its value, and the hour
+    const titles = await tiny.locator('rect.hover title').allTextContents();
+    expect(titles.filter((t) => t.includes('tenant_5: 2 events'))).toHaveLength(1);
+    // failed authentications, split by address and by key prefix
+    expect(await b.page.locator('#usage-auth-addresses').textContent()).toContain('No failed authentications in this range.');
+    for (let i = 0; i < 3; i++) await db.sql`insert into auth_failures (occurred_at, address, key_prefix, reason) values (now() - interval '5 minutes', '2001:db8:dead:beef:0:0:0:1', ${small.record.prefix}, 'wrong_secret')`;
+    await db.sql`insert into auth_failures (occurred_at, address, key_prefix, reason) values (now() - interval '2 hours', '198.51.100.200', null, 'api_key_required')`;
+    await open(b, app, 'usage');
+    await b.page.locator('#usage-auth-addresses tr', { hasText: '2001:db8:dead:beef:0:0:0:1' }).waitFor();
+    expect(await b.page.locator('#usage-auth-addresses tr').first().locator('td').nth(1).textContent()).toBe('3');
+    expect(await b.page.locator('#usage-auth-prefixes tr').first().textContent()).toContain(`${small.record.prefix}tenant_53`);
+    expect(await b.page.locator('#usage-auth-total').textContent()).toBe('4 in total');
+    expect(await b.page.locator('#usage .counting-rule').textContent()).toContain('event time');
     await expectNoSidewaysScroll(b.page, 'usage');
     await screenshots(b.page, 'usage');
     await b.page.locator('#usage-view').selectOption('log');

@@ -16,7 +16,7 @@ import type { RouteDeps } from './routes/deps.js';
 import { issueKeyRoute, listKeysRoute, revokeKeyRoute, rotateKeyRoute, setKeyExpiryRoute } from './routes/keys.js';
 import { login, logout, whoAmI } from './routes/session.js';
 import { getDeadLetterRoute, listDeadLettersRoute, replayDeadLetterRoute, retryJobsRoute, systemRoute } from './routes/system.js';
-import { usageRoute } from './routes/usage.js';
+import { authFailuresRoute, usageRoute } from './routes/usage.js';
 import { createUserRoute, deactivateUserRoute, listUsersRoute } from './routes/users.js';
 import { ackAlertRoute, alertsSummaryRoute, listAlertsRoute } from './routes/alerts.js';
 
@@ -66,6 +66,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
   router.post(`${api}/users/:id/deactivate`, auth, deactivateUserRoute(r));
   // usage and alerts (issue 6, part B)
   router.get(`${api}/usage`, auth, usageRoute(r));
+  router.get(`${api}/usage/auth-failures`, auth, authFailuresRoute(r));
   router.get(`${api}/alerts`, auth, listAlertsRoute(r));
   router.get(`${api}/alerts/summary`, auth, alertsSummaryRoute(r));
   router.post(`${api}/alerts/:id/ack`, auth, ackAlertRoute(r));

@@ -90,23 +90,30 @@ function flash(message, isError = false) {
 
 const clientHref = (id) => `#client/${encodeURIComponent(id)}`;
 
-/** A button that acts only on a second click within 4 s, instead of a confirm() dialog. */
+/**
+ * A button that acts only on a second click, instead of a confirm() dialog.
+ * It stays armed until it loses focus (or 30 s pass): a slow second click
+ * still counts, a click elsewhere disarms it.
+ */
 function twoStepButton(label, confirmLabel, action) {
   const b = el('button', label, 'danger');
   b.type = 'button';
-  let armed = false;
+  let timer = null;
+  const disarm = () => {
+    clearTimeout(timer);
+    timer = null;
+    b.textContent = label;
+    b.classList.remove('confirm');
+  };
+  b.addEventListener('blur', disarm);
   b.addEventListener('click', async () => {
-    if (!armed) {
-      armed = true;
+    if (!timer) {
       b.textContent = confirmLabel;
       b.classList.add('confirm');
-      setTimeout(() => {
-        armed = false;
-        b.textContent = label;
-        b.classList.remove('confirm');
-      }, 4000);
+      timer = setTimeout(disarm, 30000);
       return;
     }
+    disarm();
     b.disabled = true;
     await action().catch((err) => {
       b.disabled = false;

@@ -27,7 +27,19 @@ async function loadUsage() {
   $('usage-auth-total').textContent = `${fmt(sum(failures))} in total`;
   $('usage-auth-chart').replaceChildren(lineChart(buckets, [{ name: 'failed authentications', values: failures, color: COLORS[1] }], { hourly }));
   for (const id of ['usage-events-chart', 'usage-auth-chart']) $(id).setAttribute('aria-busy', 'false');
-  if (typeof loadAuthFailureSplit === 'function') await loadAuthFailureSplit(usage.from, usage.to);
+  await loadAuthFailureSplit(usage.from, usage.to);
+}
+
+/** Failed authentications of the range by address and by key prefix: who is knocking, and on which key. */
+async function loadAuthFailureSplit(from, to) {
+  const r = await api('GET', `usage/auth-failures?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&limit=20`);
+  const none = (cols) => row([{ value: 'No failed authentications in this range.', className: 'muted' }, ...Array(cols - 1).fill('')]);
+  $('usage-auth-addresses').replaceChildren(...(r.by_address.length ? r.by_address.map((a) => row([{ value: a.address, className: 'wrap' }, num(a.failures), when(a.last_at), { value: a.reasons.join(', '), className: 'wrap' }])) : [none(4)]));
+  $('usage-auth-prefixes').replaceChildren(
+    ...(r.by_key_prefix.length
+      ? r.by_key_prefix.map((k) => row([el('code', k.key_prefix), k.client_id ? { value: link(k.client_id, clientHref(k.client_id), 'id'), className: 'wrap' } : el('span', 'no such key', 'muted'), num(k.failures), when(k.last_at), { value: k.reasons.join(', '), className: 'wrap' }]))
+      : [none(5)]),
+  );
 }
 
 for (const id of ['usage-range', 'usage-view']) $(id).addEventListener('change', () => loadUsage().catch((err) => flash(err.message, true)));
