@@ -55,10 +55,21 @@ function row(cells) {
       if (cell.value instanceof Node) td.append(cell.value);
       else td.textContent = cell.value ?? '-';
       td.className = cell.className;
-    } else td.textContent = cell ?? '-';
+    } else if (typeof cell === 'string' && DATE_TIME.test(cell)) td.append(dateTime(cell));
+    else td.textContent = cell ?? '-';
     tr.append(td);
   }
   return tr;
+}
+
+const DATE_TIME = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d UTC)$/;
+
+/** A `when()` text that may break between the date and the time, never inside either. */
+function dateTime(text) {
+  const [, date, time] = DATE_TIME.exec(text);
+  const t = el('time', undefined, 'when');
+  t.append(el('span', date), ' ', el('span', time));
+  return t;
 }
 
 /** A cell with a number, right-aligned. */
@@ -262,7 +273,7 @@ async function revokeKey(k, reload) {
 
 async function rotateKey(k, reload) {
   const next = await api('POST', `keys/${encodeURIComponent(k.id)}/rotate`, { grace: '24h' });
-  showNewKey(`${next.name} (${next.prefix}, replaces ${k.prefix}, which keeps working until ${when(next.previous.expires_at)})`, next.key);
+  showNewKey(`“${next.name}” (${next.prefix}, replaces ${k.prefix}, which keeps working until ${when(next.previous.expires_at)})`, next.key);
   await reload();
 }
 
@@ -282,7 +293,7 @@ $('key-form').addEventListener('submit', async (e) => {
   if (form.expires_in.value) body.expires_in = form.expires_in.value;
   try {
     const created = await api('POST', 'keys', body);
-    showNewKey(`${created.name} (${created.prefix})`, created.key);
+    showNewKey(`“${created.name}” (${created.prefix})`, created.key);
     form.name.value = '';
     await loadKeys();
   } catch (err) {

@@ -142,7 +142,7 @@ $('client-key-form').addEventListener('submit', async (e) => {
   if (form.expires_in.value) body.expires_in = form.expires_in.value;
   try {
     const created = await api('POST', 'keys', body);
-    showNewKey(`${created.name} (${created.prefix})`, created.key);
+    showNewKey(`“${created.name}” (${created.prefix})`, created.key);
     form.name.value = '';
     const keys = await api('GET', `keys?client=${encodeURIComponent(shownClient)}`);
     showClientKeys(keys.data);
