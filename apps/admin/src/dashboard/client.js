@@ -73,6 +73,7 @@ function showWorkflows(e) {
   $('client-workflows').replaceChildren(
     ...e.top_workflows.map((w) => row([w.workflow === null ? el('span', '(no workflow)', 'muted') : { value: w.workflow, className: 'wrap' }, num(w.events), num(w.failed), { value: percent(w.failed, w.events), className: 'num' }])),
   );
+  $('client-workflows').closest('table').hidden = e.top_workflows.length === 0;
 }
 
 function showClientKeys(keys) {
@@ -80,6 +81,7 @@ function showClientKeys(keys) {
   $('client-keys').replaceChildren(
     ...keys.map((k) => row([el('code', k.prefix), { value: k.name, className: 'wrap' }, k.role, keyStatusCell(k), when(k.last_used_at), k.last_used_ip, expiryCell(k, reload), keyActions(k, reload)])),
   );
+  if (keys.length === 0) $('client-keys').replaceChildren(row([{ value: 'No keys yet: issue one above.', className: 'muted' }, '', '', '', '', '', '', '']));
 }
 
 /** The expiry, and for a working key a menu that changes it. */
@@ -191,7 +193,8 @@ async function loadClientUsage(id, keys) {
   );
   if (sorted.length === 0) $('client-key-usage').replaceChildren(row([{ value: 'No traffic in this range.', className: 'muted' }, '', '', '', '', '']));
   const series = sorted.slice(0, 8).map(([keyId, t]) => ({ name: prefixOf.get(keyId) ?? keyId, values: alignTo(buckets, t.rows, (r) => r.events_accepted) }));
-  $('client-key-chart').replaceChildren(lineChart(buckets, series.length ? series : [{ name: 'no keys used', values: buckets.map(() => 0) }], { hourly, unit: ' events' }));
+  // with no traffic the table above says so; an empty chart would only repeat it
+  $('client-key-chart').replaceChildren(...(series.length ? [lineChart(buckets, series, { hourly, unit: ' events' })] : []));
 }
 
 $('client-range').addEventListener('change', () => {
