@@ -4,8 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { adminSchema, ConfigError, ingestSchema, loadEnvConfig, workerSchema } from '@central-logger/config';
-import { createClient, createSql, describeDatabase, ensureDatabase, getClient, migrate, roleUrl, setRolePasswords } from '@central-logger/db';
-import { createKey } from '@central-logger/keys';
+import { createSql, describeDatabase, ensureDatabase, getClient, migrate, roleUrl, setRolePasswords } from '@central-logger/db';
+import { createDemoTenant } from '../apps/admin/src/store/demo-tenant.js';
 
 const APPS = { 'ingest-api': 'apps/ingest-api/src/main.ts', worker: 'apps/worker/src/main.ts', admin: 'apps/admin/src/main.ts' } as const;
 // development: the TypeScript sources, workspace packages too (packages/client/README.md); production runs dist/ (README)
@@ -36,8 +36,8 @@ const sql = createSql(admin.ADMIN_DATABASE_URL ?? roleUrl(admin.DATABASE_URL, 'a
 
 const base = `http://${ingest.HOST === '0.0.0.0' ? '127.0.0.1' : ingest.HOST}:${ingest.INGEST_PORT}`;
 if (ingest.NODE_ENV === 'development' && !(await getClient(sql, 'demo'))) {
-  await createClient(sql, 'demo', 'Demo tenant');
-  const { key } = await createKey(sql, { name: 'demo owner key', role: 'owner', clientId: 'demo', bcryptCost: ingest.BCRYPT_COST });
+  // audited like any client and key an admin makes
+  const { key } = await createDemoTenant(sql, { bcryptCost: ingest.BCRYPT_COST });
   const event = JSON.stringify({ environment: 'dev', executed_at: new Date().toISOString(), status: 'SUCCESS', workflow: 'hello', message: 'my first log' });
   console.log(`
 ✓ Created the demo client with an owner key. It is shown this once:

@@ -100,6 +100,18 @@ describe('GET /admin/api/clients and /admin/api/clients/:id', () => {
     expect(one.body).toEqual(counted);
   });
 
+  it('also counts events accepted in the last 24 hours by arrival, from the hourly roll-up the usage charts read', async () => {
+    const t = await createTenant(db.sql, 'agent', 'arrival');
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    for (const [h, n] of [[hour, 5], [hour - 23 * 3_600_000, 7], [hour - 26 * 3_600_000, 100]] as const) {
+      await db.sql`insert into usage_hourly (hour, key_id, client_id, requests, events_accepted) values (${new Date(h)}, ${t.record.id}, ${t.clientId}, 1, ${n})`;
+    }
+    // an event that says it ran a week ago, stored now: by arrival it counts, by event time it does not
+    await insertLogs(db.sql, [logRow(t.clientId, 'late', new Date(Date.now() - 7 * 86_400_000))]);
+    const res = await call(app, 'GET', `/admin/api/clients/${t.clientId}`, { cookie });
+    expect(res.body).toMatchObject({ accepted_last_24h: 12, events_last_24h: { count: 0, capped: false } });
+  });
+
   it('stops counting a busy tenant\'s events at the cap and says so', async () => {
     const tenant = await createTenant(db.sql, 'agent', 'busy');
     const now = Date.now();

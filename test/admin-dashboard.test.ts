@@ -32,6 +32,15 @@ describe('dashboard files', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
+  it('serves every script and style the page names, and the page has no inline script or style', async () => {
+    const html = await (await fetch(`${app.baseUrl}/`)).text();
+    const assets = [...html.matchAll(/(?:src|href)="(\/dashboard\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThan(5);
+    for (const path of assets) expect((await fetch(`${app.baseUrl}${path}`)).status, path).toBe(200);
+    expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
+    expect(html).not.toMatch(/\sstyle=|<style|\son[a-z]+=/i);
+  });
+
   it('serves nothing else from the folder', async () => {
     for (const path of ['/dashboard/index.html', '/dashboard/../app.ts', '/dashboard/', '/app.js']) {
       const res = await fetch(`${app.baseUrl}${path}`);

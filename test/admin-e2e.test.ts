@@ -120,14 +120,16 @@ describe('admin dashboard in Chromium', () => {
     const { raised } = await evaluateAlerts(db.sql, { addressFailures: 3 });
     expect(raised.map((a) => a.rule)).toEqual(['auth_failures_address']);
     await page.goto(`${app.baseUrl}/#alerts`);
-    const alertRow = page.locator('#alert-rows tr', { hasText: 'auth_failures_address' });
-    await alertRow.waitFor();
-    expect(await alertRow.textContent()).toContain('3 failed authentications from 127.0.0.1');
-    expect(await alertRow.locator('td.details').textContent()).toContain('"admin_sign_in_failures":3');
-    await alertRow.getByRole('button', { name: 'Acknowledge' }).click();
-    await expect.poll(() => page.locator('#alert-rows tr').count()).toBe(0); // the open list is empty now
+    const alertCard = page.locator('#alert-list article', { hasText: 'auth_failures_address' });
+    await alertCard.waitFor();
+    expect(await alertCard.textContent()).toContain('3 failed authentications from 127.0.0.1');
+    // the evidence is a table of what was counted, not a JSON blob
+    expect(await alertCard.locator('table.evidence tr', { hasText: 'admin sign in failures' }).locator('td').textContent()).toBe('3');
+    expect(await alertCard.textContent()).not.toContain('{"');
+    await alertCard.getByRole('button', { name: 'Acknowledge' }).click();
+    await expect.poll(() => page.locator('#alert-list article').count()).toBe(0); // the open list is empty now
     await page.locator('#alert-filter').selectOption('all');
-    await page.locator('#alert-rows tr', { hasText: `acknowledged by ${ADMIN_USER}` }).waitFor();
+    await page.locator('#alert-list article', { hasText: `acknowledged by ${ADMIN_USER}` }).waitFor();
 
     // the usage chart draws the key's rolled-up hours as points of an <svg>
     const [issued] = await db.sql`select id from api_keys where prefix = ${prefix}`;

@@ -10,13 +10,15 @@ import { hashPassword } from './auth/passwords.js';
 import { requireAdmin } from './middleware/require-admin.js';
 import { listAuditRoute } from './routes/audit.js';
 import { clientStatusRoute, createClientRoute, updateClientRoute, getClientRoute, listClientsRoute } from './routes/clients.js';
+import { clientSummaryRoute } from './routes/client-summary.js';
 import { DASHBOARD_PATHS, dashboardFile } from './routes/dashboard.js';
 import type { RouteDeps } from './routes/deps.js';
 import { issueKeyRoute, listKeysRoute, revokeKeyRoute, rotateKeyRoute, setKeyExpiryRoute } from './routes/keys.js';
 import { login, logout, whoAmI } from './routes/session.js';
-import { usageRoute } from './routes/usage.js';
+import { getDeadLetterRoute, listDeadLettersRoute, replayDeadLetterRoute, retryJobsRoute, systemRoute } from './routes/system.js';
+import { authFailuresRoute, usageRoute } from './routes/usage.js';
 import { createUserRoute, deactivateUserRoute, listUsersRoute } from './routes/users.js';
-import { ackAlertRoute, listAlertsRoute } from './routes/alerts.js';
+import { ackAlertRoute, alertsSummaryRoute, listAlertsRoute } from './routes/alerts.js';
 
 export interface AdminDeps {
   config: AdminConfig;
@@ -48,6 +50,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
   router.post(`${api}/clients`, auth, createClientRoute(r));
   router.get(`${api}/clients`, auth, listClientsRoute(r));
   router.get(`${api}/clients/:id`, auth, getClientRoute(r));
+  router.get(`${api}/clients/:id/summary`, auth, clientSummaryRoute(r));
   router.post(`${api}/clients/:id/deactivate`, auth, clientStatusRoute(r, 'inactive'));
   router.post(`${api}/clients/:id/activate`, auth, clientStatusRoute(r, 'active'));
   router.patch(`${api}/clients/:id`, auth, updateClientRoute(r));
@@ -63,8 +66,15 @@ export function createAdminApp(deps: AdminDeps): Koa {
   router.post(`${api}/users/:id/deactivate`, auth, deactivateUserRoute(r));
   // usage and alerts (issue 6, part B)
   router.get(`${api}/usage`, auth, usageRoute(r));
+  router.get(`${api}/usage/auth-failures`, auth, authFailuresRoute(r));
   router.get(`${api}/alerts`, auth, listAlertsRoute(r));
+  router.get(`${api}/alerts/summary`, auth, alertsSummaryRoute(r));
   router.post(`${api}/alerts/:id/ack`, auth, ackAlertRoute(r));
+  router.get(`${api}/system`, auth, systemRoute(r));
+  router.post(`${api}/jobs/retry`, auth, retryJobsRoute(r));
+  router.get(`${api}/dead-letters`, auth, listDeadLettersRoute(r));
+  router.get(`${api}/dead-letters/:id`, auth, getDeadLetterRoute(r));
+  router.post(`${api}/dead-letters/:id/replay`, auth, replayDeadLetterRoute(r));
 
   // the request lifecycle ingest-api has too: request id, logger, error answer, metrics, access log
   // (admin answers, key secrets and lists of keys, must never sit in a cache)

@@ -1,6 +1,5 @@
 import type { IngestConfig } from '@central-logger/config';
-import type { Limits } from '@central-logger/limits';
-import { LimitsResolver, RateLimiter } from '@central-logger/limits';
+import { LimitsResolver, limitsDefaults, RateLimiter } from '@central-logger/limits';
 import { BacklogMonitor, GroupCommitter, type QueueLane } from '@central-logger/queue';
 import type { IngestDeps } from './app.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
@@ -34,16 +33,4 @@ export function createThroughput(deps: IngestDeps): Throughput {
     metrics.bulkRefusedEvents.inc(events);
   };
   return { metrics, backlog, committers, limiter, limits, countBulkRefusal };
-}
-
-function limitsDefaults(c: IngestConfig): Limits {
-  return {
-    requestsPerSecond: c.RATE_KEY_REQUESTS_PER_SECOND,
-    requestBurst: c.RATE_KEY_REQUEST_BURST,
-    eventsPerSecond: c.RATE_KEY_EVENTS_PER_SECOND,
-    eventBurst: c.RATE_KEY_EVENT_BURST,
-    tenantEventsPerSecond: c.RATE_TENANT_EVENTS_PER_SECOND,
-    tenantEventBurst: c.RATE_TENANT_EVENT_BURST,
-    eventsPerDay: c.RATE_TENANT_EVENTS_PER_DAY,
-  };
 }

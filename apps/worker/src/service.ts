@@ -3,7 +3,7 @@ import { Queue, Worker } from 'bullmq';
 import type { WorkerConfig } from '@central-logger/config';
 import { createSql, ensurePartitions, roleUrl, type Sql } from '@central-logger/db';
 import { closeServer, createLogger, refuseOpenMetrics, serveMetrics, type Logger } from '@central-logger/http';
-import { laneQueueName, MAINTENANCE, workerConnection, type QueueLane } from '@central-logger/queue';
+import { laneQueueName, MAINTENANCE, METRICS_MAX_DATA_POINTS, workerConnection, type QueueLane } from '@central-logger/queue';
 import { LogBatcher } from './batcher.js';
 import { TailNotifier } from '@central-logger/tail';
 import { persistLogs } from './jobs/persist-logs.js';
@@ -72,6 +72,8 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
       stalledInterval: config.STALLED_INTERVAL_MS,
       // a job that stalls (its worker died) goes back to waiting this many times before it is failed
       maxStalledCount: 10,
+      // per-minute completion counts in Redis: the admin app's jobs per second
+      metrics: { maxDataPoints: METRICS_MAX_DATA_POINTS },
     });
     worker.on('error', (err) => log.error({ lane, err: err.message }, 'worker error'));
     worker.on('failed', (job, err) => {

@@ -34,7 +34,13 @@ export interface Alert extends Finding {
   updatedAt: Date;
   acknowledgedAt: Date | null;
   acknowledgedBy: string | null;
+  /** Why it was acknowledged, in the admin's words. */
+  acknowledgedNote: string | null;
+  /** When its webhook delivery was queued; null when there is no webhook, or the outbox has not reached it yet. */
+  webhookQueuedAt: Date | null;
 }
+
+export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 
 const newAlertId = () => `alr_${randomUUID().replaceAll('-', '')}`;
 
@@ -72,6 +78,7 @@ export async function markWebhookQueued(sql: Sql, id: string): Promise<void> {
 export interface AlertFilter {
   status?: 'open' | 'acknowledged' | 'all';
   rule?: Rule;
+  severity?: Severity;
   limit: number;
   /** Keyset cursor: the id of the last alert of the previous page (its raised_at is read in the query, at full microsecond precision). */
   beforeId?: string;
@@ -84,6 +91,7 @@ export async function listAlerts(sql: Sql, f: AlertFilter): Promise<Alert[]> {
     select * from alerts where true
       ${status === 'open' ? sql`and acknowledged_at is null` : status === 'acknowledged' ? sql`and acknowledged_at is not null` : sql``}
       ${f.rule ? sql`and rule = ${f.rule}` : sql``}
+      ${f.severity ? sql`and severity = ${f.severity}` : sql``}
       ${f.beforeId ? sql`and (raised_at, id) < (select raised_at, id from alerts where id = ${f.beforeId})` : sql``}
     order by raised_at desc, id desc limit ${f.limit}`;
   return rows.map(alertOf);
@@ -94,9 +102,20 @@ export async function getAlert(sql: Sql, id: string): Promise<Alert | undefined>
   return row ? alertOf(row) : undefined;
 }
 
-/** Acknowledges an open alert; undefined when there is no such alert. An acknowledged one stays as it was. */
-export async function acknowledgeAlert(sql: Sql, id: string, by: string): Promise<{ alert: Alert; changed: boolean } | undefined> {
-  const [row] = await sql`update alerts set acknowledged_at = now(), acknowledged_by = ${by} where id = ${id} and acknowledged_at is null returning *`;
+/** Open alerts, all and by severity: the count beside the dashboard's Alerts link. */
+export async function countOpenAlerts(sql: Sql): Promise<{ open: number; bySeverity: Record<Severity, number> }> {
+  const rows = await sql`select severity, count(*)::int as n from alerts where acknowledged_at is null group by severity`;
+  const bySeverity: Record<Severity, number> = { critical: 0, warning: 0, info: 0 };
+  for (const r of rows) bySeverity[r.severity as Severity] = r.n as number;
+  return { open: rows.reduce((n, r) => n + (r.n as number), 0), bySeverity };
+}
+
+/**
+ * Acknowledges an open alert, with an optional note; undefined when there is
+ * no such alert. An acknowledged one stays as it was, note included.
+ */
+export async function acknowledgeAlert(sql: Sql, id: string, by: string, note: string | null = null): Promise<{ alert: Alert; changed: boolean } | undefined> {
+  const [row] = await sql`update alerts set acknowledged_at = now(), acknowledged_by = ${by}, acknowledged_note = ${note} where id = ${id} and acknowledged_at is null returning *`;
   if (row) return { alert: alertOf(row), changed: true };
   const existing = await getAlert(sql, id);
   return existing ? { alert: existing, changed: false } : undefined;
@@ -117,6 +136,8 @@ function alertOf(r: Record<string, unknown>): Alert {
     updatedAt: r.updated_at as Date,
     acknowledgedAt: (r.acknowledged_at as Date | null) ?? null,
     acknowledgedBy: (r.acknowledged_by as string | null) ?? null,
+    acknowledgedNote: (r.acknowledged_note as string | null) ?? null,
+    webhookQueuedAt: (r.webhook_queued_at as Date | null) ?? null,
   };
 }
 
@@ -137,5 +158,6 @@ export function alertJson(a: Alert) {
     updated_at: a.updatedAt,
     acknowledged_at: a.acknowledgedAt,
     acknowledged_by: a.acknowledgedBy,
+    acknowledged_note: a.acknowledgedNote,
   };
 }

@@ -116,6 +116,30 @@ export const httpSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
+/**
+ * The ingest limits' defaults (per-client overrides: table client_limits). ingest-api
+ * applies them; the admin app and the CLI read them too, to show each client's limits and quota.
+ */
+const limitDefaultsShape = {
+  /** Per key: sustained requests per second. Default 200. Per-client overrides: table client_limits. */
+  RATE_KEY_REQUESTS_PER_SECOND: z.coerce.number().positive().default(200),
+  /** Per key: requests allowed at once above the sustained rate (bucket size). Default 400. */
+  RATE_KEY_REQUEST_BURST: positiveInt.default(400),
+  /** Per key: sustained events per second. Default 10,000. */
+  RATE_KEY_EVENTS_PER_SECOND: z.coerce.number().positive().default(10_000),
+  /** Per key: events allowed at once above the sustained rate; should be ≥ MAX_EVENTS_PER_REQUEST. Default 20,000. */
+  RATE_KEY_EVENT_BURST: positiveInt.default(20_000),
+  /**
+   * Per tenant, across all its keys: sustained events per second, so that more keys do not mean more capacity.
+   * Above one key's rate, so that one key at its limit is not cut. Default 15,000. Per-client overrides: table client_limits.
+   */
+  RATE_TENANT_EVENTS_PER_SECOND: z.coerce.number().positive().default(15_000),
+  /** Per tenant, across all its keys: events allowed at once above the sustained rate; ≥ RATE_KEY_EVENT_BURST. Default 30,000. */
+  RATE_TENANT_EVENT_BURST: positiveInt.default(30_000),
+  /** Per tenant: events per UTC day; warnings are recorded at 80% and 100%. Default 50,000,000. */
+  RATE_TENANT_EVENTS_PER_DAY: positiveInt.default(50_000_000),
+};
+
 /** ingest-api's settings, each with its default; `ingestSchema` adds the checks across settings. */
 export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
   INGEST_PORT: port.default(8000),
@@ -186,21 +210,7 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
   GROUP_COMMIT_MS: z.coerce.number().int().min(0).max(1_000).default(2),
   /** Group commit: a gathered job is stored as soon as it holds this many events; bounds the worker's memory (WORKER_CONCURRENCY jobs in hand). Default 500. */
   GROUP_COMMIT_MAX_EVENTS: positiveInt.default(500),
-  /** Per key: sustained requests per second. Default 200. Per-client overrides: table client_limits. */
-  RATE_KEY_REQUESTS_PER_SECOND: z.coerce.number().positive().default(200),
-  /** Per key: requests allowed at once above the sustained rate (bucket size). Default 400. */
-  RATE_KEY_REQUEST_BURST: positiveInt.default(400),
-  /** Per key: sustained events per second. Default 10,000. */
-  RATE_KEY_EVENTS_PER_SECOND: z.coerce.number().positive().default(10_000),
-  /** Per key: events allowed at once above the sustained rate; should be ≥ MAX_EVENTS_PER_REQUEST. Default 20,000. */
-  RATE_KEY_EVENT_BURST: positiveInt.default(20_000),
-  /**
-   * Per tenant, across all its keys: sustained events per second, so that more keys do not mean more capacity.
-   * Above one key's rate, so that one key at its limit is not cut. Default 15,000. Per-client overrides: table client_limits.
-   */
-  RATE_TENANT_EVENTS_PER_SECOND: z.coerce.number().positive().default(15_000),
-  /** Per tenant, across all its keys: events allowed at once above the sustained rate; ≥ RATE_KEY_EVENT_BURST. Default 30,000. */
-  RATE_TENANT_EVENT_BURST: positiveInt.default(30_000),
+  ...limitDefaultsShape,
   /**
    * Fair persistence: a tenant's events up to this rate go to the queue's fast lane; the rest of them go to the
    * bulk lane, which workers take only when the fast lane is empty, and which is refused first (429) when it backs up
@@ -209,8 +219,6 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
   FAIR_SHARE_EVENTS_PER_SECOND: z.coerce.number().positive().default(2_000),
   /** Fair persistence: events a tenant may send at once into the fast lane above FAIR_SHARE_EVENTS_PER_SECOND. Default 10,000. */
   FAIR_SHARE_BURST: positiveInt.default(10_000),
-  /** Per tenant: events per UTC day; warnings are recorded at 80% and 100%. Default 50,000,000. */
-  RATE_TENANT_EVENTS_PER_DAY: positiveInt.default(50_000_000),
   /** How long a process trusts a client's limit overrides before reading them again. Default 5000. */
   LIMITS_CACHE_TTL_MS: positiveInt.default(5_000),
   /**
@@ -341,9 +349,9 @@ export const apiCliSchema = z.object({
 export type ApiCliConfig = z.infer<typeof apiCliSchema>;
 
 /** The `central-logger` CLI. */
-export const cliSchema = baseSchema.extend(adminDatabaseShape);
+export const cliSchema = baseSchema.extend(adminDatabaseShape).extend(limitDefaultsShape);
 
-export const adminSchema = baseSchema.extend(httpSchema.shape).extend(adminDatabaseShape).extend({
+export const adminSchema = baseSchema.extend(httpSchema.shape).extend(adminDatabaseShape).extend(limitDefaultsShape).extend({
   ADMIN_PORT: port.default(8001),
   /** Port of the admin app's /metrics listener on METRICS_HOST; 0 picks a free port. Default 8004. */
   ADMIN_METRICS_PORT: port.default(8004),

@@ -41,19 +41,44 @@ export async function listDeadLetters(sql: Sql, filter: { clientId?: string; lim
   }));
 }
 
+/** How many dead letters are kept. */
+export async function countDeadLetters(sql: Sql): Promise<number> {
+  const [row] = await sql`select count(*)::int as n from dead_letter_events`;
+  return row!.n as number;
+}
+
+/** One dead letter with the event as it was accepted (JSON text), to inspect before a replay. */
+export async function getDeadLetter(sql: Sql, id: number): Promise<(DeadLetter & { payload: string }) | undefined> {
+  const [r] = await sql`select * from dead_letter_events where id = ${id}`;
+  if (!r) return undefined;
+  return {
+    id: Number(r.id),
+    clientId: r.client_id as string,
+    eventId: r.event_id as string,
+    receivedAt: r.received_at as Date,
+    errorCode: (r.error_code as string | null) ?? null,
+    errorMessage: r.error_message as string,
+    failedAt: r.failed_at as Date,
+    payload: r.payload as string,
+  };
+}
+
 /**
  * Tries to store a dead letter again (after the cause was fixed): the event is
  * inserted as it was accepted, idempotently, and the dead letter removed in the
- * same transaction. Throws Postgres's error if it is still refused; undefined
- * when there is no such dead letter.
+ * same transaction, with `inTransaction` (an audit row, say). Throws
+ * Postgres's error if it is still refused; undefined when there is no such
+ * dead letter.
  */
-export async function replayDeadLetter(sql: Sql, id: number): Promise<{ eventId: string; clientId: string } | undefined> {
+export async function replayDeadLetter(sql: Sql, id: number, inTransaction?: (tx: Sql, replayed: { eventId: string; clientId: string }) => Promise<void>): Promise<{ eventId: string; clientId: string } | undefined> {
   return sql.begin(async (tx) => {
     const t = tx as unknown as Sql;
     const [row] = await t`delete from dead_letter_events where id = ${id} returning payload`;
     if (!row) return undefined;
     const event = JSON.parse(row.payload as string) as LogRow;
     await insertLogs(t, [event]);
-    return { eventId: event.event_id, clientId: event.client_id };
+    const replayed = { eventId: event.event_id, clientId: event.client_id };
+    await inTransaction?.(t, replayed);
+    return replayed;
   });
 }

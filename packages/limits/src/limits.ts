@@ -42,3 +42,27 @@ export function utcDay(ms: number): string {
 export function msToNextUtcDay(ms: number): number {
   return DAY_MS - (ms % DAY_MS);
 }
+
+/** The RATE_* settings that give every client's default limits. */
+export interface LimitSettings {
+  RATE_KEY_REQUESTS_PER_SECOND: number;
+  RATE_KEY_REQUEST_BURST: number;
+  RATE_KEY_EVENTS_PER_SECOND: number;
+  RATE_KEY_EVENT_BURST: number;
+  RATE_TENANT_EVENTS_PER_SECOND: number;
+  RATE_TENANT_EVENT_BURST: number;
+  RATE_TENANT_EVENTS_PER_DAY: number;
+}
+
+/** The default limits a configuration gives (ingest applies them; the admin app shows them). */
+export function limitsDefaults(c: LimitSettings): Limits {
+  return {
+    requestsPerSecond: c.RATE_KEY_REQUESTS_PER_SECOND,
+    requestBurst: c.RATE_KEY_REQUEST_BURST,
+    eventsPerSecond: c.RATE_KEY_EVENTS_PER_SECOND,
+    eventBurst: c.RATE_KEY_EVENT_BURST,
+    tenantEventsPerSecond: c.RATE_TENANT_EVENTS_PER_SECOND,
+    tenantEventBurst: c.RATE_TENANT_EVENT_BURST,
+    eventsPerDay: c.RATE_TENANT_EVENTS_PER_DAY,
+  };
+}

@@ -96,7 +96,7 @@ export class RateLimiter {
 
   /** Events the client stored on the UTC day of `now`. */
   async usedToday(clientId: string, now = Date.now()): Promise<number> {
-    return Number((await this.redis.get(this.dayKeys(clientId, utcDay(now))[0])) ?? 0);
+    return eventsUsedToday(this.redis, this.prefix, clientId, now);
   }
 
   private run(req: RateRequest, peek: boolean, now: number): Promise<RateDecision> {
@@ -157,8 +157,17 @@ export class RateLimiter {
   }
 
   private dayKeys(clientId: string, day: string): [string, string] {
-    return [`${this.prefix}:rl:d:${clientId}:${day}`, `${this.prefix}:rl:w:${clientId}:${day}`];
+    return dayKeysOf(this.prefix, clientId, day);
   }
+}
+
+function dayKeysOf(prefix: string, clientId: string, day: string): [string, string] {
+  return [`${prefix}:rl:d:${clientId}:${day}`, `${prefix}:rl:w:${clientId}:${day}`];
+}
+
+/** Events the client stored against its daily quota on the UTC day of `now` (read only; what the admin app shows). */
+export async function eventsUsedToday(redis: Redis, prefix: string, clientId: string, now = Date.now()): Promise<number> {
+  return Number((await redis.get(dayKeysOf(prefix, clientId, utcDay(now))[0])) ?? 0);
 }
 
 /** The decision for one request from its numbers of the script's answer. */

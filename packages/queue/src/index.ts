@@ -6,3 +6,5 @@ export * from './group-commit.js';
 export * from './backlog.js';
 export * from './fast-job.js';
 export * from './failed-jobs.js';
+export * from './job-states.js';
+export * from './throughput.js';

@@ -86,3 +86,39 @@ export async function authFailuresOverTime(sql: Sql, f: Pick<UsageFilter, 'from'
     group by 1 order by 1`;
   return rows.map((r) => ({ bucket: r.bucket as Date, failures: Number(r.failures) }));
 }
+
+export interface AuthFailureSource {
+  failures: number;
+  lastAt: Date;
+  /** Distinct reasons (api_key_required, unknown_key, wrong_secret, admin_sign_in, …). */
+  reasons: string[];
+}
+
+/**
+ * Failed authentications in [from, to) by address (API keys on any app, and
+ * admin sign-ins, as the failed-auth alert rule counts them) and by key prefix
+ * (only failures that named a recognisable key), most first, `limit` of each.
+ */
+export async function authFailuresBySource(sql: Sql, f: { from: Date; to: Date; limit: number }): Promise<{
+  byAddress: Array<AuthFailureSource & { address: string }>;
+  byKeyPrefix: Array<AuthFailureSource & { keyPrefix: string; clientId: string | null }>;
+}> {
+  const byAddress = await sql`
+    select address, count(*)::bigint as failures, max(at) as last_at, array_agg(distinct reason order by reason) as reasons
+    from (
+      select address, occurred_at as at, reason from auth_failures where occurred_at >= ${f.from} and occurred_at < ${f.to}
+      union all
+      select ip, at, 'admin_sign_in' from admin_login_failures where ip is not null and at >= ${f.from} and at < ${f.to}
+    ) x
+    group by address order by count(*) desc, address limit ${f.limit}`;
+  const byPrefix = await sql`
+    select f.key_prefix, k.client_id, count(*)::bigint as failures, max(f.occurred_at) as last_at, array_agg(distinct f.reason order by f.reason) as reasons
+    from auth_failures f left join api_keys k on k.prefix = f.key_prefix
+    where f.key_prefix is not null and f.occurred_at >= ${f.from} and f.occurred_at < ${f.to}
+    group by f.key_prefix, k.client_id order by count(*) desc, f.key_prefix limit ${f.limit}`;
+  const source = (r: Record<string, unknown>): AuthFailureSource => ({ failures: Number(r.failures), lastAt: r.last_at as Date, reasons: r.reasons as string[] });
+  return {
+    byAddress: byAddress.map((r) => ({ address: r.address as string, ...source(r) })),
+    byKeyPrefix: byPrefix.map((r) => ({ keyPrefix: r.key_prefix as string, clientId: (r.client_id as string | null) ?? null, ...source(r) })),
+  };
+}

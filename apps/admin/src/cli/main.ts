@@ -9,11 +9,12 @@ import { registerAdminUser } from './commands/admin-user.js';
 import { registerUser } from './commands/user.js';
 import { registerLimits } from './commands/limits.js';
 import { registerAlerts } from './commands/alerts.js';
-import { registerUsage } from './commands/usage.js';
+import { registerAuthFailures, registerUsage } from './commands/usage.js';
 import { registerDeadLetters } from './commands/dead-letters.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerShip } from './commands/ship.js';
 import { registerLogs } from './commands/logs.js';
+import { registerSystem } from './commands/system.js';
 
 /** Runs one command with a fresh context; failures print one line and set exit code 1. */
 async function run(fn: (ctx: CliContext) => Promise<void>, options: RunOptions = {}): Promise<void> {
@@ -52,8 +53,10 @@ registerUser(program, run);
 registerLimits(program, run);
 registerAlerts(program, run);
 registerUsage(program, run);
+registerAuthFailures(program, run);
 registerDeadLetters(program, run);
 registerJobs(program, run);
+registerSystem(program, run);
 // ship, logs and tail talk to the ingest API only: no context, so no database is needed
 registerShip(program);
 registerLogs(program, runWithoutDatabase);

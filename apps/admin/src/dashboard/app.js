@@ -1,10 +1,18 @@
 // The admin dashboard: plain browser JavaScript, no build step.
 // Every value from the API is rendered with textContent, never as HTML.
+// Pages register their loader in LOADERS; start.js, loaded last, starts the app.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const PAGES = ['clients', 'keys', 'usage', 'alerts', 'audit'];
+const PAGES = ['clients', 'client', 'keys', 'usage', 'alerts', 'system', 'audit'];
+/** page name → async (param) => void; filled by each page's file. */
+const LOADERS = {};
 let auditCursor = null;
+
+/** Traffic is counted when it arrives; stored logs by when they say they ran. Shown wherever both kinds of figure appear. */
+const COUNTING_RULE =
+  'Requests, events accepted, bytes, rejections and failed authentications are counted by arrival at ingest (rolled up every minute). ' +
+  'Error rates, top workflows and log searches count stored events by their executed_at (event time): late or back-dated events land in other hours.';
 
 /** Calls the admin API with the session cookie; a 401 sends the user to the sign-in form. */
 async function api(method, path, body) {
@@ -31,19 +39,57 @@ function el(tag, text, className) {
   return node;
 }
 
+function link(text, href, className) {
+  const a = el('a', text, className);
+  a.href = href;
+  return a;
+}
+
+/** A table row; a cell is text, a Node, or {value, className}. */
 function row(cells) {
   const tr = document.createElement('tr');
   for (const cell of cells) {
     const td = document.createElement('td');
     if (cell instanceof Node) td.append(cell);
+    else if (cell && typeof cell === 'object') {
+      if (cell.value instanceof Node) td.append(cell.value);
+      else td.textContent = cell.value ?? '-';
+      td.className = cell.className;
+    } else if (typeof cell === 'string' && DATE_TIME.test(cell)) td.append(dateTime(cell));
     else td.textContent = cell ?? '-';
     tr.append(td);
   }
   return tr;
 }
 
+const DATE_TIME = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d UTC)$/;
+
+/** A `when()` text that may break between the date and the time, never inside either. */
+function dateTime(text) {
+  const [, date, time] = DATE_TIME.exec(text);
+  const t = el('time', undefined, 'when');
+  t.append(el('span', date), ' ', el('span', time));
+  return t;
+}
+
+/** A cell with a number, right-aligned. */
+const num = (n) => ({ value: n === null || n === undefined ? '-' : fmt(n), className: 'num' });
+const fmt = (n) => Number(n).toLocaleString('en-US');
+
 function when(iso) {
   return iso ? new Date(iso).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC') : '-';
+}
+
+function bytes(n) {
+  if (n === null || n === undefined) return '-';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let v = Number(n);
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 function flash(message, isError = false) {
@@ -53,25 +99,37 @@ function flash(message, isError = false) {
   f.hidden = false;
 }
 
-/** A button that acts only on a second click within 4 s, instead of a confirm() dialog. */
+const clientHref = (id) => `#client/${encodeURIComponent(id)}`;
+
+/**
+ * A button that acts only on a second click, instead of a confirm() dialog.
+ * It stays armed until it loses focus (or 30 s pass): a slow second click
+ * still counts, a click elsewhere disarms it.
+ */
 function twoStepButton(label, confirmLabel, action) {
   const b = el('button', label, 'danger');
   b.type = 'button';
-  let armed = false;
+  let timer = null;
+  const disarm = () => {
+    clearTimeout(timer);
+    timer = null;
+    b.textContent = label;
+    b.classList.remove('confirm');
+  };
+  b.addEventListener('blur', disarm);
   b.addEventListener('click', async () => {
-    if (!armed) {
-      armed = true;
+    if (!timer) {
       b.textContent = confirmLabel;
       b.classList.add('confirm');
-      setTimeout(() => {
-        armed = false;
-        b.textContent = label;
-        b.classList.remove('confirm');
-      }, 4000);
+      timer = setTimeout(disarm, 30000);
       return;
     }
+    disarm();
     b.disabled = true;
-    await action().catch((err) => flash(err.message, true));
+    await action().catch((err) => {
+      b.disabled = false;
+      flash(err.message, true);
+    });
   });
   return b;
 }
@@ -81,6 +139,7 @@ function twoStepButton(label, confirmLabel, action) {
 function showSignIn() {
   $('nav').hidden = true;
   for (const p of PAGES) $(p).hidden = true;
+  forgetNewKey();
   $('signin').hidden = false;
 }
 
@@ -110,19 +169,20 @@ async function loadClients() {
   $('client-rows').replaceChildren(
     ...data.map((c) =>
       row([
-        c.id,
-        c.name,
+        { value: link(c.id, clientHref(c.id), 'id'), className: 'wrap' },
+        { value: c.name, className: 'wrap' },
         el('span', c.status, `status-${c.status}`),
         when(c.created_at),
         when(c.last_heartbeat_at),
-        `${c.keys.active} / ${c.keys.total}`,
-        `${c.events_last_24h.capped ? '≥ ' : ''}${c.events_last_24h.count}`,
+        { value: `${c.keys.active} / ${c.keys.total}`, className: 'num' },
+        num(c.accepted_last_24h),
         c.status === 'active'
-          ? twoStepButton('Deactivate', 'Confirm deactivate?', () => setClientStatus(c.id, 'deactivate'))
-          : twoStepButton('Activate', 'Confirm activate?', () => setClientStatus(c.id, 'activate')),
+          ? twoStepButton('Deactivate', 'Confirm deactivate?', () => setClientStatus(c.id, 'deactivate', loadClients))
+          : twoStepButton('Activate', 'Confirm activate?', () => setClientStatus(c.id, 'activate', loadClients)),
       ]),
     ),
   );
+  $('clients-empty').hidden = data.length > 0;
   fillClientSelects(data);
 }
 
@@ -138,10 +198,10 @@ function fillClientSelects(clients) {
   filter.value = chosen;
 }
 
-async function setClientStatus(id, change) {
+async function setClientStatus(id, change, reload) {
   await api('POST', `clients/${encodeURIComponent(id)}/${change}`);
   flash(change === 'activate' ? `Client ${id} activated; its keys work again within a second.` : `Client ${id} deactivated; its keys stop working within a second.`);
-  await loadClients();
+  await reload();
 }
 
 $('client-form').addEventListener('submit', async (e) => {
@@ -168,15 +228,15 @@ async function loadKeys() {
     ...data.map((k) =>
       row([
         el('code', k.prefix),
-        k.name,
+        { value: k.name, className: 'wrap' },
         k.role,
-        k.client_id,
+        { value: k.client_id ? link(k.client_id, clientHref(k.client_id), 'id') : '-', className: 'wrap' },
         keyStatusCell(k),
         when(k.created_at),
         when(k.last_used_at),
         k.last_used_ip,
         k.expires_at ? when(k.expires_at) : 'never',
-        k.status === 'active' ? twoStepButton('Revoke', 'Confirm revoke?', () => revokeKey(k)) : '',
+        keyActions(k, loadKeys),
       ]),
     ),
   );
@@ -185,18 +245,44 @@ async function loadKeys() {
 // a legacy key (imported from a .env, no public id, possibly weak) is due for rotation at once
 function keyStatusCell(k) {
   const status = el('span', k.status, `status-${k.status}`);
-  if (!k.rotation_due) return status;
   const cell = el('span');
-  const badge = el('span', 'rotate now', 'rotation-due');
-  badge.title = 'Legacy key: no public id and possibly weak. Rotate it (central-logger api-key rotate <prefix>).';
-  cell.append(status, ' ', badge);
+  cell.append(status);
+  if (k.rotation_due) {
+    const badge = el('span', 'rotate now', 'rotation-due');
+    badge.title = 'Legacy key: no public id and possibly weak. Rotate it.';
+    cell.append(' ', badge);
+  }
+  if (k.replaced_by && k.status === 'active') cell.append(' ', el('span', 'rotated, in grace', 'muted'));
   return cell;
 }
 
-async function revokeKey(k) {
+/** Rotate and revoke for a working key; nothing for a revoked or expired one. */
+function keyActions(k, reload) {
+  const box = el('span', undefined, 'actions');
+  if (k.status !== 'active') return box;
+  if (!k.replaced_by) box.append(twoStepButton('Rotate', 'Confirm rotate?', () => rotateKey(k, reload)));
+  box.append(twoStepButton('Revoke', 'Confirm revoke?', () => revokeKey(k, reload)));
+  return box;
+}
+
+async function revokeKey(k, reload) {
   await api('DELETE', `keys/${encodeURIComponent(k.id)}`);
   flash(`Key ${k.prefix} revoked; it stops working within a second.`);
-  await loadKeys();
+  await reload();
+}
+
+async function rotateKey(k, reload) {
+  const next = await api('POST', `keys/${encodeURIComponent(k.id)}/rotate`, { grace: '24h' });
+  showNewKey(`“${next.name}” (${next.prefix}, replaces ${k.prefix}, which keeps working until ${when(next.previous.expires_at)})`, next.key);
+  await reload();
+}
+
+/** The secret lives only in this element until it is dismissed, the page changes or the page reloads. */
+function showNewKey(label, secret) {
+  $('new-key-name').textContent = label;
+  $('new-key-secret').textContent = secret;
+  $('copy-key').textContent = 'Copy';
+  $('new-key').hidden = false;
 }
 
 $('key-form').addEventListener('submit', async (e) => {
@@ -207,10 +293,7 @@ $('key-form').addEventListener('submit', async (e) => {
   if (form.expires_in.value) body.expires_in = form.expires_in.value;
   try {
     const created = await api('POST', 'keys', body);
-    // the secret lives only in this element until it is dismissed or the page reloads
-    $('new-key-name').textContent = `${created.name} (${created.prefix})`;
-    $('new-key-secret').textContent = created.key;
-    $('new-key').hidden = false;
+    showNewKey(`“${created.name}” (${created.prefix})`, created.key);
     form.name.value = '';
     await loadKeys();
   } catch (err) {
@@ -242,11 +325,19 @@ $('key-filter').addEventListener('change', () => loadKeys().catch((err) => flash
 
 // --- audit -------------------------------------------------------------------
 
+/** An audit entry's details as `key: value` lines, long values wrapped. */
+function detailsList(details) {
+  const dl = el('dl', undefined, 'kv');
+  for (const [k, v] of Object.entries(details ?? {})) {
+    dl.append(el('dt', k), el('dd', v === null ? '-' : typeof v === 'object' ? Object.entries(v).map(([a, b]) => `${a}: ${b === null ? '-' : typeof b === 'object' ? JSON.stringify(b) : b}`).join(', ') : String(v)));
+  }
+  return dl;
+}
+
 async function loadAudit(more = false) {
   const query = more && auditCursor ? `audit?limit=50&cursor=${encodeURIComponent(auditCursor)}` : 'audit?limit=50';
   const { data, next_cursor } = await api('GET', query);
-  const rows = data.map((a) => row([when(a.at), a.actor, a.action, a.target, a.ip, el('span', JSON.stringify(a.details))]));
-  for (const r of rows) r.lastChild.className = 'details';
+  const rows = data.map((a) => row([when(a.at), { value: a.actor, className: 'wrap' }, a.action, { value: a.target, className: 'wrap' }, a.ip, { value: detailsList(a.details), className: 'details' }]));
   if (more) $('audit-rows').append(...rows);
   else $('audit-rows').replaceChildren(...rows);
   auditCursor = next_cursor;
@@ -257,16 +348,26 @@ $('audit-more').addEventListener('click', () => loadAudit(true).catch((err) => f
 
 // --- navigation --------------------------------------------------------------
 
-// usage and alerts live in insights.js, which loads after this file
-const LOADERS = { clients: loadClients, keys: () => Promise.all([loadClients(), loadKeys()]), usage: () => loadUsage(), alerts: () => loadAlerts(), audit: () => loadAudit() };
+Object.assign(LOADERS, { clients: loadClients, keys: () => Promise.all([loadClients(), loadKeys()]), audit: () => loadAudit() });
+
+/** `#client/acme` → ['client', 'acme']; an unknown page is the client list. */
+function route() {
+  const [page, ...rest] = location.hash.slice(1).split('/');
+  if (!PAGES.includes(page)) return ['clients', ''];
+  return [page, decodeURIComponent(rest.join('/'))];
+}
 
 async function showPage() {
-  const page = PAGES.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'clients';
+  const [page, param] = route();
   $('flash').hidden = true;
   forgetNewKey(); // leaving the page forgets a shown secret, as a reload does
   for (const p of PAGES) $(p).hidden = p !== page;
-  for (const a of document.querySelectorAll('nav a')) a.classList.toggle('current', a.getAttribute('href') === `#${page}`);
-  await LOADERS[page]().catch((err) => flash(err.message, true));
+  const current = page === 'client' ? 'clients' : page;
+  for (const a of document.querySelectorAll('nav a')) a.classList.toggle('current', a.getAttribute('href') === `#${current}`);
+  for (const p of document.querySelectorAll('.counting-rule')) p.textContent = COUNTING_RULE;
+  await Promise.resolve()
+    .then(() => LOADERS[page](param))
+    .catch((err) => flash(err.message, true));
 }
 
 async function start() {
@@ -279,8 +380,8 @@ async function start() {
   $('signin').hidden = true;
   $('nav').hidden = false;
   $('whoami').textContent = `signed in as ${me.actor}`;
+  if (typeof refreshAlertCount === 'function') refreshAlertCount();
   await showPage();
 }
 
 window.addEventListener('hashchange', () => showPage());
-start();

@@ -1,124 +1,192 @@
-// Usage charts and alerts for the dashboard (loaded after app.js, whose helpers
-// it uses: $, api, el, row, when, flash). Charts are inline SVG built with DOM
-// calls: no library, no inline script or style, so the strict CSP holds.
+// Usage charts and alerts for the dashboard (uses app.js's and charts.js's helpers).
 'use strict';
-
-const SVG_NS = 'http://www.w3.org/2000/svg';
-const COLORS = ['#1f6feb', '#d1242f', '#2da44e', '#bf8700', '#8250df', '#0a7f86', '#cf222e', '#57606a'];
-const HOUR_MS = 3600000;
-
-function svg(tag, attrs = {}, text) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (text !== undefined) node.textContent = String(text);
-  return node;
-}
-
-/**
- * A line chart: one line per series over the same buckets, a dot per data
- * point (with a tooltip), a y axis from 0 to the maximum, dates under the x
- * axis, and a legend. `buckets` are epoch ms; each series has `values` aligned to them.
- */
-function lineChart(buckets, series, { unit = '', hourly = true } = {}) {
-  const W = 900, H = 240, L = 48, R = 12, T = 12, B = 36;
-  const max = Math.max(1, ...series.flatMap((s) => s.values));
-  const x = (i) => L + (buckets.length <= 1 ? 0 : (i * (W - L - R)) / (buckets.length - 1));
-  const y = (v) => T + (H - T - B) * (1 - v / max);
-  const chart = svg('svg', { viewBox: `0 0 ${W} ${H + 20 * Math.ceil(series.length / 4)}`, role: 'img', class: 'chart' });
-  chart.append(svg('line', { x1: L, y1: y(0), x2: W - R, y2: y(0), stroke: '#8c959f' }));
-  chart.append(svg('line', { x1: L, y1: T, x2: L, y2: y(0), stroke: '#8c959f' }));
-  for (const v of [0, max / 2, max]) {
-    chart.append(svg('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 11, fill: '#57606a' }, Math.round(v)));
-  }
-  const labelEvery = Math.max(1, Math.ceil(buckets.length / 8));
-  buckets.forEach((b, i) => {
-    if (i % labelEvery !== 0) return;
-    const d = new Date(b).toISOString();
-    chart.append(svg('text', { x: x(i), y: y(0) + 16, 'text-anchor': 'middle', 'font-size': 11, fill: '#57606a' }, hourly ? `${d.slice(5, 10)} ${d.slice(11, 13)}h` : d.slice(5, 10)));
-  });
-  series.forEach((s, n) => {
-    const color = COLORS[n % COLORS.length];
-    chart.append(svg('polyline', { points: s.values.map((v, i) => `${x(i)},${y(v)}`).join(' '), fill: 'none', stroke: color, 'stroke-width': 2 }));
-    s.values.forEach((v, i) => {
-      if (v === 0) return;
-      const dot = svg('circle', { cx: x(i), cy: y(v), r: 3, fill: color, class: 'point', 'data-value': v });
-      dot.append(svg('title', {}, `${s.name} · ${new Date(buckets[i]).toISOString().slice(0, hourly ? 13 : 10).replace('T', ' ')}: ${v}${unit}`));
-      chart.append(dot);
-    });
-    const lx = L + (n % 4) * 200, ly = H + 8 + 20 * Math.floor(n / 4);
-    chart.append(svg('rect', { x: lx, y: ly, width: 10, height: 10, fill: color }));
-    chart.append(svg('text', { x: lx + 14, y: ly + 9, 'font-size': 12, fill: '#1d232a' }, s.name));
-  });
-  if (series.every((s) => s.values.every((v) => v === 0))) {
-    chart.append(svg('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', 'font-size': 13, fill: '#57606a' }, 'nothing recorded in this range'));
-  }
-  return chart;
-}
-
-function bucketsBetween(from, to, step) {
-  const out = [];
-  for (let t = Date.parse(from); t < Date.parse(to); t += step) out.push(t);
-  return out;
-}
 
 // --- usage -------------------------------------------------------------------
 
 async function loadUsage() {
   const hourly = $('usage-range').value !== '30d';
+  const view = $('usage-view').value;
   const usage = await api('GET', `usage?granularity=${hourly ? 'hour' : 'day'}`);
   const buckets = bucketsBetween(usage.from, usage.to, hourly ? HOUR_MS : 24 * HOUR_MS);
-  const index = new Map(buckets.map((b, i) => [b, i]));
   const perClient = new Map();
   for (const r of usage.data) {
     const name = r.client_id ?? '(admin keys)';
-    if (!perClient.has(name)) perClient.set(name, buckets.map(() => 0));
-    const i = index.get(Date.parse(r.bucket));
-    if (i !== undefined) perClient.get(name)[i] += r.events_accepted;
+    if (!perClient.has(name)) perClient.set(name, []);
+    perClient.get(name).push(r);
   }
-  const events = [...perClient].map(([name, values]) => ({ name, values }));
-  $('usage-events-chart').replaceChildren(lineChart(buckets, events.length ? events : [{ name: 'no clients', values: buckets.map(() => 0) }], { unit: ' events', hourly }));
-  const failures = buckets.map(() => 0);
-  for (const r of usage.auth_failures ?? []) {
-    const i = index.get(Date.parse(r.bucket));
-    if (i !== undefined) failures[i] += r.failures;
-  }
-  $('usage-auth-chart').replaceChildren(lineChart(buckets, [{ name: 'failed authentications', values: failures }], { hourly }));
+  const events = [...perClient].map(([name, rows]) => ({ name, href: name === '(admin keys)' ? undefined : clientHref(name), values: alignTo(buckets, rows, (r) => r.events_accepted) }));
+  $('usage-total').textContent = `${fmt(sum(events.map((s) => sum(s.values))))} in total`;
+  const chart =
+    events.length === 0
+      ? lineChart(buckets, [{ name: 'no clients', values: buckets.map(() => 0) }], { hourly })
+      : view === 'multiples'
+        ? smallMultiples(buckets, events, { hourly, unit: ' events' })
+        : lineChart(buckets, events, { unit: ' events', hourly, log: view === 'log' });
+  $('usage-events-chart').replaceChildren(chart);
+  const failures = alignTo(buckets, usage.auth_failures ?? [], (r) => r.failures);
+  $('usage-auth-total').textContent = `${fmt(sum(failures))} in total`;
+  $('usage-auth-chart').replaceChildren(lineChart(buckets, [{ name: 'failed authentications', values: failures, color: COLORS[1] }], { hourly }));
   for (const id of ['usage-events-chart', 'usage-auth-chart']) $(id).setAttribute('aria-busy', 'false');
+  await loadAuthFailureSplit(usage.from, usage.to);
 }
 
-$('usage-range').addEventListener('change', () => loadUsage().catch((err) => flash(err.message, true)));
+/** Failed authentications of the range by address and by key prefix: who is knocking, and on which key. */
+async function loadAuthFailureSplit(from, to) {
+  const r = await api('GET', `usage/auth-failures?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&limit=20`);
+  const none = (cols) => row([{ value: 'No failed authentications in this range.', className: 'muted' }, ...Array(cols - 1).fill('')]);
+  $('usage-auth-addresses').replaceChildren(...(r.by_address.length ? r.by_address.map((a) => row([{ value: a.address, className: 'wrap' }, num(a.failures), when(a.last_at), { value: a.reasons.join(', '), className: 'wrap' }])) : [none(4)]));
+  $('usage-auth-prefixes').replaceChildren(
+    ...(r.by_key_prefix.length
+      ? r.by_key_prefix.map((k) => row([el('code', k.key_prefix), k.client_id ? { value: link(k.client_id, clientHref(k.client_id), 'id'), className: 'wrap' } : el('span', 'no such key', 'muted'), num(k.failures), when(k.last_at), { value: k.reasons.join(', '), className: 'wrap' }]))
+      : [none(5)]),
+  );
+}
+
+for (const id of ['usage-range', 'usage-view']) $(id).addEventListener('change', () => loadUsage().catch((err) => flash(err.message, true)));
 
 // --- alerts ------------------------------------------------------------------
 
-async function loadAlerts() {
-  const status = $('alert-filter').value;
-  const { data } = await api('GET', `alerts?status=${encodeURIComponent(status)}&limit=100`);
-  $('alert-rows').replaceChildren(
-    ...data.map((a) => {
-      const tr = row([
-        when(a.raised_at),
-        el('span', a.severity, `severity-${a.severity}`),
-        a.rule,
-        a.summary,
-        a.status === 'open' ? el('span', 'open', 'status-open') : `acknowledged by ${a.acknowledged_by}`,
-        el('span', JSON.stringify(a.evidence)),
-        a.status === 'open' ? ackButton(a) : '',
-      ]);
-      tr.children[5].className = 'details';
-      tr.dataset.alertId = a.id;
-      return tr;
-    }),
-  );
-  $('alerts-empty').hidden = data.length > 0;
+const RULES = ['auth_failures_address', 'auth_failures_prefix', 'dead_key_in_use', 'new_address', 'request_spike', 'dormant_key_active', 'quota', 'dead_letters', 'failed_jobs', 'key_rotation_due'];
+let alertCursor = null;
+
+/** Evidence fields that name something the dashboard has a page for become links. */
+function evidenceValue(key, value, a) {
+  if (value === null || value === undefined) return el('span', '-', 'muted');
+  if (Array.isArray(value)) {
+    if (value.length === 0) return el('span', 'none', 'muted');
+    const list = el('ul', undefined, value.some((v) => v !== null && typeof v === 'object') ? 'plain' : 'inline');
+    for (const v of value) {
+      const li = el('li');
+      li.append(v !== null && typeof v === 'object' ? evidenceObject(v) : evidenceValue(key.replace(/s$/, '').replace(/^sample_/, ''), v, a));
+      list.append(li);
+    }
+    return list;
+  }
+  if (typeof value === 'object') return evidenceObject(value);
+  if (typeof value === 'number') return el('span', Number.isInteger(value) ? fmt(value) : value.toFixed(2), 'num');
+  if (typeof value === 'boolean') return el('span', value ? 'yes' : 'no');
+  if (/(_at|^hour|^day|_seen)$/.test(key) && !Number.isNaN(Date.parse(value))) return el('span', when(value));
+  if (key === 'key_prefix') return a.client_id ? link(value, clientHref(a.client_id), 'id') : el('code', value);
+  if (key === 'client' || key === 'client_id') return link(value, clientHref(value), 'id');
+  if (key === 'address') return link(value, '#usage', 'id');
+  return el('span', String(value), 'wrap');
 }
 
-function ackButton(a) {
+function evidenceObject(obj) {
+  return el('span', Object.entries(obj).map(([k, v]) => `${k.replace(/_/g, ' ')}: ${/_at$|_seen$/.test(k) ? when(v) : v}`).join(', '), 'wrap');
+}
+
+/** What the evidence is about first, then its counts, lists and limits, then its times (first before last). */
+function evidenceRank([k, v]) {
+  if (['address', 'key_prefix', 'client', 'client_id', 'day', 'hour'].includes(k)) return 0;
+  if (k === 'first_at') return 5;
+  if (k === 'last_at') return 6;
+  if (/_at$|_seen$/.test(k)) return 4;
+  if (k === 'threshold' || /_days$|factor|min_/.test(k)) return 3;
+  if (Array.isArray(v)) return 2;
+  return 1;
+}
+
+/** An alert's evidence as a two-column table: what was counted, and over which window. */
+function evidenceTable(a) {
+  const table = el('table', undefined, 'evidence');
+  const body = el('tbody');
+  const entries = Object.entries(a.evidence ?? {}).filter(([k]) => k !== 'window_ms').sort((x, y) => evidenceRank(x) - evidenceRank(y));
+  if (a.evidence?.window_ms) entries.push(['window', `${Math.round(a.evidence.window_ms / 60000)} min, from ${when(a.window_start)}`]);
+  for (const [k, v] of entries) {
+    const tr = el('tr');
+    const th = el('th', k.replace(/_/g, ' '));
+    th.scope = 'row';
+    const td = el('td');
+    td.append(evidenceValue(k, v, a));
+    tr.append(th, td);
+    body.append(tr);
+  }
+  table.append(body);
+  return table;
+}
+
+/** Where to look next: the client, its key, and the traffic behind the alert. */
+function alertLinks(a) {
+  const p = el('p', undefined, 'links');
+  const add = (text, href) => {
+    if (p.childNodes.length) p.append(' · ');
+    p.append(link(text, href));
+  };
+  if (a.client_id) add(`client ${a.client_id}`, clientHref(a.client_id));
+  if (a.client_id && a.key_id) add(`its keys (${a.evidence?.key_prefix ?? a.key_id})`, clientHref(a.client_id));
+  if (a.client_id) add(`usage of ${a.client_id}`, clientHref(a.client_id));
+  if (/^auth_failures|dead_key/.test(a.rule)) add('failed authentications by address and key', '#usage');
+  if (a.rule === 'failed_jobs' || a.rule === 'dead_letters') add('System: failed jobs and dead letters', '#system');
+  return p;
+}
+
+const WEBHOOK_TEXT = {
+  not_queued: 'not sent (no webhook configured, or not queued yet)',
+  queued: 'queued',
+  running: 'sending',
+  retrying: 'failed, retrying',
+  delivered: 'delivered',
+  failed: 'failed for good',
+  expired: 'queued; outcome no longer kept',
+  unknown: 'unknown (Redis unreachable)',
+};
+
+function webhookLine(w) {
+  if (!w) return el('span');
+  const span = el('span', `webhook: ${WEBHOOK_TEXT[w.state] ?? w.state}`, `webhook webhook-${w.state}`);
+  const detail = [w.attempts ? `${w.attempts} attempt(s)` : '', w.finished_at ? when(w.finished_at) : '', w.last_error ? `last error: ${w.last_error}` : ''].filter(Boolean).join(', ');
+  if (detail) span.title = detail;
+  if (w.state === 'retrying' || w.state === 'failed') span.textContent += detail ? ` (${detail})` : '';
+  return span;
+}
+
+function alertQuery() {
+  const q = [`status=${encodeURIComponent($('alert-filter').value)}`, 'limit=50'];
+  if ($('alert-severity').value) q.push(`severity=${encodeURIComponent($('alert-severity').value)}`);
+  if ($('alert-rule').value) q.push(`rule=${encodeURIComponent($('alert-rule').value)}`);
+  return q.join('&');
+}
+
+async function loadAlerts(more = false) {
+  if ($('alert-rule').options.length === 1) $('alert-rule').append(...RULES.map((r) => Object.assign(el('option', r), { value: r })));
+  const cursor = more && alertCursor ? `&cursor=${encodeURIComponent(alertCursor)}` : '';
+  const { data, next_cursor } = await api('GET', `alerts?${alertQuery()}${cursor}`);
+  const cards = data.map(alertCard);
+  if (more) $('alert-list').append(...cards);
+  else $('alert-list').replaceChildren(...cards);
+  alertCursor = next_cursor;
+  $('alerts-more').hidden = !next_cursor;
+  $('alerts-empty').hidden = $('alert-list').childElementCount > 0;
+  refreshAlertCount();
+}
+
+function alertCard(a) {
+  const card = el('article', undefined, `alert severity-${a.severity}`);
+  card.dataset.alertId = a.id;
+  const head = el('header');
+  head.append(el('span', a.severity, `severity-${a.severity} pill`), el('code', a.rule), el('span', `raised ${when(a.raised_at)}`, 'muted'));
+  head.append(a.status === 'open' ? el('span', 'open', 'status-open') : el('span', `acknowledged by ${a.acknowledged_by} ${when(a.acknowledged_at)}`, 'muted'));
+  head.append(webhookLine(a.webhook));
+  card.append(head, el('p', a.summary, 'summary'), evidenceTable(a), alertLinks(a));
+  if (a.acknowledged_note) card.append(el('p', `Note: ${a.acknowledged_note}`, 'note'));
+  if (a.status === 'open') card.append(ackForm(a));
+  return card;
+}
+
+function ackForm(a) {
+  const form = el('form', undefined, 'ack');
+  const label = el('label', 'Note (optional)');
+  const input = Object.assign(el('input'), { name: 'note', maxLength: 1000, placeholder: 'why it is fine, or what was done' });
+  label.append(input);
   const b = el('button', 'Acknowledge');
-  b.type = 'button';
-  b.addEventListener('click', async () => {
+  b.type = 'submit';
+  form.append(label, b);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
     b.disabled = true;
     try {
-      await api('POST', `alerts/${encodeURIComponent(a.id)}/ack`);
+      await api('POST', `alerts/${encodeURIComponent(a.id)}/ack`, input.value.trim() ? { note: input.value.trim() } : {});
       flash(`Alert acknowledged: ${a.summary}`);
       await loadAlerts();
     } catch (err) {
@@ -126,7 +194,28 @@ function ackButton(a) {
       flash(err.message, true);
     }
   });
-  return b;
+  return form;
 }
 
-$('alert-filter').addEventListener('change', () => loadAlerts().catch((err) => flash(err.message, true)));
+/** The open-alert count beside the Alerts link. */
+async function refreshAlertCount() {
+  try {
+    const { open, open_by_severity } = await api('GET', 'alerts/summary');
+    const badge = $('open-alerts');
+    badge.textContent = String(open);
+    badge.title = `${open} open: ${open_by_severity.critical} critical, ${open_by_severity.warning} warning, ${open_by_severity.info} info`;
+    badge.classList.toggle('calm', open_by_severity.critical === 0 && open_by_severity.warning === 0);
+    badge.hidden = open === 0;
+  } catch {
+    // signed out, or the API is away: the next page load tries again
+  }
+}
+
+setInterval(() => {
+  if (!$('nav').hidden) refreshAlertCount();
+}, 60000);
+
+for (const id of ['alert-filter', 'alert-severity', 'alert-rule']) $(id).addEventListener('change', () => loadAlerts().catch((err) => flash(err.message, true)));
+$('alerts-more').addEventListener('click', () => loadAlerts(true).catch((err) => flash(err.message, true)));
+
+Object.assign(LOADERS, { usage: () => loadUsage(), alerts: () => loadAlerts() });

@@ -4,12 +4,12 @@ import { htmlHeaders } from '@central-logger/http';
 
 const DIR = new URL('../dashboard/', import.meta.url);
 
-// Four fixed files, read once at start-up: no build step, no file-system paths from requests.
+// Fixed files, read once at start-up: no build step, no file-system paths from requests.
+const SCRIPTS = ['app.js', 'charts.js', 'insights.js', 'client.js', 'system.js', 'start.js'];
 const FILES: Record<string, { body: Buffer; type: string }> = {
   '/': { body: readFileSync(new URL('index.html', DIR)), type: 'text/html; charset=utf-8' },
-  '/dashboard/app.js': { body: readFileSync(new URL('app.js', DIR)), type: 'text/javascript; charset=utf-8' },
-  '/dashboard/insights.js': { body: readFileSync(new URL('insights.js', DIR)), type: 'text/javascript; charset=utf-8' },
   '/dashboard/style.css': { body: readFileSync(new URL('style.css', DIR)), type: 'text/css; charset=utf-8' },
+  ...Object.fromEntries(SCRIPTS.map((name) => [`/dashboard/${name}`, { body: readFileSync(new URL(name, DIR)), type: 'text/javascript; charset=utf-8' }])),
 };
 
 // the page runs only its own script and style, and talks only to its own origin

@@ -10,7 +10,10 @@ export function clientJson(c: ClientOverview) {
     deactivated_at: c.deactivatedAt,
     last_heartbeat_at: c.lastHeartbeatAt,
     keys: c.keys,
+    /** By event time (executed_at): stored logs that say they ran in the last 24 h. */
     events_last_24h: c.eventsLast24h,
+    /** By arrival time (received at ingest), as the usage charts count. */
+    accepted_last_24h: c.acceptedLast24h,
   };
 }
 

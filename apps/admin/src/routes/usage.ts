@@ -4,7 +4,7 @@ import { getClient } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
 import { isStorableDate } from '@central-logger/events';
 import { getKey } from '@central-logger/keys';
-import { authFailuresOverTime, HOUR_MS, queryUsage, usageJson } from '@central-logger/usage';
+import { authFailuresBySource, authFailuresOverTime, HOUR_MS, queryUsage, usageJson } from '@central-logger/usage';
 import { parseWith } from '../middleware/json-body.js';
 import type { RouteDeps } from './deps.js';
 
@@ -58,6 +58,35 @@ export function usageRoute(deps: RouteDeps) {
       granularity: q.granularity,
       data: rows.map(usageJson),
       ...(q.client || key ? {} : { auth_failures: (await authFailuresOverTime(deps.sql, filter)).map((r) => ({ bucket: r.bucket.toISOString(), failures: r.failures })) }),
+    };
+  };
+}
+
+/** Longest range of one auth-failure breakdown; failures are kept SECURITY_RECORDS_RETENTION_DAYS (90 by default) anyway. */
+const MAX_FAILURE_RANGE_MS = 400 * DAY_MS;
+
+const failuresQuery = z
+  .object({ from: instant.optional(), to: instant.optional(), limit: z.coerce.number().int().min(1).max(100).default(20) })
+  .strict();
+
+/**
+ * `GET /admin/api/usage/auth-failures?from&to&limit=20`: failed
+ * authentications by address (admin sign-ins included) and by key prefix,
+ * most first, by the time they happened. Default range: the last 24 hours.
+ */
+export function authFailuresRoute(deps: RouteDeps) {
+  return async function failures(ctx: Context): Promise<void> {
+    const q = parseWith(failuresQuery, ctx.query);
+    const to = q.to ?? new Date();
+    const from = q.from ?? new Date(to.getTime() - DAY_MS);
+    if (from >= to) throw new AppError('validation_failed', 'The request is invalid', { details: [{ field: 'from', message: 'must be before to' }] });
+    if (to.getTime() - from.getTime() > MAX_FAILURE_RANGE_MS) throw new AppError('validation_failed', 'The request is invalid', { details: [{ field: 'from', message: 'at most 400 days per request' }] });
+    const r = await authFailuresBySource(deps.sql, { from, to, limit: q.limit });
+    ctx.body = {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      by_address: r.byAddress.map((a) => ({ address: a.address, failures: a.failures, last_at: a.lastAt, reasons: a.reasons })),
+      by_key_prefix: r.byKeyPrefix.map((k) => ({ key_prefix: k.keyPrefix, client_id: k.clientId, failures: k.failures, last_at: k.lastAt, reasons: k.reasons })),
     };
   };
 }

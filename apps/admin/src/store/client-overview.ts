@@ -11,10 +11,16 @@ export const EVENT_COUNT_CAP = 10_000;
 
 export interface ClientOverview extends Client {
   keys: { total: number; active: number };
+  /** Stored events whose executed_at is in the last 24 hours (event time), capped. */
   eventsLast24h: { count: number; capped: boolean };
+  /**
+   * Events accepted by ingest in the last 24 whole hours and this one
+   * (arrival time), from the hourly roll-up: the figure the usage charts show.
+   */
+  acceptedLast24h: number;
 }
 
-type Counts = Pick<ClientOverview, 'keys' | 'eventsLast24h'>;
+type Counts = Pick<ClientOverview, 'keys' | 'eventsLast24h' | 'acceptedLast24h'>;
 
 export async function listClientOverviews(sql: Sql): Promise<ClientOverview[]> {
   const clients = await listClients(sql);
@@ -32,7 +38,7 @@ export async function getClientOverview(sql: Sql, clientId: string): Promise<Cli
 /** Key counts and capped recent event counts of each client, in one query. */
 async function countsOf(sql: Sql, clientIds: string[]): Promise<Map<string, Counts>> {
   const rows = await sql`
-    select c.id, k.total, k.active, e.n
+    select c.id, k.total, k.active, e.n, u.accepted
     from unnest(${clientIds}::text[]) as c (id)
     cross join lateral (
       select count(*)::int as total,
@@ -42,13 +48,17 @@ async function countsOf(sql: Sql, clientIds: string[]): Promise<Map<string, Coun
       select count(*)::int as n from (
         select 1 from workflow_logs w
         where w.client_id = c.id and w.executed_at > now() - interval '24 hours'
-        limit ${EVENT_COUNT_CAP + 1}) x) e`;
+        limit ${EVENT_COUNT_CAP + 1}) x) e
+    cross join lateral (
+      select coalesce(sum(events_accepted), 0)::bigint as accepted from usage_hourly h
+      where h.client_id = c.id and h.hour >= date_trunc('hour', now()) - interval '24 hours') u`;
   return new Map(
     rows.map((r) => [
       r.id as string,
       {
         keys: { total: r.total as number, active: r.active as number },
         eventsLast24h: { count: Math.min(r.n as number, EVENT_COUNT_CAP), capped: (r.n as number) > EVENT_COUNT_CAP },
+        acceptedLast24h: Number(r.accepted),
       },
     ]),
   );

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { CLIENT_ID_PATTERN, createClient, isUniqueViolation, listClients, setRetentionDays } from '@central-logger/db';
 import { publishInvalidation, setClientActiveEverywhere } from '@central-logger/keys';
+import { limitsDefaults } from '@central-logger/limits';
+import { clientSummaryJson, getClientSummary } from '../../store/client-summary.js';
 import { CliError } from '../errors.js';
 import type { Run } from '../context.js';
 import { table, when } from '../table.js';
@@ -60,6 +62,30 @@ export function registerClient(program: Command, run: Run): void {
         }, { writes: true }),
       );
   }
+
+  client
+    .command('show <id>')
+    .description("a client's retention, limits, quota today, and the error rate and top workflows of its stored events (as the dashboard's client page)")
+    .option('--hours <n>', 'the window of stored events, by event time', '24')
+    .option('--json', 'print the admin API\'s JSON')
+    .action((id: string, opts: { hours: string; json?: boolean }) =>
+      run(async (ctx) => {
+        const hours = Number(opts.hours);
+        if (!Number.isInteger(hours) || hours < 1 || hours > 744) throw new CliError(`--hours must be an integer from 1 to 744, not "${opts.hours}"`);
+        const s = await getClientSummary(ctx.sql, ctx.redis(), ctx.config.QUEUE_PREFIX, id, limitsDefaults(ctx.config), hours);
+        if (!s) throw new CliError(`No client "${id}"`);
+        const json = clientSummaryJson(s);
+        if (opts.json) return ctx.out(JSON.stringify({ client_id: id, ...json }, null, 2));
+        ctx.out(`Client ${id}: keeps logs ${json.retention_days} days`);
+        ctx.out(`Quota ${json.quota.day} (UTC): ${json.quota.events_used ?? 'unknown (Redis unreachable)'} of ${json.quota.events_per_day} events`);
+        ctx.out();
+        ctx.out(table(['LIMIT', 'IN FORCE', 'OVERRIDE'], Object.entries(json.limits.effective).map(([k, v]) => [k, String(v), json.limits.overrides[k as keyof typeof json.limits.overrides] === null ? '(default)' : String(json.limits.overrides[k as keyof typeof json.limits.overrides])])));
+        const e = json.events;
+        ctx.out();
+        ctx.out(e.examined === 0 ? `No stored events ran in the last ${hours} h` : `Last ${hours} h by event time: ${e.failed} failed of ${e.examined} events${e.sampled ? ' (the newest only)' : ''}, error rate ${(e.error_rate! * 100).toFixed(1)}%`);
+        if (e.top_workflows.length) ctx.out(table(['WORKFLOW', 'EVENTS', 'FAILED'], e.top_workflows.map((w) => [w.workflow ?? '(none)', String(w.events), String(w.failed)])));
+      }),
+    );
 
   client
     .command('retention <id> <days>')

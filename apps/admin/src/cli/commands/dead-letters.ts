@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { listDeadLetters, replayDeadLetter } from '@central-logger/db';
+import { getDeadLetter, listDeadLetters, replayDeadLetter } from '@central-logger/db';
+import { recordAudit } from '../../store/audit.js';
 import { CliError } from '../errors.js';
 import type { Run } from '../context.js';
 import { table, when } from '../table.js';
@@ -24,6 +25,19 @@ export function registerDeadLetters(program: Command, run: Run): void {
     );
 
   letters
+    .command('show <id>')
+    .description('one dead letter with the event as it was accepted (JSON)')
+    .action((id: string) =>
+      run(async (ctx) => {
+        if (!/^[1-9]\d{0,17}$/.test(id)) throw new CliError(`Invalid dead letter id "${id}"`);
+        const d = await getDeadLetter(ctx.sql, Number(id));
+        if (!d) throw new CliError(`No dead letter ${id}`);
+        ctx.out(`Dead letter ${d.id} of ${d.clientId}, event ${d.eventId}, failed ${when(d.failedAt)}: ${d.errorCode ?? '-'} ${d.errorMessage}`);
+        ctx.out(JSON.stringify(JSON.parse(d.payload), null, 2));
+      }),
+    );
+
+  letters
     .command('replay <id>')
     .description('store a dead letter again once its cause is fixed; it leaves the list when stored')
     .action((id: string) =>
@@ -31,7 +45,9 @@ export function registerDeadLetters(program: Command, run: Run): void {
         if (!/^\d+$/.test(id)) throw new CliError(`Invalid dead letter id "${id}"`);
         let stored;
         try {
-          stored = await replayDeadLetter(ctx.sql, Number(id));
+          stored = await replayDeadLetter(ctx.sql, Number(id), (tx, r) =>
+            recordAudit(tx, { actor: ctx.actor, action: 'dead_letter.replay', target: `dead_letter:${id}`, details: { client_id: r.clientId, event_id: r.eventId }, ip: null }),
+          );
         } catch (err) {
           throw new CliError(`Postgres still refuses dead letter ${id}: ${(err as Error).message}`);
         }

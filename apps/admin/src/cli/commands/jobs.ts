@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { listFailedJobs, openLogsQueues, retryFailedJobs } from '@central-logger/queue';
+import { recordAudit } from '../../store/audit.js';
 import { CliError } from '../errors.js';
 import type { CliContext, Run } from '../context.js';
 import { table, when } from '../table.js';
@@ -39,6 +40,7 @@ export function registerJobs(program: Command, run: Run): void {
     .action(() =>
       run(async (ctx) => {
         const retried = await withLogsQueue(ctx, (q) => retryFailedJobs(q));
+        if (retried > 0) await recordAudit(ctx.sql, { actor: ctx.actor, action: 'jobs.retry', target: 'queue:logs', details: { jobs: retried }, ip: null });
         ctx.out(retried === 0 ? 'No failed jobs.' : `✓ ${retried} job(s) back in the queue`);
       }),
     );

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { getClient } from '@central-logger/db';
 import { getKey } from '@central-logger/keys';
-import { HOUR_MS, queryUsage } from '@central-logger/usage';
+import { authFailuresBySource, HOUR_MS, queryUsage } from '@central-logger/usage';
 import { CliError } from '../errors.js';
 import type { Run } from '../context.js';
-import { table } from '../table.js';
+import { table, when } from '../table.js';
 
 interface UsageOptions {
   client?: string;
@@ -49,6 +49,29 @@ export function registerUsage(program: Command, run: Run): void {
             Object.entries(r.rejected).map(([k, n]) => `${k}=${n}`).join(' ') || '-',
           ]),
         ));
+      }),
+    );
+}
+
+/** `central-logger auth-failures [--since 24h] [--limit 20]`: the usage page's failed authentications by address and by key prefix. */
+export function registerAuthFailures(program: Command, run: Run): void {
+  program
+    .command('auth-failures')
+    .description('failed authentications by address (admin sign-ins included) and by key prefix, most first')
+    .option('--since <duration>', 'how far back, e.g. 24h, 7d', '24h')
+    .option('--limit <n>', 'most rows of each', '20')
+    .action((opts: { since: string; limit: string }) =>
+      run(async (ctx) => {
+        const m = /^(\d{1,4})([hd])$/.exec(opts.since);
+        if (!m) throw new CliError(`--since must be a number of hours or days, e.g. 24h or 7d, not "${opts.since}"`);
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new CliError(`--limit must be an integer from 1 to 100, not "${opts.limit}"`);
+        const to = new Date();
+        const r = await authFailuresBySource(ctx.sql, { from: new Date(to.getTime() - Number(m[1]) * (m[2] === 'h' ? HOUR_MS : 24 * HOUR_MS)), to, limit });
+        if (r.byAddress.length === 0) return ctx.out('No failed authentications in that time');
+        ctx.out(table(['ADDRESS', 'FAILURES', 'LAST', 'REASONS'], r.byAddress.map((a) => [a.address, String(a.failures), when(a.lastAt), a.reasons.join(',')])));
+        ctx.out();
+        ctx.out(r.byKeyPrefix.length ? table(['KEY PREFIX', 'CLIENT', 'FAILURES', 'LAST', 'REASONS'], r.byKeyPrefix.map((k) => [k.keyPrefix, k.clientId ?? '(no such key)', String(k.failures), when(k.lastAt), k.reasons.join(',')])) : 'No failure named a key prefix');
       }),
     );
 }

@@ -1,0 +1,4 @@
+// Loaded last: every page's file has registered its loader.
+'use strict';
+
+start();
