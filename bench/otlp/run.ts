@@ -88,6 +88,10 @@ async function main(): Promise<void> {
     ...productionSecrets(), DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{bench${randomBytes(3).toString('hex')}}`,
     INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort),
     RATE_KEY_REQUESTS_PER_SECOND: '1000000', RATE_KEY_REQUEST_BURST: '1000000', RATE_KEY_EVENTS_PER_SECOND: '100000000', RATE_KEY_EVENT_BURST: '100000000', RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
+    RATE_TENANT_EVENTS_PER_SECOND: '100000000', RATE_TENANT_EVENT_BURST: '100000000',
+    // one tenant at a time: all of it in the fast lane, whose workers drain it as fast as they can (the bulk lane's
+    // few workers would make the drain depend on how much of a phase passed the fair share)
+    FAIR_SHARE_EVENTS_PER_SECOND: '100000000', FAIR_SHARE_BURST: '100000000',
   };
   const children: Child[] = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];
   const meters = [...children, ...SHARED_METERS];
