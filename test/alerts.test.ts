@@ -47,6 +47,8 @@ async function post(key: string | undefined, address: string, events = 1): Promi
 
 /** Writes buffered auth failures, rolls usage up, runs the rules: what the scheduled jobs do. */
 async function evaluate(): Promise<void> {
+  // the requests' usage is counted as each answer is sent and reaches Redis a moment later
+  await stack.ingest.app.usage.settled();
   await stack.ingest.verifier.failures.flush();
   await stack.worker!.insights.rollUp();
   await stack.worker!.insights.evaluate();

@@ -95,12 +95,15 @@ describe('database roles', () => {
     await denied(ingest`select ensure_workflow_logs_partitions(current_date, current_date)`);
   });
 
-  it('tenant users (migration 110): ingest reads them and stamps sign-ins only; the worker and the reader never see them', async () => {
+  it('tenant users (migrations 110, 130): ingest reads them, stamps sign-ins and changes role and active state only; the worker and the reader never see them', async () => {
     await db.sql`insert into tenant_users (id, client_id, username, role, password_hash) values ('usr_rolestest1', ${tenant.clientId}, 'roles_user', 'owner', 'x')`;
     const ingest = as('ingest');
     expect((await ingest`select username from tenant_users where id = 'usr_rolestest1'`).length).toBe(1);
     expect((await ingest`update tenant_users set last_login_at = now() where id = 'usr_rolestest1'`).count).toBe(1);
-    await denied(ingest`update tenant_users set role = 'owner', is_active = true`);
+    // owners manage their tenant's users from ingest-api (130): role and active state only, never the name, the tenant or the password
+    expect((await ingest`update tenant_users set role = 'reader', is_active = true where id = 'usr_rolestest1'`).count).toBe(1);
+    await denied(ingest`update tenant_users set username = 'renamed'`);
+    await denied(ingest`update tenant_users set client_id = 'another'`);
     await denied(ingest`update tenant_users set password_hash = 'chosen'`);
     await denied(ingest`insert into tenant_users (id, client_id, username, role) values ('usr_forged123', ${tenant.clientId}, 'forged', 'owner')`);
     await denied(ingest`delete from tenant_users`);

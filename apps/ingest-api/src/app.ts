@@ -60,6 +60,8 @@ export interface IngestApp {
   registry: Registry;
   /** The live tails: the service ends them before closing the server (they never finish on their own). */
   tail: TailHub;
+  /** Per-key request counters; `settled()` once what was counted has reached Redis. */
+  usage: UsageCounter;
 }
 
 /** The public API: wiring only; the logic lives in packages/. */
@@ -68,11 +70,12 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   trustProxy(koa, deps.config);
   koa.silent = true;
   const tp = createThroughput(deps);
+  const usage = new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX);
   // one lifecycle for every answer, Koa's and the raw routes': request id, logger, error answer, metrics, usage (outside /api/v1 only the OTLP route counts), access log
   const lifecycle = new RequestLifecycle<Principal>({
     log: deps.log,
     counters: new RequestCounters(tp.metrics.registry),
-    usage: countUsage(new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX), deps.log, (path) => path.startsWith('/api/v1/') || path === OTLP_ROUTE.path),
+    usage: countUsage(usage, deps.log, (path) => path.startsWith('/api/v1/') || path === OTLP_ROUTE.path),
     // tenant answers (logs, stats, keys, limits) and their errors are never cached
     noStoreUnder: '/api/',
   });
@@ -158,6 +161,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   return {
     koa,
     registry: tp.metrics.registry,
+    usage,
     tail,
     listener(req, res) {
       // a raw route's handler that throws instead of answering is answered by the lifecycle too (serveRaw)

@@ -78,6 +78,8 @@ export async function startIngestApi(config: IngestConfig, options: IngestOption
       await unsubscribe();
       await unsubscribeUsers();
       await verifier.close();
+      // the last requests' usage, counted as they were answered, reaches Redis before it closes
+      await app.usage.settled();
       await producer.close();
       redis.disconnect();
       await sql.end({ timeout: 5 });

@@ -54,6 +54,8 @@ export class UsageCounter {
   /** Increments not yet sent: hash key → field → amount. */
   private pending = new Map<string, Map<string, number>>();
   private flushing: Promise<void> | undefined;
+  /** The sends so far, settled or not: what `settled` waits for. */
+  private sending: Promise<unknown> = Promise.resolve();
   private readonly countUsage: CountUsage;
 
   constructor(
@@ -90,7 +92,15 @@ export class UsageCounter {
       args.push(fields.size);
       for (const [field, n] of fields) args.push(field, n);
     }
-    await this.countUsage(pending.size, ...pending.keys(), ...args);
+    const sent = this.countUsage(pending.size, ...pending.keys(), ...args);
+    this.sending = Promise.allSettled([this.sending, sent]);
+    await sent;
+  }
+
+  /** Resolves once every increment recorded so far has reached Redis or failed (the rules read them from there). */
+  async settled(): Promise<void> {
+    await this.flushing?.catch(() => {});
+    await this.sending;
   }
 }
 
