@@ -2,7 +2,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { AdminConfig } from '@central-logger/config';
 import type { Sql } from '@central-logger/db';
-import { health, koaLifecycle, ready, refuseNulInUrl, RequestCounters, RequestLifecycle, type Logger, type Registry } from '@central-logger/http';
+import { health, koaLifecycle, ready, refuseNulInUrl, RequestCounters, RequestLifecycle, trustProxy, type Logger, type Registry } from '@central-logger/http';
 import { parseDuration, type KeyVerifier } from '@central-logger/keys';
 import type { Redis } from 'ioredis';
 import { LoginLimiter } from './auth/login-limiter.js';
@@ -31,7 +31,7 @@ export interface AdminDeps {
 /** The provider's app: wiring only. */
 export function createAdminApp(deps: AdminDeps): Koa {
   const app = new Koa();
-  app.proxy = deps.config.TRUST_PROXY;
+  trustProxy(app, deps.config);
   app.silent = true;
   const r = routeDeps(deps);
   const auth = requireAdmin(deps.sql, deps.verifier);

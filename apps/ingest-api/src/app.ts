@@ -3,7 +3,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { IngestConfig } from '@central-logger/config';
 import type { CursorCodec, Sql } from '@central-logger/db';
-import { health, koaLifecycle, ready, refuseNulInUrl, RequestCounters, RequestLifecycle, serveRaw, type Logger } from '@central-logger/http';
+import { health, koaLifecycle, ready, refuseNulInUrl, RequestCounters, RequestLifecycle, serveRaw, trustProxy, type Logger } from '@central-logger/http';
 import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
 import type { Redis } from 'ioredis';
@@ -65,7 +65,7 @@ export interface IngestApp {
 /** The public API: wiring only; the logic lives in packages/. */
 export function createIngestApp(deps: IngestDeps): IngestApp {
   const koa = new Koa();
-  koa.proxy = deps.config.TRUST_PROXY;
+  trustProxy(koa, deps.config);
   koa.silent = true;
   const tp = createThroughput(deps);
   // one lifecycle for every answer, Koa's and the raw routes': request id, logger, error answer, metrics, usage (outside /api/v1 only the OTLP route counts), access log
@@ -90,7 +90,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   // POST /v1/logs (OTLP/HTTP, issue 15): another decoder in front of the same pipeline, also served without Koa
   const postOtlpLogs = serveRaw(lifecycle, OTLP_ROUTE, ingestOtlpLogs(ingestDeps));
 
-  const tokens = deps.tokens ?? new TenantTokens(deps.sql, tenantTokenSecret(deps.config), { ttlMs: deps.config.KEY_CACHE_TTL_MS });
+  const tokens = deps.tokens ?? new TenantTokens(deps.sql, tenantTokenSecret(deps.config), { ttlMs: deps.config.KEY_CACHE_TTL_MS, staleMaxMs: deps.config.KEY_STATE_STALE_MAX_MS });
   acceptUserTokens(deps.verifier, tokens);
   const limits = { perIp: deps.config.TENANT_LOGIN_MAX_FAILURES_PER_IP, perUser: deps.config.TENANT_LOGIN_MAX_FAILURES_PER_USER, windowMs: deps.config.TENANT_LOGIN_WINDOW_MS };
   const signInDeps = { sql: deps.sql, tokens, limiter: new LoginLimiter(deps.redis, deps.config.QUEUE_PREFIX, limits, 'tenant-login'), dummyHash: dummyPasswordHash(deps.config.BCRYPT_COST) };

@@ -51,7 +51,7 @@ export async function startIngestApi(config: IngestConfig, options: IngestOption
   );
 
   // tenant users' tokens: the user's active state is cached like a key and forgotten on the same channel
-  const tokens = new TenantTokens(sql, tokenSecret, { ttlMs: config.KEY_CACHE_TTL_MS });
+  const tokens = new TenantTokens(sql, tokenSecret, { ttlMs: config.KEY_CACHE_TTL_MS, staleMaxMs: config.KEY_STATE_STALE_MAX_MS });
   const unsubscribeUsers = subscribeUserInvalidations(config.REDIS_URL, tokens, (err) => log.warn({ err: err.message }, 'user invalidation subscriber error'));
 
   const app = createIngestApp({ config, sql, redis, verifier, producer, log, reads: { readSql, cursors }, tokens });

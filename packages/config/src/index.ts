@@ -61,8 +61,14 @@ export const baseSchema = z.object({
 
 export const httpSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
-  /** Trust `X-Forwarded-For`; only behind a proxy that sets it. */
+  /** Trust `X-Forwarded-For`; only behind a proxy that appends to it. */
   TRUST_PROXY: bool.default(false),
+  /**
+   * With TRUST_PROXY, how many proxies in front append to `X-Forwarded-For`:
+   * the client is the entry that many from the right (what the outermost
+   * trusted proxy saw); entries left of it are the client's own to choose. Default 1.
+   */
+  TRUST_PROXY_HOPS: positiveInt.default(1),
   /** Node's `server.requestTimeout`: a whole request must arrive within this. */
   REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
@@ -74,6 +80,13 @@ export const httpSchema = z.object({
   KEY_CACHE_TTL_MS: positiveInt.default(60_000),
   /** Verified keys each process remembers (LRU); an evicted key is verified again with bcrypt at its next use. Default 100,000. */
   KEY_CACHE_MAX_ENTRIES: positiveInt.default(100_000),
+  /**
+   * While Postgres cannot answer, a verified key keeps the state last read for
+   * it this long after the database last confirmed it (unless an invalidation
+   * named it since), so ingest goes on; past it, and for keys not verified by
+   * the process, 503 unavailable. 0: no stale state. Default 900,000 (15 min).
+   */
+  KEY_STATE_STALE_MAX_MS: z.coerce.number().int().min(0).default(900_000),
   // --- API keys (issue 3) ---
   /** Failed authentications one address may make per window; past it, 429 with Retry-After. Shared by all processes via Redis. */
   AUTH_FAILURE_LIMIT: positiveInt.default(20),
@@ -264,8 +277,10 @@ export const workerSchema = baseSchema.extend({
   BATCH_CONCURRENCY: positiveInt.default(2),
   /** Port of the worker's tiny HTTP server (/metrics, /health); 0 picks a free port. Default 8002. */
   WORKER_METRICS_PORT: port.default(8002),
-  /** Address the worker's metrics server binds. Default 127.0.0.1. */
+  /** Address the worker's metrics server binds; another than loopback needs METRICS_TOKEN. Default 127.0.0.1. */
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** As for the HTTP apps: when set, the worker's /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: httpSchema.shape.METRICS_TOKEN,
 
   // --- usage roll-up and alerts (issue 6, part B) ---
   /** How often the usage counters in Redis are rolled up into usage_hourly / key_addresses; one worker runs each. Default 60000. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
-import type { Sql } from '@central-logger/db';
+import { answerWithin, isUnavailable, type Sql } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
 import type { Principal } from '@central-logger/keys';
 import { userState, type UserRole, type UserState } from './users.js';
@@ -40,6 +40,10 @@ export interface TenantTokensOptions {
   ttlMs?: number;
   /** Most cached users per process. Default 100,000. */
   maxEntries?: number;
+  /** While Postgres cannot answer, how long after it last confirmed a user's state that state still answers (as KEY_STATE_STALE_MAX_MS). Default 15 min. */
+  staleMaxMs?: number;
+  /** Longest wait for Postgres to answer a read of a user's state before it counts as away. Default 5 s. */
+  readTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -51,14 +55,19 @@ const invalidToken = () => new AppError('invalid_credentials', 'Invalid or expir
  * with a token costs one HMAC and a map lookup: the user's (and client's)
  * active state is cached like a key, for `ttlMs` at most, and dropped when a
  * deactivation is announced on the key invalidation channel; only a user not
- * seen recently costs one database read.
+ * seen recently costs one database read. While Postgres is away, a cached
+ * state answers for up to `staleMaxMs` after it was last read, unless an
+ * invalidation dropped it; other users' tokens get 503 unavailable.
  */
 export class TenantTokens {
   private readonly key: Uint8Array;
-  private readonly cache = new Map<string, { state: UserState | undefined; until: number }>();
+  // confirmedAt: when Postgres last confirmed the state; failing: the last read could not reach it
+  private readonly cache = new Map<string, { state: UserState | undefined; until: number; confirmedAt: number; failing: boolean }>();
   private readonly pending = new Map<string, Promise<UserState | undefined>>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
+  private readonly staleMaxMs: number;
+  private readonly readTimeoutMs: number;
   private readonly now: () => number;
   // bumped by every invalidation, so a read that raced one is not cached
   private generation = 0;
@@ -67,6 +76,8 @@ export class TenantTokens {
     this.key = new TextEncoder().encode(secret);
     this.ttlMs = options.ttlMs ?? 60_000;
     this.maxEntries = options.maxEntries ?? 100_000;
+    this.staleMaxMs = options.staleMaxMs ?? 15 * 60_000;
+    this.readTimeoutMs = options.readTimeoutMs ?? 5_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -145,25 +156,50 @@ export class TenantTokens {
 
   private async stateOf(userId: string): Promise<UserState | undefined> {
     const hit = this.cache.get(userId);
-    if (hit && hit.until > this.now()) return hit.state;
+    const now = this.now();
+    if (hit && hit.until > now) return hit.state;
     let p = this.pending.get(userId);
     if (!p) {
       p = this.load(userId).finally(() => this.pending.delete(userId));
       this.pending.set(userId, p);
+    }
+    // while Postgres is away, a usable state answers at once and is read again in the background
+    if (hit?.failing && now - hit.confirmedAt <= this.staleMaxMs) {
+      p.catch(() => {});
+      return hit.state;
     }
     return p;
   }
 
   private async load(userId: string): Promise<UserState | undefined> {
     const generation = this.generation;
-    const state = await userState(this.sql, userId);
+    let state: UserState | undefined;
+    try {
+      state = await answerWithin(userState(this.sql, userId), this.readTimeoutMs);
+    } catch (err) {
+      if (!isUnavailable(err)) throw err;
+      return this.readFailed(userId, err);
+    }
     if (generation === this.generation) {
       if (this.cache.size >= this.maxEntries) {
         const oldest = this.cache.keys().next();
         if (!oldest.done) this.cache.delete(oldest.value);
       }
-      this.cache.set(userId, { state, until: this.now() + this.ttlMs });
+      const now = this.now();
+      this.cache.set(userId, { state, until: now + this.ttlMs, confirmedAt: now, failing: false });
     }
     return state;
+  }
+
+  // an invalidation deletes the cached state, so one still here was named by none since it was read
+  private readFailed(userId: string, cause: unknown): UserState | undefined {
+    const hit = this.cache.get(userId);
+    const now = this.now();
+    if (!hit || now - hit.confirmedAt > this.staleMaxMs) {
+      throw new AppError('unavailable', 'Access tokens cannot be checked right now; retry later', { headers: { 'Retry-After': '5' }, cause });
+    }
+    hit.failing = true;
+    hit.until = Math.min(now + 1_000, hit.confirmedAt + this.staleMaxMs);
+    return hit.state;
   }
 }

@@ -81,7 +81,7 @@ export function ingestLogs(deps: IngestRouteDeps): RawHandler<Principal> {
   };
 
   return async function postLogs(req: IncomingMessage, res: ServerResponse, exchange: Exchange<Principal>): Promise<void> {
-    exchange.ip = clientAddress(req, deps.config.TRUST_PROXY);
+    exchange.ip = clientAddress(req, deps.config);
     let status = 202;
     let body: object;
     try {

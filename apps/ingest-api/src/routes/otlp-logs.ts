@@ -42,7 +42,7 @@ export function ingestOtlpLogs(deps: IngestRouteDeps): RawHandler<Principal> {
   const bodyLimits = { maxBytes: deps.config.MAX_BODY_BYTES, maxDecompressedBytes: deps.config.MAX_DECOMPRESSED_BYTES };
 
   return async function postOtlpLogs(req: IncomingMessage, res: ServerResponse, exchange: Exchange<Principal>): Promise<void> {
-    exchange.ip = clientAddress(req, deps.config.TRUST_PROXY);
+    exchange.ip = clientAddress(req, deps.config);
     const encoding = otlpEncodingOf(req.headers['content-type']);
     let status = 200;
     let answer: OtlpBody;
