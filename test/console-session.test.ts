@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { revokeKeyEverywhere, setClientActiveEverywhere } from '@central-logger/keys';
+import { KeyVerifier, revokeKeyEverywhere, setClientActiveEverywhere } from '@central-logger/keys';
+import { createSql } from '@central-logger/db';
 import { createTenantUser, type UserRole } from '@central-logger/tenant-auth';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { api, type ApiResponse } from './support/keys.js';
@@ -288,6 +289,19 @@ describe('a session ends within a second when', () => {
     const again = await signIn({ username: u.username, password: PASSWORD });
     expect(again.res.body.role).toBe('reader');
     expect((await call('GET', '/api/v1/keys', again.cookie)).status).toBe(403);
+  });
+});
+
+describe('while Postgres is away', () => {
+  it("a key session's state that cannot be read is 503 unavailable, never a 500", async () => {
+    const away = createSql('postgres://postgres@127.0.0.1:1/nowhere', { max: 1, applicationName: 'console-session-test' });
+    const verifier = new KeyVerifier(away, { readTimeoutMs: 2_000 });
+    try {
+      await expect(verifier.resumeKey(acme.record.id, '127.0.0.1')).rejects.toMatchObject({ code: 'unavailable', status: 503 });
+    } finally {
+      await verifier.close();
+      await away.end({ timeout: 1 });
+    }
   });
 });
 
