@@ -411,8 +411,9 @@ describe('in production', () => {
     }, { worker: false });
     try {
       const reader = await createTenant(db.sql, 'reader', 'prod');
-      const res = await api(prod.baseUrl, 'POST', '/api/v1/auth/session', undefined, { api_key: reader.key });
-      expect(res.status).toBe(201);
+      // a process just started may answer 503 (Retry-After) until its Redis connection is ready
+      const res = await waitFor(async () => { const r = await api(prod.baseUrl, 'POST', '/api/v1/auth/session', undefined, { api_key: reader.key }); return r.status !== 503 && r; }, 10_000, 'the new process to take a sign-in');
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
       expect(res.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
     } finally {
       await prod.close();
