@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { revokeKeyEverywhere, setClientActiveEverywhere } from '@central-logger/keys';
+import { KeyVerifier, revokeKeyEverywhere, setClientActiveEverywhere } from '@central-logger/keys';
+import { createSql } from '@central-logger/db';
 import { createTenantUser, type UserRole } from '@central-logger/tenant-auth';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { api, type ApiResponse } from './support/keys.js';
@@ -291,6 +292,19 @@ describe('a session ends within a second when', () => {
   });
 });
 
+describe('while Postgres is away', () => {
+  it("a key session's state that cannot be read is 503 unavailable, never a 500", async () => {
+    const away = createSql('postgres://postgres@127.0.0.1:1/nowhere', { max: 1, applicationName: 'console-session-test' });
+    const verifier = new KeyVerifier(away, { readTimeoutMs: 2_000 });
+    try {
+      await expect(verifier.resumeKey(acme.record.id, '127.0.0.1')).rejects.toMatchObject({ code: 'unavailable', status: 503 });
+    } finally {
+      await verifier.close();
+      await away.end({ timeout: 1 });
+    }
+  });
+});
+
 describe('a live tail opened with a console session', () => {
   const errorOf = (t: TailClient) => t.messages.find((m) => m.event === 'error');
   it('streams with the cookie alone, and ends when the key behind the session is revoked or the user deactivated', async () => {
@@ -397,8 +411,9 @@ describe('in production', () => {
     }, { worker: false });
     try {
       const reader = await createTenant(db.sql, 'reader', 'prod');
-      const res = await api(prod.baseUrl, 'POST', '/api/v1/auth/session', undefined, { api_key: reader.key });
-      expect(res.status).toBe(201);
+      // a process just started may answer 503 (Retry-After) until its Redis connection is ready
+      const res = await waitFor(async () => { const r = await api(prod.baseUrl, 'POST', '/api/v1/auth/session', undefined, { api_key: reader.key }); return r.status !== 503 && r; }, 10_000, 'the new process to take a sign-in');
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
       expect(res.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
     } finally {
       await prod.close();

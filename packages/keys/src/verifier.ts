@@ -172,7 +172,8 @@ export class KeyVerifier {
     if (key === 'rehash' || key === undefined) {
       // first use in this process, or the stored hash changed (a legacy hash upgraded): the row's state is what counts
       const generation = this.keys.generation;
-      key = (await findKeyStates(this.sql, [keyId])).get(keyId) ?? 'gone';
+      // Postgres away: 503 (as for a key not verified here), never a 500
+      key = (await this.keys.read(() => findKeyStates(this.sql, [keyId]))).get(keyId) ?? 'gone';
       if (key !== 'gone') this.keys.remember(slot, key, generation);
     }
     if (key === 'gone') throw new AppError('api_key_revoked', 'The API key of this session no longer exists');
