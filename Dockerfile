@@ -1,16 +1,49 @@
-# One image for all three apps; the command picks the app.
-FROM node:20-bookworm-slim
+# One image for all three apps; the command picks the app (docker-compose.yml):
+#   node apps/ingest-api/dist/main.js | node apps/worker/dist/main.js | node apps/admin/dist/main.js
+#   node apps/admin/dist/cli/main.js <command>   (the CLI, e.g. migrate)
+# Three stages: `build` compiles the TypeScript with every dependency; `deps`
+# installs the production dependencies alone; the final image holds those and
+# each workspace's package.json and dist/, plus the files read at run time
+# (migrations/, packages/otlp/proto/), and the tenant console's built files
+# (apps/ingest-api/console/dist, esbuild). No sources, no tsx, no compiler.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.base.json tsconfig.build.json ./
+COPY packages/ packages/
+COPY apps/ apps/
+COPY scripts/copy-assets.mjs scripts/build-console.mjs scripts/
+# npm ci needs every workspace of the lock file, the test fixture's too
+COPY test/otel-service/package.json test/otel-service/
+RUN npm ci --no-audit --no-fund
+RUN npm run build \
+ && mkdir -p /out \
+ && for w in packages/* apps/*; do mkdir -p "/out/$w" && cp -r "$w/package.json" "$w/dist" "/out/$w/"; done \
+ && rm -f /out/*/*/dist/tsconfig.tsbuildinfo \
+ && mkdir -p /out/apps/ingest-api/console && cp -r apps/ingest-api/console/dist /out/apps/ingest-api/console/
+
+FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/ packages/
 COPY apps/ingest-api/package.json apps/ingest-api/
 COPY apps/worker/package.json apps/worker/
 COPY apps/admin/package.json apps/admin/
-COPY packages/ packages/
-# a test fixture's workspace (the OpenTelemetry SDK): npm ci needs every workspace of the lock file
 COPY test/otel-service/package.json test/otel-service/
-RUN npm ci --no-audit --no-fund
-COPY . .
-# the workspace's packages/client is used from its sources (see packages/client/README.md)
-ENV NODE_ENV=production HOST=0.0.0.0 NODE_OPTIONS=--conditions=central-logger-source
+# the three apps' production dependencies only; no scripts: bcrypt and msgpackr
+# load their prebuilt linux binaries, and the SDK's prepare build is done above
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+      --workspace=apps/ingest-api --workspace=apps/worker --workspace=apps/admin
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production HOST=0.0.0.0
+WORKDIR /app
+# owned by root, run as node: the processes cannot change their own code
+COPY --from=deps /app/node_modules node_modules
+COPY --from=build /out ./
+COPY package.json ./
+COPY migrations/ migrations/
+COPY packages/otlp/proto/ packages/otlp/proto/
 USER node
-CMD ["node", "--import", "tsx", "apps/ingest-api/src/main.ts"]
+EXPOSE 8000 8001
+CMD ["node", "apps/ingest-api/dist/main.js"]

@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ['test/faults/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    // kills, by process group, whatever a file's tests spawned and did not stop
+    setupFiles: ['test/support/child-cleanup.ts'],
     pool: 'forks',
     fileParallelism: false,
     testTimeout: 120_000,

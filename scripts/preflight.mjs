@@ -6,10 +6,11 @@
 // start it. (Tooling, not the service: the one place besides config that reads
 // the environment.)
 import { execFileSync, execSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -34,8 +35,12 @@ function probe({ host, port }, hello) {
   });
 }
 
-const pg = endpoint(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/central_logger', 5432);
-const redis = endpoint(process.env.REDIS_URL || 'redis://127.0.0.1:6379', 6379);
+// the servers the services will use: .env under the environment, as packages/config's loadEnvConfig reads them
+// (it cannot be imported here: this runs before anything is installed or built)
+const envFile = process.env.ENV_FILE || '.env';
+const env = { ...(envFile !== 'none' && existsSync(envFile) ? parseEnv(readFileSync(envFile, 'utf8')) : {}), ...process.env };
+const pg = endpoint(env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/central_logger', 5432);
+const redis = endpoint(env.REDIS_URL || 'redis://127.0.0.1:6379', 6379);
 const isLocal = ({ host }) => ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

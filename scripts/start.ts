@@ -2,27 +2,28 @@
 // run in development (as the admin role), and run ingest-api (8000), worker and
 // admin (8001) together until Ctrl-C, each connecting as its own role.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { adminSchema, ConfigError, ingestSchema, loadConfig, workerSchema } from '@central-logger/config';
-import { createClient, createSql, ensureDatabase, getClient, migrate, roleUrl, setRolePasswords } from '@central-logger/db';
+import { adminSchema, ConfigError, ingestSchema, loadEnvConfig, workerSchema } from '@central-logger/config';
+import { createClient, createSql, describeDatabase, ensureDatabase, getClient, migrate, roleUrl, setRolePasswords } from '@central-logger/db';
 import { createKey } from '@central-logger/keys';
 
 const APPS = { 'ingest-api': 'apps/ingest-api/src/main.ts', worker: 'apps/worker/src/main.ts', admin: 'apps/admin/src/main.ts' } as const;
+// development: the TypeScript sources, workspace packages too (packages/client/README.md); production runs dist/ (README)
+const NODE_ARGS = ['--conditions=central-logger-source', '--import', 'tsx'];
 
-if (existsSync('.env')) process.loadEnvFile('.env');
-
+// each app reads .env itself, the same way (they run in this directory)
 let ingest;
 let admin;
 try {
-  ingest = loadConfig(ingestSchema);
-  loadConfig(workerSchema);
-  admin = loadConfig(adminSchema);
+  ingest = loadEnvConfig(ingestSchema);
+  loadEnvConfig(workerSchema);
+  admin = loadEnvConfig(adminSchema);
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : err);
   process.exit(1);
 }
 
+console.log(`  Database: ${describeDatabase(ingest.DATABASE_URL)}`);
 if (await ensureDatabase(ingest.DATABASE_URL)) console.log('✓ Database created');
 const owner = createSql(ingest.DATABASE_URL, { max: 1, applicationName: 'start-migrate' });
 const { applied } = await migrate(owner);
@@ -59,7 +60,7 @@ const children = new Map<string, ChildProcess>();
 let stopping = false;
 
 for (const [name, entry] of Object.entries(APPS)) {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+  const child = spawn(process.execPath, [...NODE_ARGS, entry], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   children.set(name, child);
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream! }).on('line', (line) => console.log(`[${name}] ${line}`));

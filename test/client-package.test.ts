@@ -2,7 +2,8 @@
 // the JavaScript build and declarations, no sources and no server packages;
 // it runs under plain node; and its pino transport ships a pino service's logs.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,7 +25,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   stack = await startStack(db);
   dir = await mkdtemp(join(tmpdir(), 'cl-pack-'));
-  // prepack builds dist/ (npm run build), as `npm publish` would
+  // prepare builds dist/ (npm run build), as `npm publish` would
   const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: join(ROOT, 'packages/client') });
   const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   files = packed!.files.map((f) => f.path);
@@ -44,6 +45,8 @@ const rowsOf = (clientId: string) => db.sql`select environment, status, level, m
 describe('@central-logger/client, packed', () => {
   it('holds the build and its declarations, not the sources, and depends on no server package', async () => {
     expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/pino.js', 'dist/pino.d.ts']));
+    // nor the build's own bookkeeping
+    expect(files.filter((f) => f.includes('tsbuildinfo') || f.endsWith('.built'))).toEqual([]);
     expect(files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md'].includes(f))).toEqual([]);
     const pkg = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
     expect(pkg.private).toBeUndefined();
@@ -62,6 +65,35 @@ describe('@central-logger/client, packed', () => {
     expect(JSON.parse(stdout)).toMatchObject({ sent: 3, failed: 0, dropped: 0 });
     await waitFor(async () => (await rowsOf(t.clientId)).length === 3, 10_000, '3 rows');
   });
+
+  it('installs from the repository path into a project outside it (npm install <repo>/packages/client) and ships an event', async () => {
+    // a fresh clone (with npm ci done) has no packages/client/dist: copy what one has, not this checkout's build
+    const clone = join(dir, 'clone');
+    for (const path of ['tsconfig.base.json', 'packages/client/package.json', 'packages/client/README.md', 'packages/client/tsconfig.json', 'packages/client/src']) {
+      await cp(join(ROOT, path), join(clone, path), { recursive: true });
+    }
+    await symlink(join(ROOT, 'node_modules'), join(clone, 'node_modules'));
+    const project = join(dir, 'outside-project');
+    await mkdir(project);
+    await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'outside-project', private: true, type: 'module' }));
+    // as a user would, with the path alone; its prepare script builds dist/ (no network: --offline)
+    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(clone, 'packages/client')], { cwd: project, timeout: 120_000 });
+    expect(existsSync(join(project, 'node_modules/@central-logger/client/dist/index.js'))).toBe(true);
+    expect(JSON.parse(await readFile(join(project, 'package.json'), 'utf8')).dependencies).toHaveProperty('@central-logger/client');
+
+    const t = await createTenant(db.sql, 'agent');
+    await writeFile(join(project, 'app.js'), `
+      import { createLogger } from '@central-logger/client';
+      const logger = createLogger({ defaults: { environment: 'installed' } });
+      logger.log({ status: 'SUCCESS', message: 'from an installed SDK' });
+      await logger.close();
+      console.log(JSON.stringify(logger.stats()));`);
+    // plain node, no workspace condition, from the project's directory
+    const { stdout } = await run(process.execPath, ['app.js'], { cwd: project, env: { PATH: process.env.PATH, LOGGER_API_URL: stack.baseUrl, LOGGER_API_KEY: t.key } });
+    expect(JSON.parse(stdout)).toMatchObject({ sent: 1, failed: 0 });
+    const [row] = await waitFor(async () => ((await rowsOf(t.clientId)).length === 1 ? rowsOf(t.clientId) : undefined), 10_000, 'the row');
+    expect(row).toMatchObject({ environment: 'installed', status: 'SUCCESS', message: 'from an installed SDK' });
+  }, 180_000);
 
   it('ships a pino service by configuration alone: levels, msg, time, fields and defaults mapped', async () => {
     const t = await createTenant(db.sql, 'agent');

@@ -43,8 +43,8 @@ describe('config', () => {
   });
 
   it('a process with bad config exits at once, listing the problems', async () => {
-    const env = { ...process.env, INGEST_PORT: 'eighty', MAX_BODY_BYTES: '0' };
-    const res = await exec(process.execPath, ['--import', 'tsx', 'apps/ingest-api/src/main.ts'], { env, timeout: 20_000 }).catch((e) => e);
+    const env = { ...process.env, ENV_FILE: 'none', INGEST_PORT: 'eighty', MAX_BODY_BYTES: '0' };
+    const res = await exec(process.execPath, ['--conditions=central-logger-source', '--import', 'tsx', 'apps/ingest-api/src/main.ts'], { env, timeout: 20_000 }).catch((e) => e);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/INGEST_PORT/);
     expect(res.stderr).toMatch(/MAX_BODY_BYTES/);

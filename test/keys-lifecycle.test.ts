@@ -2,7 +2,7 @@
 // verified, expiry, rotation with grace, legacy hashes, and that failures
 // cost no bcrypt unless a real key's prefix was named.
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { deactivateClient } from '@central-logger/db';
 import { bcryptCalls, createKey, generateKey, revokeKey, revokeKeyEverywhere, rotateKey, rotateKeyEverywhere, setClientActiveEverywhere, withChecksum } from '@central-logger/keys';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
@@ -11,10 +11,16 @@ import { createTenant, REDIS_URL, startStack, type Stack } from './support/stack
 
 let db: TestDatabase;
 let stack: Stack;
+// ingest-api's clock: a key's expiry is read from it, so a test moves it on instead of sleeping
+let skewMs = 0;
+const advance = (ms: number) => void (skewMs += ms);
+afterEach(() => {
+  skewMs = 0;
+});
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  stack = await startStack(db, { AUTH_FAILURE_LIMIT: '1000' }, { worker: false });
+  stack = await startStack(db, { AUTH_FAILURE_LIMIT: '1000' }, { worker: false, now: () => Date.now() + skewMs });
 });
 afterAll(async () => {
   await stack?.close();
@@ -48,9 +54,9 @@ describe('errors after the secret verified', () => {
 
   it('an expired key: api_key_expired with the secret, invalid_api_key without', async () => {
     const t = await createTenant(db.sql, 'agent');
-    const { key } = await createKey(db.sql, { name: 'short', role: 'agent', clientId: t.clientId, expiresAt: new Date(Date.now() + 600), bcryptCost: 4 });
+    const { key } = await createKey(db.sql, { name: 'short', role: 'agent', clientId: t.clientId, expiresAt: new Date(Date.now() + 60_000), bcryptCost: 4 });
     expect((await heartbeat(stack.baseUrl, key)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 700));
+    advance(61_000);
     // still cached: expiry is checked on every request, not only on a cache miss
     expect((await heartbeat(stack.baseUrl, key)).body.error).toBe('api_key_expired');
     expect((await heartbeat(stack.baseUrl, wrongSecret(key))).body.error).toBe('invalid_api_key');
@@ -61,14 +67,14 @@ describe('rotation with grace', () => {
   it('the new key works at once, the old one until the grace ends, then api_key_expired; both record the link', async () => {
     const t = await createTenant(db.sql, 'agent');
     expect((await heartbeat(stack.baseUrl, t.key)).status).toBe(200);
-    const rotation = await rotateKey(db.sql, t.clientId, t.record.prefix, { graceMs: 1_000, bcryptCost: 4 });
+    const rotation = await rotateKey(db.sql, t.clientId, t.record.prefix, { graceMs: 60_000, bcryptCost: 4 });
     stack.ingest.verifier.invalidate({ keyId: t.record.id });
     expect(rotation.record.rotatedFrom).toBe(t.record.id);
     expect(rotation.previous.replacedBy).toBe(rotation.record.id);
     expect(rotation.record.role).toBe('agent');
     expect((await heartbeat(stack.baseUrl, rotation.key)).status).toBe(200);
     expect((await heartbeat(stack.baseUrl, t.key)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1_100));
+    advance(61_000);
     expect((await heartbeat(stack.baseUrl, t.key)).body.error).toBe('api_key_expired');
     expect((await heartbeat(stack.baseUrl, rotation.key)).status).toBe(200);
   });

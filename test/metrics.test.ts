@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKey } from '@central-logger/keys';
+import { loadConfig, workerSchema } from '@central-logger/config';
 import { portOf } from '@central-logger/http';
+import { startWorker } from '../apps/worker/src/service.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { createTenant, event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
+import { createTenant, deleteRedisKeys, event, postLogs, startStack, testEnv, waitFor, type Stack } from './support/stack.js';
 
 let db: TestDatabase;
 let stack: Stack;
@@ -73,5 +75,38 @@ describe('GET /metrics', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
     expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+});
+
+describe("the worker's metrics listener is served as ingest-api's and admin's", () => {
+  const TOKEN = 'a-worker-metrics-token';
+
+  it('wants METRICS_TOKEN as a bearer token when set, answers /health without it, and sends nosniff', async () => {
+    const config = loadConfig(workerSchema, testEnv(db, { METRICS_TOKEN: TOKEN }));
+    const worker = await startWorker(config);
+    try {
+      const base = `http://127.0.0.1:${portOf(worker.metricsServer)}`;
+      const denied = await fetch(`${base}/metrics`);
+      expect(denied.status).toBe(401);
+      expect(denied.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(((await denied.json()) as { error: string }).error).toBe('invalid_api_key');
+      expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+      const ok = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(await ok.text()).toMatch(/^worker_batch_rows_count/m);
+      const health = await fetch(`${base}/health`);
+      expect(health.status).toBe(200);
+      expect(health.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(await health.json()).toEqual({ status: 'ok' });
+    } finally {
+      await worker.close();
+      await deleteRedisKeys(config.QUEUE_PREFIX);
+    }
+  });
+
+  it('refuses to start on a WORKER_METRICS_HOST other machines reach, without METRICS_TOKEN', async () => {
+    const config = loadConfig(workerSchema, testEnv(db, { WORKER_METRICS_HOST: '0.0.0.0' }));
+    await expect(startWorker(config)).rejects.toThrow(/set METRICS_TOKEN/);
   });
 });

@@ -135,6 +135,37 @@ describe('POST /v1/logs errors, answered as the OTLP/HTTP spec says (google.rpc.
     }
   });
 
+  it('503 UNAVAILABLE with Retry-After, in the request\'s encoding, while the queue backlog is past its bound; 200 again once it drains', async () => {
+    const busy = await startStack(db, { MAX_QUEUE_BACKLOG_JOBS: '3', BACKLOG_SAMPLE_MS: '1', GROUP_COMMIT_MS: '0', UNAVAILABLE_RETRY_AFTER_S: '7' }, { worker: false });
+    try {
+      const t = await createTenant(db.sql, 'agent');
+      const send = (encoding: 'protobuf' | 'json') => fetch(`${busy.baseUrl}/v1/logs`, {
+        method: 'POST',
+        headers: { 'x-api-key': t.key, 'content-type': `application/${encoding === 'json' ? 'json' : 'x-protobuf'}` },
+        body: encoding === 'json' ? JSON.stringify(requestOf([{ timeUnixNano: now(), body: { stringValue: 'busy' } }])) : protobuf(requestOf([{ timeUnixNano: now(), body: { stringValue: 'busy' } }])),
+      });
+      let refused: Response | undefined;
+      for (let i = 0; i < 10 && !refused; i++) {
+        const res = await send('protobuf');
+        if (res.status !== 200) refused = res;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(refused?.status).toBe(503);
+      expect(refused!.headers.get('retry-after')).toBe('7');
+      expect(statusOf(new Uint8Array(await refused!.arrayBuffer()), refused!.headers.get('content-type'))).toMatchObject({ code: 14, reason: 'unavailable' });
+      const json = await send('json');
+      expect([json.status, json.headers.get('retry-after')]).toEqual([503, '7']);
+      expect(statusOf(new Uint8Array(await json.arrayBuffer()), json.headers.get('content-type'))).toMatchObject({ code: 14, reason: 'unavailable' });
+
+      await busy.queue.drain();
+      await send('protobuf'); // a fresh sample of the backlog
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await send('protobuf')).status).toBe(200);
+    } finally {
+      await busy.close();
+    }
+  });
+
   it('a burst from one tenant: every answer is 200 or 429, never a 5xx', async () => {
     const t = await createTenant(db.sql, 'agent');
     const body = protobuf(requestOf(Array.from({ length: 20 }, (_, i) => ({ timeUnixNano: now(), body: { stringValue: `burst ${i}` } }))));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '@central-logger/errors';
-import { decodeExportRequest, isoMicros, levelOf, mapExportRequest, nanos, OTLP_DEFAULTS, OTLP_TYPES, type ExportLogsRequestMessage } from '@central-logger/otlp';
+import { decodeExportRequest, isoMicros, levelOf, mapExportRequest, nanos, OTLP_DEFAULTS, OTLP_TYPES, wireBytesOf, type ExportLogsRequestMessage } from '@central-logger/otlp';
 
 const limits = { maxEvents: 1000, maxEventBytes: 64 * 1024, maxMetadataDepth: 16, maxFutureMs: 86_400_000, maxAgeDays: 30 };
 const NOW = Date.parse('2026-06-01T12:00:00Z');
@@ -127,6 +127,44 @@ describe('OTLP mapping', () => {
     expect(reasons[7]).toMatch(/in the future/);
   });
 
+  it('hashes a protobuf record\'s bytes as they came, without encoding it again: each record\'s own bytes, in any field order, across resources and scopes', () => {
+    const LogRecord = OTLP_TYPES.logRecord;
+    const canonical = (body: string) => Buffer.from(LogRecord.encode(LogRecord.fromObject({ timeUnixNano: AT_NS, severityNumber: 9, body: str(body) })).finish());
+    // the fields of canonical('x') in reverse order, as another encoder may write them: body (5), severity_number (2), time_unix_nano (1, fixed64)
+    const time = Buffer.alloc(8);
+    time.writeBigUInt64LE(BigInt(AT_NS));
+    const reversed = Buffer.concat([delimited(5, Buffer.concat([delimited(1, Buffer.from('x'))])), Buffer.from([0x10, 9]), Buffer.from([0x09]), time]);
+    const scope = (name: string, records: Buffer[]) => delimited(2, Buffer.concat([delimited(1, delimited(1, Buffer.from(name))), ...records.map((r) => delimited(2, r))]));
+    const resource = (service: string, scopes: Buffer[]) => delimited(1, Buffer.concat([delimited(1, delimited(1, Buffer.concat([delimited(1, Buffer.from('service.name')), delimited(2, delimited(1, Buffer.from(service)))]))), ...scopes]));
+    const sent = [[canonical('x'), reversed], [canonical('y')], [canonical('x')]];
+    const body = Buffer.concat([resource('a', [scope('s1', sent[0]!), scope('s2', sent[1]!)]), resource('b', [scope('s1', sent[2]!)])]);
+
+    const decoded = decodeExportRequest(body, 'protobuf');
+    const records = decoded.resourceLogs.flatMap((rl) => rl.scopeLogs.map((sl) => sl.logRecords));
+    expect(records.map((rs) => rs.map((r) => Buffer.from(wireBytesOf(r)!)))).toEqual(sent);
+    const ids = map(decoded).events.map((e) => e.event_id);
+    expect(new Set(ids).size).toBe(4);
+    expect(map(decodeExportRequest(Buffer.from(body), 'protobuf'), NOW + 5_000).events.map((e) => e.event_id)).toEqual(ids);
+    // the same content through OTLP/JSON (hashed as protobufjs encodes it) has the ids of the canonically encoded records
+    const json = decodeJson({ resourceLogs: [{ resource: { attributes: [kv('service.name', str('a'))] }, scopeLogs: [{ scope: { name: 's1' }, logRecords: [{ timeUnixNano: AT_NS, severityNumber: 9, body: str('x') }] }] }] });
+    expect(wireBytesOf(json.resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!)).toBeUndefined();
+    expect(map(json).events[0]!.event_id).toBe(ids[0]);
+  });
+
+  it('checks a resource and a scope once for all their records, and rejects each of their records for what Postgres cannot store in them', () => {
+    const records = [{ timeUnixNano: AT_NS, body: str('a') }, { timeUnixNano: AT_NS, body: str('b') }];
+    const bad = map(decodeJson(jsonRequest(records, [kv('service.name', str('checkout')), kv('host.name', str('nul \u0000'))])));
+    expect(bad.events).toEqual([]);
+    expect(bad.rejected.map((r) => [r.record, r.reason])).toEqual([0, 1].map((i) => [i, expect.stringMatching(/^metadata\.resource\.host\.name: contains a NUL/)]));
+    const badScope = { resourceLogs: [{ scopeLogs: [{ scope: { name: 'lone \ud800' }, logRecords: records }] }] };
+    expect(map(decodeJson(badScope)).rejected.map((r) => r.reason)).toEqual([0, 1].map(() => expect.stringMatching(/^metadata\.scope\.name: contains an unpaired UTF-16 surrogate/)));
+    // a valid record among invalid ones of another resource is stored, and the rejections keep their order
+    const mixed = { resourceLogs: [jsonRequest(records, [kv('k', str('\u0000'))]).resourceLogs[0], jsonRequest(records).resourceLogs[0], jsonRequest([{ timeUnixNano: AT_NS, traceId: 'bad' }]).resourceLogs[0]] };
+    const { events, rejected } = map(decodeJson(mixed));
+    expect(events.map((e) => e.message)).toEqual(['a', 'b']);
+    expect(rejected.map((r) => [r.resource, r.record])).toEqual([[0, 0], [0, 1], [2, 0]]);
+  });
+
   it('treats all-zero trace and span ids as none (the spec\'s invalid ids)', () => {
     const [e] = map(decodeJson(jsonRequest([{ timeUnixNano: AT_NS, traceId: '0'.repeat(32), spanId: '0'.repeat(16) }], []))).events;
     expect(e!.metadata).toEqual({ scope: { name: 'billing', version: '1.2.3' } });
@@ -191,6 +229,11 @@ function deepProtobuf(levels: number): Buffer {
   const scopeLogs = Buffer.concat([Buffer.from([0x12]), varint(record.length), record]); // ScopeLogs.log_records (2)
   const resourceLogs = Buffer.concat([Buffer.from([0x12]), varint(scopeLogs.length), scopeLogs]); // ResourceLogs.scope_logs (2)
   return Buffer.concat([Buffer.from([0x0a]), varint(resourceLogs.length), resourceLogs]); // request.resource_logs (1)
+}
+
+/** A length-delimited field (wire type 2) of the given number. */
+function delimited(field: number, bytes: Buffer): Buffer {
+  return Buffer.concat([varint((field << 3) | 2), varint(bytes.length), bytes]);
 }
 
 function varint(n: number): Buffer {

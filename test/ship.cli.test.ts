@@ -1,9 +1,11 @@
-// `central-logger ship`: NDJSON from stdin or a file, shipped with the SDK to the real ingest API.
+// `central-logger ship`: log lines from stdin or a file, shipped with the SDK to the real ingest API.
+import { execFile } from 'node:child_process';
 import { appendFile, mkdtemp, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { centralLogger, spawnService } from './support/child-processes.js';
+import { centralLogger, ROOT, spawnService } from './support/child-processes.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, startStack, waitFor, type Stack, type Tenant } from './support/stack.js';
 
@@ -28,7 +30,50 @@ const rowsOf = (clientId: string) => db.sql`select event_id, environment, status
 const stored = async (clientId: string, n: number) => waitFor(async () => (await rowsOf(clientId)).length === n && rowsOf(clientId), 10_000, `${n} rows`);
 
 describe('central-logger ship', () => {
-  it('ships NDJSON from stdin, maps pino lines, counts bad lines as failed with their line numbers', async () => {
+  it('ships plain console output piped from `node app.js` as events: the line is the message, level info', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    // an ordinary program: console.log of text and objects, a pino-style JSON line, an error's stack
+    const app = join(dir, 'app.js');
+    await writeFile(app, [
+      `console.log('a server started on port', 3000);`,
+      `console.log({ b: 1 });`,
+      `console.log(JSON.stringify({ level: 40, msg: 'c slow query', ms: 900 }));`,
+      `console.log('');`,
+      `console.error('d not shipped: stderr is not piped');`,
+      `console.log('{e looks like JSON but is not');`,
+      `console.log('    at f (/srv/app.js:1:2)');`,
+    ].join('\n'));
+    const { stdout } = await promisify(execFile)('sh', ['-c', `node ${app} 2>/dev/null | ${ROOT}bin/central-logger ship --environment console`], {
+      env: { ...process.env, ...envFor(t), ENV_FILE: 'none' },
+      timeout: 30_000,
+    });
+    expect(stdout.trim()).toBe('sent 5, failed 0');
+    const rows = await stored(t.clientId, 5);
+    // in the order written (the database's collation sorts punctuation its own way)
+    const order = ['a', '{ b', 'c', '{e', '  '].map((start) => rows.findIndex((r) => r.message.startsWith(start)));
+    expect(order.map((i) => [rows[i]!.environment, rows[i]!.status, rows[i]!.level, rows[i]!.message])).toEqual([
+      ['console', 'SUCCESS', 'info', 'a server started on port 3000'],
+      ['console', 'SUCCESS', 'info', '{ b: 1 }'],
+      ['console', 'SUCCESS', 'warn', 'c slow query'],
+      ['console', 'SUCCESS', 'info', '{e looks like JSON but is not'],
+      ['console', 'SUCCESS', 'info', '    at f (/srv/app.js:1:2)'],
+    ]);
+    expect(rows.find((r) => r.level === 'warn')!.metadata).toEqual({ ms: 900 });
+    expect(rows.filter((r) => r.level === 'info').map((r) => r.metadata)).toEqual([{}, {}, {}, {}]);
+  });
+
+  it('counts a plain line the service refuses (over MAX_EVENT_BYTES, a NUL) as failed and sends the rest', async () => {
+    const t = await createTenant(db.sql, 'agent');
+    const input = ['first fine line', 'x'.repeat(100 * 1024), 'a NUL \u0000 here', 'last fine line ☃ \ud800'].join('\n');
+    const res = await centralLogger(['ship', '--environment', 'hostile'], envFor(t), { input });
+    expect(res.stdout.trim()).toBe('sent 2, failed 2');
+    expect(res.code).toBe(1);
+    const rows = await stored(t.clientId, 2);
+    // readline decodes the lone surrogate's bytes as U+FFFD; the service stores what arrives
+    expect(rows.map((r) => r.message)).toEqual(['first fine line', expect.stringMatching(/^last fine line ☃ /)]);
+  });
+
+  it('--json-only refuses lines that are not JSON objects, counted as failed with their line numbers; maps pino lines', async () => {
     const t = await createTenant(db.sql, 'agent');
     const input = [
       JSON.stringify({ environment: 'prod', executed_at: new Date().toISOString(), status: 'SUCCESS', message: 'a event', workflow: 'sync' }),
@@ -38,11 +83,11 @@ describe('central-logger ship', () => {
       '[1, 2]',
       JSON.stringify({ msg: 'c plain', user: 'u1' }),
     ].join('\n');
-    const res = await centralLogger(['ship', '--environment', 'staging'], envFor(t), { input });
+    const res = await centralLogger(['ship', '--json-only', '--environment', 'staging'], envFor(t), { input });
     expect(res.stdout.trim()).toBe('sent 3, failed 2');
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain('line 2: not valid JSON');
-    expect(res.stderr).toContain('line 5: not a JSON object');
+    expect(res.stderr).toContain('line 2: not valid JSON (--json-only)');
+    expect(res.stderr).toContain('line 5: not a JSON object (--json-only)');
     expect(res.stderr).not.toContain(t.key);
 
     const rows = await stored(t.clientId, 3);

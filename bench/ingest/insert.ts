@@ -2,7 +2,7 @@
  * The worker's INSERT alone: node CPU, Postgres CPU and wall time per row of insertLogs,
  * 60 statements of 1,000 rows into the bench database (run
  * `npm run bench:ingest` once first to create it). On demand only:
- * `npx tsx bench/ingest/insert.ts`.
+ * `npx tsx --conditions=central-logger-source bench/ingest/insert.ts`.
  */
 import { createSql, insertLogs, type LogRow } from '@central-logger/db';
 import { commandMeter } from './processes.js';

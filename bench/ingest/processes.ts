@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** Something whose CPU time a scenario measures. */
@@ -58,11 +58,29 @@ export const selfMeter = (name: string): CpuMeter => ({
   },
 });
 
-/** Runs a TypeScript entry point as its own Node process (tsx loader), logs to our stderr. */
-export function startChild(name: string, entry: string, env: Record<string, string>): Child {
+/** How the apps run: `tsx` (their TypeScript sources, as `npm start`) or `dist` (the compiled build, as in production; `npm run build` first). */
+export type RunMode = 'tsx' | 'dist';
+
+export const RUN_MODE: RunMode = process.env.BENCH_RUN === 'dist' ? 'dist' : 'tsx';
+
+/**
+ * Node's argv for an app's entry point (`apps/<app>/src/main.ts`): under tsx,
+ * with the workspace packages from their sources; or its compiled
+ * `dist/main.js` under plain node.
+ */
+export function nodeArgsFor(entry: string, mode: RunMode = RUN_MODE): string[] {
+  if (mode === 'tsx' || !entry.startsWith('apps/')) return ['--conditions=central-logger-source', '--import', 'tsx', entry];
+  const built = entry.replace('/src/', '/dist/').replace(/\.ts$/, '.js');
+  if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
+  return [built];
+}
+
+/** Runs an app (or a bench server) as its own Node process (see nodeArgsFor), logs to our stderr. */
+export function startChild(name: string, entry: string, env: Record<string, string>, mode: RunMode = RUN_MODE): Child {
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child there (open in Chrome DevTools)
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${name}`] : [];
-  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  // ENV_FILE none: a developer's .env must not change what is measured
+  const proc = spawn(process.execPath, [...prof, ...nodeArgsFor(entry, mode)], { env: { ...process.env, ENV_FILE: 'none', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   let peak = 0;
   const sample = () => {
     try {
@@ -101,8 +119,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Polls `url` until it answers 200. */
-export async function waitHealthy(url: string, timeoutMs = 30_000): Promise<void> {
+/** Polls `url` until it answers 200 (on a loaded machine the apps take over 30 s to start under tsx). */
+export async function waitHealthy(url: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {

@@ -29,6 +29,8 @@ export interface Report {
   cores: number;
   durationS: number;
   connections: number;
+  /** How ingest-api and the worker ran: tsx (sources) or dist (compiled). */
+  mode: string;
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -43,7 +45,7 @@ export function printReport(r: Report): void {
     // measured only when the batched scenario ran (BENCH_ONLY=single skips it)
     ...(r.ceilingRows > 0 ? [[`COPY ceiling (${fmt(r.ceilingRows)} rows)`, '', fmt(r.ceiling), '', '', '', '', '', '']] : []),
   ];
-  console.log(`\nIngest benchmark: ${r.cores} cores, ${r.connections} connections, ${r.durationS} s per scenario (naive: ${naive?.seconds ?? '-'} s)\n`);
+  console.log(`\nIngest benchmark: ${r.cores} cores, ${r.connections} connections, ${r.durationS} s per scenario (naive: ${naive?.seconds ?? '-'} s); apps run from ${r.mode === 'dist' ? 'the compiled build (plain node)' : 'their sources (tsx)'}\n`);
   console.log(rows.map((row, i) => `| ${row.join(' | ')} |${i === 0 ? `\n|${row.map(() => ' --- ').join('|')}|` : ''}`).join('\n'));
   console.log('\nCPU per 1,000 stored events (ms) by process (load and drain; postgres and redis: all their processes on this machine); mean events per queue job; mean rows per INSERT:');
   for (const s of r.scenarios) {

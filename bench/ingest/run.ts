@@ -4,7 +4,9 @@
 // single-event ingest, the COPY ceiling, and a naive baseline.
 // Settings (environment): BENCH_DURATION_S (30), BENCH_CONNECTIONS (50),
 // BENCH_NAIVE_DURATION_S (10), BENCH_DATABASE_URL, REDIS_URL; BENCH_ONLY=batched|single
-// runs one scenario (for profiling, with BENCH_CPU_PROF=<dir>).
+// runs one scenario (for profiling, with BENCH_CPU_PROF=<dir>); BENCH_RUN=dist runs
+// ingest-api and the worker from the compiled build (npm run build first), as
+// production does, instead of their sources under tsx.
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
@@ -13,7 +15,7 @@ import { createClient, createSql, dropDatabase, ensureDatabase, migrate, type Sq
 import { createKey } from '@central-logger/keys';
 import { deleteKeysUnder } from '@central-logger/queue';
 import { copyCeiling } from './copy-ceiling.js';
-import { commandMeter, freePort, productionSecrets, selfMeter, startChild, waitHealthy, type Child, type CpuMeter } from './processes.js';
+import { commandMeter, freePort, productionSecrets, RUN_MODE, selfMeter, startChild, waitHealthy, type Child, type CpuMeter } from './processes.js';
 import { printReport, type Scenario } from './report.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 30);
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
   }
   if (ONLY) {
     await sql.end();
-    printReport({ scenarios, ceiling: 0, ceilingRows: 0, rss, cores: cpus().length, durationS: DURATION_S, connections: CONNECTIONS });
+    printReport({ scenarios, ceiling: 0, ceilingRows: 0, rss, cores: cpus().length, durationS: DURATION_S, connections: CONNECTIONS, mode: RUN_MODE });
     return;
   }
 
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
     await naive.stop();
   }
   await sql.end();
-  printReport({ scenarios, ceiling, ceilingRows, rss, cores: cpus().length, durationS: DURATION_S, connections: CONNECTIONS });
+  printReport({ scenarios, ceiling, ceilingRows, rss, cores: cpus().length, durationS: DURATION_S, connections: CONNECTIONS, mode: RUN_MODE });
 }
 
 await main();

@@ -1,4 +1,4 @@
-// `npx tsx bench/ingest/validator.ts`: the event validator's fast path against
+// `npx tsx --conditions=central-logger-source bench/ingest/validator.ts`: the event validator's fast path against
 // zod, interleaved in one process so a busy machine slows both alike.
 import { eventSchema, fastParseEvent, toQueuedEvent, validateBatch } from '@central-logger/events';
 import { parsePersistLogsJob, persistLogsJob } from '@central-logger/queue';

@@ -1,5 +1,5 @@
 // Benchmark of the key hot path and of revocation, in one command:
-//   npx tsx bench/keys/run.ts            (DURATION_S=5 CONNECTIONS=10 REPEATS=5 by default)
+//   npx tsx --conditions=central-logger-source bench/keys/run.ts            (DURATION_S=5 CONNECTIONS=10 REPEATS=5 by default)
 // 1. requests/s of POST /api/v1/heartbeat on a real ingest-api process (key
 //    cached after its first use) against a naive server that looks the key up
 //    and runs bcrypt (cost BCRYPT_COST, default 10) on every request; same run.

@@ -1,6 +1,6 @@
 // Key-cache soak (issue 18): many tenants, each request with a random one of
 // their keys, for minutes, against a real ingest-api (and worker) process.
-//   npx tsx bench/keys/soak.ts --tenants 500 --keys 1 --minutes 8
+//   npx tsx --conditions=central-logger-source bench/keys/soak.ts --tenants 500 --keys 1 --minutes 8
 // Flags: --tenants (500) --keys per tenant (1) --minutes (8) --connections (20)
 //        --window-s (30) --ttl-ms (60000: KEY_CACHE_TTL_MS) --bcrypt-cost (10)
 //        --route logs|heartbeat (logs: single events, with a worker draining)

@@ -1,4 +1,4 @@
-// `npx tsx bench/otlp/run.ts`: OTLP/HTTP protobuf batches against JSON batches
+// `npx tsx --conditions=central-logger-source bench/otlp/run.ts`: OTLP/HTTP protobuf batches against JSON batches
 // of the same events, in one run. Runs ingest-api and the worker as child
 // processes (bench/ingest's helpers) against a database of its own, drives
 // POST /v1/logs and then POST /api/v1/logs with autocannon, and prints events
@@ -13,68 +13,16 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { createClient, createSql, dropDatabase, ensureDatabase, migrate, type Sql } from '@central-logger/db';
 import { createKey } from '@central-logger/keys';
-import { mapExportRequest, OTLP_TYPES, type ExportLogsRequestMessage } from '@central-logger/otlp';
 import { deleteKeysUnder } from '@central-logger/queue';
-import { commandMeter, freePort, selfMeter, startChild, waitHealthy, type Child, type CpuMeter } from '../ingest/processes.js';
+import { benchBodies, RECORDS } from './bodies.js';
+import { commandMeter, freePort, productionSecrets, selfMeter, startChild, waitHealthy, type Child, type CpuMeter } from '../ingest/processes.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
-const RECORDS = Number(process.env.BENCH_RECORDS ?? 100);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cl_bench_otlp';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const JSON_FIRST = process.env.BENCH_JSON_FIRST === '1';
 const SHARED_METERS = [commandMeter('postgres', 'postgres'), commandMeter('redis', 'redis-server'), selfMeter('autocannon')];
-
-const str = (stringValue: string) => ({ stringValue });
-// a resource as the Node SDK sends one: service, environment and the SDK's own attributes
-const RESOURCE = {
-  attributes: Object.entries({ 'service.name': 'checkout', 'deployment.environment.name': 'bench', 'telemetry.sdk.language': 'nodejs', 'telemetry.sdk.name': 'opentelemetry', 'telemetry.sdk.version': '2.12.1', 'host.name': 'bench-host', 'process.pid': '4242' }).map(([key, v]) => ({ key, value: str(v) })),
-};
-
-const MARK = 'NNNNNNNNNN'; // replaced by each request's number, zero-padded to the same width
-
-/** One export request of RECORDS records, as the SDK would batch them; MARK in each body and run id. */
-function exportRequest(): ExportLogsRequestMessage {
-  const at = BigInt(Date.now()) * 1_000_000n;
-  const logRecords = Array.from({ length: RECORDS }, (_, i) => ({
-    timeUnixNano: String(at + BigInt(i) * 1000n),
-    observedTimeUnixNano: String(at + BigInt(i) * 1000n),
-    severityNumber: 9,
-    severityText: 'INFO',
-    body: str(`bench event ${MARK}-${i}`),
-    traceId: randomBytes(16),
-    spanId: randomBytes(8),
-    flags: 1,
-    attributes: [{ key: 'workflow.run_id', value: str(`run-${MARK}`) }, { key: 'http.route', value: str('/orders/:id') }, { key: 'n', value: { intValue: i } }],
-  }));
-  return OTLP_TYPES.request.fromObject({ resourceLogs: [{ resource: RESOURCE, scopeLogs: [{ scope: { name: 'bench', version: '1.0.0' }, logRecords }] }] }) as unknown as ExportLogsRequestMessage;
-}
-
-/**
- * Request bodies from one template: the request number is written over MARK,
- * so every request carries new records (new content, so new OTLP event ids)
- * at the cost of a copy, in both encodings alike.
- */
-function bodies(): { protobuf: (n: number) => Buffer; json: (n: number) => string } {
-  const request = exportRequest();
-  const proto = Buffer.from(OTLP_TYPES.request.encode(request as never).finish());
-  const offsets: number[] = [];
-  for (let at = proto.indexOf(MARK); at !== -1; at = proto.indexOf(MARK, at + MARK.length)) offsets.push(at);
-  // the same events as the ingest API's JSON: what the OTLP mapping makes of the request, ids ending in MARK
-  const limits = { maxEvents: 1_000_000, maxEventBytes: 1 << 20, maxMetadataDepth: 16, maxFutureMs: 86_400_000 };
-  const events = mapExportRequest(request, { limits, now: Date.now() }).events.map((e) => ({ ...e, event_id: `${e.event_id.slice(0, -MARK.length)}${MARK}` }));
-  const parts = JSON.stringify(events).split(MARK);
-  const number = (n: number) => String(n).padStart(MARK.length, '0');
-  return {
-    protobuf(n) {
-      const body = Buffer.from(proto);
-      const digits = number(n);
-      for (const at of offsets) body.write(digits, at, 'latin1');
-      return body;
-    },
-    json: (n) => parts.join(number(n)),
-  };
-}
 
 interface Result {
   name: string;
@@ -125,8 +73,8 @@ async function main(): Promise<void> {
   const keys = { otlp: await tenant(sql, 'bench-otlp'), json: await tenant(sql, 'bench-json'), warm: await tenant(sql, 'bench-warm') };
   const [port, metricsPort] = [await freePort(), await freePort()];
   const env = {
-    NODE_ENV: 'production', DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{bench${randomBytes(3).toString('hex')}}`,
-    INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort), CURSOR_SECRET: randomBytes(24).toString('hex'), KEY_LOOKUP_SECRET: randomBytes(24).toString('hex'),
+    ...productionSecrets(), DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{bench${randomBytes(3).toString('hex')}}`,
+    INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort),
     RATE_KEY_REQUESTS_PER_SECOND: '1000000', RATE_KEY_REQUEST_BURST: '1000000', RATE_KEY_EVENTS_PER_SECOND: '100000000', RATE_KEY_EVENT_BURST: '100000000', RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
   };
   const children: Child[] = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];
@@ -134,8 +82,9 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   try {
     const base = `http://127.0.0.1:${port}`;
-    await Promise.all([waitHealthy(`${base}/health`), waitHealthy(`http://127.0.0.1:${metricsPort}/health`)]);
-    const { protobuf: protobufBody, json: jsonBody } = bodies();
+    // a loaded machine can take a minute to compile and start both
+    await Promise.all([waitHealthy(`${base}/health`, 120_000), waitHealthy(`http://127.0.0.1:${metricsPort}/health`, 120_000)]);
+    const { protobuf: protobufBody, json: jsonBody } = benchBodies();
     const otlp = () => drive('OTLP protobuf (POST /v1/logs)', sql, `${base}/v1/logs`, 'bench-otlp', keys.otlp, 'application/x-protobuf', protobufBody, 200, meters);
     const json = () => drive('JSON (POST /api/v1/logs)', sql, `${base}/api/v1/logs`, 'bench-json', keys.json, 'application/json', jsonBody, 202, meters);
     // a short warm-up of both (JIT, partitions, caches), not counted, so the order matters less

@@ -3,7 +3,7 @@
  * database, then times the queries the API runs (the same functions, as the
  * row-level-security read role) and prints p50/p95 and each EXPLAIN.
  *
- *   npx tsx bench/reads/run.ts [--rows 5000000] [--tenants 50] [--iterations 100] [--keep] [--reuse]
+ *   npx tsx --conditions=central-logger-source bench/reads/run.ts [--rows 5000000] [--tenants 50] [--iterations 100] [--keep] [--reuse]
  *     [--url postgres://postgres@127.0.0.1:5432/central_logger_bench_reads]
  *
  * --keep leaves the database for another run; --reuse skips the load when it is there.

@@ -1,7 +1,7 @@
 // What usage counting costs on the ingest hot path: one script call (HINCRBYs +
 // EXPIRE) per turn of the event loop against the local Redis. Sequential latency, and
 // throughput with CONCURRENCY requests in flight, for DURATION_S each.
-// Usage: npx tsx bench/usage/run.ts   (knobs: DURATION_S=2 CONCURRENCY=10 BENCH_REDIS_URL)
+// Usage: npx tsx --conditions=central-logger-source bench/usage/run.ts   (knobs: DURATION_S=2 CONCURRENCY=10 BENCH_REDIS_URL)
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';

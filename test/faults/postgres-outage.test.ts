@@ -3,14 +3,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createClient, createSql, ensureDatabase, migrate, type Sql } from '@central-logger/db';
 import { createKey } from '@central-logger/keys';
 import { SteadyLoad, tally } from '../support/load.js';
-import { startApp, type AppProcess } from '../support/child-processes.js';
+import { killAllChildren, startApp } from '../support/child-processes.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-services.js';
-import { deleteRedisKeys, REDIS_URL, waitFor } from '../support/stack.js';
+import { deleteRedisKeys, FREE_PORTS, REDIS_URL, waitFor } from '../support/stack.js';
 
 let pg: PrivatePostgres;
 let sql: Sql;
 let env: Record<string, string>;
-const apps: AppProcess[] = [];
 
 beforeAll(async () => {
   pg = await startPrivatePostgres();
@@ -23,15 +22,16 @@ beforeAll(async () => {
     DATABASE_URL: url,
     REDIS_URL,
     QUEUE_PREFIX: `{pgout${Date.now()}}`,
-    INGEST_PORT: '0',
-    INGEST_METRICS_PORT: '0',
+    // every listener on a free port: the worker's metrics port too, so this runs beside `npm start`
+    ...FREE_PORTS,
     BCRYPT_COST: '4',
     JOB_BACKOFF_MS: '250',
     DATABASE_POOL_SIZE: '4',
   };
 });
 afterAll(async () => {
-  for (const app of apps) await app.kill('SIGKILL');
+  // by process group, every process this file started, also after a failed test
+  await killAllChildren();
   await sql?.end({ timeout: 1 }).catch(() => {});
   pg?.destroy();
   await deleteRedisKeys(env.QUEUE_PREFIX!);
@@ -43,7 +43,7 @@ it('keeps answering 202 from the queue while Postgres is down for 20 s, and drai
   await createClient(sql, 'pg_outage', 'outage');
   const { key } = await createKey(sql, { name: 'k', role: 'agent', clientId: 'pg_outage', bcryptCost: 4 });
   const ingest = await startApp('ingest-api', env);
-  apps.push(ingest, await startApp('worker', env));
+  await startApp('worker', env);
   const load = new SteadyLoad(() => [`http://127.0.0.1:${ingest.port}`], key, { batch: 10, concurrency: 2, pauseMs: 20 });
   load.start();
   await sleep(2_000);

@@ -2,14 +2,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { SteadyLoad, tally } from '../support/load.js';
-import { startApp, type AppProcess } from '../support/child-processes.js';
+import { killAllChildren, startApp } from '../support/child-processes.js';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-services.js';
 import { createTenant, testEnv, waitFor } from '../support/stack.js';
 
 let db: TestDatabase;
 let redis: PrivateRedis;
 let env: Record<string, string>;
-const apps: AppProcess[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -17,7 +16,8 @@ beforeAll(async () => {
   env = testEnv(db, { REDIS_URL: redis.url, LOCK_DURATION_MS: '5000', STALLED_INTERVAL_MS: '5000' });
 });
 afterAll(async () => {
-  for (const app of apps) await app.kill('SIGKILL');
+  // by process group, every process this file started, also after a failed test
+  await killAllChildren();
   await redis?.destroy();
   await db?.drop();
 });
@@ -27,7 +27,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 it('answers 503 (never 202, never 500) while Redis is down, recovers by itself, and loses no accepted event', async () => {
   const tenant = await createTenant(db.sql, 'agent');
   const ingest = await startApp('ingest-api', env);
-  apps.push(ingest, await startApp('worker', env));
+  await startApp('worker', env);
   const load = new SteadyLoad(() => [`http://127.0.0.1:${ingest.port}`], tenant.key, { batch: 10, concurrency: 3, pauseMs: 10 });
   load.start();
   await sleep(2_000);

@@ -4,7 +4,7 @@
 // and OTEL_EXPORTER_OTLP_COMPRESSION; the resource comes from OTEL_SERVICE_NAME
 // and OTEL_RESOURCE_ATTRIBUTES. Plain JavaScript run by plain node.
 // It lives in a workspace of its own (test/otel-service/package.json).
-// OTEL_EMIT says which exporter (proto | http) and which records to emit; the
+// OTEL_EMIT says which records to emit and may name the exporter (proto | http); the
 // result of every export is printed as JSON on stdout.
 import { context, trace, TraceFlags } from '@opentelemetry/api';
 import { OTLPLogExporter as JsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
@@ -13,7 +13,9 @@ import { defaultResource, detectResources, envDetector } from '@opentelemetry/re
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 
 const spec = JSON.parse(process.env.OTEL_EMIT);
-const exporter = spec.exporter === 'http' ? new JsonExporter() : new ProtobufExporter();
+// unless the test names one: the exporter OTEL_EXPORTER_OTLP_LOGS_PROTOCOL names, as the SDK's own setup (NodeSDK) picks it
+const kind = spec.exporter ?? (process.env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL === 'http/json' ? 'http' : 'proto');
+const exporter = kind === 'http' ? new JsonExporter() : new ProtobufExporter();
 const results = [];
 const recording = {
   export(logs, done) {

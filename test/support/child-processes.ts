@@ -13,6 +13,59 @@ const TS_NODE_ARGS = ['--conditions=central-logger-source', '--import', 'tsx'];
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/**
+ * Every child this test process started that may still run. Each runs in a
+ * process group of its own (detached), and is killed by its group: whatever
+ * it started dies with it. A test that fails, or a test file that ends
+ * before its cleanup ran, leaves none behind (killAllChildren runs after each
+ * file, see child-cleanup.ts, and when this process exits or is signalled).
+ */
+const running = new Set<ChildProcess>();
+
+/** Sends `signal` to the child's whole process group; false when it is gone already. */
+export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): boolean {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return false;
+  try {
+    process.kill(-child.pid, signal);
+    return true;
+  } catch {
+    return false; // the group is gone
+  }
+}
+
+/** Spawns with its own process group, and tracks the child until it exits (killAllChildren). */
+export function spawnTracked(command: string, args: string[], options: Parameters<typeof spawn>[2]): ChildProcess {
+  const child = spawn(command, args, { ...options, detached: true });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+/** Kills (SIGKILL, by process group) every child still running, and waits for their exits. */
+export async function killAllChildren(): Promise<void> {
+  const children = [...running];
+  await Promise.all(
+    children.map((child) => {
+      const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+      return signalGroup(child, 'SIGKILL') ? exited : undefined;
+    }),
+  );
+}
+
+function killAllNow(): void {
+  for (const child of running) signalGroup(child, 'SIGKILL');
+}
+process.once('exit', killAllNow);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killAllNow();
+    process.kill(process.pid, signal); // the listener is gone: the default action ends this process
+  });
+}
+
+/** Children run in the repository: a developer's .env there must not reach a test's processes (ENV_FILE in packages/config). */
+const NO_ENV_FILE = { ENV_FILE: 'none' };
+
 export interface ServiceProcess {
   child: ChildProcess;
   /** Every line the process wrote, stdout and stderr, in order. */
@@ -28,7 +81,7 @@ export interface ServiceProcess {
  * `nodeArgs: []` runs plain JavaScript with plain node.
  */
 export function spawnService(entry: string, env: Record<string, string>, args: string[] = [], nodeArgs = TS_NODE_ARGS): ServiceProcess {
-  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTracked(process.execPath, [...nodeArgs, entry, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...NO_ENV_FILE, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   for (const stream of [child.stdout!, child.stderr!]) {
@@ -50,9 +103,8 @@ export function spawnService(entry: string, env: Record<string, string>, args: s
       });
     },
     async stop(graceMs = 10_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      if (!signalGroup(child, 'SIGTERM')) return;
+      const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
     },
@@ -96,7 +148,7 @@ export async function startApp(name: AppName, env: Record<string, string>, timeo
     exited.then((code) => Promise.reject(new Error(`${name} exited (${code}) before it was ready:\n${proc.lines.join('\n')}`))),
   ]).catch((err: unknown) => {
     // never leave a process behind that failed to come up
-    proc.child.kill('SIGKILL');
+    signalGroup(proc.child, 'SIGKILL');
     throw err;
   });
   const port = /"port":(\d+)/.exec(ready)?.[1];
@@ -105,16 +157,20 @@ export async function startApp(name: AppName, env: Record<string, string>, timeo
     port: port === undefined ? undefined : Number(port),
     exited,
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
-      if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill(signal);
+      signalGroup(proc.child, signal);
       return exited;
     },
   });
 }
 
-/** Runs the real `bin/central-logger` to completion with `env` added to this process's environment, and `input` on stdin. */
-export async function centralLogger(args: string[], env: Record<string, string>, options: { input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+/**
+ * Runs the real `bin/central-logger` to completion with `env` added to this
+ * process's environment, and `input` on stdin; in `cwd` (default: here) and
+ * reading no .env unless `env` says so (ENV_FILE: '' reads `cwd`/.env).
+ */
+export async function centralLogger(args: string[], env: Record<string, string>, options: { input?: string; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const run = execFileAsync(`${ROOT}bin/central-logger`, args, { env: { ...process.env, ...env }, timeout: 30_000 });
+    const run = execFileAsync(`${ROOT}bin/central-logger`, args, { env: { ...process.env, ...NO_ENV_FILE, ...env }, cwd: options.cwd, timeout: 30_000 });
     if (options.input !== undefined) run.child.stdin!.end(options.input);
     const { stdout, stderr } = await run;
     return { code: 0, stdout, stderr };

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUES } from '@central-logger/queue';
-import { startApp, type AppName, type AppProcess } from './child-processes.js';
+import { killAllChildren, startApp, type AppName, type AppProcess } from './child-processes.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { deleteRedisKeys, testEnv } from './stack.js';
 
@@ -16,7 +16,7 @@ export interface FaultHarness {
   apps: AppProcess[];
   /** Starts an app as a child process with this harness's environment. */
   start(name: AppName): Promise<AppProcess>;
-  /** Kills every app, then removes the queue's keys and the database. */
+  /** Kills every app (by process group), then removes the queue's keys and the database. */
   close(): Promise<void>;
 }
 
@@ -41,7 +41,8 @@ export async function createFaultHarness(extraEnv: Record<string, string> = {}):
       return app;
     },
     async close() {
-      for (const app of apps) await app.kill('SIGKILL');
+      // every process this file started, also one whose start failed before it joined `apps`
+      await killAllChildren();
       await queue.close().catch(() => {});
       await bulkQueue.close().catch(() => {});
       redis.disconnect();

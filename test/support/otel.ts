@@ -47,6 +47,29 @@ export function runOtelService(service: OtelService): Promise<Array<{ code: numb
   });
 }
 
+/**
+ * Runs `script` (after `cd` to the repository) in bash, as a user's shell
+ * runs the README's commands, with only `env` (and PATH) set; its stdout.
+ */
+export function runShell(script: string, env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('bash', ['-c', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`${script} failed: ${err.message}\n${stderr}`));
+      resolve(stdout);
+    });
+  });
+}
+
+/**
+ * Runs test/otel-service/service.mjs in a shell that has sourced `envFile`
+ * (the README's OTEL_* variables) and then run `then` (e.g. exports that
+ * point it at the test's server), so the service is configured by the file.
+ */
+export async function runOtelServiceSourcing(envFile: string, then: string, records: EmittedRecord[], env: Record<string, string>): Promise<Array<{ code: number; error?: string }>> {
+  const stdout = await runShell(`. ${envFile} && ${then} && exec "${process.execPath}" test/otel-service/service.mjs`, { ...env, OTEL_EMIT: JSON.stringify({ records }) });
+  return (JSON.parse(stdout) as { results: Array<{ code: number; error?: string }> }).results;
+}
+
 /** The OTEL_* variables of the README that point an SDK at `baseUrl` with `key`. */
 export function otlpEnv(baseUrl: string, key: string, extra: Record<string, string> = {}): Record<string, string> {
   return { OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: `${baseUrl}/v1/logs`, OTEL_EXPORTER_OTLP_HEADERS: `x-api-key=${key}`, ...extra };

@@ -1,11 +1,12 @@
 // Postgres and Redis servers of a test's own, on free ports with their own
 // data directories, for fault tests that stop or restart them. The machine's
 // shared servers are never touched.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signalGroup, spawnTracked } from './child-processes.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -76,7 +77,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction'], { stdio: 'pipe' });
+    child = spawnTracked('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction'], { stdio: 'pipe' });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('redis did not start')), 10_000);
       child!.stdout!.on('data', (d: Buffer) => {
@@ -91,7 +92,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     const c = child;
     if (!c || c.exitCode !== null) return;
     const exited = new Promise((r) => c.once('exit', r));
-    c.kill(hard ? 'SIGKILL' : 'SIGTERM');
+    signalGroup(c, hard ? 'SIGKILL' : 'SIGTERM');
     await exited;
   };
   await start();

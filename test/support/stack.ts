@@ -1,16 +1,31 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ingestSchema, loadConfig, workerSchema, type IngestConfig, type WorkerConfig } from '@central-logger/config';
+import { adminSchema, ingestSchema, ingestSettingsSchema, loadConfig, workerSchema, type IngestConfig, type WorkerConfig } from '@central-logger/config';
 import { createClient, type Sql } from '@central-logger/db';
 import { portOf } from '@central-logger/http';
 import { createKey, type KeyRecord, type Role } from '@central-logger/keys';
 import { deleteKeysUnder, QUEUES } from '@central-logger/queue';
-import { startIngestApi, type IngestService } from '../../apps/ingest-api/src/service.js';
+import { startIngestApi, type IngestOptions, type IngestService } from '../../apps/ingest-api/src/service.js';
 import { startWorker, type WorkerService } from '../../apps/worker/src/service.js';
 import type { TestDatabase } from './db.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * Every port the apps' configuration has (HTTP and metrics listeners), at 0:
+ * a free port each, so no test collides with a running `npm start` or with
+ * another test. Read from the config schemas, so a new port setting is
+ * covered without a change here.
+ */
+export const FREE_PORTS: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(
+    [ingestSettingsSchema, workerSchema, adminSchema]
+      .flatMap((schema) => Object.keys(schema.shape))
+      .filter((name) => name.endsWith('_PORT'))
+      .map((name) => [name, '0']),
+  ),
+);
 
 /**
  * Environment for one test file: its own database and queue prefix, quiet logs, cheap bcrypt.
@@ -25,11 +40,7 @@ export function testEnv(db: TestDatabase, extra: Record<string, string> = {}): R
     QUEUE_PREFIX: `{t${randomBytes(5).toString('hex')}}`,
     LOG_LEVEL: 'silent',
     BCRYPT_COST: '4',
-    INGEST_PORT: '0',
-    ADMIN_PORT: '0',
-    WORKER_METRICS_PORT: '0',
-    INGEST_METRICS_PORT: '0',
-    ADMIN_METRICS_PORT: '0',
+    ...FREE_PORTS,
     DATABASE_POOL_SIZE: '4',
     ...extra,
   };
@@ -51,12 +62,17 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+export interface StackOptions extends Pick<IngestOptions, 'log' | 'now'> {
+  /** Start a worker too (default true). */
+  worker?: boolean;
+}
+
 /** Starts ingest-api (on a free port) and, unless told not to, a worker, in this process. */
-export async function startStack(db: TestDatabase, extra: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<Stack> {
+export async function startStack(db: TestDatabase, extra: Record<string, string> = {}, options: StackOptions = {}): Promise<Stack> {
   const env = testEnv(db, extra);
   const ingestConfig = loadConfig(ingestSchema, env);
   const workerConfig = loadConfig(workerSchema, env);
-  const ingest = await startIngestApi(ingestConfig);
+  const ingest = await startIngestApi(ingestConfig, { ...(options.log ? { log: options.log } : {}), ...(options.now ? { now: options.now } : {}) });
   const worker = options.worker === false ? undefined : await startWorker(workerConfig);
   const queueConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue(QUEUES.logs, { connection: queueConnection, prefix: env.QUEUE_PREFIX });

@@ -2,7 +2,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { AdminConfig } from '@central-logger/config';
 import type { Sql } from '@central-logger/db';
-import { errorMiddleware, health, noStoreUnder, ready, refuseNulInUrl, RequestCounters, requestMetrics, type Logger, type Registry } from '@central-logger/http';
+import { health, koaLifecycle, ready, refuseNulInUrl, RequestCounters, RequestLifecycle, trustProxy, type Logger, type Registry } from '@central-logger/http';
 import { parseDuration, type KeyVerifier } from '@central-logger/keys';
 import type { Redis } from 'ioredis';
 import { LoginLimiter } from './auth/login-limiter.js';
@@ -31,7 +31,7 @@ export interface AdminDeps {
 /** The provider's app: wiring only. */
 export function createAdminApp(deps: AdminDeps): Koa {
   const app = new Koa();
-  app.proxy = deps.config.TRUST_PROXY;
+  trustProxy(app, deps.config);
   app.silent = true;
   const r = routeDeps(deps);
   const auth = requireAdmin(deps.sql, deps.verifier);
@@ -66,10 +66,9 @@ export function createAdminApp(deps: AdminDeps): Koa {
   router.get(`${api}/alerts`, auth, listAlertsRoute(r));
   router.post(`${api}/alerts/:id/ack`, auth, ackAlertRoute(r));
 
-  if (deps.metrics) app.use(requestMetrics(new RequestCounters(deps.metrics)));
-  app.use(errorMiddleware(deps.log));
-  // admin answers (key secrets, lists of keys) must never sit in a cache
-  app.use(noStoreUnder(api));
+  // the request lifecycle ingest-api has too: request id, logger, error answer, metrics, access log
+  // (admin answers, key secrets and lists of keys, must never sit in a cache)
+  app.use(koaLifecycle(new RequestLifecycle({ log: deps.log, counters: deps.metrics && new RequestCounters(deps.metrics), noStoreUnder: api })));
   app.use(refuseNulInUrl);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));

@@ -1,9 +1,9 @@
-import { adminSchema, ConfigError, loadConfig } from '@central-logger/config';
+import { adminSchema, ConfigError, loadEnvConfig } from '@central-logger/config';
 import { onShutdown } from '@central-logger/http';
 import { startAdmin } from './service.js';
 
 try {
-  const config = loadConfig(adminSchema);
+  const config = loadEnvConfig(adminSchema);
   const service = await startAdmin(config);
   onShutdown(service.log, service.close, config.SHUTDOWN_TIMEOUT_MS);
 } catch (err) {

@@ -23,7 +23,10 @@ export interface AdmissionDeps {
   onBulkRefused?: (events: number) => void;
 }
 
-type SetHeader = (name: string, value: string) => void;
+/** Where an answer's headers go (the request's Exchange). */
+interface AnswerHeaders {
+  setHeader(name: string, value: string): void;
+}
 
 /**
  * Refuses work the service may not keep: 503 unavailable with Retry-After
@@ -55,7 +58,7 @@ function unavailable(deps: AdmissionDeps, message: string): AppError {
  * the client's own (its rate over its share while the service catches up,
  * others still get 202), and it ends when the client slows down to its share.
  */
-export async function admit(deps: AdmissionDeps, principal: Principal, events: number, setHeader: SetHeader): Promise<Lane> {
+export async function admit(deps: AdmissionDeps, principal: Principal, events: number, answer: AnswerHeaders): Promise<Lane> {
   const clientId = principal.clientId!;
   const limits = deps.limits.cached(clientId) ?? (await deps.limits.limitsOf(clientId));
   let decision: RateDecision;
@@ -64,7 +67,7 @@ export async function admit(deps: AdmissionDeps, principal: Principal, events: n
   } catch (cause) {
     throw new AppError('unavailable', 'Rate limits cannot be checked right now; retry later', { headers: { 'Retry-After': '5' }, cause });
   }
-  showLimits(headlineState(decision), setHeader);
+  showLimits(headlineState(decision), answer);
   for (const threshold of decision.warnings) {
     recordQuotaWarning(deps.sql, clientId, utcDay(Date.now()), threshold, decision.usedToday, limits.eventsPerDay).catch((err: Error) =>
       deps.log.error({ err: err.message, client_id: clientId, threshold }, 'could not record a quota warning'),
@@ -84,31 +87,31 @@ export async function admit(deps: AdmissionDeps, principal: Principal, events: n
  * RateLimit-*. Returns the error to answer with: a 429 once over the limit,
  * otherwise `err` (also when Redis cannot say).
  */
-export async function refusedBeforeAdmission(deps: AdmissionDeps, principal: Principal, err: unknown, setHeader: SetHeader): Promise<unknown> {
+export async function refusedBeforeAdmission(deps: AdmissionDeps, principal: Principal, err: unknown, answer: AnswerHeaders): Promise<unknown> {
   if (!isAppError(err)) return err;
   if (err.status >= 500) {
     // a 503 from backpressure: the limits' state, taking nothing
     try {
       const clientId = principal.clientId!;
       const decision = await deps.limiter.peek({ clientId, keyId: principal.keyId, limits: await deps.limits.limitsOf(clientId) });
-      showLimits(headlineState(decision), setHeader);
+      showLimits(headlineState(decision), answer);
     } catch {
       // Redis is what failed; the 503 goes out without RateLimit-*
     }
     return err;
   }
   try {
-    await admit(deps, principal, 0, setHeader);
+    await admit(deps, principal, 0, answer);
   } catch (over) {
     if (isAppError(over) && over.code === 'rate_limited') return over;
   }
   return err;
 }
 
-function showLimits(state: LimitState, setHeader: SetHeader): void {
-  setHeader('RateLimit-Limit', String(state.limit));
-  setHeader('RateLimit-Remaining', String(state.remaining));
-  setHeader('RateLimit-Reset', String(state.resetS));
+function showLimits(state: LimitState, answer: AnswerHeaders): void {
+  answer.setHeader('RateLimit-Limit', String(state.limit));
+  answer.setHeader('RateLimit-Remaining', String(state.remaining));
+  answer.setHeader('RateLimit-Reset', String(state.resetS));
 }
 
 function overMessage(d: RateDecision, l: Limits): string {

@@ -3,22 +3,22 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { IngestConfig } from '@central-logger/config';
 import type { CursorCodec, Sql } from '@central-logger/db';
-import { API_ANSWER, errorMiddleware, health, noStoreUnder, randomId, ready, refuseNulInUrl, RequestCounters, requestMetrics, type Logger } from '@central-logger/http';
-import type { KeyVerifier } from '@central-logger/keys';
+import { health, koaLifecycle, ready, refuseNulInUrl, RequestCounters, RequestLifecycle, serveRaw, trustProxy, type Logger } from '@central-logger/http';
+import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { acceptUserTokens, authenticate, forgetCredentials } from './middleware/authenticate.js';
+import { acceptConsoleSessions, acceptUserTokens, authenticate, forgetCredentials } from './middleware/authenticate.js';
 import { KEY_INVALIDATION_CHANNEL } from '@central-logger/keys';
 import { TailHub } from '@central-logger/tail';
 import { tailLogs } from './routes/logs-tail.js';
-import { dummyPasswordHash, LoginLimiter, TenantTokens, tenantTokenSecret } from '@central-logger/tenant-auth';
+import { ConsoleSessions, dummyPasswordHash, LoginLimiter, TenantTokens, tenantTokenSecret } from '@central-logger/tenant-auth';
 import { login } from './routes/auth-login.js';
 import { whoAmI } from './routes/auth-me.js';
 import { acceptInviteRoute, createInviteRoute, listInvitesRoute } from './routes/auth-invites.js';
 import { getLimits } from './routes/limits.js';
 import { INGEST_ROUTE, ingestLogs, isIngestRequest, servedBeforeKoa } from './routes/logs-ingest.js';
-import { ingestOtlpLogs, isOtlpRequest, OTLP_ROUTE, otlpFailedOutside, otlpServedBeforeKoa } from './routes/otlp-logs.js';
+import { ingestOtlpLogs, isOtlpRequest, OTLP_ROUTE, otlpServedBeforeKoa } from './routes/otlp-logs.js';
 import { heartbeat } from './routes/heartbeat.js';
 import { createOwnKey } from './routes/keys-create.js';
 import { listOwnKeys } from './routes/keys-list.js';
@@ -30,6 +30,9 @@ import { getLogHistogram } from './routes/logs-histogram.js';
 import { getStats } from './routes/stats.js';
 import { openApi, openApiDocument } from './routes/openapi.js';
 import { docsPage } from './routes/docs.js';
+import { createSession, endSession } from './routes/auth-session.js';
+import { changeUserRoleRoute, deactivateUserRoute, listUsersRoute } from './routes/users.js';
+import { CONSOLE_PATHS, consoleFile } from './routes/console.js';
 import { createThroughput } from './throughput.js';
 import { countUsage } from './middleware/usage.js';
 import { UsageCounter } from '@central-logger/usage';
@@ -62,11 +65,17 @@ export interface IngestApp {
 /** The public API: wiring only; the logic lives in packages/. */
 export function createIngestApp(deps: IngestDeps): IngestApp {
   const koa = new Koa();
-  koa.proxy = deps.config.TRUST_PROXY;
+  trustProxy(koa, deps.config);
   koa.silent = true;
   const tp = createThroughput(deps);
-  const requests = new RequestCounters(tp.metrics.registry);
-  const usage = new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX);
+  // one lifecycle for every answer, Koa's and the raw routes': request id, logger, error answer, metrics, usage (outside /api/v1 only the OTLP route counts), access log
+  const lifecycle = new RequestLifecycle<Principal>({
+    log: deps.log,
+    counters: new RequestCounters(tp.metrics.registry),
+    usage: countUsage(new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX), deps.log, (path) => path.startsWith('/api/v1/') || path === OTLP_ROUTE.path),
+    // tenant answers (logs, stats, keys, limits) and their errors are never cached
+    noStoreUnder: '/api/',
+  });
 
   // POST /api/v1/logs, the hot path, is served without Koa (see ingestLogs)
   const ingestDeps = {
@@ -75,19 +84,21 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     admission: { redis: deps.redis, backlog: tp.backlog, retryAfterS: deps.config.UNAVAILABLE_RETRY_AFTER_S, limiter: tp.limiter, limits: tp.limits, sql: deps.sql, log: deps.log, onBulkRefused: tp.countBulkRefusal },
     committers: tp.committers,
     metrics: tp.metrics,
-    requests,
-    usage,
     log: deps.log,
   };
-  const postLogs = ingestLogs(ingestDeps);
+  const postLogs = serveRaw(lifecycle, INGEST_ROUTE, ingestLogs(ingestDeps));
   // POST /v1/logs (OTLP/HTTP, issue 15): another decoder in front of the same pipeline, also served without Koa
-  const postOtlpLogs = ingestOtlpLogs(ingestDeps);
+  const postOtlpLogs = serveRaw(lifecycle, OTLP_ROUTE, ingestOtlpLogs(ingestDeps));
 
-  const tokens = deps.tokens ?? new TenantTokens(deps.sql, tenantTokenSecret(deps.config), { ttlMs: deps.config.KEY_CACHE_TTL_MS });
+  const tokens = deps.tokens ?? new TenantTokens(deps.sql, tenantTokenSecret(deps.config), { ttlMs: deps.config.KEY_CACHE_TTL_MS, staleMaxMs: deps.config.KEY_STATE_STALE_MAX_MS });
   acceptUserTokens(deps.verifier, tokens);
   const limits = { perIp: deps.config.TENANT_LOGIN_MAX_FAILURES_PER_IP, perUser: deps.config.TENANT_LOGIN_MAX_FAILURES_PER_USER, windowMs: deps.config.TENANT_LOGIN_WINDOW_MS };
   const signInDeps = { sql: deps.sql, tokens, limiter: new LoginLimiter(deps.redis, deps.config.QUEUE_PREFIX, limits, 'tenant-login'), dummyHash: dummyPasswordHash(deps.config.BCRYPT_COST) };
   signInDeps.dummyHash.catch(() => {}); // awaited (and rethrown) by the first sign-in with an unknown name
+  // the web console's sessions: a cookie on every tenant route, the state in Redis
+  const sessions = new ConsoleSessions(deps.redis, deps.config.QUEUE_PREFIX, deps.config.CONSOLE_SESSION_TTL_MS);
+  acceptConsoleSessions(deps.verifier, sessions);
+  const secureCookies = deps.config.NODE_ENV === 'production';
 
   const router = new Router();
   router.get('/health', health);
@@ -95,6 +106,8 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   const doc = openApiDocument();
   router.get('/openapi.json', openApi(doc));
   router.get('/docs', docsPage(doc));
+  // the tenant console (a page and its built script and style)
+  for (const path of CONSOLE_PATHS) router.get(path, consoleFile);
   router.post(INGEST_ROUTE.path, servedBeforeKoa);
   router.post(OTLP_ROUTE.path, otlpServedBeforeKoa);
   router.get('/api/v1/limits', authenticate(deps.verifier), getLimits(tp.limits, tp.limiter));
@@ -110,6 +123,11 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   router.post('/api/v1/auth/invites', authenticate(deps.verifier, 'keys:manage'), createInviteRoute(deps.sql));
   router.get('/api/v1/auth/invites', authenticate(deps.verifier, 'keys:manage'), listInvitesRoute(deps.sql));
   router.post('/api/v1/auth/invites/accept', acceptInviteRoute(deps.sql, deps.config.BCRYPT_COST));
+  router.post('/api/v1/auth/session', createSession({ ...signInDeps, verifier: deps.verifier, sessions, secure: secureCookies }));
+  router.delete('/api/v1/auth/session', endSession(sessions, secureCookies));
+  router.get('/api/v1/users', authenticate(deps.verifier, 'keys:manage'), listUsersRoute(deps.sql));
+  router.patch('/api/v1/users/:id', authenticate(deps.verifier, 'keys:manage'), changeUserRoleRoute(deps.sql, deps.redis));
+  router.delete('/api/v1/users/:id', authenticate(deps.verifier, 'keys:manage'), deactivateUserRoute(deps.sql, deps.redis));
   router.post('/api/v1/auth/api-key', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
   const { readSql, cursors } = deps.reads;
   router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(readSql, cursors));
@@ -131,12 +149,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   router.get('/api/v1/logs/:id', authenticate(deps.verifier, 'logs:read'), getLogById(readSql));
   router.get('/api/v1/stats', authenticate(deps.verifier, 'logs:read'), getStats(readSql));
 
-  koa.use(requestMetrics(requests));
-  // usage (issue 6): outside the error middleware, so it counts every final status
-  koa.use(countUsage(usage, deps.log));
-  koa.use(errorMiddleware(deps.log));
-  // tenant answers (logs, stats, keys, limits) and their errors are never cached
-  koa.use(noStoreUnder('/api/'));
+  koa.use(koaLifecycle(lifecycle));
   koa.use(refuseNulInUrl);
   koa.use(router.routes());
   koa.use(router.allowedMethods({ throw: false }));
@@ -147,14 +160,10 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     registry: tp.metrics.registry,
     tail,
     listener(req, res) {
-      if (isOtlpRequest(req)) return void postOtlpLogs(req, res).catch((err: unknown) => otlpFailedOutside(err, res, deps.log));
-      if (!isIngestRequest(req)) return void koaListener(req, res);
-      postLogs(req, res).catch((err: unknown) => {
-        // ingestLogs answers every failure itself; this is a bug's last line
-        deps.log.error({ err: (err as Error).message }, 'ingest request failed outside its handler');
-        if (!res.headersSent) res.writeHead(500, { ...API_ANSWER, 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: 'internal_error', message: 'Internal server error', request_id: randomId('req') }));
-        else res.destroy();
-      });
+      // a raw route's handler that throws instead of answering is answered by the lifecycle too (serveRaw)
+      if (isIngestRequest(req)) postLogs(req, res);
+      else if (isOtlpRequest(req)) postOtlpLogs(req, res);
+      else void koaListener(req, res);
     },
   };
 }

@@ -1,9 +1,9 @@
-import { ConfigError, ingestSchema, loadConfig } from '@central-logger/config';
+import { ConfigError, ingestSchema, loadEnvConfig } from '@central-logger/config';
 import { onShutdown } from '@central-logger/http';
 import { startIngestApi } from './service.js';
 
 try {
-  const config = loadConfig(ingestSchema);
+  const config = loadEnvConfig(ingestSchema);
   const service = await startIngestApi(config);
   onShutdown(service.log, service.close, config.SHUTDOWN_TIMEOUT_MS);
 } catch (err) {

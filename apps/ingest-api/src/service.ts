@@ -20,8 +20,16 @@ export interface IngestService {
   close(): Promise<void>;
 }
 
-export async function startIngestApi(config: IngestConfig, options: { queueName?: string } = {}): Promise<IngestService> {
-  const log = createLogger('ingest-api', config.LOG_LEVEL);
+export interface IngestOptions {
+  queueName?: string;
+  /** The logger (default: JSON on stdout at LOG_LEVEL); tests read the access log from theirs. */
+  log?: Logger;
+  /** The clock keys' expiry and the key cache read (default Date.now); tests move theirs instead of sleeping. */
+  now?: () => number;
+}
+
+export async function startIngestApi(config: IngestConfig, options: IngestOptions = {}): Promise<IngestService> {
+  const log = options.log ?? createLogger('ingest-api', config.LOG_LEVEL);
   requireProductionSecrets(config, ['CURSOR_SECRET', 'KEY_LOOKUP_SECRET', 'TENANT_TOKEN_SECRET']);
   const cursors = new CursorCodec(cursorSecret(config, log));
   const tokenSecret = tenantTokenSecret(config, (m) => log.warn(m));
@@ -34,7 +42,7 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
   const readSql = createSql(config.READ_DATABASE_URL ?? readerUrl(config.DATABASE_URL), { max: config.READ_DATABASE_POOL_SIZE, applicationName: 'ingest-api-read' });
   // each read transaction's tenant is signed with a secret the reader role cannot read (migration 091)
   signTenantsOn(readSql, () => loadTenantTokenSecret(sql));
-  const verifier = new KeyVerifier(sql, verifierOptions(config, sql, redis, log));
+  const verifier = new KeyVerifier(sql, { ...verifierOptions(config, sql, redis, log), ...(options.now ? { now: options.now } : {}) });
   const unsubscribe = subscribeInvalidations(
     config.REDIS_URL,
     verifier,
@@ -43,7 +51,7 @@ export async function startIngestApi(config: IngestConfig, options: { queueName?
   );
 
   // tenant users' tokens: the user's active state is cached like a key and forgotten on the same channel
-  const tokens = new TenantTokens(sql, tokenSecret, { ttlMs: config.KEY_CACHE_TTL_MS });
+  const tokens = new TenantTokens(sql, tokenSecret, { ttlMs: config.KEY_CACHE_TTL_MS, staleMaxMs: config.KEY_STATE_STALE_MAX_MS });
   const unsubscribeUsers = subscribeUserInvalidations(config.REDIS_URL, tokens, (err) => log.warn({ err: err.message }, 'user invalidation subscriber error'));
 
   const app = createIngestApp({ config, sql, redis, verifier, producer, log, reads: { readSql, cursors }, tokens });

@@ -1,9 +1,9 @@
-import { ConfigError, loadConfig, workerSchema } from '@central-logger/config';
+import { ConfigError, loadEnvConfig, workerSchema } from '@central-logger/config';
 import { onShutdown } from '@central-logger/http';
 import { startWorker } from './service.js';
 
 try {
-  const config = loadConfig(workerSchema);
+  const config = loadEnvConfig(workerSchema);
   const service = await startWorker(config);
   onShutdown(service.log, service.close, config.SHUTDOWN_TIMEOUT_MS);
 } catch (err) {

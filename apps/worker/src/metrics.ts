@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { createRegistry } from '@central-logger/http';
 
@@ -34,25 +33,4 @@ export function createWorkerMetrics(jobCounts: () => Promise<Record<string, Reco
     lagSeconds: new Histogram({ name: 'ingest_to_stored_lag_seconds', help: 'From received_at at ingest to the commit of the row, by queue lane', labelNames: ['lane'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers }),
     deadLettered: new Counter({ name: 'worker_dead_lettered_events_total', help: 'Events Postgres refused at insert, kept in dead_letter_events', registers }),
   };
-}
-
-/** The worker's tiny HTTP server: `/metrics` and `/health`, nothing else. */
-export async function serveMetrics(registry: Registry, host: string, port: number): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/metrics') {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        () => res.writeHead(500).end(),
-      );
-    } else if (req.method === 'GET' && req.url === '/health') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-    } else {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","message":"Not found"}');
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return server;
 }

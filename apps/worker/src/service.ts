@@ -2,14 +2,14 @@ import type { Server } from 'node:http';
 import { Queue, Worker } from 'bullmq';
 import type { WorkerConfig } from '@central-logger/config';
 import { createSql, ensurePartitions, roleUrl, type Sql } from '@central-logger/db';
-import { closeServer, createLogger, type Logger } from '@central-logger/http';
+import { closeServer, createLogger, refuseOpenMetrics, serveMetrics, type Logger } from '@central-logger/http';
 import { laneQueueName, MAINTENANCE, workerConnection, type QueueLane } from '@central-logger/queue';
 import { LogBatcher } from './batcher.js';
 import { TailNotifier } from '@central-logger/tail';
 import { persistLogs } from './jobs/persist-logs.js';
 import { maintenance } from './jobs/retention.js';
 import { BulkGovernor } from './bulk-governor.js';
-import { createWorkerMetrics, serveMetrics } from './metrics.js';
+import { createWorkerMetrics } from './metrics.js';
 import { startInsights, type Insights } from './insights.js';
 
 export interface WorkerService {
@@ -18,7 +18,7 @@ export interface WorkerService {
   /** The bulk lane's worker (the logs-bulk queue, BULK_WORKER_CONCURRENCY jobs at once). */
   bulkWorker: Worker;
   log: Logger;
-  /** The /metrics and /health server on WORKER_METRICS_PORT. */
+  /** /metrics (METRICS_TOKEN as ingest-api's) and /health, on WORKER_METRICS_HOST:WORKER_METRICS_PORT. */
   metricsServer: Server;
   /** Usage roll-up and alert rules (issue 6), runnable on demand. */
   insights: Insights;
@@ -35,6 +35,8 @@ const BULK_JOBS_ALONE = 32;
 
 export async function startWorker(config: WorkerConfig, options: { queueName?: string } = {}): Promise<WorkerService> {
   const log = createLogger('worker', config.LOG_LEVEL);
+  const metricsListener = { host: config.WORKER_METRICS_HOST, port: config.WORKER_METRICS_PORT, token: config.METRICS_TOKEN, health: true };
+  refuseOpenMetrics(metricsListener);
   // its own role (migration 090): partitions and retention through the owner's narrow functions
   const sql = createSql(config.WORKER_DATABASE_URL ?? roleUrl(config.DATABASE_URL, 'worker'), { max: config.DATABASE_POOL_SIZE, applicationName: 'worker' });
   const connection = workerConnection(config.REDIS_URL);
@@ -89,7 +91,7 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
   await ensurePartitionsNow(sql, log);
   const maintainer = await startMaintenance(config, sql, connection, log);
   const insights = await startInsights(config, sql, connection, log);
-  const metricsServer = await serveMetrics(metrics.registry, config.WORKER_METRICS_HOST, config.WORKER_METRICS_PORT);
+  const metricsServer = await serveMetrics(metrics.registry, metricsListener);
   log.info({ queues: [worker.name, bulkWorker.name], concurrency: config.WORKER_CONCURRENCY, bulk_concurrency: config.BULK_WORKER_CONCURRENCY, metrics: metricsServer.address() }, 'worker started');
 
   return {

@@ -2,6 +2,9 @@
  * Configuration: one zod schema per process, parsed once at start-up.
  * Nothing else in the code base reads `process.env`.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 
 const bool = z
@@ -12,6 +15,12 @@ const positiveInt = z.coerce.number().int().positive();
 
 /** Settings every process shares. */
 export const baseSchema = z.object({
+  /**
+   * The file of variables every entry point reads (loadEnvConfig), relative to
+   * the working directory; the process's own environment wins over it. `none`
+   * reads no file. Default `.env`.
+   */
+  ENV_FILE: z.string().min(1).default('.env'),
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   /**
    * Postgres connection string of the owner role: only `migrate` connects with
@@ -52,8 +61,14 @@ export const baseSchema = z.object({
 
 export const httpSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
-  /** Trust `X-Forwarded-For`; only behind a proxy that sets it. */
+  /** Trust `X-Forwarded-For`; only behind a proxy that appends to it. */
   TRUST_PROXY: bool.default(false),
+  /**
+   * With TRUST_PROXY, how many proxies in front append to `X-Forwarded-For`:
+   * the client is the entry that many from the right (what the outermost
+   * trusted proxy saw); entries left of it are the client's own to choose. Default 1.
+   */
+  TRUST_PROXY_HOPS: positiveInt.default(1),
   /** Node's `server.requestTimeout`: a whole request must arrive within this. */
   REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
@@ -65,6 +80,13 @@ export const httpSchema = z.object({
   KEY_CACHE_TTL_MS: positiveInt.default(60_000),
   /** Verified keys each process remembers (LRU); an evicted key is verified again with bcrypt at its next use. Default 100,000. */
   KEY_CACHE_MAX_ENTRIES: positiveInt.default(100_000),
+  /**
+   * While Postgres cannot answer, a verified key keeps the state last read for
+   * it this long after the database last confirmed it (unless an invalidation
+   * named it since), so ingest goes on; past it, and for keys not verified by
+   * the process, 503 unavailable. 0: no stale state. Default 900,000 (15 min).
+   */
+  KEY_STATE_STALE_MAX_MS: z.coerce.number().int().min(0).default(900_000),
   // --- API keys (issue 3) ---
   /** Failed authentications one address may make per window; past it, 429 with Retry-After. Shared by all processes via Redis. */
   AUTH_FAILURE_LIMIT: positiveInt.default(20),
@@ -154,6 +176,11 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
   /** Failed tenant sign-ins for one username within TENANT_LOGIN_WINDOW_MS before 429. Default 5. */
   TENANT_LOGIN_MAX_FAILURES_PER_USER: positiveInt.default(5),
   TENANT_LOGIN_WINDOW_MS: positiveInt.default(15 * 60_000),
+  /**
+   * How long a console session (the cookie set by POST /api/v1/auth/session) lasts from sign-in; the session
+   * lives in Redis and ends sooner on sign-out, or when its user, key or client is deactivated or revoked. Default 8 h.
+   */
+  CONSOLE_SESSION_TTL_MS: z.coerce.number().int().min(60_000).max(30 * 24 * 3_600_000).default(8 * 3_600_000),
   // --- throughput, limits and backpressure (issue 5) ---
   /** Group commit: while a job is being stored, the events of the next requests gather for it to be done, but at most this long, into one queue job (0 = a job per request). Default 2. */
   GROUP_COMMIT_MS: z.coerce.number().int().min(0).max(1_000).default(2),
@@ -250,8 +277,10 @@ export const workerSchema = baseSchema.extend({
   BATCH_CONCURRENCY: positiveInt.default(2),
   /** Port of the worker's tiny HTTP server (/metrics, /health); 0 picks a free port. Default 8002. */
   WORKER_METRICS_PORT: port.default(8002),
-  /** Address the worker's metrics server binds. Default 127.0.0.1. */
+  /** Address the worker's metrics server binds; another than loopback needs METRICS_TOKEN. Default 127.0.0.1. */
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** As for the HTTP apps: when set, the worker's /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: httpSchema.shape.METRICS_TOKEN,
 
   // --- usage roll-up and alerts (issue 6, part B) ---
   /** How often the usage counters in Redis are rolled up into usage_hourly / key_addresses; one worker runs each. Default 60000. */
@@ -296,15 +325,18 @@ const adminDatabaseShape = {
 };
 
 /**
- * `central-logger logs` and `tail`: a tenant's commands, which talk to the
- * ingest API with a reader or owner key (or a user's access token) and need
- * no database. Flags (--url, --api-key) win over these.
+ * `central-logger logs`, `tail` and `ship`: the commands that talk to the
+ * ingest API with a key (or a user's access token) and need no database,
+ * as the SDK (packages/client) reads them, so that they may sit in .env too.
+ * Flags (--url, --api-key, --environment) win over these.
  */
 export const apiCliSchema = z.object({
-  /** The ingest API, its base URL or its /api/v1/logs URL (as the SDK and `ship` take it). */
+  /** The ingest API, its base URL or its /api/v1/logs URL. */
   LOGGER_API_URL: z.url().optional(),
-  /** A reader or owner key, or a tenant user's access token. */
+  /** A key: reader or owner for logs and tail, agent or owner for ship; or a tenant user's access token. */
   LOGGER_API_KEY: z.string().min(1).optional(),
+  /** `ship`: environment of the lines that carry none. */
+  LOGGER_ENVIRONMENT: z.string().min(1).optional(),
 });
 export type ApiCliConfig = z.infer<typeof apiCliSchema>;
 
@@ -353,6 +385,40 @@ export function loadConfig<S extends z.ZodType>(
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
   }
   return result.data;
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * How every entry point (the three apps, the CLI, `npm start`) reads its
+ * configuration: the variables of the `.env` file in the working directory
+ * (ENV_FILE), under the process's environment, parsed with `schema`. So the
+ * CLI and the services it manages see the same database as `npm start`.
+ */
+export function loadEnvConfig<S extends z.ZodType>(schema: S, options: { env?: Env; cwd?: string } = {}): z.infer<S> {
+  return loadConfig(schema, withEnvFile(options.env ?? process.env, options.cwd ?? process.cwd()));
+}
+
+/**
+ * `env` over the variables of its ENV_FILE (`.env`), as Node's own loader
+ * (`node --env-file`) reads them. A missing `.env` is no error; a missing
+ * file named in ENV_FILE is.
+ */
+export function withEnvFile(env: Env, cwd: string): Env {
+  const named = env.ENV_FILE || undefined;
+  if (named === 'none') return env;
+  const path = resolve(cwd, named ?? '.env');
+  if (!existsSync(path)) {
+    if (named) throw new ConfigError([`ENV_FILE: ${path} does not exist`]);
+    return env;
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`ENV_FILE: ${path} cannot be read (${(err as Error).message})`]);
+  }
+  return { ...parseEnv(text), ...env };
 }
 
 // --- API keys (issue 3) ---

@@ -31,3 +31,17 @@ export async function dropDatabase(url: string): Promise<void> {
     await sql.end();
   }
 }
+
+/**
+ * Where a connection string points, for people: the database, its host and
+ * port, and the user; never the password (`central_logger on
+ * 127.0.0.1:5432 as central_logger_admin`).
+ */
+export function describeDatabase(url: string): string {
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.slice(1)) || '(the user\'s default)';
+  // a socket directory given as ?host=/run/postgresql, as libpq allows, is where it connects
+  const host = u.searchParams.get('host') || u.hostname || 'localhost';
+  const user = u.username ? ` as ${decodeURIComponent(u.username)}` : '';
+  return `${name} on ${host}:${u.port || '5432'}${user}`;
+}

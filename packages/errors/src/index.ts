@@ -13,6 +13,8 @@ export const errorStatus = {
   client_inactive: 401,
   invalid_credentials: 401,
   insufficient_scope: 403,
+  /** A console session's state-changing request that did not come from the console's own origin (CSRF). */
+  cross_origin_refused: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,

@@ -27,6 +27,26 @@ export function checkStorable(value: unknown, maxDepth: number): StorableCheck {
   return { problem: walk.tooDeep ? { ...problem, tooDeep: true } : problem, bytes: walk.bytes };
 }
 
+/**
+ * Values that many events carry by reference (the attributes of an OTLP
+ * resource, in the metadata of each of its records), checked once by
+ * `checkShared`: the nesting they were checked with, and their size.
+ */
+const SHARED = new WeakMap<object, { maxDepth: number; bytes: number }>();
+
+/**
+ * `checkStorable` for a value that many events will share, unchanged, by
+ * reference: when it passes, the check of each event that holds it counts
+ * its size without walking it again (as long as it sits where `maxDepth`
+ * levels are still allowed). When it fails, nothing is remembered, and each
+ * event's check finds and words the problem as usual.
+ */
+export function checkShared(value: object, maxDepth: number): StorableCheck {
+  const check = checkStorable(value, maxDepth);
+  if (!check.problem) SHARED.set(value, { maxDepth, bytes: check.bytes });
+  return check;
+}
+
 /** Adds `v`'s size to `w.bytes`; true (with `w.message` set) when a problem was found. */
 function visit(v: unknown, depth: number, maxDepth: number, w: Walk): boolean {
   if (typeof v === 'string') {
@@ -36,6 +56,11 @@ function visit(v: unknown, depth: number, maxDepth: number, w: Walk): boolean {
   }
   if (v === null || typeof v !== 'object') {
     w.bytes += 8;
+    return false;
+  }
+  const shared = SHARED.get(v);
+  if (shared && maxDepth - depth >= shared.maxDepth) {
+    w.bytes += shared.bytes;
     return false;
   }
   if (depth >= maxDepth) {

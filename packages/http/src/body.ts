@@ -54,6 +54,16 @@ export function bodyTypeOf(contentType: string | undefined, contentEncoding: str
  * without a Content-Length.
  */
 export async function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits, received?: WireBytes): Promise<string> {
+  const bytes = await readBodyBytes(req, gzip, limits, received);
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new AppError('validation_failed', 'The body is not valid UTF-8');
+  }
+}
+
+/** `readBody` for a binary body (e.g. protobuf): the same limits and errors, the bytes as they are. */
+export async function readBodyBytes(req: IncomingMessage, gzip: boolean, limits: BodyLimits, received?: WireBytes): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge('The request body', limits.maxBytes);
 
@@ -77,11 +87,7 @@ export async function readBody(req: IncomingMessage, gzip: boolean, limits: Body
     if (code.startsWith('Z_')) throw new AppError('validation_failed', 'The body is not valid gzip', { cause: err });
     throw new AppError('bad_request', 'The request body could not be read', { cause: err });
   }
-  try {
-    return UTF8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
-  } catch {
-    throw new AppError('validation_failed', 'The body is not valid UTF-8');
-  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 // one decoder for all: a whole-buffer decode keeps no state between calls
@@ -92,49 +98,46 @@ function readPlain(req: IncomingMessage, max: number, received: WireBytes | unde
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
-    // listeners as methods of one object: under tsx, a named closure per
-    // request costs a defineProperty (its name) each
-    const on = {
-      data(chunk: Buffer): void {
-        total += chunk.length;
-        if (received) received.bytes += chunk.length;
-        if (total > max) {
-          // stop reading; the 413 closes the connection
-          req.pause();
-          on.settle(tooLarge('The request body', max));
-          return;
-        }
-        try {
-          guard?.push(chunk);
-        } catch (err) {
-          req.pause();
-          on.settle(err);
-          return;
-        }
-        chunks.push(chunk);
-      },
-      end(): void {
-        on.settle();
-      },
-      close(): void {
-        on.settle(new Error('the client closed the request before its body ended'));
-      },
-      // every listener goes once the body is settled: the request's 'close'
-      // comes after every answered request, and an Error built then (with its
-      // stack trace) cost more than reading a small body
-      settle(err?: unknown): void {
-        req.off('data', on.data);
-        req.off('end', on.end);
-        req.off('error', on.settle);
-        req.off('close', on.close);
-        if (err) reject(err);
-        else resolve(chunks);
-      },
-    };
-    req.on('data', on.data);
-    req.once('end', on.end);
-    req.once('error', on.settle);
-    req.once('close', on.close);
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', settle);
+    req.once('close', onClose);
+
+    function onData(chunk: Buffer): void {
+      total += chunk.length;
+      if (received) received.bytes += chunk.length;
+      if (total > max) {
+        // stop reading; the 413 closes the connection
+        req.pause();
+        settle(tooLarge('The request body', max));
+        return;
+      }
+      try {
+        guard?.push(chunk);
+      } catch (err) {
+        req.pause();
+        settle(err);
+        return;
+      }
+      chunks.push(chunk);
+    }
+    function onEnd(): void {
+      settle();
+    }
+    function onClose(): void {
+      settle(new Error('the client closed the request before its body ended'));
+    }
+    // every listener goes once the body is settled: the request's 'close'
+    // comes after every answered request, and an Error built then (with its
+    // stack trace) cost more than reading a small body
+    function settle(err?: unknown): void {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', settle);
+      req.off('close', onClose);
+      if (err) reject(err);
+      else resolve(chunks);
+    }
   });
 }
 

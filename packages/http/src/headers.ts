@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Context, Next } from 'koa';
 
 /**
  * The headers of every answer, raw handlers' and error answers included: no
@@ -10,9 +9,6 @@ export const EVERY_ANSWER: Readonly<Record<string, string>> = Object.freeze({ 'X
 
 /** Answers that hold a tenant's logs, keys or usage: no browser or proxy keeps a copy. */
 export const NO_STORE: Readonly<Record<string, string>> = Object.freeze({ 'Cache-Control': 'no-store' });
-
-/** The headers of an answer under /api (raw handlers spread this; Koa apps use `noStoreUnder` and the error middleware). */
-export const API_ANSWER: Readonly<Record<string, string>> = Object.freeze({ ...EVERY_ANSWER, ...NO_STORE });
 
 /** What an HTML page may load, beside `default-src 'none'`; nothing inline but what `styleHashes` allows. */
 export interface PagePolicy {
@@ -50,13 +46,4 @@ export function htmlHeaders(policy: PagePolicy): Record<string, string> {
 /** The CSP source of an inline `<style>` block's text: `sha256-<base64>`. */
 export function styleHash(css: string): string {
   return `sha256-${createHash('sha256').update(css, 'utf8').digest('base64')}`;
-}
-
-/** Koa middleware: `Cache-Control: no-store` on every answer under `prefix` (errors too). */
-export function noStoreUnder(prefix: string) {
-  return async function noStore(ctx: Context, next: Next): Promise<void> {
-    // the router matches paths in any case
-    if (ctx.path.toLowerCase().startsWith(prefix)) ctx.set(NO_STORE);
-    await next();
-  };
 }

@@ -1,5 +1,5 @@
 export * from './logger.js';
-export * from './error-middleware.js';
+export * from './lifecycle.js';
 export * from './body.js';
 export * from './server.js';
 export * from './health.js';

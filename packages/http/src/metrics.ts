@@ -1,6 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { Context, Next } from 'koa';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 
 export type { Registry };
@@ -24,21 +23,31 @@ export interface MetricsListenerOptions {
   port: number;
   /** When set, `/metrics` wants `Authorization: Bearer <token>`. */
   token?: string;
+  /** Also answer `GET /health` (200, no token: it says only that the process is up), for a process with no other listener. Default false. */
+  health?: boolean;
+}
+
+/** Refuses, before anything starts, a metrics listener reachable from other machines without a token. */
+export function refuseOpenMetrics(options: Pick<MetricsListenerOptions, 'host' | 'token'>): void {
+  if (!isLoopback(options.host) && !options.token) {
+    throw new Error(`METRICS_HOST ${options.host} is reachable from other machines: set METRICS_TOKEN, or bind to 127.0.0.1`);
+  }
 }
 
 /**
  * `/metrics` (Prometheus) on a listener of its own, off the public port: by
  * default on 127.0.0.1, where only the machine's own scraper reaches it.
  * Bound elsewhere, it needs a bearer token (refused at start-up without one).
+ * Every process serves its metrics this way (the worker with `/health` too).
  */
 export async function serveMetrics(registry: Registry, options: MetricsListenerOptions): Promise<Server> {
-  if (!isLoopback(options.host) && !options.token) {
-    throw new Error(`METRICS_HOST ${options.host} is reachable from other machines: set METRICS_TOKEN, or bind to 127.0.0.1`);
-  }
+  refuseOpenMetrics(options);
   const wanted = options.token === undefined ? undefined : digest(`Bearer ${options.token}`);
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
-    if (req.method !== 'GET' || path !== '/metrics') {
+    if (options.health && req.method === 'GET' && path === '/health') {
+      res.writeHead(200, { ...EVERY_ANSWER, ...NO_STORE, 'Content-Type': 'application/json; charset=utf-8' }).end('{"status":"ok"}');
+    } else if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404, { ...EVERY_ANSWER, 'Content-Type': 'application/json; charset=utf-8' }).end('{"error":"not_found","message":"Only GET /metrics is served here"}');
     } else if (wanted && !timingSafeEqual(digest(authorization(req)), wanted)) {
       res.writeHead(401, { ...EVERY_ANSWER, 'WWW-Authenticate': 'Bearer realm="metrics"', 'Content-Type': 'application/json; charset=utf-8' }).end('{"error":"invalid_api_key","message":"GET /metrics needs Authorization: Bearer <METRICS_TOKEN>"}');
@@ -88,16 +97,4 @@ export class RequestCounters {
     child.inc();
     if (status === 401 || status === 403) this.authFailures.inc({ code: errorCode ?? 'unknown' });
   }
-}
-
-/** Counts every request the Koa app answers; goes before the error middleware, so it sees the status that chose. */
-export function requestMetrics(counters: RequestCounters) {
-  return async function countRequests(ctx: Context, next: Next): Promise<void> {
-    try {
-      await next();
-    } finally {
-      const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-      counters.count(ctx.method, route, ctx.status, (ctx.body as { error?: string } | undefined)?.error);
-    }
-  };
 }

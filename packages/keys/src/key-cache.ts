@@ -1,5 +1,18 @@
-import type { Sql } from '@central-logger/db';
+import { answerWithin, isUnavailable, type Sql } from '@central-logger/db';
+import { AppError } from '@central-logger/errors';
 import { findKeyStates, type KeyForVerification } from './store.js';
+
+/** How often a state served stale is read again, and Postgres asked again at all, while it is away. */
+const STALE_RETRY_MS = 1_000;
+
+export interface VerifiedKeysOptions {
+  ttlMs: number;
+  maxEntries: number;
+  /** How long after the database last confirmed a state it may still answer while Postgres is away. */
+  staleMaxMs: number;
+  /** Longest wait for a read of key data before it counts as Postgres being away. */
+  readTimeoutMs: number;
+}
 
 export type Invalidation = { keyId: string } | { clientId: string } | { all: true };
 
@@ -9,6 +22,12 @@ interface Entry {
   /** The state is trusted until then, unless an invalidation came first. */
   until: number;
   epoch: number;
+  /** When the database last confirmed the state. */
+  confirmedAt: number;
+  /** An invalidation named the key (or its client) since: the state may be wrong, so it is never served stale. */
+  doubted: boolean;
+  /** The last read of the state could not reach the database: it is served stale, and read again in the background. */
+  failing: boolean;
   /** The state read in progress, and the generation it started in: concurrent uses of one stale key share it. */
   refreshing?: { generation: number; read: Promise<KeyForVerification | 'gone' | 'rehash' | undefined> };
 }
@@ -23,6 +42,12 @@ interface Entry {
  * process, not one per TTL. A state whose hash changed drops the entry: the
  * secret is verified again. Invalidations (pub/sub) mark states stale; they
  * never cost a hash.
+ *
+ * While Postgres cannot answer, a key keeps the state last read for it, up to
+ * `staleMaxMs` after the database last confirmed it, unless an invalidation
+ * named it (or its client, or all keys) since: ingest goes on for the keys it
+ * knows, and a revocation announced over Redis still stops its key. A key
+ * whose state cannot be used so is answered 503 unavailable, never 500.
  */
 export class VerifiedKeys {
   private readonly entries = new Map<string, Entry>();
@@ -34,10 +59,14 @@ export class VerifiedKeys {
   /** State queries run (each for a batch of keys): tests and the bench read it. */
   stateQueries = 0;
 
+  /** States served stale because Postgres could not be read: tests read it. */
+  staleAnswers = 0;
+  // until then (performance.now()), Postgres counts as away without asking it
+  private awayUntil = 0;
+
   constructor(
     private readonly sql: Sql,
-    private readonly ttlMs: number,
-    private readonly maxEntries: number,
+    private readonly options: VerifiedKeysOptions,
     private readonly now: () => number,
   ) {}
 
@@ -56,13 +85,43 @@ export class VerifiedKeys {
     // most recently used goes last; eviction takes the first
     this.entries.delete(digest);
     this.entries.set(digest, entry);
-    if (entry.epoch === this.epoch && entry.until > this.now()) return entry.key;
+    const now = this.now();
+    if (entry.epoch === this.epoch && entry.until > now) return entry.key;
+    // while the database is away, a usable state answers at once and is read again in the background
+    const stale = entry.failing && this.usableStale(entry, now);
     // a read that started before an invalidation may predate the change: do not join it
-    if (entry.refreshing?.generation === this.generation) return entry.refreshing.read;
+    if (entry.refreshing?.generation === this.generation) return stale ? entry.key : entry.refreshing.read;
     const refreshing = { generation: this.generation, read: this.refresh(digest, entry) };
     entry.refreshing = refreshing;
     void refreshing.read.finally(() => entry.refreshing === refreshing && (entry.refreshing = undefined)).catch(() => {});
-    return refreshing.read;
+    if (stale) this.staleAnswers++;
+    return stale ? entry.key : refreshing.read;
+  }
+
+  /**
+   * Runs a read of key data bounded by the read timeout; 503 unavailable when
+   * Postgres cannot answer. Once a read found it away, reads in the next
+   * second fail at once rather than each waiting out the timeout.
+   */
+  read<T>(query: () => Promise<T>): Promise<T> {
+    // real time, not the injectable clock: this paces connection attempts
+    if (performance.now() < this.awayUntil) return Promise.reject(verificationUnavailable());
+    return answerWithin(query(), this.options.readTimeoutMs).then(
+      (result) => {
+        this.awayUntil = 0;
+        return result;
+      },
+      (err: unknown) => {
+        if (!isUnavailable(err)) throw err;
+        this.awayUntil = performance.now() + STALE_RETRY_MS;
+        throw verificationUnavailable(err);
+      },
+    );
+  }
+
+  // the last state read, not named by an invalidation since, and confirmed recently enough
+  private usableStale(entry: Entry, now: number): boolean {
+    return entry.epoch === this.epoch && !entry.doubted && now - entry.confirmedAt <= this.options.staleMaxMs;
   }
 
   /**
@@ -73,11 +132,13 @@ export class VerifiedKeys {
    */
   remember(digest: string, key: KeyForVerification, generation: number): void {
     this.entries.delete(digest);
-    if (this.entries.size >= this.maxEntries) {
+    if (this.entries.size >= this.options.maxEntries) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
-    this.entries.set(digest, { key, until: generation === this.generation ? this.now() + this.ttlMs : 0, epoch: this.epoch });
+    const now = this.now();
+    const current = generation === this.generation;
+    this.entries.set(digest, { key, until: current ? now + this.options.ttlMs : 0, epoch: this.epoch, confirmedAt: now, doubted: !current, failing: false });
   }
 
   invalidate(what: Invalidation): void {
@@ -88,13 +149,22 @@ export class VerifiedKeys {
     }
     for (const entry of this.entries.values()) {
       const k = entry.key;
-      if (('keyId' in what && k.id === what.keyId) || ('clientId' in what && k.clientId === what.clientId)) entry.until = 0;
+      if (('keyId' in what && k.id === what.keyId) || ('clientId' in what && k.clientId === what.clientId)) {
+        entry.until = 0;
+        entry.doubted = true;
+      }
     }
   }
 
   private async refresh(digest: string, entry: Entry): Promise<KeyForVerification | 'gone' | 'rehash' | undefined> {
     const generation = this.generation;
-    const state = await this.readState(entry.key.id);
+    let state: KeyForVerification | undefined;
+    try {
+      state = await this.read(() => this.readState(entry.key.id));
+    } catch (err) {
+      return this.readFailed(digest, entry, err);
+    }
+    entry.failing = false;
     const current = this.entries.get(digest) === entry;
     const changed = !state ? 'gone' : state.keyHash !== entry.key.keyHash || state.hashVersion !== entry.key.hashVersion ? 'rehash' : undefined;
     if (changed) {
@@ -104,10 +174,23 @@ export class VerifiedKeys {
     if (!current) return state!;
     entry.key = state!;
     if (generation === this.generation) {
-      entry.until = this.now() + this.ttlMs;
+      const now = this.now();
+      entry.until = now + this.options.ttlMs;
       entry.epoch = this.epoch;
+      entry.confirmedAt = now;
+      entry.doubted = false;
     }
     return state;
+  }
+
+  // Postgres is away: the last state, if usable, answers (read again at most once a second); otherwise 503
+  private readFailed(digest: string, entry: Entry, err: unknown): KeyForVerification {
+    const now = this.now();
+    if (!(err instanceof AppError && err.code === 'unavailable') || this.entries.get(digest) !== entry || !this.usableStale(entry, now)) throw err;
+    entry.failing = true;
+    entry.until = Math.min(now + STALE_RETRY_MS, entry.confirmedAt + this.options.staleMaxMs);
+    this.staleAnswers++;
+    return entry.key;
   }
 
   // every key whose state is wanted in this turn of the event loop is read by one query
@@ -133,4 +216,9 @@ export class VerifiedKeys {
     }
     for (const [id, waiting] of batch) for (const settle of waiting) settle(states instanceof Error ? states : states.get(id));
   }
+}
+
+/** 503 for a key whose state cannot be read or used while Postgres is away. */
+export function verificationUnavailable(cause?: unknown): AppError {
+  return new AppError('unavailable', 'API keys cannot be verified right now; retry later', { headers: { 'Retry-After': '5' }, cause });
 }

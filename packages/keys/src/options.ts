@@ -13,6 +13,7 @@ export type VerifierConfig = Pick<
   HttpConfig & BaseConfig,
   | 'KEY_CACHE_TTL_MS'
   | 'KEY_CACHE_MAX_ENTRIES'
+  | 'KEY_STATE_STALE_MAX_MS'
   | 'BCRYPT_COST'
   | 'NODE_ENV'
   | 'KEY_LOOKUP_SECRET'
@@ -33,6 +34,7 @@ export function verifierOptions(config: VerifierConfig, sql: Sql, redis: Redis, 
   return {
     ttlMs: config.KEY_CACHE_TTL_MS,
     maxEntries: config.KEY_CACHE_MAX_ENTRIES,
+    staleMaxMs: config.KEY_STATE_STALE_MAX_MS,
     inflightPerPrefix: config.AUTH_INFLIGHT_PER_PREFIX,
     inflightPerAddress: config.AUTH_INFLIGHT_PER_ADDRESS,
     hashConcurrency: config.AUTH_HASH_CONCURRENCY,

@@ -8,7 +8,7 @@ import { InFlightBounds } from './inflight.js';
 import { VerifiedKeys, type Invalidation } from './key-cache.js';
 import type { FailureLimiter, Refusal } from './limiter.js';
 import type { Role } from './roles.js';
-import { findKeyByLookupId, keyStatus, migrateLegacyLookupId, upgradeLegacyHash, type KeyForVerification } from './store.js';
+import { findKeyByLookupId, findKeyStates, keyStatus, migrateLegacyLookupId, upgradeLegacyHash, type KeyForVerification } from './store.js';
 import { DEV_KEY_LOOKUP_SECRET } from './lookup-secret.js';
 import { UsageTracker } from './usage.js';
 
@@ -30,6 +30,15 @@ export interface KeyVerifierOptions {
   ttlMs?: number;
   /** Most verified keys remembered per process (LRU). Default 100,000. */
   maxEntries?: number;
+  /**
+   * While Postgres cannot answer, how long after the database last confirmed
+   * a verified key's state that state still answers (unless an invalidation
+   * named the key since); past it, and for keys not verified here, 503
+   * unavailable. 0: never. Default 15 min.
+   */
+  staleMaxMs?: number;
+  /** Longest wait for Postgres to answer a read of key data before it counts as away. Default 5 s. */
+  readTimeoutMs?: number;
   /** Verifications (lookup + hash) of one key prefix in flight at once; beyond, 429 at once. Default 2. */
   inflightPerPrefix?: number;
   /** Verifications from one address in flight at once; beyond, 429 at once. Default 4. */
@@ -84,6 +93,9 @@ const invalid = () => new AppError('invalid_api_key', 'Invalid API key');
  *     than one of its slots, so another tenant's first verification is next.
  * Keys this process already verified skip all four: a locked-out address (or
  * prefix) keeps the keys verified here working, and gets 429 for the others.
+ *
+ * While Postgres is away, keys verified here keep their last known state for
+ * `staleMaxMs`; other keys get 503 unavailable with Retry-After (VerifiedKeys).
  */
 export class KeyVerifier {
   private readonly keys: VerifiedKeys;
@@ -101,7 +113,12 @@ export class KeyVerifier {
 
   constructor(private readonly sql: Sql, options: KeyVerifierOptions = {}) {
     this.now = options.now ?? Date.now;
-    this.keys = new VerifiedKeys(sql, options.ttlMs ?? 60_000, options.maxEntries ?? 100_000, this.now);
+    this.keys = new VerifiedKeys(sql, {
+      ttlMs: options.ttlMs ?? 60_000,
+      maxEntries: options.maxEntries ?? 100_000,
+      staleMaxMs: options.staleMaxMs ?? 15 * 60_000,
+      readTimeoutMs: options.readTimeoutMs ?? 5_000,
+    }, this.now);
     this.bounds = new InFlightBounds(options.inflightPerPrefix ?? 2, options.inflightPerAddress ?? 4);
     this.hashing = new FairHashQueue(options.hashConcurrency ?? 2, 1);
     this.bcryptCost = options.bcryptCost ?? 10;
@@ -141,6 +158,31 @@ export class KeyVerifier {
   }
 
   /**
+   * The principal of a key whose secret was verified at a console sign-in
+   * (the session keeps its id, never the key): its state through the same
+   * cache, TTL and invalidations as `authenticate`, so revoking the key or
+   * deactivating its client ends the session as fast as it stops the key.
+   * No secret check, no failure counting: the session is the proof.
+   * `recordUse` false: a recheck of a long request (a live tail), not a use.
+   */
+  async resumeKey(keyId: string, address: string, recordUse = true): Promise<Principal> {
+    const slot = `session:${keyId}`;
+    const known = this.keys.lookup(slot);
+    let key = known instanceof Promise ? await known : known;
+    if (key === 'rehash' || key === undefined) {
+      // first use in this process, or the stored hash changed (a legacy hash upgraded): the row's state is what counts
+      const generation = this.keys.generation;
+      key = (await findKeyStates(this.sql, [keyId])).get(keyId) ?? 'gone';
+      if (key !== 'gone') this.keys.remember(slot, key, generation);
+    }
+    if (key === 'gone') throw new AppError('api_key_revoked', 'The API key of this session no longer exists');
+    const refused = this.refusal(key);
+    if (refused) throw refused;
+    if (recordUse) this.usage.recordUse(key.id, address);
+    return principalOf(key);
+  }
+
+  /**
    * Whether a key that authenticated a request still holds, for requests that
    * outlive their authentication (a live tail): its current principal, or
    * the error a new request with it would get. Unlike `authenticate`, records
@@ -163,6 +205,11 @@ export class KeyVerifier {
   /** Verified keys remembered. */
   get size(): number {
     return this.keys.size;
+  }
+
+  /** Requests answered from a key's last known state while Postgres could not be read. */
+  get staleAnswers(): number {
+    return this.keys.staleAnswers;
   }
 
   /** Batched state queries run since start (each refreshes every key whose TTL ran out in one event-loop turn). */
@@ -224,7 +271,8 @@ export class KeyVerifier {
     if (typeof release === 'string') return { reason: 'rate_limited', prefix: publicPrefix(rawKey, prefix), error: this.busy(release), counted: true };
     try {
       const generation = this.keys.generation;
-      const key = await findKeyByLookupId(this.sql, rawKey, prefix);
+      // Postgres away: 503, not counted as a failure of the address
+      const key = await this.keys.read(() => findKeyByLookupId(this.sql, rawKey, prefix));
       if (!key) return { reason: 'unknown_key', prefix: publicPrefix(rawKey, prefix) };
       return await this.check(rawKey, digest, key, prefix, address, generation);
     } finally {

@@ -1,4 +1,4 @@
-import type { Sql } from '@central-logger/db';
+import { answerWithin, type Sql } from '@central-logger/db';
 import type { Limits } from './limits.js';
 
 export type LimitOverrides = Partial<Limits>;
@@ -37,6 +37,9 @@ export async function setLimitOverrides(sql: Sql, clientId: string, o: { [K in k
     insert into client_limits ${sql(row as never, ['client_id', ...set] as never)}
     on conflict (client_id) do update set ${sql(row as never, set as never)}, updated_at = now()`;
 }
+
+/** Longest wait for a client's overrides before the last known limits (or the defaults) apply. */
+const READ_TIMEOUT_MS = 5_000;
 
 interface Entry {
   limits: Limits;
@@ -85,7 +88,8 @@ export class LimitsResolver {
   private async load(clientId: string): Promise<Limits> {
     let limits: Limits;
     try {
-      limits = { ...this.defaults, ...(await getLimitOverrides(this.sql, clientId)) };
+      // bounded: a read that never answers would hold every request of the client
+      limits = { ...this.defaults, ...(await answerWithin(getLimitOverrides(this.sql, clientId), READ_TIMEOUT_MS)) };
     } catch (err) {
       this.onError?.(err as Error);
       limits = this.cache.get(clientId)?.limits ?? this.defaults;

@@ -1,7 +1,7 @@
 import { createHash, hash, type Hash } from 'node:crypto';
 import { isAppError } from '@central-logger/errors';
-import { validateBatch, type BatchLimits, type Level, type QueuedEvent } from '@central-logger/events';
-import { OTLP_TYPES, type ExportLogsRequestMessage, type KeyValueMessage, type LogRecordMessage, type ResourceLogsMessage, type ScopeLogsMessage } from './schema.js';
+import { checkShared, validateBatch, type BatchLimits, type Level, type QueuedEvent } from '@central-logger/events';
+import { OTLP_TYPES, wireBytesOf, type ExportLogsRequestMessage, type KeyValueMessage, type LogRecordMessage, type ResourceLogsMessage, type ScopeLogsMessage } from './schema.js';
 import { attributesToJson, isoMicros, nanos, scalarText, toJson, TooDeep, type JsonValue } from './values.js';
 
 /** What a record without the attributes that name them is stored with. */
@@ -54,23 +54,85 @@ export function countRecords(request: ExportLogsRequestMessage): number {
  * invalid record is rejected alone, with its reason; the others go on.
  */
 export function mapExportRequest(request: ExportLogsRequestMessage, options: MapOptions): MappedRequest {
-  const out: MappedRequest = { events: [], rejected: [] };
+  const rejected: RejectedRecord[] = [];
+  const mapped: MappedRecord[] = [];
   const ids = new Map<string, number>();
-  request.resourceLogs.forEach((rl, ri) => {
-    const resource = resourceContext(rl, options.limits.maxMetadataDepth);
-    rl.scopeLogs.forEach((sl, si) => {
-      const scope = scopeContext(sl, resource, options.limits.maxMetadataDepth);
-      sl.logRecords.forEach((record, li) => {
-        const at = { resource: ri, scope: si, record: li };
-        if (typeof scope === 'string') return void out.rejected.push({ ...at, reason: scope });
-        const mapped = mapRecord(record, scope, ids, options);
-        if (typeof mapped === 'string') out.rejected.push({ ...at, reason: mapped });
-        else out.events.push(mapped);
-      });
-    });
-  });
-  return out;
+  const depth = options.limits.maxMetadataDepth;
+  for (let ri = 0; ri < request.resourceLogs.length; ri++) {
+    const rl = request.resourceLogs[ri]!;
+    const resource = resourceContext(rl, depth);
+    for (let si = 0; si < rl.scopeLogs.length; si++) {
+      const sl = rl.scopeLogs[si]!;
+      const scope = scopeContext(sl, resource, depth);
+      for (let li = 0; li < sl.logRecords.length; li++) {
+        const record = typeof scope === 'string' ? scope : mapRecord(sl.logRecords[li]!, scope, ids, options);
+        if (typeof record === 'string') rejected.push({ resource: ri, scope: si, record: li, reason: record });
+        else mapped.push({ item: record.item, executedAt: record.executedAt, resource: ri, scope: si, record: li });
+      }
+    }
+  }
+  return { events: validateRecords(mapped, options, rejected), rejected };
 }
+
+/** A record mapped to an event, not yet checked; where it is in the request. */
+interface MappedRecord {
+  item: EventItem;
+  /** executed_at with the record's microseconds (validateBatch keeps milliseconds). */
+  executedAt: string;
+  resource: number;
+  scope: number;
+  record: number;
+}
+
+type EventItem = Omit<QueuedEvent, 'duration_ms'>;
+
+/**
+ * Checks the mapped records as `POST /api/v1/logs` checks events
+ * (validateBatch), all in one call; only when some record fails is each
+ * checked alone, so that just the invalid ones are rejected, with their reasons.
+ */
+function validateRecords(mapped: MappedRecord[], options: MapOptions, rejected: RejectedRecord[]): QueuedEvent[] {
+  if (mapped.length === 0) return [];
+  let events: QueuedEvent[] | undefined;
+  try {
+    events = validateBatch(mapped.map((m) => m.item), options.limits, noNewId, options.now);
+  } catch (err) {
+    if (!isAppError(err)) throw err;
+  }
+  if (events) {
+    for (let i = 0; i < events.length; i++) events[i]!.executed_at = mapped[i]!.executedAt;
+    return events;
+  }
+  events = [];
+  for (const m of mapped) {
+    const event = validateRecord(m, options);
+    if (typeof event === 'string') rejected.push({ resource: m.resource, scope: m.scope, record: m.record, reason: event });
+    else events.push(event);
+  }
+  rejected.sort((a, b) => a.resource - b.resource || a.scope - b.scope || a.record - b.record);
+  return events;
+}
+
+/** One record checked alone: its event, or why it is rejected. */
+function validateRecord(m: MappedRecord, options: MapOptions): QueuedEvent | string {
+  try {
+    const event = validateBatch([m.item], options.limits, noNewId, options.now)[0]!;
+    event.executed_at = m.executedAt;
+    return event;
+  } catch (err) {
+    if (!isAppError(err)) throw err;
+    const detail = err.details?.[0];
+    return detail ? `${detail.field ? `${detail.field}: ` : ''}${detail.message}` : err.message.replace('event 0', 'the record');
+  }
+}
+
+/**
+ * The resource's attributes and the scope are shared by every record of
+ * theirs, as `metadata.resource` and `metadata.scope`: checked once for what
+ * Postgres can store (`checkShared`), one level below the metadata, so that
+ * the check of each record counts them without walking them again.
+ */
+const METADATA_LEVEL = 1;
 
 interface ResourceContext {
   attributes: { [key: string]: JsonValue } | undefined;
@@ -93,8 +155,10 @@ function resourceContext(rl: ResourceLogsMessage, maxDepth: number): ResourceCon
   const hash = createHash('sha256');
   addPart(hash, OTLP_TYPES.resource.encode(rl.resource ?? {}).finish());
   try {
+    const attributes = pairs.length > 0 ? attributesToJson(pairs, maxDepth) : undefined;
+    if (attributes) checkShared(attributes, maxDepth - METADATA_LEVEL);
     return {
-      attributes: pairs.length > 0 ? attributesToJson(pairs, maxDepth) : undefined,
+      attributes,
       environment: textOf(pairs, MAPPED_ATTRIBUTES.environment[0]) ?? textOf(pairs, MAPPED_ATTRIBUTES.environment[1]) ?? OTLP_DEFAULTS.environment,
       workflow: textOf(pairs, MAPPED_ATTRIBUTES.workflow) ?? null,
       runId: textOf(pairs, MAPPED_ATTRIBUTES.runId),
@@ -116,18 +180,21 @@ function scopeContext(sl: ScopeLogsMessage, resource: ResourceContext | string, 
   if (!s || (!s.name && !s.version && s.attributes.length === 0)) return { ...resource, scope: undefined, prefix };
   try {
     const attributes = s.attributes.length > 0 ? attributesToJson(s.attributes, maxDepth) : undefined;
-    return { ...resource, scope: { ...(s.name ? { name: s.name } : {}), ...(s.version ? { version: s.version } : {}), ...(attributes ? { attributes } : {}) }, prefix };
+    const scope = { ...(s.name ? { name: s.name } : {}), ...(s.version ? { version: s.version } : {}), ...(attributes ? { attributes } : {}) };
+    checkShared(scope, maxDepth - METADATA_LEVEL);
+    return { ...resource, scope, prefix };
   } catch (err) {
     if (err instanceof TooDeep) return `scope attributes: nested deeper than ${maxDepth} levels`;
     throw err;
   }
 }
 
-/** The record as a queued event, or the reason it is rejected. */
-function mapRecord(record: LogRecordMessage, ctx: ScopeContext, ids: Map<string, number>, options: MapOptions): QueuedEvent | string {
-  const traceId = hexId(record.traceId, 16, 'traceId');
-  const spanId = hexId(record.spanId, 8, 'spanId');
-  if (traceId.problem || spanId.problem) return (traceId.problem ?? spanId.problem)!;
+/** The record as an event to check, or the reason it is rejected. */
+function mapRecord(record: LogRecordMessage, ctx: ScopeContext, ids: Map<string, number>, options: MapOptions): Pick<MappedRecord, 'item' | 'executedAt'> | string {
+  const traceId = hexId(record.traceId, 16);
+  if (traceId === undefined) return 'traceId: must be 16 bytes (32 hex digits in JSON)';
+  const spanId = hexId(record.spanId, 8);
+  if (spanId === undefined) return 'spanId: must be 8 bytes (16 hex digits in JSON)';
   const depth = options.limits.maxMetadataDepth;
   let attributes: { [key: string]: JsonValue } | undefined;
   let message: string | null;
@@ -141,8 +208,8 @@ function mapRecord(record: LogRecordMessage, ctx: ScopeContext, ids: Map<string,
   const ns = nanos(record.timeUnixNano) || nanos(record.observedTimeUnixNano) || BigInt(options.now) * 1_000_000n;
   const executedAt = isoMicros(ns);
   const metadata: Record<string, unknown> = {};
-  if (traceId.hex) metadata.trace_id = traceId.hex;
-  if (spanId.hex) metadata.span_id = spanId.hex;
+  if (traceId) metadata.trace_id = traceId;
+  if (spanId) metadata.span_id = spanId;
   if (record.flags & 0xff) metadata.trace_flags = record.flags & 0xff;
   if (record.severityNumber) metadata.severity_number = record.severityNumber;
   if (record.severityText) metadata.severity_text = record.severityText;
@@ -162,15 +229,7 @@ function mapRecord(record: LogRecordMessage, ctx: ScopeContext, ids: Map<string,
     message,
     metadata,
   };
-  try {
-    const event = validateBatch([item], options.limits, noNewId, options.now)[0]!;
-    event.executed_at = executedAt;
-    return event;
-  } catch (err) {
-    if (!isAppError(err)) throw err;
-    const detail = err.details?.[0];
-    return detail ? `${detail.field ? `${detail.field}: ` : ''}${detail.message}` : err.message.replace('event 0', 'the record');
-  }
+  return { item, executedAt };
 }
 
 /** The body as message text: a string as it is, any other value as JSON, none as null. */
@@ -183,13 +242,14 @@ function bodyText(record: LogRecordMessage, depth: number): string | null {
 
 /**
  * `otel_` and 128 bits of SHA-256 over the resource, the scope and the
- * record as protobuf: the same record in a retried request gets the same id,
+ * record as protobuf (the bytes it came in; from OTLP/JSON, as protobufjs
+ * encodes it): the same record in a retried request gets the same id,
  * so the idempotent insert stores it once. The n-th copy of an identical
  * record within one request gets an id of its own (the digest and n hashed
  * again), so every record a request carries is kept.
  */
 function eventId(record: LogRecordMessage, prefix: Buffer, ids: Map<string, number>): string {
-  const bytes = OTLP_TYPES.logRecord.encode(record).finish();
+  const bytes = wireBytesOf(record) ?? OTLP_TYPES.logRecord.encode(record).finish();
   // one-shot: cheaper than a Hash object per record
   const digest = hash('sha256', Buffer.concat([prefix, bytes], prefix.length + bytes.length), 'hex').slice(0, 32);
   const copies = ids.get(digest) ?? 0;
@@ -209,12 +269,18 @@ function noNewId(): string {
   throw new Error('an OTLP record always has its event_id');
 }
 
-/** A trace or span id as lowercase hex; empty and all-zero ids are no id (the spec's "invalid"). */
-function hexId(bytes: Uint8Array, length: number, name: string): { hex?: string; problem?: string } {
-  if (bytes.length === 0) return {};
-  if (bytes.length !== length) return { problem: `${name}: must be ${length} bytes (${length * 2} hex digits in JSON)` };
-  if (bytes.every((b) => b === 0)) return {};
-  return { hex: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex') };
+/**
+ * A trace or span id as lowercase hex; '' for none (empty, or all zero: the
+ * spec's invalid id); undefined when it is not `length` bytes.
+ */
+function hexId(bytes: Uint8Array, length: number): string | undefined {
+  if (bytes.length === 0) return '';
+  if (bytes.length !== length) return undefined;
+  let set = 0;
+  for (let i = 0; i < length; i++) set |= bytes[i]!;
+  if (set === 0) return '';
+  // protobufjs decodes bytes as Buffers in Node; an id from OTLP/JSON may be a Uint8Array
+  return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('hex');
 }
 
 /** The last string, number or boolean value of `key` among `pairs`, trimmed; undefined when absent or blank. */

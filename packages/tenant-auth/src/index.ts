@@ -7,3 +7,5 @@ export * from './invalidation.js';
 export * from './sign-in.js';
 export * from './provision.js';
 export * from './invites.js';
+export * from './sessions.js';
+export * from './manage.js';

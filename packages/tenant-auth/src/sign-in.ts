@@ -26,6 +26,18 @@ export function dummyPasswordHash(bcryptCost: number): Promise<string> {
  * Success and failure are audited.
  */
 export async function signIn(deps: SignInDeps, username: string, password: string, ip: string) {
+  const user = await checkSignIn(deps, username, password, ip);
+  const { accessToken, expiresIn } = await deps.tokens.issue(user);
+  await recordSuccess(deps.sql, user, ip, 'token');
+  return { access_token: accessToken, token_type: 'Bearer', expires_in: expiresIn, user: userJson({ ...user, lastLoginAt: new Date() }) };
+}
+
+/**
+ * The user whose password this is, under the sign-in limits (see `signIn`),
+ * the failure audited; the caller records the success (`recordSuccess`) once
+ * it has given the user what they signed in for (a token, a console session).
+ */
+export async function checkSignIn(deps: Omit<SignInDeps, 'tokens'>, username: string, password: string, ip: string): Promise<UserForSignIn> {
   const ticket = await deps.limiter.take(ip, username);
   const user = await checkPassword(deps, username, password).catch(async (err: unknown) => {
     await ticket.release();
@@ -36,15 +48,18 @@ export async function signIn(deps: SignInDeps, username: string, password: strin
     throw new AppError('invalid_credentials', 'Invalid username or password');
   }
   await ticket.succeed();
-  const { accessToken, expiresIn } = await deps.tokens.issue(user);
-  await deps.sql.begin(async (tx) => {
-    await recordSignIn(tx, user.id);
-    await recordAudit(tx, { actor: `user:${user.username}`, action: 'tenant_login.success', target: `tenant_user:${user.id}`, details: { client_id: user.clientId }, ip });
-  });
-  return { access_token: accessToken, token_type: 'Bearer', expires_in: expiresIn, user: userJson({ ...user, lastLoginAt: new Date() }) };
+  return user;
 }
 
-async function checkPassword(deps: SignInDeps, username: string, password: string): Promise<UserForSignIn | undefined> {
+/** A sign-in succeeded: last_login_at and the audit row, together. `via` says what it gave: a token or a console session. */
+export async function recordSuccess(sql: Sql, user: UserForSignIn, ip: string, via: 'token' | 'session'): Promise<void> {
+  await sql.begin(async (tx) => {
+    await recordSignIn(tx, user.id);
+    await recordAudit(tx, { actor: `user:${user.username}`, action: 'tenant_login.success', target: `tenant_user:${user.id}`, details: { client_id: user.clientId, ...(via === 'session' ? { via } : {}) }, ip });
+  });
+}
+
+async function checkPassword(deps: Pick<SignInDeps, 'sql' | 'dummyHash'>, username: string, password: string): Promise<UserForSignIn | undefined> {
   const user = await findUserForSignIn(deps.sql, username);
   const ok = await verifyPassword(password, user?.passwordHash ?? (await deps.dummyHash));
   return user && ok && user.passwordHash && user.isActive && user.clientActive ? user : undefined;

@@ -120,7 +120,8 @@ export async function deactivateTenantUser(sql: Db, userId: string): Promise<Ten
   return r ? toUser(r) : undefined;
 }
 
-function toUser(r: Record<string, unknown>): TenantUser {
+/** A tenant_users row as a TenantUser. */
+export function toUser(r: Record<string, unknown>): TenantUser {
   return {
     id: r.id as string,
     clientId: r.client_id as string,

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { ConfigError } from '@central-logger/config';
-import { createCliContext, type CliContext } from './context.js';
+import { createCliContext, type CliContext, type RunOptions } from './context.js';
 import { CliError } from './errors.js';
 import { registerApiKey } from './commands/api-key.js';
 import { registerClient } from './commands/client.js';
@@ -16,10 +16,12 @@ import { registerShip } from './commands/ship.js';
 import { registerLogs } from './commands/logs.js';
 
 /** Runs one command with a fresh context; failures print one line and set exit code 1. */
-async function run(fn: (ctx: CliContext) => Promise<void>, options: { asOwner?: boolean } = {}): Promise<void> {
+async function run(fn: (ctx: CliContext) => Promise<void>, options: RunOptions = {}): Promise<void> {
   let ctx: CliContext | undefined;
   try {
     ctx = createCliContext(options);
+    // first, before anything can fail: a change made in an unexpected database is seen at once
+    if (options.writes) ctx.out(`Database: ${ctx.database}`);
     await fn(ctx);
   } catch (err) {
     process.exitCode = 1;

@@ -1,15 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IngestConfig } from '@central-logger/config';
-import { AppError, isAppError } from '@central-logger/errors';
+import { AppError } from '@central-logger/errors';
 import { parseNdjson, validateBatch, type BatchLimits, type IngestAccepted } from '@central-logger/events';
-import { API_ANSWER, bodyTypeOf, clientAddress, errorAnswer, logRequest, randomId, readBody, type Logger, type RequestCounters, type WireBytes } from '@central-logger/http';
+import { bodyTypeOf, clientAddress, randomId, readBody, type Exchange, type Logger, type RawHandler } from '@central-logger/http';
 import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { GroupCommitter, QueueLane } from '@central-logger/queue';
-import type { UsageCounter } from '@central-logger/usage';
 import { admit, refuseWhenOverloaded, refusedBeforeAdmission, type AdmissionDeps } from '../admission.js';
 import type { IngestMetrics } from '../metrics.js';
 import { tenantPrincipal } from '../middleware/authenticate.js';
-import { recordUsage } from '../middleware/usage.js';
 
 /** The route this handler serves; the server sends it here without going through Koa. */
 export const INGEST_ROUTE = { method: 'POST', path: '/api/v1/logs' } as const;
@@ -33,8 +31,6 @@ export interface IngestRouteDeps {
   /** Group commit of each queue lane. */
   committers: Record<QueueLane, GroupCommitter>;
   metrics: IngestMetrics;
-  requests: RequestCounters;
-  usage: UsageCounter;
   log: Logger;
 }
 
@@ -68,13 +64,12 @@ export function servedBeforeKoa(): never {
  * fair share), then its events join that lane's group commit, and the 202 is sent only
  * once Redis holds the job that carries them.
  *
- * The one route served without Koa: it is the hot path, and Koa's context,
- * middleware chain and router cost as much as everything else a request does
- * here. It answers as the Koa app does (X-Request-Id, the error body of
- * `errorAnswer`, the access log, request metrics, usage), with the same
- * functions.
+ * Served without Koa (through `serveRaw`): it is the hot path, and Koa's
+ * context, middleware chain and router cost as much as everything else a
+ * request does here. Its request id, error answers, metrics, usage and access
+ * log are the request lifecycle's, as on every Koa route.
  */
-export function ingestLogs(deps: IngestRouteDeps) {
+export function ingestLogs(deps: IngestRouteDeps): RawHandler<Principal> {
   const limits = batchLimitsOf(deps.config);
   const bodyLimits = { maxBytes: deps.config.MAX_BODY_BYTES, maxDecompressedBytes: deps.config.MAX_DECOMPRESSED_BYTES };
   // nesting is checked on the raw bytes, before JSON.parse (whose time grows with it): the event's metadata, plus the event and the envelope
@@ -84,71 +79,44 @@ export function ingestLogs(deps: IngestRouteDeps) {
     json: { ...bodyLimits, depth: { maxDepth, perLine: false, describe } },
     ndjson: { ...bodyLimits, depth: { maxDepth, perLine: true, describe } },
   };
-  const { log } = deps;
 
-  return async function postLogs(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = performance.now();
-    const requestId = randomId('req');
-    const address = clientAddress(req, deps.config.TRUST_PROXY);
-    const headers: Record<string, string> = { 'X-Request-Id': requestId, ...API_ANSWER };
-    const received: WireBytes = { bytes: 0 };
-    // methods of one object, not named closures: under tsx each of those costs a defineProperty per request
-    let child: Logger | undefined;
-    const perRequest = {
-      log(): Logger {
-        return (child ??= log.child({ request_id: requestId }));
-      },
-      setHeader(name: string, value: string): void {
-        headers[name] = value;
-      },
-    };
-
-    let principal: Principal | undefined;
-    let events: number | undefined;
+  return async function postLogs(req: IncomingMessage, res: ServerResponse, exchange: Exchange<Principal>): Promise<void> {
+    exchange.ip = clientAddress(req, deps.config);
     let status = 202;
     let body: object;
     try {
-      principal = await tenantPrincipal(deps.verifier, req.headers, address, 'logs:write');
-      const ids = await accept(req, principal, received, (n) => (events = n), perRequest.setHeader);
+      const principal = (exchange.principal = await tenantPrincipal(deps.verifier, req.headers, exchange.ip, 'logs:write'));
+      const ids = await accept(req, principal, exchange);
       deps.metrics.eventsAccepted.inc(ids.length);
+      exchange.eventsAccepted = ids.length;
       body = { accepted: ids.length, ids } satisfies IngestAccepted;
     } catch (err) {
-      if (principal) deps.metrics.eventsRejected.inc({ reason: isAppError(err) ? err.code : 'internal_error' }, events ?? 1);
-      const answer = errorAnswer(err, requestId, perRequest.log);
+      const answer = exchange.fail(err);
+      if (exchange.principal) deps.metrics.eventsRejected.inc({ reason: answer.body.error }, exchange.eventCount ?? 1);
       status = answer.status;
-      Object.assign(headers, answer.headers);
       body = answer.body;
     }
-
-    const json = JSON.stringify(body);
-    headers['Content-Type'] = 'application/json; charset=utf-8';
-    headers['Content-Length'] = String(Buffer.byteLength(json));
-    res.writeHead(status, headers);
-    res.end(json);
-
-    const errorCode = status === 202 ? undefined : (body as { error: string }).error;
-    deps.requests.count(INGEST_ROUTE.method, INGEST_ROUTE.path, status, errorCode);
-    recordUsage(deps.usage, log, { principal, headers: req.headers, address, status, errorCode, eventsAccepted: status === 202 ? events! : 0, eventCount: events, bodyBytes: received.bytes });
-    logRequest(log, perRequest.log, status, () => ({ method: INGEST_ROUTE.method, path: INGEST_ROUTE.path, ms: Math.round(performance.now() - started), key_prefix: principal?.prefix, ip: address, error: errorCode }));
+    exchange.sendJson(res, status, body);
+    exchange.finish();
   };
 
   /** Reads, checks and queues the request's events; their ids once Redis holds them. */
-  async function accept(req: IncomingMessage, principal: Principal, received: WireBytes, counted: (events: number) => void, setHeader: (name: string, value: string) => void): Promise<string[]> {
+  async function accept(req: IncomingMessage, principal: Principal, exchange: Exchange<Principal>): Promise<string[]> {
     let admitted = false;
     try {
       refuseWhenOverloaded(deps.admission);
       const { type, gzip } = bodyTypeOf(req.headers['content-type'], req.headers['content-encoding']);
-      const text = await readBody(req, gzip, limitsOf[type], received);
+      const text = await readBody(req, gzip, limitsOf[type], exchange);
       const parsed = type === 'ndjson' ? parseNdjson(text) : parseJson(text);
       const receivedAt = new Date();
       const queued = validateBatch(parsed, { ...limits, maxAgeDays: principal.retentionDays }, newEventId, receivedAt.getTime());
-      counted(queued.length); // for usage and metrics: what a later refusal rejected
+      exchange.eventCount = queued.length; // for usage and metrics: what a later refusal rejected
       admitted = true;
-      const lane = await admit(deps.admission, principal, queued.length, setHeader);
+      const lane = await admit(deps.admission, principal, queued.length, exchange);
       await deps.committers[lane].submit({ client_id: principal.clientId!, key_id: principal.keyId, received_at: receivedAt.toISOString(), events: queued });
       return queued.map((e) => e.event_id);
     } catch (err) {
-      throw admitted ? err : await refusedBeforeAdmission(deps.admission, principal, err, setHeader);
+      throw admitted ? err : await refusedBeforeAdmission(deps.admission, principal, err, exchange);
     }
   }
 }

@@ -164,19 +164,40 @@ export function openApiDocument(schemas: DocumentedSchemas = ROUTE_SCHEMAS): Jso
       '/api/v1/keys/{id}': { delete: keyed({ summary: 'Revoke a key', parameters: [pathId], responses: { '200': json('The revoked key') } }, 'keys:manage') },
       '/api/v1/keys/{id}/rotate': { post: keyed({ summary: 'Rotate a key with a grace period', parameters: [pathId], requestBody: body(jsonSchema(schemas.rotateKey)), responses: { '201': json('The new key and its secret') } }, 'keys:manage') },
       '/api/v1/auth/login': { post: { summary: 'A tenant user signs in: a 15-minute access token to send as Authorization: Bearer, in place of a key of the same role', requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' } } } } } }, responses: { '200': json('{"access_token", "token_type": "Bearer", "expires_in": 900, "user"}'), '4XX': errorResponse, '503': errorResponse } } },
-      '/api/v1/auth/me': { get: keyed({ summary: 'Who is calling: the user of an access token, or the key', responses: { '200': json('{"via": "token" | "api_key", "client_id", "role", "user" | "key"}') } }, 'any tenant key or token') },
+      '/api/v1/auth/me': { get: keyed({ summary: 'Who is calling: the user of an access token or console session, or the key', responses: { '200': json('{"via": "token" | "session" | "api_key", "client_id", "role", "user" | "key", "session"?: {"id", "kind", "expires_at"}}') } }, 'any tenant key, token or console session') },
       '/api/v1/auth/invites': {
         post: keyed({ summary: 'Invite a person to the tenant as owner or reader: a one-time token, valid 24 h, in this answer only', requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['username', 'role'], properties: { username: { type: 'string' }, role: { enum: ['owner', 'reader'] } } } } } }, responses: { '201': json('The invitation and its token') } }, 'keys:manage'),
         get: keyed({ summary: "The tenant's invitations (never a token)", responses: { '200': json('Invitations') } }, 'keys:manage'),
       },
       '/api/v1/auth/invites/accept': { post: { summary: 'The invited person sets a password (once, within 24 h); then signs in with POST /api/v1/auth/login', requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['token', 'password'], properties: { token: { type: 'string' }, password: { type: 'string' } } } } } }, responses: { '201': json('{"user"}'), '4XX': errorResponse, '503': errorResponse } } },
       '/api/v1/auth/api-key': { post: keyed({ summary: 'Create a key (as POST /api/v1/keys); the secret is in this answer only', requestBody: { ...body(jsonSchema(schemas.createKey)), required: true }, responses: { '201': json('The key and its secret') } }, 'keys:manage') },
+      '/api/v1/auth/session': {
+        post: { summary: "Sign in to the console with a user's name and password, or a reader or owner key: sets the session cookie (httpOnly, SameSite=Strict, Secure in production; the session lives server-side). Same sign-in limits as /api/v1/auth/login; refused from another site", requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [{ type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' } } }, { type: 'object', required: ['api_key'], properties: { api_key: { type: 'string' } } }] } } } }, responses: { '201': json('{"via": "session" | "api_key", "client_id", "role", "expires_at", "user" | "key"}'), '4XX': errorResponse, '503': errorResponse } },
+        delete: { summary: 'Sign out: ends the console session server-side and clears its cookie (from the console\'s own origin)', responses: { '204': { description: 'Signed out' }, '4XX': errorResponse } },
+      },
+      '/api/v1/users': { get: keyed({ summary: "The tenant's users (never a password hash)", responses: { '200': json('{"data": [user]}') } }, 'keys:manage') },
+      '/api/v1/users/{id}': {
+        patch: keyed({ summary: "Change a user's role (not your own); audited; the user's sessions end and their tokens carry the new role", parameters: [{ ...pathId, description: 'the user id or username' }], requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['role'], properties: { role: { enum: ['owner', 'reader'] } } } } } }, responses: { '200': json('The user') } }, 'keys:manage'),
+        delete: keyed({ summary: 'Deactivate a user (not yourself); audited; their tokens and sessions stop within a second', parameters: [{ ...pathId, description: 'the user id or username' }], responses: { '200': json('The user') } }, 'keys:manage'),
+      },
+      ...consolePaths(),
       '/health': { get: { summary: 'The process is up', responses: { '200': json('ok') } } },
       '/ready': { get: { summary: 'Postgres and Redis answer', responses: { '200': json('ready'), '503': json('unavailable') } } },
       '/openapi.json': { get: { summary: 'This document', responses: { '200': json('OpenAPI 3.1') } } },
       '/docs': { get: { summary: 'This document as a web page', responses: { '200': { description: 'HTML', content: { 'text/html': {} } } } } },
     },
   };
+}
+
+// the console's page (one page; the script shows the part the path names) and its built script and style
+function consolePaths(): Record<string, Json> {
+  const html = { '200': { description: 'HTML', content: { 'text/html': {} } }, '503': errorResponse };
+  const pages: Record<string, string> = { '/': 'Explore: search, histogram, live tail, export', '/keys': 'Keys (owners)', '/users': 'Users (owners)', '/usage': 'Usage and limits', '/accept': 'Accept an invitation (the token in the URL fragment)' };
+  const paths: Record<string, Json> = {};
+  for (const [path, what] of Object.entries(pages)) paths[path] = { get: { summary: `The tenant console: ${what}`, responses: html } };
+  paths['/console/app.js'] = { get: { summary: "The console's script", responses: { '200': { description: 'JavaScript', content: { 'text/javascript': {} } } } } };
+  paths['/console/app.css'] = { get: { summary: "The console's style sheet", responses: { '200': { description: 'CSS', content: { 'text/css': {} } } } } };
+  return paths;
 }
 
 /** `GET /openapi.json` */

@@ -6,9 +6,7 @@ import { createAdminUser, USERNAME_PATTERN } from '../../store/admin-users.js';
 import { recordAudit } from '../../store/audit.js';
 import { asSql } from '../../store/db.js';
 import { CliError } from '../errors.js';
-import type { CliContext } from '../context.js';
-
-type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
+import type { Run } from '../context.js';
 
 export function registerAdminUser(program: Command, run: Run): void {
   const adminUser = program.command('admin-user').description('manage the admin app\'s users');
@@ -33,7 +31,7 @@ export function registerAdminUser(program: Command, run: Run): void {
         }
         ctx.out(`✓ Admin user created: ${username}`);
         ctx.out('Sign in at the admin app (port 8001 by default).');
-      }),
+      }, { writes: true }),
     );
 }
 

@@ -3,10 +3,8 @@ import { acknowledgeAlert, listAlerts } from '@central-logger/alerts';
 import { recordAudit } from '../../store/audit.js';
 import { asSql } from '../../store/db.js';
 import { CliError } from '../errors.js';
-import type { CliContext } from '../context.js';
+import type { Run } from '../context.js';
 import { table, when } from '../table.js';
-
-type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
 /** `central-logger alerts list|ack`: what the dashboard's Alerts page shows and does. */
 export function registerAlerts(program: Command, run: Run): void {
@@ -46,6 +44,6 @@ export function registerAlerts(program: Command, run: Run): void {
         });
         if (!done) throw new CliError(`No alert "${id}"`);
         ctx.out(done.changed ? `✓ Alert ${id} acknowledged` : `Alert ${id} was already acknowledged by ${done.alert.acknowledgedBy}`);
-      }),
+      }, { writes: true }),
     );
 }

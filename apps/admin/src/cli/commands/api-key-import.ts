@@ -4,10 +4,8 @@ import { keyImportSchema, loadConfig } from '@central-logger/config';
 import { importKeys, isLegacyKeyPrefix, keyLookupSecret, parseApiKeysMap, type ImportResult } from '@central-logger/keys';
 import { recordAudit } from '../../store/audit.js';
 import { CliError } from '../errors.js';
-import type { CliContext } from '../context.js';
+import type { CliContext, Run } from '../context.js';
 import { table } from '../table.js';
-
-type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
 /** `api-key import --from-env [--file .env] [--role agent]`: seed 001's development keys, kept working. */
 export function registerApiKeyImport(apiKey: Command, run: Run): void {
@@ -36,7 +34,7 @@ export function registerApiKeyImport(apiKey: Command, run: Run): void {
           });
         }
         report(ctx, results, source);
-      }),
+      }, { writes: true }),
     );
 }
 

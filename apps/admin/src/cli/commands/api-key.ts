@@ -3,12 +3,10 @@ import { getClient } from '@central-logger/db';
 import { aKeyOf, createKey, expiryFrom, graceFrom, listKeys, revokeKeyEverywhere, rotateKeyEverywhere, ROLES, type Role } from '@central-logger/keys';
 import { registerApiKeyImport } from './api-key-import.js';
 import { CliError } from '../errors.js';
-import type { CliContext } from '../context.js';
+import type { Run } from '../context.js';
 import { table, when } from '../table.js';
 import { audited, recordAudit } from '../../store/audit.js';
 import { asSql } from '../../store/db.js';
-
-type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
 export function registerApiKey(program: Command, run: Run): void {
   const apiKey = program.command('api-key').description('manage API keys');
@@ -48,7 +46,7 @@ export function registerApiKey(program: Command, run: Run): void {
         ctx.out(`Expires: ${record.expiresAt ? when(record.expiresAt) : 'never'}`);
         ctx.out();
         ctx.out('⚠️  Save this key securely - it will not be shown again!');
-      }),
+      }, { writes: true }),
     );
 
   apiKey
@@ -83,7 +81,7 @@ export function registerApiKey(program: Command, run: Run): void {
         if (!result) throw new CliError(`No API key with id or prefix "${idOrPrefix}"`);
         ctx.out(`✓ API key ${result.prefix} (${result.name}) revoked`);
         if (!announced) ctx.out('⚠️  Redis was unreachable: running processes notice within the key cache TTL instead of at once');
-      }),
+      }, { writes: true }),
     );
 
   apiKey
@@ -107,7 +105,7 @@ export function registerApiKey(program: Command, run: Run): void {
         ctx.out();
         ctx.out('⚠️  Save this key securely - it will not be shown again!');
         if (!announced) ctx.out('⚠️  Redis was unreachable: running processes learn the old key\'s expiry within the key cache TTL');
-      }),
+      }, { writes: true }),
     );
 
   registerApiKeyImport(apiKey, run);

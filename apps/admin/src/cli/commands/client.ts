@@ -2,12 +2,10 @@ import type { Command } from 'commander';
 import { CLIENT_ID_PATTERN, createClient, isUniqueViolation, listClients, setRetentionDays } from '@central-logger/db';
 import { publishInvalidation, setClientActiveEverywhere } from '@central-logger/keys';
 import { CliError } from '../errors.js';
-import type { CliContext } from '../context.js';
+import type { Run } from '../context.js';
 import { table, when } from '../table.js';
 import { audited, recordAudit } from '../../store/audit.js';
 import { asSql } from '../../store/db.js';
-
-type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
 export function registerClient(program: Command, run: Run): void {
   const client = program.command('client').description('manage clients (tenants)');
@@ -30,7 +28,7 @@ export function registerClient(program: Command, run: Run): void {
           if (isUniqueViolation(err)) throw new CliError(`Client "${id}" already exists`);
           throw err;
         }
-      }),
+      }, { writes: true }),
     );
 
   client
@@ -59,7 +57,7 @@ export function registerClient(program: Command, run: Run): void {
           if (!result) throw new CliError(`No client "${id}"`);
           ctx.out(`✓ Client ${id} ${done}`);
           if (!announced) ctx.out('⚠️  Redis was unreachable: running processes notice within the key cache TTL instead of at once');
-        }),
+        }, { writes: true }),
       );
   }
 
@@ -79,6 +77,6 @@ export function registerClient(program: Command, run: Run): void {
         // ingest caches the retention with the key: have every process reload it
         const announced = await publishInvalidation(ctx.redis(), { clientId: id }).then(() => true, () => false);
         if (!announced) ctx.out('⚠️  Redis was unreachable: ingest applies the new window within the key cache TTL instead of at once');
-      }),
+      }, { writes: true }),
     );
 }

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { listDeadLetters, replayDeadLetter } from '@central-logger/db';
 import { CliError } from '../errors.js';
-import type { CliContext } from '../context.js';
+import type { Run } from '../context.js';
 import { table, when } from '../table.js';
-
-type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
 /** `central-logger dead-letters list|replay`: events Postgres refused, kept by the worker. */
 export function registerDeadLetters(program: Command, run: Run): void {
@@ -39,6 +37,6 @@ export function registerDeadLetters(program: Command, run: Run): void {
         }
         if (!stored) throw new CliError(`No dead letter ${id}`);
         ctx.out(`✓ Event ${stored.eventId} of ${stored.clientId} stored`);
-      }),
+      }, { writes: true }),
     );
 }

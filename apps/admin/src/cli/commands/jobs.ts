@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { listFailedJobs, openLogsQueues, retryFailedJobs } from '@central-logger/queue';
 import { CliError } from '../errors.js';
-import type { CliContext } from '../context.js';
+import type { CliContext, Run } from '../context.js';
 import { table, when } from '../table.js';
-
-type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
 /** Both lanes' logs queues, for the length of one command. */
 async function withLogsQueue<T>(ctx: CliContext, fn: (queues: ReturnType<typeof openLogsQueues>) => Promise<T>): Promise<T> {

@@ -4,10 +4,8 @@ import { getLimitOverrides, listQuotaWarnings, setLimitOverrides, type Limits } 
 import { audited, recordAudit } from '../../store/audit.js';
 import { asSql } from '../../store/db.js';
 import { CliError } from '../errors.js';
-import type { CliContext } from '../context.js';
+import type { CliContext, Run } from '../context.js';
 import { table, when } from '../table.js';
-
-type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
 const OPTIONS: Array<[flag: string, key: keyof Limits, integer: boolean, what: string]> = [
   ['--requests-per-second <n>', 'requestsPerSecond', false, 'sustained requests per second, per key'],
@@ -55,7 +53,7 @@ export function registerLimits(program: Command, run: Run): void {
         await recordAudit(tx, audited.clientUpdated(ctx.actor, clientId, { limits: changes }, null));
       });
       ctx.out(`✓ Limits of ${clientId} updated; ingest applies them within LIMITS_CACHE_TTL_MS (5 s by default)`);
-    }),
+    }, { writes: true }),
   );
 }
 

@@ -3,10 +3,8 @@ import { getClient } from '@central-logger/db';
 import { getKey } from '@central-logger/keys';
 import { HOUR_MS, queryUsage } from '@central-logger/usage';
 import { CliError } from '../errors.js';
-import type { CliContext } from '../context.js';
+import type { Run } from '../context.js';
 import { table } from '../table.js';
-
-type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
 interface UsageOptions {
   client?: string;

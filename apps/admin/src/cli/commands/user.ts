@@ -2,11 +2,9 @@ import type { Command } from 'commander';
 import { isAppError } from '@central-logger/errors';
 import { listTenantUsers, provisionUser, retireUser, USER_ROLES } from '@central-logger/tenant-auth';
 import { CliError } from '../errors.js';
-import type { CliContext } from '../context.js';
+import type { Run } from '../context.js';
 import { table, when } from '../table.js';
 import { promptTwice, readStdinLine } from './admin-user.js';
-
-type Run = (fn: (ctx: CliContext) => Promise<void>) => Promise<void>;
 
 /** `central-logger user …`: the people of a tenant, who sign in to the ingest API (issue 14). */
 export function registerUser(program: Command, run: Run): void {
@@ -23,7 +21,7 @@ export function registerUser(program: Command, run: Run): void {
         const u = await oneLine(provisionUser(ctx.sql, { clientId: opts.client, username, role: opts.role, password }, { actor: ctx.actor, ip: null, bcryptCost: ctx.config.BCRYPT_COST }));
         ctx.out(`✓ User created: ${u.username} (${u.role} of ${u.clientId}, id ${u.id})`);
         ctx.out('They sign in with POST /api/v1/auth/login {"username", "password"}.');
-      }),
+      }, { writes: true }),
     );
 
   user
@@ -48,7 +46,7 @@ export function registerUser(program: Command, run: Run): void {
         const { user: u, announced } = await oneLine(retireUser(ctx.sql, ctx.redis(), idOrUsername, { actor: ctx.actor, ip: null }));
         ctx.out(`✓ User ${u.username} deactivated`);
         if (!announced) ctx.out('⚠️  Redis was unreachable: running processes notice within the key cache TTL instead of at once');
-      }),
+      }, { writes: true }),
     );
 }
 

@@ -1,4 +1,4 @@
-import { apiCliSchema, loadConfig } from '@central-logger/config';
+import { apiCliSchema, loadEnvConfig } from '@central-logger/config';
 import { CliError } from '../errors.js';
 
 /** The ingest API and the credential of a tenant's command. */
@@ -15,7 +15,7 @@ export interface ApiFlags {
 
 /** Flags first, then LOGGER_API_URL / LOGGER_API_KEY; a clear error naming what is missing. */
 export async function apiTarget(flags: ApiFlags): Promise<ApiTarget> {
-  const env = loadConfig(apiCliSchema);
+  const env = loadEnvConfig(apiCliSchema);
   const url = flags.url ?? env.LOGGER_API_URL;
   const credential = flags.apiKey ?? env.LOGGER_API_KEY;
   const missing = [!url && 'the API URL (--url or LOGGER_API_URL)', !credential && 'a reader or owner key (LOGGER_API_KEY, or --api-key)'].filter(Boolean);
