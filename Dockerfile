@@ -1,6 +1,6 @@
 # One image for all three apps; the command picks the app (docker-compose.yml):
 #   node apps/ingest-api/dist/main.js | node apps/worker/dist/main.js | node apps/admin/dist/main.js
-#   node apps/admin/dist/cli/main.js <command>   (the CLI, e.g. migrate)
+#   node apps/admin/dist/cli/main.js <command>   (the CLI, e.g. migrate; or bin/central-logger <command>)
 # Three stages: `build` compiles the TypeScript with every dependency; `deps`
 # installs the production dependencies alone; the final image holds those and
 # each workspace's package.json and dist/, plus the files read at run time
@@ -42,6 +42,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules node_modules
 COPY --from=build /out ./
 COPY package.json ./
+COPY bin/ bin/
 COPY migrations/ migrations/
 COPY packages/otlp/proto/ packages/otlp/proto/
 USER node

@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 // workspace packages export their compiled dist/ by default; tests use their TypeScript sources (packages/client/README.md)
 // (the rest is vite's default for server code)
-const conditions = ['central-logger-source', 'module', 'node', 'development|production'];
+export const conditions = ['central-logger-source', 'module', 'node', 'development|production'];
 
 export default defineConfig({
   resolve: { conditions },

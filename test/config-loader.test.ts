@@ -5,6 +5,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, cliSchema, ingestSchema, loadEnvConfig } from '@central-logger/config';
 import { describeDatabase } from '@central-logger/db';
@@ -116,10 +117,15 @@ describe('every entry point reads .env the same way', () => {
     const file = join(dir, 'apps.env');
     await writeFile(file, 'LOG_LEVEL=loudest\n');
     const apps = ['apps/ingest-api/src/main.ts', 'apps/worker/src/main.ts', 'apps/admin/src/main.ts'].map((entry) => spawnService(entry, { ENV_FILE: file }));
-    for (const app of apps) {
-      const code = app.child.exitCode ?? (await new Promise((resolve) => app.child.once('exit', resolve)));
-      expect(code).toBe(1);
-      expect(app.lines.join('\n')).toMatch(/LOG_LEVEL/);
+    try {
+      for (const app of apps) {
+        // an app that ignored the file would start instead: it is given a minute, then stopped below
+        const code = app.child.exitCode ?? (await Promise.race([new Promise((resolve) => app.child.once('exit', resolve)), sleep(60_000, 'still running')]));
+        expect(code).toBe(1);
+        expect(app.lines.join('\n')).toMatch(/LOG_LEVEL/);
+      }
+    } finally {
+      await Promise.all(apps.map((app) => app.stop()));
     }
   }, 120_000);
 });
