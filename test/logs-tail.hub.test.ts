@@ -154,6 +154,29 @@ describe('TailHub', () => {
     expect(one.entries.map((e) => e.log.event_id)).toEqual(['b0']);
   });
 
+  it('reads a live stream at most every minReadIntervalMs, however often its tenant commits', async () => {
+    await createClient(db.sql, 'busy_tenant', 'busy');
+    const hub = hubOf({ minReadIntervalMs: 200 });
+    let reads = 0;
+    hub.onRead = () => reads++;
+    try {
+      const out = new PassThrough();
+      collect(out);
+      const stream = await hub.open({ clientId: 'busy_tenant', keyId: 'k_busy', filter: { workflow: 'matches-nothing' }, recheck: async () => undefined, out });
+      const started = performance.now();
+      // a commit announced every 5 ms
+      while (performance.now() - started < 1_000) {
+        stream.notify();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const elapsed = performance.now() - started;
+      expect(reads).toBeGreaterThan(0);
+      expect(reads).toBeLessThanOrEqual(Math.ceil(elapsed / 200) + 1);
+    } finally {
+      await hub.close();
+    }
+  });
+
   it('publishes nothing for a tenant no one tails', async () => {
     const notifier = new TailNotifier(redis, prefix, { coalesceMs: 1 });
     const hub = hubOf();

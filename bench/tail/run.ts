@@ -11,7 +11,7 @@
  *     of other tenants, and with 200 tails of that tenant whose filter
  *     matches nothing (each of its commits makes every one of them read).
  *
- *   npx tsx bench/tail/run.ts [--rate 1000] [--load 5000] [--tails 200] [--seconds 30]
+ *   npm run bench:tail -- [--rate 1000] [--load 5000] [--tails 200] [--seconds 30]
  *
  * CPU seconds are steadier than wall-clock figures on a shared machine, but
  * still noisy: compare the rows of one run, and note `uptime`.

@@ -26,6 +26,8 @@ export interface TailHubOptions {
   bufferBytes?: number;
   /** Rows read from Postgres at once (and at most TAIL_BUFFER_BYTES of them). Default 1,000. */
   pageSize?: number;
+  /** Reads of one stream start at least this far apart (announcements meanwhile share a read). Default 200. */
+  minReadIntervalMs?: number;
   /** Leases and the tailed set outlive a dead process this long. Default 30,000. */
   leaseTtlMs?: number;
   /** The key invalidation channel (packages/keys), and what to forget before rechecking credentials. */
@@ -77,7 +79,7 @@ export class TailHub {
   private readonly o: Required<Omit<TailHubOptions, 'invalidations'>> & Pick<TailHubOptions, 'invalidations'>;
 
   constructor(options: TailHubOptions) {
-    this.o = { heartbeatMs: 15_000, stallMs: 30_000, bufferBytes: 1024 * 1024, pageSize: 1_000, leaseTtlMs: 30_000, onError: () => {}, ...options };
+    this.o = { heartbeatMs: 15_000, stallMs: 30_000, bufferBytes: 1024 * 1024, pageSize: 1_000, minReadIntervalMs: 200, leaseTtlMs: 30_000, onError: () => {}, ...options };
     this.names = tailNames(options.prefix);
     this.leases = new TailLeases(options.redis, options.prefix, options.maxPerKey, this.o.leaseTtlMs);
   }
@@ -164,6 +166,7 @@ export class TailHub {
       bufferBytes: this.o.bufferBytes,
       pageSize: this.o.pageSize,
       retryMs: 1_000,
+      minReadIntervalMs: this.o.minReadIntervalMs,
       onError: this.o.onError,
     };
   }

@@ -21,6 +21,8 @@ export interface TailStreamOptions {
   pageSize: number;
   /** The client's reconnection delay, sent once (SSE `retry:`). */
   retryMs: number;
+  /** Reads of a live stream start at least this far apart: announcements meanwhile share the next read. */
+  minReadIntervalMs: number;
   onError: (err: Error) => void;
 }
 
@@ -41,6 +43,8 @@ export class TailStream {
   private dirty = true;
   private closed = false;
   private wake: (() => void) | undefined;
+  /** Ends the wait between two reads: only closing does, news waits for it. */
+  private interrupt: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private endReason: EndReason | undefined;
   private readonly ended: Promise<EndReason>;
@@ -107,15 +111,25 @@ export class TailStream {
     this.endReason = reason;
     clearInterval(this.heartbeat);
     this.wake?.();
+    this.interrupt?.();
     this.resolveEnded(reason);
   }
 
   private async run(): Promise<void> {
+    let lastRead = 0;
+    // catching up (the last read was cut short): the next page is read at once
+    let behind = false;
     while (!this.closed) {
       if (!this.dirty) await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
+      // a busy tenant commits every few ms: without a floor, each stream of it would read as often,
+      // and a stream whose filter matches nothing would cost a read per commit
+      const wait = behind ? 0 : lastRead + this.o.minReadIntervalMs - performance.now();
+      if (wait > 0 && !this.closed) await new Promise<void>((resolve) => ((this.interrupt = resolve), setTimeout(resolve, wait)));
+      this.interrupt = undefined;
       if (this.closed) return;
       this.dirty = false;
+      lastRead = performance.now();
       const page = await this.o.read(this.position, this.o.pageSize);
       for (const entry of page.entries) {
         if (this.closed) return;
@@ -124,6 +138,7 @@ export class TailStream {
         if (this.o.out.writableLength >= this.o.bufferBytes && !(await this.drained())) return;
       }
       this.position = page.next;
+      behind = page.more;
       if (page.more) this.dirty = true;
     }
   }
