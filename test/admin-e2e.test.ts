@@ -151,7 +151,7 @@ describe('admin dashboard in Chromium', () => {
     await form.waitFor({ state: 'visible' });
   });
 
-  // issue 13 item 6: a legacy key (no public id, possibly weak) is due for rotation at once
+  // a legacy key (no public id, possibly weak) is due for rotation at once
   it('marks a legacy key "rotate now" in the key list, and no other key', { timeout: 60_000 }, async () => {
     const t = await createTenant(db.sql, 'agent', 'e2e_legacy');
     const legacy = await insertLegacyKey(db.sql, t.clientId);

@@ -156,7 +156,7 @@ describe('POST /admin/api/login', () => {
   });
 });
 
-// issue 13 item 1: a limiter that checks, then runs bcrypt, then counts, let
+// a limiter that checks, then runs bcrypt, then counts, let
 // 60 parallel guesses all reach the password check
 describe('sign-in limits under concurrency', () => {
   const burst = (target: AdminTestApp, bodies: Array<{ username: string; password: string }>) =>

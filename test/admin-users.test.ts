@@ -1,4 +1,4 @@
-// Tenant users managed by the provider (issue 14): the admin API and `central-logger user …`.
+// Tenant users managed by the provider: the admin API and `central-logger user …`.
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/db.js';

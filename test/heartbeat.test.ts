@@ -1,4 +1,4 @@
-// POST /api/v1/heartbeat (seed 000 contract) and the usage bookkeeping it
+// POST /api/v1/heartbeat (the first API's contract) and the usage bookkeeping it
 // shares with every authenticated request: last heartbeat, last_used_at,
 // last IP and request counts, added up in memory and flushed together.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 describe('POST /api/v1/heartbeat', () => {
-  it('answers the seed 000 contract with the key\'s client', async () => {
+  it('answers the first API\'s contract with the key\'s client', async () => {
     const t = await createTenant(db.sql, 'agent');
     const res = await heartbeat(stack.baseUrl, t.key);
     expect(res.status).toBe(200);

@@ -87,7 +87,7 @@ describe('api-key rotate and list', () => {
 describe('api-key import --from-env', () => {
   const devKeys = { abc123_dev_key: 'client_demo', xyz789_real_key: 'acme', def456_another: 'widget_co' };
 
-  it('imports seed 001\'s multi-line API_KEYS from a .env file, creating clients; the keys keep working; twice changes nothing', async () => {
+  it('imports the first .env format\'s multi-line API_KEYS from a .env file, creating clients; the keys keep working; twice changes nothing', async () => {
     const file = join(tmpdir(), `cl-keys-${process.pid}.env`);
     writeFileSync(file, `# dev\nOTHER=1\nAPI_KEYS={\n    "abc123_dev_key": "client_demo",\n    "xyz789_real_key": "acme",\n    "def456_another": "widget_co"\n}\n`);
     const res = await cli('api-key', 'import', '--from-env', '--file', file);

@@ -1,4 +1,4 @@
-// Tenant users sign in (issue 14, seed 004): tokens, auth/me, limits, deactivation.
+// Tenant users sign in: tokens, auth/me, limits, deactivation.
 import bcrypt from 'bcrypt';
 import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
@@ -151,7 +151,7 @@ describe('access tokens on tenant endpoints', () => {
     const created = await call('POST', '/api/v1/keys', token, { name: 'made by a user', role: 'agent' });
     expect(created.status).toBe(201);
     expect(created.body.key).toMatch(/^clk_/);
-    const seedName = await call('POST', '/api/v1/auth/api-key', token, { name: 'seed 004 name', role: 'reader' });
+    const seedName = await call('POST', '/api/v1/auth/api-key', token, { name: 'first API name', role: 'reader' });
     expect(seedName.status).toBe(201);
     const [audit] = await db.sql`select actor from admin_audit where action = 'key.issue' and target = ${`key:${created.body.id}`}`;
     expect(audit!.actor).toMatch(/^user:user\d+_owner$/);

@@ -1,4 +1,4 @@
-// An owner invites a person (issue 14): a one-time token, valid 24 h, where the invited user sets a password.
+// An owner invites a person: a one-time token, valid 24 h, where the invited user sets a password.
 import bcrypt from 'bcrypt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTenantUser } from '@central-logger/tenant-auth';

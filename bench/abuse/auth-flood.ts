@@ -99,7 +99,7 @@ async function victims(base: string, keys: string[], tag: string): Promise<Answe
 }
 
 export const authFlood: AbuseScenario = {
-  name: 'auth flood (issue 13 item 2)',
+  name: 'auth flood (wrong keys from many addresses)',
   async run() {
     const dbUrl = `${PG}/cl_bench_auth_flood_${process.pid}`;
     const prefix = `{bench${randomBytes(3).toString('hex')}}`;

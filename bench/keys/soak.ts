@@ -1,4 +1,4 @@
-// Key-cache soak (issue 18): many tenants, each request with a random one of
+// Key-cache soak (bcrypt compares must not grow with time): many tenants, each request with a random one of
 // their keys, for minutes, against a real ingest-api (and worker) process.
 //   npx tsx --conditions=central-logger-source bench/keys/soak.ts --tenants 500 --keys 1 --minutes 8
 // Flags: --tenants (500) --keys per tenant (1) --minutes (8) --connections (20)

@@ -24,7 +24,7 @@ export const heartbeat = (baseUrl: string, key?: string, headers: Record<string,
 
 /**
  * A key stored the legacy way (hash_version 1, SHA-256 hex) under its former
- * unkeyed lookup id (`lgc_`), as a database from before issue 13 would hold it.
+ * unkeyed lookup id (`lgc_`), as a database from before keyed lookup ids would hold it.
  */
 export async function insertLegacyKey(sql: Sql, clientId: string, role = 'agent'): Promise<{ key: string; id: string; prefix: string }> {
   const key = `legacy_${randomBytes(16).toString('hex')}`;

@@ -60,11 +60,11 @@ export function createAdminApp(deps: AdminDeps): Koa {
   router.patch(`${api}/keys/:id`, auth, setKeyExpiryRoute(r));
   router.post(`${api}/keys/:id/rotate`, auth, rotateKeyRoute(r));
   router.get(`${api}/audit`, auth, listAuditRoute(r));
-  // tenant users (issue 14)
+  // tenant users: the provider creates them and deactivates them
   router.get(`${api}/users`, auth, listUsersRoute(r));
   router.post(`${api}/users`, auth, createUserRoute(r));
   router.post(`${api}/users/:id/deactivate`, auth, deactivateUserRoute(r));
-  // usage and alerts (issue 6, part B)
+  // usage and alerts: what each client and key did, and what looks like abuse
   router.get(`${api}/usage`, auth, usageRoute(r));
   router.get(`${api}/usage/auth-failures`, auth, authFailuresRoute(r));
   router.get(`${api}/alerts`, auth, listAlertsRoute(r));

@@ -46,7 +46,7 @@ export interface IngestDeps {
   log: Logger;
   /** Tenant reads: the row-level-security role's pool (READ_DATABASE_URL) and the cursor signer. */
   reads: { readSql: Sql; cursors: CursorCodec };
-  /** Tenant users' access tokens (issue 14); the service passes the one its invalidation subscriber feeds. Default: one without a subscriber. */
+  /** Tenant users' access tokens; the service passes the one its invalidation subscriber feeds. Default: one without a subscriber. */
   tokens?: TenantTokens;
   /** The live tails of this process. Default: one made from config, redis and reads. */
   tail?: TailHub;
@@ -90,7 +90,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     log: deps.log,
   };
   const postLogs = serveRaw(lifecycle, INGEST_ROUTE, ingestLogs(ingestDeps));
-  // POST /v1/logs (OTLP/HTTP, issue 15): another decoder in front of the same pipeline, also served without Koa
+  // POST /v1/logs (OTLP/HTTP, for OpenTelemetry SDKs and Collectors): another decoder in front of the same pipeline, also served without Koa
   const postOtlpLogs = serveRaw(lifecycle, OTLP_ROUTE, ingestOtlpLogs(ingestDeps));
 
   const tokens = deps.tokens ?? new TenantTokens(deps.sql, tenantTokenSecret(deps.config), { ttlMs: deps.config.KEY_CACHE_TTL_MS, staleMaxMs: deps.config.KEY_STATE_STALE_MAX_MS });
@@ -114,13 +114,13 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   router.post(INGEST_ROUTE.path, servedBeforeKoa);
   router.post(OTLP_ROUTE.path, otlpServedBeforeKoa);
   router.get('/api/v1/limits', authenticate(deps.verifier), getLimits(tp.limits, tp.limiter));
-  // API keys (issue 3): heartbeat, and owner self-service
+  // API keys: heartbeat, and owner self-service
   router.post('/api/v1/heartbeat', authenticate(deps.verifier, 'logs:write'), heartbeat(deps.verifier.usage));
   router.get('/api/v1/keys', authenticate(deps.verifier, 'keys:manage'), listOwnKeys(deps.sql));
   router.post('/api/v1/keys', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
   router.delete('/api/v1/keys/:id', authenticate(deps.verifier, 'keys:manage'), revokeOwnKey(deps.sql, deps.redis));
   router.post('/api/v1/keys/:id/rotate', authenticate(deps.verifier, 'keys:manage'), rotateOwnKey(deps.sql, deps.redis, deps.config.BCRYPT_COST));
-  // tenant users (issue 14): sign-in, who am I, and seed 004's name for creating a key
+  // tenant users: sign-in, who am I, and /api/v1/auth/api-key, the name the first tenant API gave key creation (kept for its callers)
   router.post('/api/v1/auth/login', login(signInDeps));
   router.get('/api/v1/auth/me', authenticate(deps.verifier), whoAmI);
   router.post('/api/v1/auth/invites', authenticate(deps.verifier, 'keys:manage'), createInviteRoute(deps.sql));

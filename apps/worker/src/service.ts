@@ -20,7 +20,7 @@ export interface WorkerService {
   log: Logger;
   /** /metrics (METRICS_TOKEN as ingest-api's) and /health, on WORKER_METRICS_HOST:WORKER_METRICS_PORT. */
   metricsServer: Server;
-  /** Usage roll-up and alert rules (issue 6), runnable on demand. */
+  /** Usage roll-up and alert rules, runnable on demand. */
   insights: Insights;
   /** Ordered shutdown: stop taking jobs, finish the current batch, end the pool. */
   close(): Promise<void>;

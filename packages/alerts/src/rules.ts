@@ -263,7 +263,7 @@ export function failedJobsFinding(failed: FailedJobsSummary, now: number): Findi
  * Info, for a working key with no expiry older than `keyRotationDays` (0 turns
  * that part off); warning, for a working legacy key (`lgh_`/`lgc_`: imported
  * from a development `.env`, no public id, possibly weak) whatever its age or
- * expiry, until it is rotated (issue 13 item 6). One alert per key per period
+ * expiry, until it is rotated (its lookup id once let guesses be tested offline). One alert per key per period
  * (30 days for legacy keys when the age rule is off), so it comes back every
  * period until the key is rotated. Keys of inactive clients, revoked and
  * expired keys, and keys already rotated are left out.

@@ -54,7 +54,7 @@ export const baseSchema = z.object({
    * verifies or imports keys (ingest-api, admin, the CLI) must share it;
    * changing it strands the legacy keys until they are imported again. At
    * least 32 characters; required in production. Default elsewhere: a fixed
-   * development value, with a warning (issue 13 item 6).
+   * development value, with a warning (so a development setup needs no secret).
    */
   KEY_LOOKUP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
@@ -87,7 +87,7 @@ export const httpSchema = z.object({
    * the process, 503 unavailable. 0: no stale state. Default 900,000 (15 min).
    */
   KEY_STATE_STALE_MAX_MS: z.coerce.number().int().min(0).default(900_000),
-  // --- API keys (issue 3) ---
+  // --- API keys ---
   /** Failed authentications one address may make per window; past it, 429 with Retry-After. Shared by all processes via Redis. */
   AUTH_FAILURE_LIMIT: positiveInt.default(20),
   /**
@@ -109,7 +109,7 @@ export const httpSchema = z.object({
   AUTH_FAILURE_FLUSH_MS: positiveInt.default(1_000),
   /** How often per-key request counts, last_used_at/IP and heartbeats are written; at most 60 s. */
   KEY_USAGE_FLUSH_MS: positiveInt.max(60_000).default(10_000),
-  // --- exposure (issue 13) ---
+  // --- exposure ---
   /** Address the process's own /metrics listener binds, off the public port. Another than loopback needs METRICS_TOKEN. Default 127.0.0.1. */
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. Unset (default): no token, for a loopback METRICS_HOST. */
@@ -163,7 +163,7 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
   /** Longest wait for Redis to store a job before the request is answered 503. */
   ENQUEUE_TIMEOUT_MS: positiveInt.default(2_000),
 
-  // --- tenant reads (issue 4) ---
+  // --- tenant reads ---
   /**
    * Postgres connection string tenant reads run as: the row-level-security
    * role central_logger_reader (migration 020). Default: DATABASE_URL with that
@@ -187,7 +187,7 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
   TAIL_STALL_MS: positiveInt.default(30_000),
   /** Bytes one live tail may hold for a slow reader before it stops reading new rows. Default 1 MiB. */
   TAIL_BUFFER_BYTES: positiveInt.min(64 * 1024).default(1024 * 1024),
-  // --- tenant users and sign-in (issue 14) ---
+  // --- tenant users and sign-in ---
   /**
    * HS256 secret of the 15-minute access tokens POST /api/v1/auth/login gives
    * tenant users; every ingest-api process must share it. At least 32
@@ -205,7 +205,7 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
    * lives in Redis and ends sooner on sign-out, or when its user, key or client is deactivated or revoked. Default 8 h.
    */
   CONSOLE_SESSION_TTL_MS: z.coerce.number().int().min(60_000).max(30 * 24 * 3_600_000).default(8 * 3_600_000),
-  // --- throughput, limits and backpressure (issue 5) ---
+  // --- throughput, limits and backpressure ---
   /** Group commit: while a job is being stored, the events of the next requests gather for it to be done, but at most this long, into one queue job (0 = a job per request). Default 2. */
   GROUP_COMMIT_MS: z.coerce.number().int().min(0).max(1_000).default(2),
   /** Group commit: a gathered job is stored as soon as it holds this many events; bounds the worker's memory (WORKER_CONCURRENCY jobs in hand). Default 500. */
@@ -271,7 +271,7 @@ export const workerSchema = baseSchema.extend({
   LOCK_DURATION_MS: positiveInt.default(5_000),
   STALLED_INTERVAL_MS: positiveInt.default(5_000),
 
-  // --- retention (issue 4) ---
+  // --- retention ---
   /** How often the maintenance job (partitions ahead, retention) runs; one worker runs each. */
   MAINTENANCE_INTERVAL_MS: positiveInt.default(3_600_000),
   /** Most rows one retention DELETE statement removes, so no transaction grows long. */
@@ -280,7 +280,7 @@ export const workerSchema = baseSchema.extend({
   SECURITY_RECORDS_RETENTION_DAYS: positiveInt.default(90),
   /** Hourly usage and key address history are kept this many days. */
   USAGE_RETENTION_DAYS: positiveInt.default(400),
-  // --- throughput and metrics (issue 5) ---
+  // --- throughput and metrics ---
   /** INSERTs the worker keeps in flight at once (each of up to BATCH_MAX_EVENTS rows); 2 keeps both cores of Postgres busy. Default 2. */
   BATCH_CONCURRENCY: positiveInt.default(2),
   /** Port of the worker's tiny HTTP server (/metrics, /health); 0 picks a free port. Default 8002. */
@@ -290,7 +290,7 @@ export const workerSchema = baseSchema.extend({
   /** As for the HTTP apps: when set, the worker's /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: httpSchema.shape.METRICS_TOKEN,
 
-  // --- usage roll-up and alerts (issue 6, part B) ---
+  // --- usage roll-up and alerts ---
   /** How often the usage counters in Redis are rolled up into usage_hourly / key_addresses; one worker runs each. Default 60000. */
   USAGE_ROLLUP_INTERVAL_MS: positiveInt.default(60_000),
   /** Hours back the roll-up reads (the counters live 48 h in Redis); covers a worker outage this long. Default 48. */
@@ -356,7 +356,7 @@ export const adminSchema = baseSchema.extend(httpSchema.shape).extend(adminDatab
   /** Port of the admin app's /metrics listener on METRICS_HOST; 0 picks a free port. Default 8004. */
   ADMIN_METRICS_PORT: port.default(8004),
 
-  // --- admin sign-in and sessions (issue 6) ---
+  // --- admin sign-in and sessions ---
   /** How long an admin session lasts after sign-in, as a duration: `12h`, `30m`, `7d`. Default 12h. */
   ADMIN_SESSION_TTL: z.string().regex(/^[1-9]\d{0,5}\s*[smhdw]$/i, 'use a positive number and a unit, e.g. 12h, 30m, 7d').default('12h'),
   /** Failed sign-ins from one address within ADMIN_LOGIN_WINDOW_MS before it gets 429. Default 20. */
@@ -429,8 +429,8 @@ export function withEnvFile(env: Env, cwd: string): Env {
   return { ...parseEnv(text), ...env };
 }
 
-// --- API keys (issue 3) ---
-/** `central-logger api-key import --from-env`: the development key map of seed 001. */
+// --- API keys ---
+/** `central-logger api-key import --from-env`: the development key map of the first `.env` format. */
 export const keyImportSchema = z.object({
   /** JSON object `{"<key>": "<client_id>", ...}`; read from the environment or a .env file. */
   API_KEYS: z.string().optional(),

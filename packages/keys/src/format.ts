@@ -73,11 +73,11 @@ export function claimedPrefix(key: string): string | undefined {
 }
 
 /**
- * Keys issued before this format (a development `.env`, seed 001) have no
+ * Keys issued before this format (a development `.env`'s API_KEYS map) have no
  * public id, so they are stored under a lookup id computed from the whole
  * key: `lgh_<first 24 hex of HMAC-SHA-256(KEY_LOOKUP_SECRET, key)>`. The
  * lookup id is shown in lists and logs; without the server's secret it says
- * nothing about the key (issue 13 item 6: the former id,
+ * nothing about the key (the former id,
  * `lgc_<first 12 hex of SHA-256(key)>`, let anyone who saw it test guesses
  * offline; `dev-key-1` fell in 0.05 s). 96 bits keep collisions out of reach.
  */

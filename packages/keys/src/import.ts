@@ -15,7 +15,7 @@ export interface ImportResult {
 }
 
 /**
- * Parses seed 001's `API_KEYS={"<key>": "<client_id>", ...}`. Errors never
+ * Parses the first `.env` format's `API_KEYS={"<key>": "<client_id>", ...}`. Errors never
  * quote the value: it holds keys.
  */
 export function parseApiKeysMap(json: string): Array<[string, string]> {

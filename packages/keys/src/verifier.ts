@@ -83,7 +83,7 @@ const invalid = () => new AppError('invalid_api_key', 'Invalid API key');
  * secret verified does a caller learn more than "invalid" (revoked, expired,
  * client inactive).
  *
- * A secret check that needs bcrypt is bounded before it runs (issue 13):
+ * A secret check that needs bcrypt is bounded before it runs (so a flood of wrong keys cannot take every core):
  *  1. an address or prefix this process knows is over its failure limit: 429;
  *  2. a few checks in flight per prefix and per address (InFlightBounds),
  *     taken synchronously: beyond, 429 at once, no lookup, no hash;

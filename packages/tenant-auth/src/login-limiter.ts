@@ -21,7 +21,7 @@ export interface LoginTicket {
  * that every process sees the same counts. A token is taken from both
  * (atomically, in Redis) before the password is checked, so a burst of
  * concurrent attempts checks at most as many passwords as the limit allows
- * (issue 13 item 1: checking first and counting after let 60 parallel
+ * (checking first and counting after let 60 parallel
  * guesses through). A right password hands its address token back and
  * clears its username's count, never its address's, or an attacker with one
  * valid account could reset their own address.

@@ -17,7 +17,7 @@ const userTokens = new WeakMap<KeyVerifier, TenantTokens>();
 // the console's sessions, likewise (acceptConsoleSessions)
 const consoleSessions = new WeakMap<KeyVerifier, ConsoleSessions>();
 
-/** Makes every route authenticated by `verifier` also accept tenant users' access tokens as `Authorization: Bearer` (issue 14). */
+/** Makes every route authenticated by `verifier` also accept tenant users' access tokens as `Authorization: Bearer`. */
 export function acceptUserTokens(verifier: KeyVerifier, tokens: TenantTokens): void {
   userTokens.set(verifier, tokens);
 }

@@ -42,7 +42,7 @@ function subjectOf(r: Exchange<Principal>): UsageSubject | undefined {
   if (isUserPrincipal(r.principal)) return undefined;
   if (r.principal) return { keyId: r.principal.keyId };
   const key = extractApiKey(r.requestHeaders);
-  // a legacy key's lookup id needs the server's secret (issue 13 item 6): its failures are counted by address only
+  // a legacy key's lookup id needs the server's secret (an unkeyed id let anyone who saw it test guesses offline): its failures are counted by address only
   const prefix = key === undefined ? undefined : claimedPrefix(key);
   return prefix ? { prefix } : undefined;
 }

@@ -7,7 +7,7 @@ import { CliError } from '../errors.js';
 import type { CliContext, Run } from '../context.js';
 import { table } from '../table.js';
 
-/** `api-key import --from-env [--file .env] [--role agent]`: seed 001's development keys, kept working. */
+/** `api-key import --from-env [--file .env] [--role agent]`: the development keys of the first `.env` format (an API_KEYS map), kept working. */
 export function registerApiKeyImport(apiKey: Command, run: Run): void {
   apiKey
     .command('import')

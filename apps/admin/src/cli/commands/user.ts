@@ -6,7 +6,7 @@ import type { Run } from '../context.js';
 import { table, when } from '../table.js';
 import { promptTwice, readStdinLine } from './admin-user.js';
 
-/** `central-logger user …`: the people of a tenant, who sign in to the ingest API (issue 14). */
+/** `central-logger user …`: the people of a tenant, who sign in to the ingest API (tokens, console sessions). */
 export function registerUser(program: Command, run: Run): void {
   const user = program.command('user').description("manage tenants' users (they sign in with POST /api/v1/auth/login)");
 
