@@ -137,6 +137,8 @@ describe('the dashboard in Chromium', () => {
     await b.page.locator('#flash', { hasText: `Key ${r.record.prefix} expires` }).waitFor();
     const [exp] = await db.sql`select expires_at from api_keys where id = ${r.record.id}`;
     expect(exp!.expires_at).not.toBeNull();
+    // the page reloads after the change, replacing its buttons: wait until it shows the new expiry
+    await b.page.locator('#client-keys tr', { hasText: r.record.prefix }).filter({ hasText: (exp!.expires_at as Date).toISOString().slice(0, 10) }).waitFor();
 
     // deactivate (two clicks), then activate
     await b.page.locator('#client-status-action button').click();
