@@ -90,7 +90,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   };
   const stop = async (hard = false) => {
     const c = child;
-    if (!c || c.exitCode !== null) return;
+    // gone already (killed by killAllChildren, say): its 'exit' has been emitted and would never come again
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise((r) => c.once('exit', r));
     signalGroup(c, hard ? 'SIGKILL' : 'SIGTERM');
     await exited;
