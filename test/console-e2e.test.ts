@@ -220,6 +220,9 @@ describe('the tenant console in Chromium', () => {
     await page.getByRole('button', { name: '1h', exact: true }).click();
     await expect.poll(() => new URL(page.url()).searchParams.get('range')).toBe('1h');
     await expect.poll(() => page.locator('#histogram').getAttribute('data-to')).not.toBe(before); // the 1 h histogram has replaced the zoomed one
+    // the new histogram's bars, once drawn (a bar being replaced has no box)
+    await bars.first().locator('rect.hit').waitFor();
+    await bars.last().locator('rect.hit').waitFor();
     const first = (await bars.first().locator('rect.hit').boundingBox())!;
     const last = (await bars.last().locator('rect.hit').boundingBox())!;
     await page.mouse.move(first.x + 2, first.y + first.height / 2);

@@ -7,6 +7,7 @@ import { createKey } from '@central-logger/keys';
 import { startIngestApi } from '../apps/ingest-api/src/service.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
+import { startPrivateRedis } from './support/private-services.js';
 
 let db: TestDatabase;
 let stack: Stack;
@@ -195,7 +196,9 @@ describe('RateLimiter', () => {
     }));
 
   it('sends the requests of one event-loop turn in one script call, and reads and writes a key\'s buckets once per call however many of its requests it holds', async () => {
-    const redis = new Redis(stack.env.REDIS_URL!);
+    // a Redis of its own: MONITOR on the shared one also streams every other test file's commands
+    const own = await startPrivateRedis();
+    const redis = new Redis(own.url);
     const monitor = await redis.monitor();
     const prefix = `${stack.env.QUEUE_PREFIX}:calls`;
     let scriptCalls = 0;
@@ -234,6 +237,7 @@ describe('RateLimiter', () => {
     } finally {
       monitor.disconnect();
       redis.disconnect();
+      await own.destroy();
     }
   });
 
