@@ -11,7 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'apps', 'ingest
 const out = join(root, 'dist');
 mkdirSync(out, { recursive: true });
 await build({
-  entryPoints: { app: join(root, 'src', 'main.tsx'), },
+  entryPoints: { app: join(root, 'src', 'main.tsx') },
   outdir: out,
   bundle: true,
   minify: true,

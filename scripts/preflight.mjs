@@ -28,10 +28,20 @@ function endpoint(url, fallbackPort) {
 function probe({ host, port }, hello) {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error('timeout')); }, 2000);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('timeout'));
+    }, 2000);
     socket.once('connect', () => (hello ? socket.write(hello) : (clearTimeout(timer), socket.end(), resolve(''))));
-    socket.once('data', (d) => { clearTimeout(timer); socket.end(); resolve(d.toString()); });
-    socket.once('error', (e) => { clearTimeout(timer); reject(e); });
+    socket.once('data', (d) => {
+      clearTimeout(timer);
+      socket.end();
+      resolve(d.toString());
+    });
+    socket.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
   });
 }
 
@@ -44,8 +54,16 @@ const redis = endpoint(env.REDIS_URL || 'redis://127.0.0.1:6379', 6379);
 const isLocal = ({ host }) => ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const pgUp = () => probe(pg).then(() => true, () => false);
-const redisUp = () => probe(redis, 'PING\r\n').then((reply) => reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'), () => false);
+const pgUp = () =>
+  probe(pg).then(
+    () => true,
+    () => false,
+  );
+const redisUp = () =>
+  probe(redis, 'PING\r\n').then(
+    (reply) => reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'),
+    () => false,
+  );
 
 /** Runs `file args` quietly; false when it is not installed or fails. */
 function run(file, args) {
@@ -88,17 +106,34 @@ async function startPostgres() {
 async function startRedis() {
   // never a privileged port: those are not ours to take
   if (!isLocal(redis) || redis.port < 1024) return false;
-  const args = ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', String(redis.port), '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'];
+  const args = [
+    '--daemonize',
+    'yes',
+    '--bind',
+    '127.0.0.1',
+    '--port',
+    String(redis.port),
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--maxmemory-policy',
+    'noeviction',
+  ];
   if (!run('redis-server', args) || !(await cameUp(redisUp))) return false;
   console.log(`Started a local Redis on port ${redis.port} (no persistence: for development and tests).`);
   return true;
 }
 
 const problems = [];
-if (!(await pgUp()) && !(await startPostgres())) problems.push(
-  `✗ Postgres is not reachable at ${pg.host}:${pg.port}. Start it with \`docker compose up -d postgres\` (or \`pg_ctlcluster <version> main start\`), or set DATABASE_URL.`);
-if (!(await redisUp()) && !(await startRedis())) problems.push(
-  `✗ Redis is not reachable at ${redis.host}:${redis.port}. Start it with \`docker compose up -d redis\` (or \`redis-server --daemonize yes\`), or set REDIS_URL.`);
+if (!(await pgUp()) && !(await startPostgres()))
+  problems.push(
+    `✗ Postgres is not reachable at ${pg.host}:${pg.port}. Start it with \`docker compose up -d postgres\` (or \`pg_ctlcluster <version> main start\`), or set DATABASE_URL.`,
+  );
+if (!(await redisUp()) && !(await startRedis()))
+  problems.push(
+    `✗ Redis is not reachable at ${redis.host}:${redis.port}. Start it with \`docker compose up -d redis\` (or \`redis-server --daemonize yes\`), or set REDIS_URL.`,
+  );
 if (problems.length) {
   for (const p of problems) console.error(p);
   process.exit(1);

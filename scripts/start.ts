@@ -28,7 +28,12 @@ if (await ensureDatabase(ingest.DATABASE_URL)) console.log('✓ Database created
 const owner = createSql(ingest.DATABASE_URL, { max: 1, applicationName: 'start-migrate' });
 const { applied } = await migrate(owner);
 console.log(applied.length ? `✓ Applied migrations: ${applied.join(', ')}` : '✓ Migrations up to date');
-await setRolePasswords(owner, { ingest: ingest.INGEST_DB_PASSWORD, worker: ingest.WORKER_DB_PASSWORD, admin: ingest.ADMIN_DB_PASSWORD, reader: ingest.READER_PASSWORD });
+await setRolePasswords(owner, {
+  ingest: ingest.INGEST_DB_PASSWORD,
+  worker: ingest.WORKER_DB_PASSWORD,
+  admin: ingest.ADMIN_DB_PASSWORD,
+  reader: ingest.READER_PASSWORD,
+});
 await owner.end();
 
 // the owner only migrates: the demo tenant is made as the admin app would make it
@@ -73,7 +78,9 @@ for (const [name, entry] of Object.entries(APPS)) {
     } else if (children.size === 0) process.exit(process.exitCode ?? 0);
   });
 }
-console.log(`  ingest-api ${base}   admin http://${admin.HOST}:${admin.ADMIN_PORT} (sign-in: ./bin/central-logger admin-user create <name>)   Ctrl-C stops all three`);
+console.log(
+  `  ingest-api ${base}   admin http://${admin.HOST}:${admin.ADMIN_PORT} (sign-in: ./bin/central-logger admin-user create <name>)   Ctrl-C stops all three`,
+);
 
 function stop(code: number): void {
   if (stopping) return;

@@ -29,7 +29,14 @@ afterAll(async () => {
 });
 
 async function raise(severity: Finding['severity'], rule: Finding['rule'] = 'quota') {
-  const { alert } = await upsertAlert(db.sql, { rule, subject: `s${n++}`, windowStart: new Date(Date.UTC(2026, 0, 1)), severity, summary: `${severity} ${rule}`, evidence: { n } });
+  const { alert } = await upsertAlert(db.sql, {
+    rule,
+    subject: `s${n++}`,
+    windowStart: new Date(Date.UTC(2026, 0, 1)),
+    severity,
+    summary: `${severity} ${rule}`,
+    evidence: { n },
+  });
   return alert;
 }
 
@@ -85,19 +92,30 @@ describe('alerts: filters, open count, notes', () => {
 
 describe('alerts: webhook delivery state', () => {
   it('not queued, queued, delivered, retrying and failed for good, as the delivery queue has them', async () => {
-    const [notQueued, queued, delivered, retrying, failed, trimmed] = await Promise.all(['info', 'info', 'info', 'info', 'info', 'info'].map(() => raise('info', 'new_address')));
+    const [notQueued, queued, delivered, retrying, failed, trimmed] = await Promise.all(
+      ['info', 'info', 'info', 'info', 'info', 'info'].map(() => raise('info', 'new_address')),
+    );
     for (const a of [queued, delivered, retrying, failed, trimmed]) await markWebhookQueued(db.sql, a!.id);
     const queue = new Queue(INSIGHTS.webhookQueue, { connection: redis, prefix: app.config.QUEUE_PREFIX });
-    const add = (id: string, attempts: number) => queue.add(INSIGHTS.webhookJob, { alert_id: id }, { jobId: id, attempts, backoff: { type: 'fixed', delay: 3_600_000 } });
+    const add = (id: string, attempts: number) =>
+      queue.add(INSIGHTS.webhookJob, { alert_id: id }, { jobId: id, attempts, backoff: { type: 'fixed', delay: 3_600_000 } });
     await add(delivered!.id, 1);
     await add(retrying!.id, 5);
     await add(failed!.id, 1);
     // a worker that delivers one, and fails the others
-    const worker = new Worker(INSIGHTS.webhookQueue, async (job) => {
-      if (job.id === delivered!.id) return { status: 204 };
-      throw new Error('webhook answered 502');
-    }, { connection: redis.duplicate(), prefix: app.config.QUEUE_PREFIX });
-    await waitFor(async () => (await queue.getCompletedCount()) === 1 && (await queue.getFailedCount()) === 1 && (await queue.getDelayedCount()) === 1, 10_000, 'deliveries');
+    const worker = new Worker(
+      INSIGHTS.webhookQueue,
+      async (job) => {
+        if (job.id === delivered!.id) return { status: 204 };
+        throw new Error('webhook answered 502');
+      },
+      { connection: redis.duplicate(), prefix: app.config.QUEUE_PREFIX },
+    );
+    await waitFor(
+      async () => (await queue.getCompletedCount()) === 1 && (await queue.getFailedCount()) === 1 && (await queue.getDelayedCount()) === 1,
+      10_000,
+      'deliveries',
+    );
     await worker.close();
     await add(queued!.id, 1);
 

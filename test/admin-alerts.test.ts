@@ -17,7 +17,14 @@ beforeAll(async () => {
   await createTestAdminUser(db.sql);
   adminKey = (await createAdminKey(db.sql)).key;
   for (let i = 0; i < 5; i++) {
-    const { alert } = await upsertAlert(db.sql, { rule: 'auth_failures_address', subject: `10.0.0.${i}`, windowStart: new Date(Date.UTC(2026, 0, 1)), severity: 'warning', summary: `spike ${i}`, evidence: { address: `10.0.0.${i}`, failures: 20 + i } });
+    const { alert } = await upsertAlert(db.sql, {
+      rule: 'auth_failures_address',
+      subject: `10.0.0.${i}`,
+      windowStart: new Date(Date.UTC(2026, 0, 1)),
+      severity: 'warning',
+      summary: `spike ${i}`,
+      evidence: { address: `10.0.0.${i}`, failures: 20 + i },
+    });
     ids.push(alert.id);
   }
   ids = ids.reverse(); // newest first
@@ -39,7 +46,13 @@ describe('admin alerts API', () => {
     } while (cursor);
     expect(seen).toEqual(ids);
     const first = await call(app, 'GET', '/admin/api/alerts?limit=1', { key: adminKey });
-    expect(first.body.data[0]).toMatchObject({ rule: 'auth_failures_address', subject: '10.0.0.4', status: 'open', severity: 'warning', evidence: { failures: 24 } });
+    expect(first.body.data[0]).toMatchObject({
+      rule: 'auth_failures_address',
+      subject: '10.0.0.4',
+      status: 'open',
+      severity: 'warning',
+      evidence: { failures: 24 },
+    });
   });
 
   it('acknowledges an alert: audited with who and from where, shown as acknowledged; a second ack changes nothing', async () => {

@@ -34,7 +34,13 @@ describe('GET /admin/api/audit', () => {
     expect(res.status).toBe(200);
     expect(res.body.next_cursor).toBeNull();
     expect(res.body.data.map((a: { action: string }) => a.action)).toEqual([
-      'client.deactivate', 'key.revoke', 'key.expiry', 'key.issue', 'client.create', 'login.success', 'login.failure',
+      'client.deactivate',
+      'key.revoke',
+      'key.expiry',
+      'key.issue',
+      'client.create',
+      'login.success',
+      'login.failure',
     ]);
     for (const a of res.body.data) {
       expect(a.ip).toBe('127.0.0.1');
@@ -63,14 +69,17 @@ describe('GET /admin/api/audit', () => {
     expect(seen).toEqual(all);
   });
 
-  it.each([['limit=0', 'limit'], ['limit=201', 'limit'], ['limit=abc', 'limit'], ['cursor=%21%21', 'cursor'], [`cursor=${Buffer.from('1; drop').toString('base64url')}`, 'cursor']])(
-    '400 with details for ?%s',
-    async (query, field) => {
-      const { key } = await createAdminKey(db.sql, 'bad query');
-      const res = await call(app, 'GET', `/admin/api/audit?${query}`, { key });
-      expect(res.status).toBe(400);
-      expect(res.body.error).toBe('validation_failed');
-      expect(res.body.details[0].field).toBe(field);
-    },
-  );
+  it.each([
+    ['limit=0', 'limit'],
+    ['limit=201', 'limit'],
+    ['limit=abc', 'limit'],
+    ['cursor=%21%21', 'cursor'],
+    [`cursor=${Buffer.from('1; drop').toString('base64url')}`, 'cursor'],
+  ])('400 with details for ?%s', async (query, field) => {
+    const { key } = await createAdminKey(db.sql, 'bad query');
+    const res = await call(app, 'GET', `/admin/api/audit?${query}`, { key });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('validation_failed');
+    expect(res.body.details[0].field).toBe(field);
+  });
 });

@@ -103,10 +103,14 @@ describe('the ways in', () => {
     } finally {
       redis.disconnect();
     }
-    const res = await waitFor(async () => {
-      const r = await call(app, 'GET', '/admin/api/clients', { key });
-      return r.status === 401 && r;
-    }, ANNOUNCED_WITHIN_MS, 'revoked admin key to be refused');
+    const res = await waitFor(
+      async () => {
+        const r = await call(app, 'GET', '/admin/api/clients', { key });
+        return r.status === 401 && r;
+      },
+      ANNOUNCED_WITHIN_MS,
+      'revoked admin key to be refused',
+    );
     expect(res.body.error).toBe('api_key_revoked');
   });
 
@@ -127,7 +131,11 @@ describe('CSRF: cookie-authenticated state changes must be JSON', () => {
     ['text/plain', 'POST', '/admin/api/logout', ''],
   ])('refuses %s on %s %s with 415 and changes nothing', async (type, method, path, body) => {
     const cookie = await signIn(app);
-    const res = await fetch(`${app.baseUrl}${path}`, { method, headers: { cookie, ...(type ? { 'content-type': type } : {}) }, ...(body !== undefined ? { body } : {}) });
+    const res = await fetch(`${app.baseUrl}${path}`, {
+      method,
+      headers: { cookie, ...(type ? { 'content-type': type } : {}) },
+      ...(body !== undefined ? { body } : {}),
+    });
     expect(res.status).toBe(415);
     expect(((await res.json()) as { error: string }).error).toBe('unsupported_media_type');
     expect(await db.sql`select 1 from clients where id like 'csrf_%'`).toHaveLength(0);

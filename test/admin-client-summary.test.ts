@@ -27,7 +27,20 @@ afterAll(async () => {
 });
 
 function logRow(clientId: string, i: number, status: string, workflow: string | null, level: string | null = null, agoMs = 60_000): LogRow {
-  return { client_id: clientId, event_id: `e${i}`, received_at: new Date().toISOString(), executed_at: new Date(Date.now() - agoMs).toISOString(), environment: 'test', status, workflow, run_id: null, level, message: null, duration_ms: null, metadata: {} } as LogRow;
+  return {
+    client_id: clientId,
+    event_id: `e${i}`,
+    received_at: new Date().toISOString(),
+    executed_at: new Date(Date.now() - agoMs).toISOString(),
+    environment: 'test',
+    status,
+    workflow,
+    run_id: null,
+    level,
+    message: null,
+    duration_ms: null,
+    metadata: {},
+  } as LogRow;
 }
 
 describe('GET /admin/api/clients/:id/summary', () => {
@@ -53,7 +66,10 @@ describe('GET /admin/api/clients/:id/summary', () => {
     expect(res.body.limits.overrides.requests_per_second).toBeNull();
     expect(res.body.events).toMatchObject({ counted_by: 'event_time', hours: 24, examined: 9, sampled: false, failed: 2 });
     expect(res.body.events.error_rate).toBeCloseTo(2 / 9);
-    expect(res.body.events.by_status).toEqual([{ status: 'SUCCESS', events: 8 }, { status: 'FAILURE', events: 1 }]);
+    expect(res.body.events.by_status).toEqual([
+      { status: 'SUCCESS', events: 8 },
+      { status: 'FAILURE', events: 1 },
+    ]);
     expect(res.body.events.top_workflows).toEqual([
       { workflow: 'nightly', events: 7, failed: 1 },
       { workflow: 'hourly', events: 1, failed: 1 },
@@ -70,7 +86,11 @@ describe('GET /admin/api/clients/:id/summary', () => {
     expect((await call(app, 'PATCH', `/admin/api/clients/${t.clientId}`, { key }, { retention_days: 7, limits: { events_per_day: 50 } })).status).toBe(200);
     const res = await call(app, 'GET', `/admin/api/clients/${t.clientId}/summary`, { key });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ retention_days: 7, quota: { events_used: 0, events_per_day: 50 }, limits: { overrides: { events_per_day: 50 }, effective: { events_per_day: 50, requests_per_second: 7 } } });
+    expect(res.body).toMatchObject({
+      retention_days: 7,
+      quota: { events_used: 0, events_per_day: 50 },
+      limits: { overrides: { events_per_day: 50 }, effective: { events_per_day: 50, requests_per_second: 7 } },
+    });
     expect(res.body.events).toMatchObject({ examined: 0, error_rate: null, top_workflows: [] });
   });
 

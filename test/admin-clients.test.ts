@@ -26,14 +26,34 @@ afterAll(async () => {
 
 /** A stored log row, written straight to the table (the worker is not under test here). */
 function logRow(clientId: string, eventId: string, executedAt: Date): LogRow {
-  return { client_id: clientId, event_id: eventId, received_at: new Date().toISOString(), executed_at: executedAt.toISOString(), environment: 'test', status: 'SUCCESS', workflow: null, run_id: null, level: null, message: null, duration_ms: null, metadata: {} } as LogRow;
+  return {
+    client_id: clientId,
+    event_id: eventId,
+    received_at: new Date().toISOString(),
+    executed_at: executedAt.toISOString(),
+    environment: 'test',
+    status: 'SUCCESS',
+    workflow: null,
+    run_id: null,
+    level: null,
+    message: null,
+    duration_ms: null,
+    metadata: {},
+  } as LogRow;
 }
 
 describe('POST /admin/api/clients', () => {
   it('creates a client and audits it in the same transaction', async () => {
     const res = await call(app, 'POST', '/admin/api/clients', { cookie }, { id: 'acme_corp', name: 'Acme Corp' });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ id: 'acme_corp', name: 'Acme Corp', status: 'active', last_heartbeat_at: null, keys: { total: 0, active: 0 }, events_last_24h: { count: 0, capped: false } });
+    expect(res.body).toMatchObject({
+      id: 'acme_corp',
+      name: 'Acme Corp',
+      status: 'active',
+      last_heartbeat_at: null,
+      keys: { total: 0, active: 0 },
+      events_last_24h: { count: 0, capped: false },
+    });
     const [audit] = await db.sql`select * from admin_audit where action = 'client.create'`;
     expect(audit).toMatchObject({ actor: 'ops', target: 'client:acme_corp', details: { name: 'Acme Corp' }, ip: '127.0.0.1' });
   });
@@ -103,7 +123,11 @@ describe('GET /admin/api/clients and /admin/api/clients/:id', () => {
   it('also counts events accepted in the last 24 hours by arrival, from the hourly roll-up the usage charts read', async () => {
     const t = await createTenant(db.sql, 'agent', 'arrival');
     const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
-    for (const [h, n] of [[hour, 5], [hour - 23 * 3_600_000, 7], [hour - 26 * 3_600_000, 100]] as const) {
+    for (const [h, n] of [
+      [hour, 5],
+      [hour - 23 * 3_600_000, 7],
+      [hour - 26 * 3_600_000, 100],
+    ] as const) {
       await db.sql`insert into usage_hourly (hour, key_id, client_id, requests, events_accepted) values (${new Date(h)}, ${t.record.id}, ${t.clientId}, 1, ${n})`;
     }
     // an event that says it ran a week ago, stored now: by arrival it counts, by event time it does not
@@ -112,10 +136,13 @@ describe('GET /admin/api/clients and /admin/api/clients/:id', () => {
     expect(res.body).toMatchObject({ accepted_last_24h: 12, events_last_24h: { count: 0, capped: false } });
   });
 
-  it('stops counting a busy tenant\'s events at the cap and says so', async () => {
+  it("stops counting a busy tenant's events at the cap and says so", async () => {
     const tenant = await createTenant(db.sql, 'agent', 'busy');
     const now = Date.now();
-    await insertLogs(db.sql, Array.from({ length: EVENT_COUNT_CAP + 1 }, (_, i) => logRow(tenant.clientId, `b${i}`, new Date(now - (i % 3_600) * 1_000))));
+    await insertLogs(
+      db.sql,
+      Array.from({ length: EVENT_COUNT_CAP + 1 }, (_, i) => logRow(tenant.clientId, `b${i}`, new Date(now - (i % 3_600) * 1_000))),
+    );
     const res = await call(app, 'GET', `/admin/api/clients/${tenant.clientId}`, { cookie });
     expect(res.body.events_last_24h).toEqual({ count: EVENT_COUNT_CAP, capped: true });
   });
@@ -128,16 +155,20 @@ describe('GET /admin/api/clients and /admin/api/clients/:id', () => {
 });
 
 describe('POST /admin/api/clients/:id/deactivate', () => {
-  it('stops the client\'s keys on the ingest API within a second, and audits it', async () => {
+  it("stops the client's keys on the ingest API within a second, and audits it", async () => {
     const tenant = await createTenant(db.sql, 'agent', 'doomed');
     expect((await postLogs(stack.baseUrl, tenant.key, event())).status).toBe(202); // cached by ingest now
     const res = await call(app, 'POST', `/admin/api/clients/${tenant.clientId}/deactivate`, { cookie }, {});
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: tenant.clientId, status: 'inactive', announced: true });
-    const refused = await waitFor(async () => {
-      const r = await postLogs(stack.baseUrl, tenant.key, event());
-      return r.status === 401 && r;
-    }, ANNOUNCED_WITHIN_MS, 'the deactivated client\'s key to be refused');
+    const refused = await waitFor(
+      async () => {
+        const r = await postLogs(stack.baseUrl, tenant.key, event());
+        return r.status === 401 && r;
+      },
+      ANNOUNCED_WITHIN_MS,
+      "the deactivated client's key to be refused",
+    );
     expect(refused.body.error).toBe('client_inactive');
     const [audit] = await db.sql`select * from admin_audit where action = 'client.deactivate' and target = ${`client:${tenant.clientId}`}`;
     expect(audit).toMatchObject({ actor: 'ops' });
@@ -146,7 +177,7 @@ describe('POST /admin/api/clients/:id/deactivate', () => {
     expect(list.body.data.find((c: { id: string }) => c.id === tenant.clientId).status).toBe('inactive');
   });
 
-  it('POST …/activate brings a deactivated client\'s keys back within a second, audited; revoked keys stay revoked', async () => {
+  it("POST …/activate brings a deactivated client's keys back within a second, audited; revoked keys stay revoked", async () => {
     const tenant = await createTenant(db.sql, 'agent', 'revived');
     const revoked = await createTenant(db.sql, 'agent', 'revived_other');
     expect((await call(app, 'POST', `/admin/api/clients/${tenant.clientId}/deactivate`, { cookie }, {})).status).toBe(200);
@@ -161,10 +192,14 @@ describe('POST /admin/api/clients/:id/deactivate', () => {
     await db.sql`update api_keys set revoked_at = now() where id = ${revoked.record.id}`;
     await call(app, 'POST', `/admin/api/clients/${revoked.clientId}/deactivate`, { cookie }, {});
     await call(app, 'POST', `/admin/api/clients/${revoked.clientId}/activate`, { cookie }, {});
-    const still = await waitFor(async () => {
-      const r = await postLogs(stack.baseUrl, revoked.key, event());
-      return r.status === 401 && r;
-    }, ANNOUNCED_WITHIN_MS, 'the revoked key to stay refused');
+    const still = await waitFor(
+      async () => {
+        const r = await postLogs(stack.baseUrl, revoked.key, event());
+        return r.status === 401 && r;
+      },
+      ANNOUNCED_WITHIN_MS,
+      'the revoked key to stay refused',
+    );
     expect(still.body.error).toBe('api_key_revoked');
     expect((await call(app, 'POST', '/admin/api/clients/ghost/activate', { cookie }, {})).status).toBe(404);
   });
@@ -182,16 +217,28 @@ describe('PATCH /admin/api/clients/:id', () => {
     const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000).toISOString();
     expect((await postLogs(stack.baseUrl, t.key, event({ executed_at: tenDaysAgo }))).status).toBe(202);
 
-    const res = await call(app, 'PATCH', `/admin/api/clients/${t.clientId}`, { cookie }, { retention_days: 7, limits: { events_per_day: 1234, request_burst: null } });
+    const res = await call(
+      app,
+      'PATCH',
+      `/admin/api/clients/${t.clientId}`,
+      { cookie },
+      { retention_days: 7, limits: { events_per_day: 1234, request_burst: null } },
+    );
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: t.clientId, retention_days: 7, limits: { eventsPerDay: 1234 }, announced: true });
     // the key cache everywhere forgot the old retention: a 10-day-old event is now refused
-    const refused = await waitFor(async () => {
-      const r = await postLogs(stack.baseUrl, t.key, event({ executed_at: tenDaysAgo }));
-      return r.status === 400 && r;
-    }, ANNOUNCED_WITHIN_MS, 'the new retention at ingest');
+    const refused = await waitFor(
+      async () => {
+        const r = await postLogs(stack.baseUrl, t.key, event({ executed_at: tenDaysAgo }));
+        return r.status === 400 && r;
+      },
+      ANNOUNCED_WITHIN_MS,
+      'the new retention at ingest',
+    );
     expect(refused.body.details[0].field).toBe('executed_at');
-    const [{ limits }] = (await db.sql`select row_to_json(l) as limits from client_limits l where client_id = ${t.clientId}`) as unknown as [{ limits: Record<string, unknown> }];
+    const [{ limits }] = (await db.sql`select row_to_json(l) as limits from client_limits l where client_id = ${t.clientId}`) as unknown as [
+      { limits: Record<string, unknown> },
+    ];
     expect(limits).toMatchObject({ events_per_day: 1234, request_burst: null });
     const [audit] = await db.sql`select * from admin_audit where action = 'client.update' and target = ${`client:${t.clientId}`}`;
     expect(audit).toMatchObject({ actor: 'ops', details: { retention_days: 7 } });

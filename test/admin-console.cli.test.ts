@@ -19,12 +19,27 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const cli = (...args: string[]) => centralLogger(args, { DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', RATE_TENANT_EVENTS_PER_DAY: '5000' });
+const cli = (...args: string[]) =>
+  centralLogger(args, { DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', RATE_TENANT_EVENTS_PER_DAY: '5000' });
 
 describe('central-logger client show', () => {
   it('prints retention, limits, quota and the error rate by event time; JSON as the admin API', { timeout: 180_000 }, async () => {
     const t = await createTenant(db.sql, 'agent', 'show');
-    const row = (i: number, status: string): LogRow => ({ client_id: t.clientId, event_id: `e${i}`, received_at: new Date().toISOString(), executed_at: new Date(Date.now() - 1000).toISOString(), environment: 'x', status, workflow: 'etl', run_id: null, level: null, message: null, duration_ms: null, metadata: {} }) as LogRow;
+    const row = (i: number, status: string): LogRow =>
+      ({
+        client_id: t.clientId,
+        event_id: `e${i}`,
+        received_at: new Date().toISOString(),
+        executed_at: new Date(Date.now() - 1000).toISOString(),
+        environment: 'x',
+        status,
+        workflow: 'etl',
+        run_id: null,
+        level: null,
+        message: null,
+        duration_ms: null,
+        metadata: {},
+      }) as LogRow;
     await insertLogs(db.sql, [row(1, 'SUCCESS'), row(2, 'FAILURE'), row(3, 'SUCCESS'), row(4, 'SUCCESS')]);
     const out = await cli('client', 'show', t.clientId);
     expect(out.code, out.stderr).toBe(0);
@@ -33,7 +48,12 @@ describe('central-logger client show', () => {
     expect(out.stdout).toContain('1 failed of 4 events, error rate 25.0%');
     expect(out.stdout).toMatch(/etl\s+4\s+1/);
     const json = JSON.parse((await cli('client', 'show', t.clientId, '--json')).stdout);
-    expect(json).toMatchObject({ client_id: t.clientId, retention_days: 30, events: { examined: 4, failed: 1 }, limits: { effective: { events_per_day: 5000 } } });
+    expect(json).toMatchObject({
+      client_id: t.clientId,
+      retention_days: 30,
+      events: { examined: 4, failed: 1 },
+      limits: { effective: { events_per_day: 5000 } },
+    });
   });
 
   it('fails clearly for an unknown client or a bad window', { timeout: 180_000 }, async () => {
@@ -47,7 +67,9 @@ describe('central-logger client show', () => {
 describe('central-logger alerts: filters, count, notes', () => {
   it('filters by severity and rule, counts open alerts, and acknowledges with a note (audited)', { timeout: 180_000 }, async () => {
     const win = new Date(Date.UTC(2026, 0, 1));
-    const crit = (await upsertAlert(db.sql, { rule: 'dead_letters', subject: 'c1', windowStart: win, severity: 'critical', summary: 'dead letters of c1', evidence: {} })).alert;
+    const crit = (
+      await upsertAlert(db.sql, { rule: 'dead_letters', subject: 'c1', windowStart: win, severity: 'critical', summary: 'dead letters of c1', evidence: {} })
+    ).alert;
     await upsertAlert(db.sql, { rule: 'quota', subject: 'c2:80', windowStart: win, severity: 'warning', summary: 'quota of c2', evidence: {} });
     const critical = await cli('alerts', 'list', '--severity', 'critical');
     expect(critical.stdout).toContain(crit.id);
@@ -63,7 +85,10 @@ describe('central-logger alerts: filters, count, notes', () => {
     const [audit] = await db.sql`select details from admin_audit where target = ${`alert:${crit.id}`}`;
     expect(audit!.details).toMatchObject({ note: 'disk was full; replayed' });
     expect((await cli('alerts', 'list', '--status', 'all')).stdout).toContain('disk was full; replayed');
-    const json = (await cli('alerts', 'list', '--status', 'acknowledged', '--json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const json = (await cli('alerts', 'list', '--status', 'acknowledged', '--json')).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(json[0]).toMatchObject({ id: crit.id, acknowledged_note: 'disk was full; replayed', webhook: { state: 'not_queued' } });
 
     expect((await cli('alerts', 'list', '--severity', 'urgent')).code).toBe(1);
@@ -75,8 +100,22 @@ describe('central-logger alerts: filters, count, notes', () => {
 describe('central-logger system and dead-letters show', () => {
   it('prints the System page figures, shows a dead letter with its event, and audits its replay', { timeout: 180_000 }, async () => {
     const t = await createTenant(db.sql, 'agent', 'sys');
-    const payload = { client_id: t.clientId, event_id: 'dl-cli', received_at: new Date().toISOString(), executed_at: new Date().toISOString(), environment: 'prod', status: 'OK', workflow: null, run_id: null, level: null, message: 'kept', duration_ms: null, metadata: {} };
-    const [r] = await db.sql`insert into dead_letter_events (client_id, event_id, received_at, payload, error_message) values (${t.clientId}, 'dl-cli', now(), ${JSON.stringify(payload)}, 'refused') returning id`;
+    const payload = {
+      client_id: t.clientId,
+      event_id: 'dl-cli',
+      received_at: new Date().toISOString(),
+      executed_at: new Date().toISOString(),
+      environment: 'prod',
+      status: 'OK',
+      workflow: null,
+      run_id: null,
+      level: null,
+      message: 'kept',
+      duration_ms: null,
+      metadata: {},
+    };
+    const [r] =
+      await db.sql`insert into dead_letter_events (client_id, event_id, received_at, payload, error_message) values (${t.clientId}, 'dl-cli', now(), ${JSON.stringify(payload)}, 'refused') returning id`;
     const id = String(r!.id);
 
     const sys = JSON.parse((await cli('system', '--json')).stdout);

@@ -16,7 +16,16 @@ import { insertLegacyKey } from './support/keys.js';
 import { createTenant } from './support/stack.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let db: TestDatabase;
 let app: AdminTestApp;
@@ -26,7 +35,8 @@ let page: Page;
 
 beforeAll(async () => {
   // fail loudly, never skip: a missing browser must not pass as a green run
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}. Install it with: apt-get install -y chromium (.ci/run does this), or set CHROMIUM_PATH.`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}. Install it with: apt-get install -y chromium (.ci/run does this), or set CHROMIUM_PATH.`);
   db = await createTestDatabase();
   app = await startAdminApp(db);
   await createTestAdminUser(db.sql);
@@ -44,7 +54,9 @@ afterAll(async () => {
 });
 
 describe('admin dashboard in Chromium', () => {
-  it('sign in, create a client and a key, see the key once, revoke it, see the failed sign-in audited, its alert acknowledged, and the usage chart', { timeout: 90_000 }, async () => {
+  it('sign in, create a client and a key, see the key once, revoke it, see the failed sign-in audited, its alert acknowledged, and the usage chart', {
+    timeout: 90_000,
+  }, async () => {
     await page.goto(app.baseUrl);
     const form = page.locator('#signin-form');
     await form.waitFor({ state: 'visible' });
@@ -57,7 +69,10 @@ describe('admin dashboard in Chromium', () => {
 
     await form.locator('input[name=password]').fill(ADMIN_PASSWORD);
     await form.locator('button[type=submit]').click();
-    await page.locator('#whoami').filter({ hasText: `signed in as ${ADMIN_USER}` }).waitFor();
+    await page
+      .locator('#whoami')
+      .filter({ hasText: `signed in as ${ADMIN_USER}` })
+      .waitFor();
     await page.locator('#clients').waitFor({ state: 'visible' });
 
     // create a client
@@ -134,7 +149,10 @@ describe('admin dashboard in Chromium', () => {
     // the usage chart draws the key's rolled-up hours as points of an <svg>
     const [issued] = await db.sql`select id from api_keys where prefix = ${prefix}`;
     const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
-    for (const [h, events] of [[hour - 3 * 3_600_000, 40], [hour, 25]] as const) {
+    for (const [h, events] of [
+      [hour - 3 * 3_600_000, 40],
+      [hour, 25],
+    ] as const) {
       await db.sql`insert into usage_hourly (hour, key_id, client_id, requests, events_accepted) values (${new Date(h)}, ${issued!.id}, 'e2e_corp', 2, ${events})`;
     }
     await page.goto(`${app.baseUrl}/#usage`);
@@ -164,7 +182,10 @@ describe('admin dashboard in Chromium', () => {
     expect(await legacyRow.locator('.rotation-due').textContent()).toBe('rotate now');
     expect(await page.locator('#key-rows tr', { hasText: t.record.prefix }).locator('.rotation-due').count()).toBe(0);
     // for a person to look at: the key list with the badge, on a laptop and a phone
-    for (const [width, height] of [[1280, 800], [390, 844]] as const) {
+    for (const [width, height] of [
+      [1280, 800],
+      [390, 844],
+    ] as const) {
       await page.setViewportSize({ width, height });
       await page.screenshot({ path: `test-results/admin-keys-rotation-${width}.png`, fullPage: true });
     }

@@ -95,8 +95,34 @@ describe('GET /admin/api/keys', () => {
     const all = await api('GET', '/admin/api/keys', { cookie });
     expect(all.status).toBe(200);
     const listed = all.body.data.find((k: { id: string }) => k.id === a.body.id);
-    expect(Object.keys(listed).sort()).toEqual(['client_id', 'created_at', 'expires_at', 'id', 'last_used_at', 'last_used_ip', 'name', 'prefix', 'replaced_by', 'request_count', 'revoked_at', 'role', 'rotated_from', 'rotation_due', 'status'].sort());
-    expect(listed).toMatchObject({ prefix: a.body.prefix, name: 'acme reader', role: 'reader', client_id: 'acme', status: 'active', last_used_ip: '203.0.113.9', expires_at: null });
+    expect(Object.keys(listed).sort()).toEqual(
+      [
+        'client_id',
+        'created_at',
+        'expires_at',
+        'id',
+        'last_used_at',
+        'last_used_ip',
+        'name',
+        'prefix',
+        'replaced_by',
+        'request_count',
+        'revoked_at',
+        'role',
+        'rotated_from',
+        'rotation_due',
+        'status',
+      ].sort(),
+    );
+    expect(listed).toMatchObject({
+      prefix: a.body.prefix,
+      name: 'acme reader',
+      role: 'reader',
+      client_id: 'acme',
+      status: 'active',
+      last_used_ip: '203.0.113.9',
+      expires_at: null,
+    });
 
     const acme = await api('GET', '/admin/api/keys?client=acme', { cookie });
     expect(acme.body.data.every((k: { client_id: string }) => k.client_id === 'acme')).toBe(true);
@@ -119,10 +145,14 @@ describe('DELETE /admin/api/keys/:id', () => {
     const res = await api('DELETE', `/admin/api/keys/${k.body.id}`, { cookie }, {});
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: k.body.id, status: 'revoked', announced: true });
-    const refused = await waitFor(async () => {
-      const r = await postLogs(stack.baseUrl, k.body.key, event());
-      return r.status === 401 && r;
-    }, ANNOUNCED_WITHIN_MS, 'the revoked key to be refused');
+    const refused = await waitFor(
+      async () => {
+        const r = await postLogs(stack.baseUrl, k.body.key, event());
+        return r.status === 401 && r;
+      },
+      ANNOUNCED_WITHIN_MS,
+      'the revoked key to be refused',
+    );
     expect(refused.body.error).toBe('api_key_revoked');
     const [audit] = await db.sql`select * from admin_audit where action = 'key.revoke' and target = ${`key:${k.body.id}`}`;
     expect(audit).toMatchObject({ actor: 'ops', details: { prefix: k.body.prefix } });
@@ -145,10 +175,14 @@ describe('PATCH /admin/api/keys/:id', () => {
     const res = await api('PATCH', `/admin/api/keys/${k.body.id}`, { cookie }, { expires_at: past });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: k.body.id, prefix: k.body.prefix, expires_at: past, announced: true });
-    const refused = await waitFor(async () => {
-      const r = await postLogs(stack.baseUrl, k.body.key, event());
-      return r.status === 401 && r;
-    }, ANNOUNCED_WITHIN_MS, 'the expired key to be refused');
+    const refused = await waitFor(
+      async () => {
+        const r = await postLogs(stack.baseUrl, k.body.key, event());
+        return r.status === 401 && r;
+      },
+      ANNOUNCED_WITHIN_MS,
+      'the expired key to be refused',
+    );
     expect(refused.body.error).toBe('api_key_expired');
 
     expect((await api('PATCH', `/admin/api/keys/${k.body.prefix}`, { cookie }, { expires_at: null })).status).toBe(200);
@@ -164,12 +198,15 @@ describe('PATCH /admin/api/keys/:id', () => {
     expect((await api('PATCH', '/admin/api/keys/key_nope', { cookie }, { expires_at: null })).status).toBe(404);
   });
 
-  it.each([[{}], [{ expires_at: 'tomorrow' }], [{ expires_at: 5 }], [{ expires_at: null, role: 'admin' }], [{ expires_at: '0000-06-01T00:00:00Z' }]])('400 with details for %j', async (body) => {
-    const res = await api('PATCH', '/admin/api/keys/key_any', { cookie }, body);
-    expect(res.status).toBe(400);
-    expect(res.body.error).toBe('validation_failed');
-    expect(res.body.details.length).toBeGreaterThan(0);
-  });
+  it.each([[{}], [{ expires_at: 'tomorrow' }], [{ expires_at: 5 }], [{ expires_at: null, role: 'admin' }], [{ expires_at: '0000-06-01T00:00:00Z' }]])(
+    '400 with details for %j',
+    async (body) => {
+      const res = await api('PATCH', '/admin/api/keys/key_any', { cookie }, body);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe('validation_failed');
+      expect(res.body.details.length).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('secrets', () => {

@@ -37,7 +37,20 @@ afterAll(async () => {
 });
 
 function logRow(clientId: string, i: number, status: string, workflow: string | null): LogRow {
-  return { client_id: clientId, event_id: `e${i}`, received_at: new Date().toISOString(), executed_at: new Date(Date.now() - 60_000 - i).toISOString(), environment: 'prod', status, workflow, run_id: null, level: null, message: null, duration_ms: null, metadata: {} } as LogRow;
+  return {
+    client_id: clientId,
+    event_id: `e${i}`,
+    received_at: new Date().toISOString(),
+    executed_at: new Date(Date.now() - 60_000 - i).toISOString(),
+    environment: 'prod',
+    status,
+    workflow,
+    run_id: null,
+    level: null,
+    message: null,
+    duration_ms: null,
+    metadata: {},
+  } as LogRow;
 }
 
 async function usage(keyId: string, clientId: string, hoursAgo: number, events: number, extra: { bytes?: number; rate_limited?: number } = {}): Promise<void> {
@@ -51,7 +64,8 @@ describe('the dashboard in Chromium', () => {
     await b.page.locator('#signin-form').waitFor({ state: 'visible' });
     expect(await b.page.locator('#nav').isVisible()).toBe(false);
     for (const a of await b.page.locator('nav a').all()) expect(await a.isVisible()).toBe(false);
-    for (const section of ['clients', 'client', 'keys', 'usage', 'alerts', 'system', 'audit']) expect(await b.page.locator(`#${section}`).isVisible(), section).toBe(false);
+    for (const section of ['clients', 'client', 'keys', 'usage', 'alerts', 'system', 'audit'])
+      expect(await b.page.locator(`#${section}`).isVisible(), section).toBe(false);
     await expectNoSidewaysScroll(b.page, 'sign-in');
     await screenshots(b.page, 'signin');
     // a deep link before sign-in shows the form too, and nothing of the page
@@ -104,7 +118,12 @@ describe('the dashboard in Chromium', () => {
     expect(await b.page.locator('#client-workflows tr').first().textContent()).toContain('billing');
     expect(await b.page.locator('#client-quota').textContent()).toContain('41,000,000 of 50,000,000 events (82.0%)');
     await expect.poll(() => b.page.locator('#client-charts figure').count()).toBe(4);
-    expect(await b.page.locator('#client-charts figcaption').allTextContents()).toEqual(['Events accepted: 48,403', 'Bytes: 13.8 MB', 'Requests: 4,841', 'Rejected (429s and refused events): 40']);
+    expect(await b.page.locator('#client-charts figcaption').allTextContents()).toEqual([
+      'Events accepted: 48,403',
+      'Bytes: 13.8 MB',
+      'Requests: 4,841',
+      'Rejected (429s and refused events): 40',
+    ]);
     expect(await b.page.locator('#client-key-usage tr').first().textContent()).toContain(a.record.prefix);
     expect(await b.page.locator('#client-key-chart svg').textContent()).toContain(r.record.prefix);
     // tooltips name every series of a bucket
@@ -138,7 +157,10 @@ describe('the dashboard in Chromium', () => {
     const [exp] = await db.sql`select expires_at from api_keys where id = ${r.record.id}`;
     expect(exp!.expires_at).not.toBeNull();
     // the page reloads after the change, replacing its buttons: wait until it shows the new expiry
-    await b.page.locator('#client-keys tr', { hasText: r.record.prefix }).filter({ hasText: (exp!.expires_at as Date).toISOString().slice(0, 10) }).waitFor();
+    await b.page
+      .locator('#client-keys tr', { hasText: r.record.prefix })
+      .filter({ hasText: (exp!.expires_at as Date).toISOString().slice(0, 10) })
+      .waitFor();
 
     // deactivate (two clicks), then activate
     await b.page.locator('#client-status-action button').click();
@@ -207,7 +229,8 @@ describe('the dashboard in Chromium', () => {
     expect(titles.filter((t) => t.includes('tenant_5: 2 events'))).toHaveLength(1);
     // failed authentications, split by address and by key prefix
     expect(await b.page.locator('#usage-auth-addresses').textContent()).toContain('No failed authentications in this range.');
-    for (let i = 0; i < 3; i++) await db.sql`insert into auth_failures (occurred_at, address, key_prefix, reason) values (now() - interval '5 minutes', '2001:db8:dead:beef:0:0:0:1', ${small.record.prefix}, 'wrong_secret')`;
+    for (let i = 0; i < 3; i++)
+      await db.sql`insert into auth_failures (occurred_at, address, key_prefix, reason) values (now() - interval '5 minutes', '2001:db8:dead:beef:0:0:0:1', ${small.record.prefix}, 'wrong_secret')`;
     await db.sql`insert into auth_failures (occurred_at, address, key_prefix, reason) values (now() - interval '2 hours', '198.51.100.200', null, 'api_key_required')`;
     await open(b, app, 'usage');
     await b.page.locator('#usage-auth-addresses tr', { hasText: '2001:db8:dead:beef:0:0:0:1' }).waitFor();
@@ -232,9 +255,61 @@ describe('the dashboard in Chromium', () => {
     const [key] = await db.sql`select id, prefix from api_keys where client_id = 'acme' order by created_at limit 1`;
     const win = new Date(Math.floor(Date.now() / 600_000) * 600_000);
     const addresses = Array.from({ length: 10 }, (_, i) => `2001:db8:85a3:0:0:8a2e:370:${7000 + i}`);
-    const prefixAlert = (await upsertAlert(db.sql, { rule: 'auth_failures_prefix', subject: key!.prefix, windowStart: win, severity: 'warning', summary: `42 failed authentications against key ${key!.prefix} from 10 address(es)`, evidence: { key_prefix: key!.prefix, failures: 42, addresses: 10, sample_addresses: addresses, first_at: new Date(Date.now() - 500_000), last_at: new Date(), threshold: 10, window_ms: 600_000 }, clientId: 'acme', keyId: key!.id })).alert;
-    await upsertAlert(db.sql, { rule: 'auth_failures_address', subject: '198.51.100.23', windowStart: win, severity: 'warning', summary: '25 failed authentications from 198.51.100.23 within 10 min', evidence: { address: '198.51.100.23', failures: 25, admin_sign_in_failures: 0, reasons: ['unknown_key', 'wrong_secret', 'malformed_key'], first_at: new Date(Date.now() - 400_000), last_at: new Date(), threshold: 20, window_ms: 600_000 } });
-    const dead = (await upsertAlert(db.sql, { rule: 'dead_letters', subject: LONG_ID, windowStart: win, severity: 'critical', summary: `3 event(s) of client ${LONG_ID} refused by Postgres and kept in dead_letter_events`, evidence: { events: 3, sample_event_ids: ['evt-' + 'z'.repeat(120), 'evt-2', 'evt-3'], error_codes: ['22P05'], first_at: new Date(), last_at: new Date() }, clientId: LONG_ID })).alert;
+    const prefixAlert = (
+      await upsertAlert(db.sql, {
+        rule: 'auth_failures_prefix',
+        subject: key!.prefix,
+        windowStart: win,
+        severity: 'warning',
+        summary: `42 failed authentications against key ${key!.prefix} from 10 address(es)`,
+        evidence: {
+          key_prefix: key!.prefix,
+          failures: 42,
+          addresses: 10,
+          sample_addresses: addresses,
+          first_at: new Date(Date.now() - 500_000),
+          last_at: new Date(),
+          threshold: 10,
+          window_ms: 600_000,
+        },
+        clientId: 'acme',
+        keyId: key!.id,
+      })
+    ).alert;
+    await upsertAlert(db.sql, {
+      rule: 'auth_failures_address',
+      subject: '198.51.100.23',
+      windowStart: win,
+      severity: 'warning',
+      summary: '25 failed authentications from 198.51.100.23 within 10 min',
+      evidence: {
+        address: '198.51.100.23',
+        failures: 25,
+        admin_sign_in_failures: 0,
+        reasons: ['unknown_key', 'wrong_secret', 'malformed_key'],
+        first_at: new Date(Date.now() - 400_000),
+        last_at: new Date(),
+        threshold: 20,
+        window_ms: 600_000,
+      },
+    });
+    const dead = (
+      await upsertAlert(db.sql, {
+        rule: 'dead_letters',
+        subject: LONG_ID,
+        windowStart: win,
+        severity: 'critical',
+        summary: `3 event(s) of client ${LONG_ID} refused by Postgres and kept in dead_letter_events`,
+        evidence: {
+          events: 3,
+          sample_event_ids: ['evt-' + 'z'.repeat(120), 'evt-2', 'evt-3'],
+          error_codes: ['22P05'],
+          first_at: new Date(),
+          last_at: new Date(),
+        },
+        clientId: LONG_ID,
+      })
+    ).alert;
     await markWebhookQueued(db.sql, dead.id);
 
     await open(b, app, 'alerts');
@@ -246,7 +321,12 @@ describe('the dashboard in Chromium', () => {
     expect(await prefixCard.locator('table.evidence tr', { hasText: 'sample addresses' }).locator('li').count()).toBe(10);
     expect(await prefixCard.locator('table.evidence tr', { hasText: 'window' }).locator('td').textContent()).toContain('10 min, from');
     expect(await prefixCard.locator('table.evidence tr', { hasText: 'key prefix' }).locator('a').getAttribute('href')).toBe('#client/acme');
-    expect(await prefixCard.locator('.links a').allTextContents()).toEqual(['client acme', `its keys (${key!.prefix})`, 'usage of acme', 'failed authentications by address and key']);
+    expect(await prefixCard.locator('.links a').allTextContents()).toEqual([
+      'client acme',
+      `its keys (${key!.prefix})`,
+      'usage of acme',
+      'failed authentications by address and key',
+    ]);
     expect(await prefixCard.locator('.webhook').textContent()).toContain('not sent');
     // the dead-letter alert's webhook was queued but Redis holds no job for it any more
     expect(await b.page.locator('#alert-list article', { hasText: 'dead_letters' }).locator('.webhook').textContent()).toContain('outcome no longer kept');
@@ -289,13 +369,31 @@ describe('the dashboard in Chromium', () => {
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const logs = new Queue('logs', { connection, prefix: app.config.QUEUE_PREFIX });
     await logs.add('persist-logs', { doomed: true }, { jobId: 'doomed', attempts: 1 });
-    const worker = new Worker('logs', async () => {
-      throw new UnrecoverableError(`invalid persist-logs payload: ${'groups: Required; '.repeat(20)}`);
-    }, { connection: connection.duplicate(), prefix: app.config.QUEUE_PREFIX });
+    const worker = new Worker(
+      'logs',
+      async () => {
+        throw new UnrecoverableError(`invalid persist-logs payload: ${'groups: Required; '.repeat(20)}`);
+      },
+      { connection: connection.duplicate(), prefix: app.config.QUEUE_PREFIX },
+    );
     await waitFor(async () => (await logs.getFailedCount()) === 1, 10_000, 'the job to fail');
     await worker.close();
     for (let i = 0; i < 3; i++) await logs.add('persist-logs', { waiting: i });
-    const payload = (id: string, message: string) => JSON.stringify({ client_id: 'acme', event_id: id, received_at: new Date().toISOString(), executed_at: new Date().toISOString(), environment: 'prod', status: 'OK', workflow: null, run_id: null, level: null, message, duration_ms: null, metadata: {} });
+    const payload = (id: string, message: string) =>
+      JSON.stringify({
+        client_id: 'acme',
+        event_id: id,
+        received_at: new Date().toISOString(),
+        executed_at: new Date().toISOString(),
+        environment: 'prod',
+        status: 'OK',
+        workflow: null,
+        run_id: null,
+        level: null,
+        message,
+        duration_ms: null,
+        metadata: {},
+      });
     await db.sql`insert into dead_letter_events (client_id, event_id, received_at, payload, error_code, error_message) values
       ('acme', 'dl-ok', now(), ${payload('dl-ok', 'fine now')}, '22P05', 'unsupported Unicode escape sequence'),
       ('acme', ${`dl-${'q'.repeat(100)}`}, now(), ${payload('dl-long', 'x')}, '22021', ${`invalid byte sequence for encoding "UTF8": 0x00 ${'and more detail '.repeat(20)}`})`;
@@ -325,7 +423,10 @@ describe('the dashboard in Chromium', () => {
     await b.page.locator('#flash', { hasText: '1 failed job(s) back in the queue' }).waitFor();
     await b.page.locator('#system-failed-empty').waitFor({ state: 'visible' });
     expect(await logs.getWaitingCount()).toBe(4);
-    expect((await db.sql`select action from admin_audit where action in ('jobs.retry', 'dead_letter.replay') order by id`).map((r) => r.action)).toEqual(['dead_letter.replay', 'jobs.retry']);
+    expect((await db.sql`select action from admin_audit where action in ('jobs.retry', 'dead_letter.replay') order by id`).map((r) => r.action)).toEqual([
+      'dead_letter.replay',
+      'jobs.retry',
+    ]);
     await logs.obliterate({ force: true });
     await logs.close();
     connection.disconnect();

@@ -19,7 +19,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const login = (username: string, password: string, headers: Record<string, string> = {}) => call(app, 'POST', '/admin/api/login', {}, { username, password }, headers);
+const login = (username: string, password: string, headers: Record<string, string> = {}) =>
+  call(app, 'POST', '/admin/api/login', {}, { username, password }, headers);
 
 describe('POST /admin/api/login', () => {
   it('sets an httpOnly, SameSite=Strict, expiring session cookie and records the sign-in', async () => {
@@ -84,13 +85,17 @@ describe('POST /admin/api/login', () => {
     expect(blocked.status).toBe(429);
     expect(blocked.body.error).toBe('rate_limited');
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect([blocked.headers.get('ratelimit-limit'), blocked.headers.get('ratelimit-remaining'), blocked.headers.get('ratelimit-reset')]).toEqual(['3', '0', blocked.headers.get('retry-after')]);
+    expect([blocked.headers.get('ratelimit-limit'), blocked.headers.get('ratelimit-remaining'), blocked.headers.get('ratelimit-reset')]).toEqual([
+      '3',
+      '0',
+      blocked.headers.get('retry-after'),
+    ]);
     expect(blocked.headers.get('set-cookie')).toBeNull();
     // other usernames from the same address still get in
     expect((await login(ADMIN_USER, ADMIN_PASSWORD)).status).toBe(200);
   });
 
-  it('a successful sign-in clears its username\'s failures', async () => {
+  it("a successful sign-in clears its username's failures", async () => {
     await createTestAdminUser(db.sql, 'forgetful', ADMIN_PASSWORD);
     for (let i = 0; i < 2; i++) expect((await login('forgetful', 'wrong password')).status).toBe(401);
     expect((await login('forgetful', ADMIN_PASSWORD)).status).toBe(200);
@@ -101,7 +106,8 @@ describe('POST /admin/api/login', () => {
   it('rate limits failures per address across usernames', async () => {
     const other = await startAdminApp(db, { ADMIN_LOGIN_MAX_FAILURES_PER_USER: '100', ADMIN_LOGIN_MAX_FAILURES_PER_IP: '4' });
     try {
-      for (let i = 0; i < 4; i++) expect((await call(other, 'POST', '/admin/api/login', {}, { username: `sprayed${i}`, password: 'guess guess guess' })).status).toBe(401);
+      for (let i = 0; i < 4; i++)
+        expect((await call(other, 'POST', '/admin/api/login', {}, { username: `sprayed${i}`, password: 'guess guess guess' })).status).toBe(401);
       const blocked = await call(other, 'POST', '/admin/api/login', {}, { username: ADMIN_USER, password: ADMIN_PASSWORD });
       expect(blocked.status).toBe(429);
       expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);

@@ -91,7 +91,20 @@ describe('failed jobs', () => {
 describe('dead letters', () => {
   it('lists, inspects with the event, and replays one once its cause is fixed; audited; then it is gone', async () => {
     const t = await createTenant(db.sql, 'agent', 'dl');
-    const payload = { client_id: t.clientId, event_id: 'dl-1', received_at: new Date().toISOString(), executed_at: new Date().toISOString(), environment: 'prod', status: 'FAILURE', workflow: 'etl', run_id: null, level: 'error', message: 'fixed now', duration_ms: null, metadata: { a: 1 } };
+    const payload = {
+      client_id: t.clientId,
+      event_id: 'dl-1',
+      received_at: new Date().toISOString(),
+      executed_at: new Date().toISOString(),
+      environment: 'prod',
+      status: 'FAILURE',
+      workflow: 'etl',
+      run_id: null,
+      level: 'error',
+      message: 'fixed now',
+      duration_ms: null,
+      metadata: { a: 1 },
+    };
     const id = await deadLetter(payload);
     const list = await call(app, 'GET', `/admin/api/dead-letters?client=${t.clientId}`, { cookie });
     expect(list.body.data).toEqual([expect.objectContaining({ id, client_id: t.clientId, event_id: 'dl-1', error_code: '22P05' })]);
@@ -111,7 +124,20 @@ describe('dead letters', () => {
 
   it('409 while Postgres still refuses it; it stays, with no audit row', async () => {
     const t = await createTenant(db.sql, 'agent', 'dl2');
-    const id = await deadLetter({ client_id: t.clientId, event_id: 'dl-nul', received_at: new Date().toISOString(), executed_at: new Date().toISOString(), environment: 'prod', status: 'OK', workflow: null, run_id: null, level: null, message: 'a\u0000b', duration_ms: null, metadata: {} });
+    const id = await deadLetter({
+      client_id: t.clientId,
+      event_id: 'dl-nul',
+      received_at: new Date().toISOString(),
+      executed_at: new Date().toISOString(),
+      environment: 'prod',
+      status: 'OK',
+      workflow: null,
+      run_id: null,
+      level: null,
+      message: 'a\u0000b',
+      duration_ms: null,
+      metadata: {},
+    });
     const res = await call(app, 'POST', `/admin/api/dead-letters/${id}/replay`, { cookie }, {});
     expect(res.status).toBe(409);
     expect(res.body.message).toContain(`Postgres still refuses dead letter ${id}`);
@@ -127,7 +153,8 @@ describe('dead letters', () => {
       expect((await call(app, 'GET', `/admin/api/dead-letters/${id}`, { cookie })).status, id).toBe(400);
       expect((await call(app, 'POST', `/admin/api/dead-letters/${id}/replay`, { cookie }, {})).status, id).toBe(400);
     }
-    for (const q of ['limit=0', 'limit=1001', 'client=', 'other=1']) expect((await call(app, 'GET', `/admin/api/dead-letters?${q}`, { cookie })).status, q).toBe(400);
+    for (const q of ['limit=0', 'limit=1001', 'client=', 'other=1'])
+      expect((await call(app, 'GET', `/admin/api/dead-letters?${q}`, { cookie })).status, q).toBe(400);
     expect((await call(app, 'GET', '/admin/api/dead-letters/424242', { cookie })).status).toBe(404);
     expect((await call(app, 'POST', '/admin/api/dead-letters/424242/replay', { cookie }, {})).status).toBe(404);
   });

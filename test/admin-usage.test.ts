@@ -45,13 +45,43 @@ afterAll(async () => {
 const range = `from=${new Date(day).toISOString()}&to=${new Date(day + 2 * 24 * HOUR).toISOString()}`;
 
 describe('GET /admin/api/usage', () => {
-  it('hourly per client: each hour summed over the client\'s keys, with rejected events by reason', async () => {
+  it("hourly per client: each hour summed over the client's keys, with rejected events by reason", async () => {
     const res = await call(app, 'GET', `/admin/api/usage?client=${a.clientId}&granularity=hour&${range}`, { key: adminKey });
     expect(res.status).toBe(200);
     expect(res.body.data).toEqual([
-      { bucket: new Date(day + HOUR).toISOString(), client_id: a.clientId, key_id: null, requests: 11, events_accepted: 10, bytes: 1000, auth_failures: 1, rate_limited: 1, rejected: { validation_failed: 2 } },
-      { bucket: new Date(day + 2 * HOUR).toISOString(), client_id: a.clientId, key_id: null, requests: 27, events_accepted: 25, bytes: 2500, auth_failures: 2, rate_limited: 2, rejected: { payload_too_large: 1 } },
-      { bucket: new Date(day + 25 * HOUR).toISOString(), client_id: a.clientId, key_id: null, requests: 101, events_accepted: 100, bytes: 10000, auth_failures: 1, rate_limited: 1, rejected: { validation_failed: 1 } },
+      {
+        bucket: new Date(day + HOUR).toISOString(),
+        client_id: a.clientId,
+        key_id: null,
+        requests: 11,
+        events_accepted: 10,
+        bytes: 1000,
+        auth_failures: 1,
+        rate_limited: 1,
+        rejected: { validation_failed: 2 },
+      },
+      {
+        bucket: new Date(day + 2 * HOUR).toISOString(),
+        client_id: a.clientId,
+        key_id: null,
+        requests: 27,
+        events_accepted: 25,
+        bytes: 2500,
+        auth_failures: 2,
+        rate_limited: 2,
+        rejected: { payload_too_large: 1 },
+      },
+      {
+        bucket: new Date(day + 25 * HOUR).toISOString(),
+        client_id: a.clientId,
+        key_id: null,
+        requests: 101,
+        events_accepted: 100,
+        bytes: 10000,
+        auth_failures: 1,
+        rate_limited: 1,
+        rejected: { validation_failed: 1 },
+      },
     ]);
     expect(res.body.auth_failures).toBeUndefined();
   });
@@ -62,7 +92,10 @@ describe('GET /admin/api/usage', () => {
     expect(res.status).toBe(200);
     const first = res.body.data.filter((r: { bucket: string }) => r.bucket === new Date(day).toISOString());
     expect(first.map((r: any) => [r.client_id, r.events_accepted, r.rejected])).toEqual(
-      [[a.clientId, 35, { validation_failed: 2, payload_too_large: 1 }], [b.clientId, 7, {}]].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+      [
+        [a.clientId, 35, { validation_failed: 2, payload_too_large: 1 }],
+        [b.clientId, 7, {}],
+      ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
     );
     expect(res.body.auth_failures).toEqual([{ bucket: new Date(day).toISOString(), failures: 2 }]);
   });
@@ -74,7 +107,12 @@ describe('GET /admin/api/usage', () => {
       expect(res.body.data).toEqual([expect.objectContaining({ key_id: a2.record.id, client_id: a.clientId, events_accepted: 5 })]);
     }
     const byKey = await call(app, 'GET', `/admin/api/usage?client=${a.clientId}&by=key&granularity=day&${range}`, { key: adminKey });
-    expect(byKey.body.data.filter((r: { bucket: string }) => r.bucket === new Date(day).toISOString()).map((r: { key_id: string }) => r.key_id).sort()).toEqual([a.record.id, a2.record.id].sort());
+    expect(
+      byKey.body.data
+        .filter((r: { bucket: string }) => r.bucket === new Date(day).toISOString())
+        .map((r: { key_id: string }) => r.key_id)
+        .sort(),
+    ).toEqual([a.record.id, a2.record.id].sort());
   });
 
   it('defaults to the last 24 hours', async () => {
@@ -87,7 +125,13 @@ describe('GET /admin/api/usage', () => {
   it('answers 4xx for bad input: unknown client or key 404, bad granularity, reversed or too long range, unknown parameter 400', async () => {
     expect((await call(app, 'GET', '/admin/api/usage?client=nope', { key: adminKey })).status).toBe(404);
     expect((await call(app, 'GET', '/admin/api/usage?key=clk_000000000000', { key: adminKey })).status).toBe(404);
-    for (const q of ['granularity=week', 'from=yesterday', `from=${new Date(day + HOUR).toISOString()}&to=${new Date(day).toISOString()}`, `from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`, 'client_id=x']) {
+    for (const q of [
+      'granularity=week',
+      'from=yesterday',
+      `from=${new Date(day + HOUR).toISOString()}&to=${new Date(day).toISOString()}`,
+      `from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`,
+      'client_id=x',
+    ]) {
       const res = await call(app, 'GET', `/admin/api/usage?${q}`, { key: adminKey });
       expect(res.status, q).toBe(400);
       expect(res.body.error).toBe('validation_failed');

@@ -19,9 +19,14 @@ afterAll(async () => {
 /** Runs the real CLI with `stdin` piped in. */
 function cli(stdin: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile('bin/central-logger', args, { env: { ...process.env, DATABASE_URL: db.url, BCRYPT_COST: '4' }, timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      'bin/central-logger',
+      args,
+      { env: { ...process.env, DATABASE_URL: db.url, BCRYPT_COST: '4' }, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
     child.stdin!.end(stdin);
   });
 }

@@ -88,7 +88,7 @@ describe('admin API: /admin/api/users', () => {
     expect((await adminCall('POST', '/users/usr_nobody12345/deactivate')).status).toBe(404);
   });
 
-  it('writes the audit row in the change\'s transaction: when it fails, no user is created or deactivated', async () => {
+  it("writes the audit row in the change's transaction: when it fails, no user is created or deactivated", async () => {
     const kept = await adminCall('POST', '/users', { client_id: tenant.clientId, username: 'kept_user', role: 'reader', password: PASSWORD });
     await auditFails();
     expect((await adminCall('POST', '/users', { client_id: tenant.clientId, username: 'never_user', role: 'reader', password: PASSWORD })).status).toBe(500);

@@ -18,7 +18,14 @@ const cli = (...args: string[]) => centralLogger(args, { DATABASE_URL: db.url, R
 
 describe('central-logger alerts', () => {
   it('lists open alerts, acknowledges one (audited), and no longer lists it as open', async () => {
-    const { alert } = await upsertAlert(db.sql, { rule: 'quota', subject: 'acme:80', windowStart: new Date(Date.UTC(2026, 0, 1)), severity: 'warning', summary: 'Client acme reached 80% of its daily quota', evidence: { threshold: 80 } });
+    const { alert } = await upsertAlert(db.sql, {
+      rule: 'quota',
+      subject: 'acme:80',
+      windowStart: new Date(Date.UTC(2026, 0, 1)),
+      severity: 'warning',
+      summary: 'Client acme reached 80% of its daily quota',
+      evidence: { threshold: 80 },
+    });
     const list = await cli('alerts', 'list');
     expect(list.code).toBe(0);
     expect(list.stdout).toContain(alert.id);
@@ -41,7 +48,7 @@ describe('central-logger alerts', () => {
 });
 
 describe('central-logger usage', () => {
-  it('shows a client\'s usage per hour, and refuses an unknown client', async () => {
+  it("shows a client's usage per hour, and refuses an unknown client", async () => {
     const t = await createTenant(db.sql, 'agent', 'usagecli');
     await db.sql`insert into usage_hourly (hour, key_id, client_id, requests, events_accepted, bytes, rejected) values (date_trunc('hour', now()), ${t.record.id}, ${t.clientId}, 12, 340, 5600, ${db.sql.json({ validation_failed: 2 })})`;
     const out = await cli('usage', '--client', t.clientId);

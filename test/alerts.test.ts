@@ -165,7 +165,7 @@ async function seedBaseline(t: Tenant, perHour: number): Promise<void> {
   }
 }
 
-describe('rule 5: requests far above the key\'s own baseline', () => {
+describe("rule 5: requests far above the key's own baseline", () => {
   it('raises an alert for 25 requests this hour against a baseline of 1 an hour', async () => {
     const t = await createTenant(db.sql, 'agent', 'r5');
     await seedBaseline(t, 1);
@@ -238,7 +238,11 @@ describe('rule 7: a tenant past 80% / 100% of its daily quota', () => {
     const t = await createTenant(db.sql, 'agent', 'r7');
     await setLimitOverrides(db.sql, t.clientId, { eventsPerDay: 10 });
     expect(await post(t.key, '192.0.2.90', 8)).toBe(202);
-    await waitFor(async () => (await db.sql`select 1 from quota_warnings where client_id = ${t.clientId} and threshold = 80`).length > 0, 5_000, 'the 80% warning');
+    await waitFor(
+      async () => (await db.sql`select 1 from quota_warnings where client_id = ${t.clientId} and threshold = 80`).length > 0,
+      5_000,
+      'the 80% warning',
+    );
     await evaluate();
     const [eighty] = await alertsFor('quota', `${t.clientId}:80`);
     expect(eighty!.severity).toBe('warning');
@@ -246,7 +250,11 @@ describe('rule 7: a tenant past 80% / 100% of its daily quota', () => {
     expect(await alertsFor('quota', `${t.clientId}:100`)).toEqual([]);
 
     expect(await post(t.key, '192.0.2.90', 2)).toBe(202);
-    await waitFor(async () => (await db.sql`select 1 from quota_warnings where client_id = ${t.clientId} and threshold = 100`).length > 0, 5_000, 'the 100% warning');
+    await waitFor(
+      async () => (await db.sql`select 1 from quota_warnings where client_id = ${t.clientId} and threshold = 100`).length > 0,
+      5_000,
+      'the 100% warning',
+    );
     await evaluate();
     const [full] = await alertsFor('quota', `${t.clientId}:100`);
     expect(full!.severity).toBe('critical');

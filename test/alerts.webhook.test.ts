@@ -85,7 +85,14 @@ describe('alert webhook', () => {
 
   it('sends an alert that committed but never got its delivery job (the process died between the two) at the next evaluation, once', async () => {
     // what a crash right after the alert's commit leaves: the alert, and no job
-    const { alert, created } = await upsertAlert(db.sql, { rule: 'dormant_key_active', subject: 'clk_crashed', windowStart: new Date(), severity: 'warning', summary: 'committed, then the process died', evidence: {} });
+    const { alert, created } = await upsertAlert(db.sql, {
+      rule: 'dormant_key_active',
+      subject: 'clk_crashed',
+      windowStart: new Date(),
+      severity: 'warning',
+      summary: 'committed, then the process died',
+      evidence: {},
+    });
     expect(created).toBe(true);
     const ofIt = () => received.filter((r) => r.body.alert?.id === alert.id);
     await stack.worker!.insights.evaluate();

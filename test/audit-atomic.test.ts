@@ -47,9 +47,14 @@ const auditRows = async (action: string, target: string) => (await db.sql`select
 
 // each path: how to run it, whether that run failed, and what a success changes
 type Path = [string, (t: Tenant) => Promise<boolean>, string, (t: Tenant) => string, Partial<typeof untouched> | ((s: any) => void)];
-const adminApi = (method: string, path: (t: Tenant) => string, body?: unknown) => async (t: Tenant) => (await call(admin, method, path(t), { key: adminKey }, body)).status < 300;
-const tenantApi = (method: string, path: (t: Tenant) => string, body?: unknown) => async (t: Tenant) => (await api(stack.baseUrl, method, path(t), t.key, body)).status < 300;
-const viaCli = (...args: Array<string | ((t: Tenant) => string)>) => async (t: Tenant) => (await cli(...args.map((a) => (typeof a === 'string' ? a : a(t))))).code === 0;
+const adminApi = (method: string, path: (t: Tenant) => string, body?: unknown) => async (t: Tenant) =>
+  (await call(admin, method, path(t), { key: adminKey }, body)).status < 300;
+const tenantApi = (method: string, path: (t: Tenant) => string, body?: unknown) => async (t: Tenant) =>
+  (await api(stack.baseUrl, method, path(t), t.key, body)).status < 300;
+const viaCli =
+  (...args: Array<string | ((t: Tenant) => string)>) =>
+  async (t: Tenant) =>
+    (await cli(...args.map((a) => (typeof a === 'string' ? a : a(t))))).code === 0;
 const rotated = (s: any) => {
   expect(s.successors).toBe(1);
   expect(s.replaced_by).not.toBeNull();
@@ -58,7 +63,13 @@ const rotated = (s: any) => {
 
 const PATHS: Path[] = [
   ['admin API revoke', adminApi('DELETE', (t) => `/admin/api/keys/${t.record.id}`), 'key.revoke', (t) => `key:${t.record.id}`, { is_active: false }],
-  ['admin API deactivate', adminApi('POST', (t) => `/admin/api/clients/${t.clientId}/deactivate`, {}), 'client.deactivate', (t) => `client:${t.clientId}`, { client_active: false }],
+  [
+    'admin API deactivate',
+    adminApi('POST', (t) => `/admin/api/clients/${t.clientId}/deactivate`, {}),
+    'client.deactivate',
+    (t) => `client:${t.clientId}`,
+    { client_active: false },
+  ],
   ['admin API rotate', adminApi('POST', (t) => `/admin/api/keys/${t.record.id}/rotate`, {}), 'key.rotate', (t) => `key:${t.record.id}`, rotated],
   ['CLI api-key revoke', viaCli('api-key', 'revoke', (t) => t.record.prefix), 'key.revoke', (t) => `key:${t.record.id}`, { is_active: false }],
   ['CLI client deactivate', viaCli('client', 'deactivate', (t) => t.clientId), 'client.deactivate', (t) => `client:${t.clientId}`, { client_active: false }],

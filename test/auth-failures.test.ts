@@ -74,7 +74,11 @@ describe('per-address limit', () => {
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(2);
     // and the RateLimit-* headers of the limit that refused: 5 failures, none left until it resets
-    expect([limited.headers.get('ratelimit-limit'), limited.headers.get('ratelimit-remaining'), limited.headers.get('ratelimit-reset')]).toEqual(['5', '0', limited.headers.get('retry-after')]);
+    expect([limited.headers.get('ratelimit-limit'), limited.headers.get('ratelimit-remaining'), limited.headers.get('ratelimit-reset')]).toEqual([
+      '5',
+      '0',
+      limited.headers.get('retry-after'),
+    ]);
     expect((await heartbeat(a.baseUrl, key)).status).toBe(429);
     expect((await heartbeat(a.baseUrl, undefined)).status).toBe(429);
     await Promise.all([a.ingest.verifier.failures.flush(), b.ingest.verifier.failures.flush()]);

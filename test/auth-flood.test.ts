@@ -93,7 +93,12 @@ describe('a burst of wrong secrets for one prefix', () => {
     const statuses: string[] = [];
     for (let i = 0; i < 40; i++) {
       const p = i % 2 === 0 ? p1 : p2;
-      statuses.push(await p.authenticate(wrongSecret(victim.record.prefix), `10.2.0.${i}`).then(() => 'ok', (e: { code: string }) => e.code));
+      statuses.push(
+        await p.authenticate(wrongSecret(victim.record.prefix), `10.2.0.${i}`).then(
+          () => 'ok',
+          (e: { code: string }) => e.code,
+        ),
+      );
     }
     // the 11th failure of the prefix, on either process, is refused without hashing
     expect(bcryptCalls.compare - before).toBe(10);
@@ -118,7 +123,7 @@ describe('a burst of wrong secrets for one prefix', () => {
 });
 
 describe('hashing capacity for everyone else', () => {
-  it('another tenant\'s uncached key is verified ahead of a queued flood, not behind it', async () => {
+  it("another tenant's uncached key is verified ahead of a queued flood, not behind it", async () => {
     // bounds raised so that the flood reaches the hashing queue; cost 10 makes each compare long enough to order
     await createClient(db.sql, 'flooded', 'flooded');
     const { key: floodedKey, record } = await createKey(db.sql, { name: 'k', role: 'agent', clientId: 'flooded', bcryptCost: 10 });
@@ -126,9 +131,7 @@ describe('hashing capacity for everyone else', () => {
     const other = await createTenant(db.sql);
     const v = verifier({ inflightPerPrefix: 1000, inflightPerAddress: 1000, hashConcurrency: 2 }, { limit: 1000, prefixLimit: 1000 });
     const settled: string[] = [];
-    const flood = Array.from({ length: 30 }, (_, i) =>
-      v.authenticate(wrongSecret(record.prefix), `10.3.0.${i}`).catch(() => void settled.push('flood')),
-    );
+    const flood = Array.from({ length: 30 }, (_, i) => v.authenticate(wrongSecret(record.prefix), `10.3.0.${i}`).catch(() => void settled.push('flood')));
     // let the flood's lookups reach the hashing queue first
     await new Promise((r) => setTimeout(r, 150));
     const victim = v.authenticate(other.key, '192.0.2.9').then(() => void settled.push('victim'));
@@ -184,11 +187,13 @@ describe('over HTTP, behind a trusted proxy', () => {
     await stack?.close();
   });
 
-  it('600 wrong secrets from 600 addresses: a few compares, 429s with Retry-After and RateLimit-*; another tenant\'s first request answers 200', async () => {
+  it("600 wrong secrets from 600 addresses: a few compares, 429s with Retry-After and RateLimit-*; another tenant's first request answers 200", async () => {
     const flooded = await createTenant(db.sql);
     const other = await createTenant(db.sql);
     const before = bcryptCalls.compare;
-    const flood = Array.from({ length: 600 }, (_, i) => heartbeat(stack.baseUrl, wrongSecret(flooded.record.prefix), { 'x-forwarded-for': `10.5.${i >> 8}.${i & 255}` }));
+    const flood = Array.from({ length: 600 }, (_, i) =>
+      heartbeat(stack.baseUrl, wrongSecret(flooded.record.prefix), { 'x-forwarded-for': `10.5.${i >> 8}.${i & 255}` }),
+    );
     const victim = await heartbeat(stack.baseUrl, other.key, { 'x-forwarded-for': '192.0.2.77' });
     const answers = await Promise.all(flood);
     expect(victim.status).toBe(200);

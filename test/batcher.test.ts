@@ -81,7 +81,12 @@ describe('LogBatcher', () => {
     await warmPool();
     const order: string[] = [];
     const batcher = new LogBatcher(db.sql, { maxRows: 20_000, flushMs: 5, maxInFlight: 1 });
-    const big = batcher.add(Array.from({ length: 20_000 }, () => row('express', { message: 'bulk' })), 'bulk').then(() => void order.push('bulk'));
+    const big = batcher
+      .add(
+        Array.from({ length: 20_000 }, () => row('express', { message: 'bulk' })),
+        'bulk',
+      )
+      .then(() => void order.push('bulk'));
     await new Promise((r) => setTimeout(r, 1));
     const fast = batcher.add([row('express', { message: 'fast' })], 'fast').then(() => void order.push('fast'));
     await Promise.all([big, fast]);

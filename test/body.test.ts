@@ -10,7 +10,7 @@ function request(): PassThrough & { headers: Record<string, string> } {
 }
 
 describe('readBody (identity bodies)', () => {
-  it('reads the body and leaves no listener behind, so the request\'s later close costs nothing', async () => {
+  it("reads the body and leaves no listener behind, so the request's later close costs nothing", async () => {
     const req = request();
     const before = ['data', 'end', 'error', 'close'].map((e) => req.listenerCount(e));
     const body = readBody(req as unknown as IncomingMessage, false, LIMITS);

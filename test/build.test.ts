@@ -65,9 +65,17 @@ describe('the compiled build', () => {
     const res = await postLogs(ingest, t.key, event({ message: 'compiled all the way' }));
     expect(res.status).toBe(202);
     // the OTLP schema (.proto files) is found from dist/ too: an empty export is answered in protobuf
-    const otlp = await fetch(`${ingest}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'x-api-key': t.key }, body: new Uint8Array() });
+    const otlp = await fetch(`${ingest}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', 'x-api-key': t.key },
+      body: new Uint8Array(),
+    });
     expect(otlp.status).toBe(200);
-    await waitFor(async () => (await db.sql`select 1 from workflow_logs where client_id = ${t.clientId} and message = 'compiled all the way'`).length === 1, 20_000, 'the stored row');
+    await waitFor(
+      async () => (await db.sql`select 1 from workflow_logs where client_id = ${t.clientId} and message = 'compiled all the way'`).length === 1,
+      20_000,
+      'the stored row',
+    );
   }, 120_000);
 });
 
@@ -80,7 +88,10 @@ describe('bin/central-logger', () => {
   });
   const entryOf = async (): Promise<string> => {
     const out = `${probe}.out`;
-    await run(join(ROOT, 'bin/central-logger'), ['--help'], { env: { PATH: process.env.PATH, NODE_OPTIONS: `--require ${probe}`, PROBE_OUT: out }, timeout: 60_000 });
+    await run(join(ROOT, 'bin/central-logger'), ['--help'], {
+      env: { PATH: process.env.PATH, NODE_OPTIONS: `--require ${probe}`, PROBE_OUT: out },
+      timeout: 60_000,
+    });
     return readFile(out, 'utf8');
   };
 

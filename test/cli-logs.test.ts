@@ -21,10 +21,29 @@ beforeAll(async () => {
   reader = await createTenant(db.sql, 'reader', 'cli');
   redis = new Redis(REDIS_URL);
   // 1,200 old rows (two pages of 1,000), and three recent ones to filter
-  await seedLogs(db.sql, Array.from({ length: 1200 }, (_, i) => logRow(reader.clientId, { event_id: `old${String(i).padStart(4, '0')}`, executed_at: minutesAgo(180 + i / 100), message: `old ${i}` })));
+  await seedLogs(
+    db.sql,
+    Array.from({ length: 1200 }, (_, i) =>
+      logRow(reader.clientId, { event_id: `old${String(i).padStart(4, '0')}`, executed_at: minutesAgo(180 + i / 100), message: `old ${i}` }),
+    ),
+  );
   await seedLogs(db.sql, [
-    logRow(reader.clientId, { event_id: 'r1', executed_at: minutesAgo(3), level: 'error', workflow: 'billing', message: 'card declined', metadata: { region: 'eu' } }),
-    logRow(reader.clientId, { event_id: 'r2', executed_at: minutesAgo(2), level: 'error', workflow: 'billing', message: 'card declined\n\u001b[2Jagain', metadata: { region: 'us' } }),
+    logRow(reader.clientId, {
+      event_id: 'r1',
+      executed_at: minutesAgo(3),
+      level: 'error',
+      workflow: 'billing',
+      message: 'card declined',
+      metadata: { region: 'eu' },
+    }),
+    logRow(reader.clientId, {
+      event_id: 'r2',
+      executed_at: minutesAgo(2),
+      level: 'error',
+      workflow: 'billing',
+      message: 'card declined\n\u001b[2Jagain',
+      metadata: { region: 'us' },
+    }),
     logRow(reader.clientId, { event_id: 'r3', executed_at: minutesAgo(1), level: 'info', workflow: 'emails', message: null, status: 'SUCCESS' }),
   ]);
 });
@@ -44,23 +63,36 @@ describe('central-logger logs', () => {
     expect(res.code).toBe(0);
     const lines = res.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z INFO  emails \(SUCCESS\)$/);
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z INFO {2}emails \(SUCCESS\)$/);
     // control characters of a logged value are shown, not obeyed; no color off a terminal
     expect(lines[1]).toMatch(/ ERROR billing card declined\\n\\u001b\[2Jagain$/);
     expect(res.stdout).not.toContain('\u001b');
     const filtered = await centralLogger(['logs', '--level', 'error', '--meta', 'region=eu', '--json'], envFor(reader.key));
-    expect(filtered.stdout.trim().split('\n').map((l) => JSON.parse(l).event_id)).toEqual(['r1']);
+    expect(
+      filtered.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).event_id),
+    ).toEqual(['r1']);
   }, 180_000);
 
   it('pages through cursors up to --limit, as JSON lines the API returns', async () => {
     const all = await centralLogger(['logs', '--limit', '5000', '--json'], envFor(reader.key));
     expect(all.code).toBe(0);
-    const ids = all.stdout.trim().split('\n').map((l) => JSON.parse(l).event_id);
+    const ids = all.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).event_id);
     expect(ids).toHaveLength(1203);
     expect(new Set(ids).size).toBe(1203);
     const some = await centralLogger(['logs', '--limit', '1001', '--json'], envFor(reader.key));
     expect(some.stdout.trim().split('\n')).toHaveLength(1001);
-    expect(some.stdout.trim().split('\n').map((l) => JSON.parse(l).event_id)).toEqual(ids.slice(0, 1001));
+    expect(
+      some.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).event_id),
+    ).toEqual(ids.slice(0, 1001));
   }, 180_000);
 
   it('says what is missing or wrong, with exit code 1', async () => {

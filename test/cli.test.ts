@@ -63,10 +63,14 @@ describe('central-logger CLI', () => {
 
     const revoked = await cli('api-key', 'revoke', prefix);
     expect(revoked.stdout).toContain(`API key ${prefix} (Production Agent) revoked`);
-    const after = await waitFor(async () => {
-      const r = await postLogs(stack.baseUrl, key, event());
-      return r.status === 401 && r;
-    }, 5_000, 'revoked key to be refused');
+    const after = await waitFor(
+      async () => {
+        const r = await postLogs(stack.baseUrl, key, event());
+        return r.status === 401 && r;
+      },
+      5_000,
+      'revoked key to be refused',
+    );
     expect(after.body.error).toBe('api_key_revoked');
     expect((await cli('api-key', 'list', '--json')).stdout).toContain('"status": "revoked"');
     // audited as the admin API's revocations are, naming the operating-system user
@@ -74,7 +78,7 @@ describe('central-logger CLI', () => {
     expect(audit).toMatchObject({ actor: `cli:${userInfo().username}`, details: { name: 'Production Agent' } });
   });
 
-  it('audits every change it makes, in the change\'s transaction, naming the operating-system user', async () => {
+  it("audits every change it makes, in the change's transaction, naming the operating-system user", async () => {
     const actor = `cli:${userInfo().username}`;
     const [{ since }] = (await db.sql`select coalesce(max(id), 0) as since from admin_audit`) as unknown as [{ since: string }];
     expect((await cli('client', 'create', 'audited_co', '--name', 'Audited Co')).code).toBe(0);
@@ -82,9 +86,18 @@ describe('central-logger CLI', () => {
     const prefix = /Prefix:\s+(\S+)/.exec(key.stdout)![1]!;
     expect((await cli('client', 'retention', 'audited_co', '45')).code).toBe(0);
     expect((await cli('limits', 'set', 'audited_co', '--events-per-day', '5000')).code).toBe(0);
-    const user = await centralLogger(['admin-user', 'create', 'audited_admin'], { DATABASE_URL: db.url, REDIS_URL: stack.env.REDIS_URL!, BCRYPT_COST: '4' }, { input: 'a long enough password 123\n' });
+    const user = await centralLogger(
+      ['admin-user', 'create', 'audited_admin'],
+      { DATABASE_URL: db.url, REDIS_URL: stack.env.REDIS_URL!, BCRYPT_COST: '4' },
+      { input: 'a long enough password 123\n' },
+    );
     expect(user.code).toBe(0);
-    const imported = await centralLogger(['api-key', 'import', '--from-env'], { DATABASE_URL: db.url, REDIS_URL: stack.env.REDIS_URL!, BCRYPT_COST: '4', API_KEYS: JSON.stringify({ 'legacy-key-for-audit-0001': 'audited_legacy' }) });
+    const imported = await centralLogger(['api-key', 'import', '--from-env'], {
+      DATABASE_URL: db.url,
+      REDIS_URL: stack.env.REDIS_URL!,
+      BCRYPT_COST: '4',
+      API_KEYS: JSON.stringify({ 'legacy-key-for-audit-0001': 'audited_legacy' }),
+    });
     expect(imported.code).toBe(0);
 
     const rows = await db.sql`select actor, action, target, details from admin_audit where id > ${since} and actor = ${actor} order by id`;

@@ -40,7 +40,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const rowsOf = (clientId: string) => db.sql`select environment, status, level, message, workflow, run_id, duration_ms, metadata from workflow_logs where client_id = ${clientId} order by message`;
+const rowsOf = (clientId: string) =>
+  db.sql`select environment, status, level, message, workflow, run_id, duration_ms, metadata from workflow_logs where client_id = ${clientId} order by message`;
 
 describe('@central-logger/client, packed', () => {
   it('holds the build and its declarations, not the sources, and depends on no server package', async () => {
@@ -61,7 +62,10 @@ describe('@central-logger/client, packed', () => {
       for (let i = 0; i < 3; i++) logger.log({ environment: 'packed', status: 'SUCCESS', message: 'm' + i });
       await logger.close();
       console.log(JSON.stringify(logger.stats()));`;
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, env: { PATH: process.env.PATH, LOGGER_API_URL: stack.baseUrl, LOGGER_API_KEY: t.key } });
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, LOGGER_API_URL: stack.baseUrl, LOGGER_API_KEY: t.key },
+    });
     expect(JSON.parse(stdout)).toMatchObject({ sent: 3, failed: 0, dropped: 0 });
     await waitFor(async () => (await rowsOf(t.clientId)).length === 3, 10_000, '3 rows');
   });
@@ -69,7 +73,13 @@ describe('@central-logger/client, packed', () => {
   it('installs from the repository path into a project outside it (npm install <repo>/packages/client) and ships an event', async () => {
     // a fresh clone (with npm ci done) has no packages/client/dist: copy what one has, not this checkout's build
     const clone = join(dir, 'clone');
-    for (const path of ['tsconfig.base.json', 'packages/client/package.json', 'packages/client/README.md', 'packages/client/tsconfig.json', 'packages/client/src']) {
+    for (const path of [
+      'tsconfig.base.json',
+      'packages/client/package.json',
+      'packages/client/README.md',
+      'packages/client/tsconfig.json',
+      'packages/client/src',
+    ]) {
       await cp(join(ROOT, path), join(clone, path), { recursive: true });
     }
     await symlink(join(ROOT, 'node_modules'), join(clone, 'node_modules'));
@@ -82,14 +92,20 @@ describe('@central-logger/client, packed', () => {
     expect(JSON.parse(await readFile(join(project, 'package.json'), 'utf8')).dependencies).toHaveProperty('@central-logger/client');
 
     const t = await createTenant(db.sql, 'agent');
-    await writeFile(join(project, 'app.js'), `
+    await writeFile(
+      join(project, 'app.js'),
+      `
       import { createLogger } from '@central-logger/client';
       const logger = createLogger({ defaults: { environment: 'installed' } });
       logger.log({ status: 'SUCCESS', message: 'from an installed SDK' });
       await logger.close();
-      console.log(JSON.stringify(logger.stats()));`);
+      console.log(JSON.stringify(logger.stats()));`,
+    );
     // plain node, no workspace condition, from the project's directory
-    const { stdout } = await run(process.execPath, ['app.js'], { cwd: project, env: { PATH: process.env.PATH, LOGGER_API_URL: stack.baseUrl, LOGGER_API_KEY: t.key } });
+    const { stdout } = await run(process.execPath, ['app.js'], {
+      cwd: project,
+      env: { PATH: process.env.PATH, LOGGER_API_URL: stack.baseUrl, LOGGER_API_KEY: t.key },
+    });
     expect(JSON.parse(stdout)).toMatchObject({ sent: 1, failed: 0 });
     const [row] = await waitFor(async () => ((await rowsOf(t.clientId)).length === 1 ? rowsOf(t.clientId) : undefined), 10_000, 'the row');
     expect(row).toMatchObject({ environment: 'installed', status: 'SUCCESS', message: 'from an installed SDK' });

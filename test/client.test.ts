@@ -46,9 +46,14 @@ async function faultyProxy(target: string, plan: Step[]): Promise<{ url: string;
     for await (const c of req) chunks.push(c as Buffer);
     if (typeof step === 'object') {
       const code = step.status === 429 ? 'rate_limited' : 'unavailable';
-      return void res.writeHead(step.status, { 'content-type': 'application/json', 'retry-after': step.retryAfter }).end(JSON.stringify({ error: code, message: 'injected' }));
+      return void res
+        .writeHead(step.status, { 'content-type': 'application/json', 'retry-after': step.retryAfter })
+        .end(JSON.stringify({ error: code, message: 'injected' }));
     }
-    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k))) as Record<string, string>;
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k))) as Record<
+      string,
+      string
+    >;
     const upstream = await fetch(`${target}${req.url}`, { method: req.method, headers, body: Buffer.concat(chunks) });
     const body = await upstream.text();
     if (step === 'lose') res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' }).end('{"error":"unavailable"}');
@@ -102,7 +107,14 @@ describe('createLogger (packages/client)', () => {
 
   it('rides out a burst of 429 and 503, waiting as long as Retry-After says, with no loss and no duplicates', async () => {
     const t = await createTenant(db.sql, 'agent');
-    const burst: Step[] = [{ status: 429, retryAfter: '1' }, { status: 503, retryAfter: '0' }, { status: 429, retryAfter: '0' }, 'lose', { status: 503, retryAfter: '0' }, { status: 503, retryAfter: '0' }];
+    const burst: Step[] = [
+      { status: 429, retryAfter: '1' },
+      { status: 503, retryAfter: '0' },
+      { status: 429, retryAfter: '0' },
+      'lose',
+      { status: 503, retryAfter: '0' },
+      { status: 503, retryAfter: '0' },
+    ];
     const proxy = await faultyProxy(stack.baseUrl, burst);
     try {
       const logger = createLogger({ url: proxy.url, apiKey: t.key, batchSize: 25, concurrency: 1, retryBaseMs: 10 });
@@ -123,7 +135,15 @@ describe('createLogger (packages/client)', () => {
     const env = { ...stack.env, INGEST_PORT: String(await freePort()) };
     let ingest = await startApp('ingest-api', env);
     try {
-      const logger = createLogger({ url: `http://127.0.0.1:${ingest.port}`, apiKey: t.key, batchSize: 20, flushIntervalMs: 20, retryBaseMs: 50, retryMaxMs: 500, maxAttempts: 40 }); // a restart on a loaded machine takes seconds
+      const logger = createLogger({
+        url: `http://127.0.0.1:${ingest.port}`,
+        apiKey: t.key,
+        batchSize: 20,
+        flushIntervalMs: 20,
+        retryBaseMs: 50,
+        retryMaxMs: 500,
+        maxAttempts: 40,
+      }); // a restart on a loaded machine takes seconds
       const ids: Array<string | undefined> = [];
       const logSome = async (n: number) => {
         for (let i = 0; i < n; i++) {
@@ -148,7 +168,15 @@ describe('createLogger (packages/client)', () => {
   it('holds at most maxBuffered events while the service is down, drops the oldest, and says so once', async () => {
     const errors: DeliveryError[] = [];
     const down = `http://127.0.0.1:${await freePort()}`;
-    const logger = createLogger({ url: down, apiKey: 'clk_unused', maxBuffered: 50, batchSize: 10, concurrency: 1, retryBaseMs: 20, onError: (e) => errors.push(e) });
+    const logger = createLogger({
+      url: down,
+      apiKey: 'clk_unused',
+      maxBuffered: 50,
+      batchSize: 10,
+      concurrency: 1,
+      retryBaseMs: 20,
+      onError: (e) => errors.push(e),
+    });
     let most = 0;
     for (let i = 0; i < 500; i++) {
       logger.log(ev(i));
@@ -175,7 +203,11 @@ describe('createLogger (packages/client)', () => {
     logger.log({ ...ev(4), executed_at: 'yesterday' }); // only the service can say: a 400 naming this one event
     ids.push(logger.log(ev(5)));
     await logger.close();
-    expect(errors.map((e) => [e.code, e.events.length])).toEqual([['invalid_event', 1], ['invalid_event', 1], ['validation_failed', 1]]);
+    expect(errors.map((e) => [e.code, e.events.length])).toEqual([
+      ['invalid_event', 1],
+      ['invalid_event', 1],
+      ['validation_failed', 1],
+    ]);
     expect(logger.stats()).toMatchObject({ sent: 3, failed: 3 });
     await expectStoredOnce(t.clientId, ids);
   });

@@ -44,7 +44,10 @@ describe('config', () => {
 
   it('a process with bad config exits at once, listing the problems', async () => {
     const env = { ...process.env, ENV_FILE: 'none', INGEST_PORT: 'eighty', MAX_BODY_BYTES: '0' };
-    const res = await exec(process.execPath, ['--conditions=central-logger-source', '--import', 'tsx', 'apps/ingest-api/src/main.ts'], { env, timeout: 20_000 }).catch((e) => e);
+    const res = await exec(process.execPath, ['--conditions=central-logger-source', '--import', 'tsx', 'apps/ingest-api/src/main.ts'], {
+      env,
+      timeout: 20_000,
+    }).catch((e) => e);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/INGEST_PORT/);
     expect(res.stderr).toMatch(/MAX_BODY_BYTES/);
@@ -93,7 +96,9 @@ describe('.env.example', () => {
     const text = await readFile('.env.example', 'utf8');
     const documented = new Set([...text.matchAll(/^#? ?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
     // the schemas of settings (ingestSchema's checks across settings wrap ingestSettingsSchema)
-    const schemas = Object.entries(config).filter(([name, s]) => name.endsWith('Schema') && 'shape' in (s as object)) as Array<[string, { shape: Record<string, unknown> }]>;
+    const schemas = Object.entries(config).filter(([name, s]) => name.endsWith('Schema') && 'shape' in (s as object)) as Array<
+      [string, { shape: Record<string, unknown> }]
+    >;
     expect(schemas.length).toBeGreaterThan(3);
     const missing = schemas.flatMap(([, s]) => Object.keys(s.shape)).filter((k) => !documented.has(k));
     expect([...new Set(missing)]).toEqual([]);

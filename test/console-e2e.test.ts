@@ -17,7 +17,16 @@ import { createTenant, event, postLogs, startStack, type Stack, type Tenant } fr
 import { logRow, seedLogs } from './support/reads.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const SHOTS = 'test-results/console';
 const PASSWORD = 'a long console passphrase';
 const LONG = `${'a-very-long-unbroken-value/'.repeat(60)}end`;
@@ -35,7 +44,8 @@ const problems: string[] = [];
 
 beforeAll(async () => {
   // fail loudly, never skip: a missing browser must not pass as a green run
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}. Install it with: apt-get install -y chromium (.ci/run does this), or set CHROMIUM_PATH.`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}. Install it with: apt-get install -y chromium (.ci/run does this), or set CHROMIUM_PATH.`);
   await mkdir(SHOTS, { recursive: true });
   db = await createTestDatabase();
   stack = await startStack(db);
@@ -47,21 +57,30 @@ beforeAll(async () => {
   // 150 logs over the last 50 minutes, every level; one with a long unbroken value, one that looks like HTML
   const now = Date.now();
   const levels = ['info', 'info', 'info', 'debug', 'warn', 'error', 'fatal'] as const;
-  const rows = Array.from({ length: 150 }, (_, i) => logRow(acme.clientId, {
-    executed_at: new Date(now - 60_000 - i * 20_000).toISOString(),
-    level: levels[i % levels.length]!,
-    status: i % 7 === 5 ? 'FAILURE' : 'SUCCESS',
-    workflow: i % 2 ? 'nightly-sync' : 'billing',
-    message: `step ${i} finished`,
-    metadata: { region: i % 3 ? 'eu' : 'us', attempt: i % 4 },
-  }));
+  const rows = Array.from({ length: 150 }, (_, i) =>
+    logRow(acme.clientId, {
+      executed_at: new Date(now - 60_000 - i * 20_000).toISOString(),
+      level: levels[i % levels.length]!,
+      status: i % 7 === 5 ? 'FAILURE' : 'SUCCESS',
+      workflow: i % 2 ? 'nightly-sync' : 'billing',
+      message: `step ${i} finished`,
+      metadata: { region: i % 3 ? 'eu' : 'us', attempt: i % 4 },
+    }),
+  );
   rows[2]!.message = LONG;
   rows[2]!.metadata = { url: LONG, nested: { deep: { list: [1, 2, 3] } } };
   rows[3]!.message = HOSTILE;
   await seedLogs(db.sql, rows);
 
   profile = await mkdtemp(join(tmpdir(), 'cl-console-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000, viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    timeout: 30_000,
+    viewport: { width: 1280, height: 800 },
+    acceptDownloads: true,
+  });
   await browser.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.baseUrl });
   page = browser.pages()[0] ?? (await browser.newPage());
   page.setDefaultTimeout(10_000);
@@ -79,7 +98,10 @@ afterAll(async () => {
 const shot = (name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 // the elements that stick out past the right edge, for the failure message
 // (page scripts as text: the test program has no DOM types)
-const tooWide = () => page.evaluate<string>(`[...document.querySelectorAll('body *')].filter((e) => !e.closest('.table-wrap') && e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5).slice(0, 5).map((e) => e.tagName.toLowerCase() + '.' + e.className + '#' + e.id).join(', ')`);
+const tooWide = () =>
+  page.evaluate<string>(
+    `[...document.querySelectorAll('body *')].filter((e) => !e.closest('.table-wrap') && e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5).slice(0, 5).map((e) => e.tagName.toLowerCase() + '.' + e.className + '#' + e.id).join(', ')`,
+  );
 const noHorizontalScroll = () => page.evaluate<boolean>('document.documentElement.scrollWidth <= document.documentElement.clientWidth');
 
 async function signInWithUser(username: string) {
@@ -171,7 +193,8 @@ describe('the tenant console in Chromium', () => {
     await expect.poll(() => new URL(page.url()).searchParams.get('query')).toBe('level=error metadata.region=eu finished');
     // (the unfiltered rows stay until the filtered ones arrive)
     await expect.poll(async () => [...new Set(await page.locator('#results li .level').allTextContents())]).toEqual(['error']);
-    const expected = await db.sql`select count(*)::int as n from workflow_logs where client_id = ${acme.clientId} and level = 'error' and metadata->>'region' = 'eu' and message ilike '%finished%'`;
+    const expected =
+      await db.sql`select count(*)::int as n from workflow_logs where client_id = ${acme.clientId} and level = 'error' and metadata->>'region' = 'eu' and message ilike '%finished%'`;
     await expect.poll(() => page.locator('#results li').count()).toBe(expected[0]!.n);
     await expect.poll(() => page.locator('#histogram-total').textContent()).toBe(`${expected[0]!.n} events`);
     await shot('explore-filtered-1280');
@@ -193,7 +216,12 @@ describe('the tenant console in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('button', { name: '24h', exact: true }).click();
     await expect.poll(() => new URL(page.url()).searchParams.get('range')).toBe('24h');
-    await expect.poll(async () => { const h = page.locator('#histogram'); return Date.parse((await h.getAttribute('data-to'))!) - Date.parse((await h.getAttribute('data-from'))!); }).toBe(86_400_000);
+    await expect
+      .poll(async () => {
+        const h = page.locator('#histogram');
+        return Date.parse((await h.getAttribute('data-to'))!) - Date.parse((await h.getAttribute('data-from'))!);
+      })
+      .toBe(86_400_000);
     await expect.poll(() => page.locator('#histogram-total').textContent()).toBe('150 events');
     const bars = page.locator('#histogram g.bar');
     const busiest = await bars.evaluateAll((gs) => {
@@ -236,7 +264,10 @@ describe('the tenant console in Chromium', () => {
     await page.locator('#results li').first().waitFor();
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export').click()]);
     expect(download.suggestedFilename()).toMatch(/^logs-.*\.ndjson$/);
-    const lines = (await readFile((await download.path())!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { level: string; client_id: string });
+    const lines = (await readFile((await download.path())!, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: string; client_id: string });
     const fatal = await db.sql`select count(*)::int as n from workflow_logs where client_id = ${acme.clientId} and level = 'fatal'`;
     expect(lines).toHaveLength(fatal[0]!.n);
     expect(new Set(lines.map((l) => l.level))).toEqual(new Set(['fatal']));
@@ -248,7 +279,14 @@ describe('the tenant console in Chromium', () => {
     await page.locator('#live').waitFor();
     await expect.poll(() => page.locator('#live-state').textContent()).toBe('live');
     await shot('explore-live-waiting-1280');
-    expect((await postLogs(stack.baseUrl, acme.key, [event({ workflow: 'other', message: 'not this one' }), event({ workflow: 'live-check', message: 'arrived live' })])).status).toBe(202);
+    expect(
+      (
+        await postLogs(stack.baseUrl, acme.key, [
+          event({ workflow: 'other', message: 'not this one' }),
+          event({ workflow: 'live-check', message: 'arrived live' }),
+        ])
+      ).status,
+    ).toBe(202);
     await page.locator('#live li', { hasText: 'arrived live' }).waitFor({ timeout: 15_000 });
     expect(await page.locator('#live li', { hasText: 'not this one' }).count()).toBe(0);
     await page.locator('#live-pause').click();

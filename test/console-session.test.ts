@@ -105,7 +105,12 @@ describe('POST /api/v1/auth/session', () => {
     const values = await Promise.all((await redis.keys(`${stack.env.QUEUE_PREFIX}:console-session:*`)).map((k) => redis.get(k)));
     expect(values.join()).not.toContain(reader.key);
     expect((await call('GET', '/api/v1/logs', cookie)).status).toBe(200);
-    expect((await call('GET', '/api/v1/auth/me', cookie)).body).toMatchObject({ via: 'api_key', role: 'reader', key: { prefix: reader.record.prefix }, session: { kind: 'key' } });
+    expect((await call('GET', '/api/v1/auth/me', cookie)).body).toMatchObject({
+      via: 'api_key',
+      role: 'reader',
+      key: { prefix: reader.record.prefix },
+      session: { kind: 'key' },
+    });
     const keys = await call('GET', '/api/v1/keys', cookie);
     expect(keys.status).toBe(403);
     expect(keys.body.error).toBe('insufficient_scope');
@@ -150,7 +155,8 @@ describe('POST /api/v1/auth/session', () => {
 
   it('counts under the sign-in limits of /api/v1/auth/login, also in a parallel burst', async () => {
     const u = await user('reader');
-    for (let i = 0; i < 5; i++) expect((await api(stack.baseUrl, 'POST', '/api/v1/auth/login', undefined, { username: u.username, password: `wrong ${i} password` })).status).toBe(401);
+    for (let i = 0; i < 5; i++)
+      expect((await api(stack.baseUrl, 'POST', '/api/v1/auth/login', undefined, { username: u.username, password: `wrong ${i} password` })).status).toBe(401);
     const limited = await signIn({ username: u.username, password: PASSWORD });
     expect(limited.res.status).toBe(429);
     expect(limited.res.headers.get('retry-after')).toMatch(/^\d+$/);
@@ -202,7 +208,13 @@ describe('CSRF: a cookie-authenticated request that changes state must come from
   it('refuses a missing or foreign Origin and cross-site fetch metadata; accepts same origin', async () => {
     const { cookie } = await userSession('owner');
     const body = { name: 'csrf', role: 'agent' };
-    for (const extra of [{}, { origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site', origin: stack.baseUrl }, { 'sec-fetch-site': 'same-site' }, { origin: 'null' }] as Array<Record<string, string>>) {
+    for (const extra of [
+      {},
+      { origin: 'https://evil.example' },
+      { 'sec-fetch-site': 'cross-site', origin: stack.baseUrl },
+      { 'sec-fetch-site': 'same-site' },
+      { origin: 'null' },
+    ] as Array<Record<string, string>>) {
       const res = await call('POST', '/api/v1/keys', cookie, body, extra);
       expect([res.status, res.body.error]).toEqual([403, 'cross_origin_refused']);
     }
@@ -212,7 +224,17 @@ describe('CSRF: a cookie-authenticated request that changes state must come from
     // a GET needs neither
     expect((await call('GET', '/api/v1/keys', cookie)).status).toBe(200);
     // ingest with a cookie is a state change too
-    expect((await call('POST', '/api/v1/logs', cookie, { environment: 'e', executed_at: new Date().toISOString(), status: 'OK' }, { origin: 'https://evil.example' })).status).toBe(403);
+    expect(
+      (
+        await call(
+          'POST',
+          '/api/v1/logs',
+          cookie,
+          { environment: 'e', executed_at: new Date().toISOString(), status: 'OK' },
+          { origin: 'https://evil.example' },
+        )
+      ).status,
+    ).toBe(403);
   });
 });
 
@@ -236,7 +258,14 @@ describe('DELETE /api/v1/auth/session (sign-out)', () => {
 
 describe('a session ends within a second when', () => {
   const endsSoon = (cookie: string) =>
-    waitFor(async () => { const r = await call('GET', '/api/v1/logs', cookie); return r.status === 401 && r; }, ANNOUNCED_WITHIN_MS, 'the session to end');
+    waitFor(
+      async () => {
+        const r = await call('GET', '/api/v1/logs', cookie);
+        return r.status === 401 && r;
+      },
+      ANNOUNCED_WITHIN_MS,
+      'the session to end',
+    );
 
   it('its user is deactivated by an owner', async () => {
     const { cookie } = await userSession('reader');
@@ -394,7 +423,12 @@ describe('the console', () => {
     // no key or token in browser storage; logged values are never set as HTML (Preact itself only knows the name)
     expect(/localStorage|sessionStorage|indexedDB/.test(code)).toBe(false);
     for (const file of readdirSync(CONSOLE_SRC)) {
-      expect(/localStorage|sessionStorage|dangerouslySetInnerHTML|innerHTML|outerHTML|insertAdjacentHTML|document\.write/.test(readFileSync(new URL(file, CONSOLE_SRC), 'utf8')), file).toBe(false);
+      expect(
+        /localStorage|sessionStorage|dangerouslySetInnerHTML|innerHTML|outerHTML|insertAdjacentHTML|document\.write/.test(
+          readFileSync(new URL(file, CONSOLE_SRC), 'utf8'),
+        ),
+        file,
+      ).toBe(false);
     }
     expect((await fetch(`${stack.baseUrl}/console/app.css`)).headers.get('content-type')).toBe('text/css; charset=utf-8');
     expect((await fetch(`${stack.baseUrl}/console/../package.json`)).status).toBe(404);
@@ -403,16 +437,27 @@ describe('the console', () => {
 
 describe('in production', () => {
   it('the session cookie is Secure', async () => {
-    const prod = await startStack(db, {
-      NODE_ENV: 'production',
-      CURSOR_SECRET: 'a production cursor secret of forty chars.',
-      KEY_LOOKUP_SECRET: 'a production key lookup secret of 40 chars',
-      TENANT_TOKEN_SECRET: 'a production tenant token secret, 40 chars',
-    }, { worker: false });
+    const prod = await startStack(
+      db,
+      {
+        NODE_ENV: 'production',
+        CURSOR_SECRET: 'a production cursor secret of forty chars.',
+        KEY_LOOKUP_SECRET: 'a production key lookup secret of 40 chars',
+        TENANT_TOKEN_SECRET: 'a production tenant token secret, 40 chars',
+      },
+      { worker: false },
+    );
     try {
       const reader = await createTenant(db.sql, 'reader', 'prod');
       // a process just started may answer 503 (Retry-After) until its Redis connection is ready
-      const res = await waitFor(async () => { const r = await api(prod.baseUrl, 'POST', '/api/v1/auth/session', undefined, { api_key: reader.key }); return r.status !== 503 && r; }, 10_000, 'the new process to take a sign-in');
+      const res = await waitFor(
+        async () => {
+          const r = await api(prod.baseUrl, 'POST', '/api/v1/auth/session', undefined, { api_key: reader.key });
+          return r.status !== 503 && r;
+        },
+        10_000,
+        'the new process to take a sign-in',
+      );
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       expect(res.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
     } finally {

@@ -87,7 +87,9 @@ describe('database roles', () => {
     const ingest = as('ingest');
     expect((await ingest`select prefix from api_keys where client_id = ${tenant.clientId}`).length).toBe(1);
     await denied(ingest`select count(*) from workflow_logs`);
-    await denied(ingest`insert into workflow_logs (client_id, event_id, received_at, executed_at, environment, status) values ('x', 'x', now(), now(), 'e', 's')`);
+    await denied(
+      ingest`insert into workflow_logs (client_id, event_id, received_at, executed_at, environment, status) values ('x', 'x', now(), now(), 'e', 's')`,
+    );
     await denied(ingest`delete from api_keys`);
     await denied(ingest`update clients set is_active = false`);
     await denied(ingest`select * from admin_users`);
@@ -118,7 +120,9 @@ describe('database roles', () => {
     await denied(as('worker')`select * from tenant_invites`);
     await denied(as('reader')`select * from tenant_invites`);
     await denied(as('worker')`select * from accept_tenant_invite('x', 'usr_x', 'x')`);
-    await denied(adminSql`insert into tenant_invites (id, client_id, username, role, token_digest, created_by, expires_at) values ('inv_forged123', ${tenant.clientId}, 'x', 'owner', 'd', 'x', now())`);
+    await denied(
+      adminSql`insert into tenant_invites (id, client_id, username, role, token_digest, created_by, expires_at) values ('inv_forged123', ${tenant.clientId}, 'x', 'owner', 'd', 'x', now())`,
+    );
   });
 
   it('ingest can neither mint an admin key nor change one, nor turn a tenant key into one', async () => {
@@ -162,14 +166,17 @@ describe('database roles', () => {
 
   it('the reader can only read logs', async () => {
     const reader = as('reader');
-    await denied(reader`insert into workflow_logs (client_id, event_id, received_at, executed_at, environment, status) values ('x', 'x', now(), now(), 'e', 's')`);
+    await denied(
+      reader`insert into workflow_logs (client_id, event_id, received_at, executed_at, environment, status) values ('x', 'x', now(), now(), 'e', 's')`,
+    );
     await denied(reader`select * from api_keys`);
     await denied(reader`select * from clients`);
   });
 
-  it('each role\'s default URL is the owner\'s with that user and without the owner\'s password', () => {
-    expect(roleUrl('postgres://owner:s3cret@db.internal:5433/central_logger?sslmode=require', 'worker'))
-      .toBe('postgres://central_logger_worker@db.internal:5433/central_logger?sslmode=require');
+  it("each role's default URL is the owner's with that user and without the owner's password", () => {
+    expect(roleUrl('postgres://owner:s3cret@db.internal:5433/central_logger?sslmode=require', 'worker')).toBe(
+      'postgres://central_logger_worker@db.internal:5433/central_logger?sslmode=require',
+    );
   });
 
   it('the CLI connects as central_logger_admin and only migrate as the owner', async () => {

@@ -128,11 +128,20 @@ function cells(line: string): string[] {
 
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
-describe('links in the repository\'s Markdown', () => {
+describe("links in the repository's Markdown", () => {
   const files = markdownFiles();
 
   it('finds the docs and the README', () => {
-    for (const f of ['README.md', 'docs/README.md', 'docs/architecture.md', 'docs/api.md', 'docs/data-model.md', 'docs/operations.md', 'docs/security.md', 'docs/scale-out.md']) {
+    for (const f of [
+      'README.md',
+      'docs/README.md',
+      'docs/architecture.md',
+      'docs/api.md',
+      'docs/data-model.md',
+      'docs/operations.md',
+      'docs/security.md',
+      'docs/scale-out.md',
+    ]) {
       expect(files).toContain(f.split('/').join(sep));
     }
   });
@@ -213,7 +222,8 @@ describe('docs/api.md', () => {
 describe('docs/operations.md', () => {
   // every zod object schema packages/config exports, and the defaults it gives when nothing is set
   const schemas = (Object.values(config) as unknown[]).filter(
-    (v): v is { shape: Record<string, unknown>; parse(input: unknown): Record<string, unknown> } => typeof v === 'object' && v !== null && 'shape' in v && 'parse' in v,
+    (v): v is { shape: Record<string, unknown>; parse(input: unknown): Record<string, unknown> } =>
+      typeof v === 'object' && v !== null && 'shape' in v && 'parse' in v,
   );
   const defaults = new Map<string, unknown>();
   for (const schema of schemas) for (const [key, value] of Object.entries(schema.parse({}))) defaults.set(key, value);

@@ -11,7 +11,12 @@ let stack: Stack;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  stack = await startStack(db, { RATE_KEY_REQUESTS_PER_SECOND: '20', RATE_KEY_REQUEST_BURST: '20', RATE_KEY_EVENTS_PER_SECOND: '2000', RATE_KEY_EVENT_BURST: '2000' });
+  stack = await startStack(db, {
+    RATE_KEY_REQUESTS_PER_SECOND: '20',
+    RATE_KEY_REQUEST_BURST: '20',
+    RATE_KEY_EVENTS_PER_SECOND: '2000',
+    RATE_KEY_EVENT_BURST: '2000',
+  });
 });
 afterAll(async () => {
   await stack?.close();
@@ -22,25 +27,38 @@ const batch = (n: number, message = 'flood') => Array.from({ length: n }, () => 
 /** The value of one sample line of a Prometheus scrape, e.g. `metric{labels} 3`. */
 async function metric(url: string, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
   const text = await (await fetch(url)).text();
-  const line = text.split('\n').find((l) => l.startsWith(name) && (l[name.length] === ' ' || l[name.length] === '{') && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  const line = text
+    .split('\n')
+    .find(
+      (l) => l.startsWith(name) && (l[name.length] === ' ' || l[name.length] === '{') && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+    );
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 const countOf = async (clientId: string) => Number((await db.sql`select count(*)::int as n from workflow_logs where client_id = ${clientId}`)[0]!.n);
 
 // generous rates: what these tests look at is the queue, not the limits
-const OPEN = { RATE_KEY_REQUESTS_PER_SECOND: '100000', RATE_KEY_REQUEST_BURST: '100000', RATE_KEY_EVENTS_PER_SECOND: '10000000', RATE_KEY_EVENT_BURST: '10000000', RATE_TENANT_EVENTS_PER_SECOND: '10000000', RATE_TENANT_EVENT_BURST: '10000000' };
+const OPEN = {
+  RATE_KEY_REQUESTS_PER_SECOND: '100000',
+  RATE_KEY_REQUEST_BURST: '100000',
+  RATE_KEY_EVENTS_PER_SECOND: '10000000',
+  RATE_KEY_EVENT_BURST: '10000000',
+  RATE_TENANT_EVENTS_PER_SECOND: '10000000',
+  RATE_TENANT_EVENT_BURST: '10000000',
+};
 // a fair share of 100 events (slow refill): a tenant's first 100-event batch goes to the fast lane, its next ones to the bulk lane
 const SHARE = { FAIR_SHARE_EVENTS_PER_SECOND: '0.01', FAIR_SHARE_BURST: '100' };
 
 describe('fairness', () => {
-  it('one tenant saturating its limit does not keep another tenant\'s events out or waiting', async () => {
+  it("one tenant saturating its limit does not keep another tenant's events out or waiting", async () => {
     const flooder = await createTenant(db.sql, 'agent', 'flood');
     const quiet = await createTenant(db.sql, 'agent', 'quiet');
     let stop = false;
     const flooderStatuses: number[] = [];
-    const flood = Promise.all(Array.from({ length: 8 }, async () => {
-      while (!stop) flooderStatuses.push((await postLogs(stack.baseUrl, flooder.key, batch(100))).status);
-    }));
+    const flood = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (!stop) flooderStatuses.push((await postLogs(stack.baseUrl, flooder.key, batch(100))).status);
+      }),
+    );
     try {
       await waitFor(async () => flooderStatuses.includes(429), 10_000, 'the flooder to hit its limit');
       const quietIds: string[] = [];
@@ -50,7 +68,11 @@ describe('fairness', () => {
         quietIds.push(...res.body.ids);
       }
       // still flooding: the quiet tenant's events are stored while the flood goes on
-      await waitFor(async () => (await db.sql`select 1 from workflow_logs where client_id = ${quiet.clientId}`).length === 10, 5_000, 'the quiet tenant\'s events');
+      await waitFor(
+        async () => (await db.sql`select 1 from workflow_logs where client_id = ${quiet.clientId}`).length === 10,
+        5_000,
+        "the quiet tenant's events",
+      );
       expect(stop).toBe(false);
     } finally {
       stop = true;
@@ -63,7 +85,7 @@ describe('fairness', () => {
     await waitFor(async () => (await countOf(flooder.clientId)) === accepted, 20_000, 'the flood to be stored');
   });
 
-  it('a tenant over its fair share goes to the bulk lane\'s own queue: with the bulk worker held, another tenant\'s event queued after the backlog is stored at once, and never shares its jobs', async () => {
+  it("a tenant over its fair share goes to the bulk lane's own queue: with the bulk worker held, another tenant's event queued after the backlog is stored at once, and never shares its jobs", async () => {
     const own = await startStack(db, { ...OPEN, ...SHARE, GROUP_COMMIT_MS: '0' }, { worker: false });
     try {
       const flooder = await createTenant(db.sql, 'agent', 'heavy');
@@ -90,8 +112,8 @@ describe('fairness', () => {
       await own.bulkQueue.pause();
       const worker = await startWorker({ ...own.workerConfig, WORKER_CONCURRENCY: 1, BULK_WORKER_CONCURRENCY: 1 });
       try {
-        await waitFor(async () => (await countOf(victim.clientId)) === 1, 10_000, 'the victim\'s event');
-        await waitFor(async () => (await countOf(flooder.clientId)) === 100, 10_000, 'the flooder\'s fast-lane events');
+        await waitFor(async () => (await countOf(victim.clientId)) === 1, 10_000, "the victim's event");
+        await waitFor(async () => (await countOf(flooder.clientId)) === 100, 10_000, "the flooder's fast-lane events");
         expect(await own.bulkQueue.getWaitingCount()).toBe(19);
         const workerMetrics = `http://127.0.0.1:${portOf(worker.metricsServer)}/metrics`;
         expect(await metric(workerMetrics, 'queue_backlog_jobs', { lane: 'bulk', state: 'waiting' })).toBe(19);
@@ -108,8 +130,12 @@ describe('fairness', () => {
     }
   });
 
-  it('at the bulk lane\'s bound the tenant that filled it gets 429 while another tenant still gets 202; nothing accepted is lost', async () => {
-    const own = await startStack(db, { ...OPEN, ...SHARE, GROUP_COMMIT_MS: '0', BACKLOG_SAMPLE_MS: '1', MAX_BULK_BACKLOG_JOBS: '3', MAX_QUEUE_BACKLOG_JOBS: '50' }, { worker: false });
+  it("at the bulk lane's bound the tenant that filled it gets 429 while another tenant still gets 202; nothing accepted is lost", async () => {
+    const own = await startStack(
+      db,
+      { ...OPEN, ...SHARE, GROUP_COMMIT_MS: '0', BACKLOG_SAMPLE_MS: '1', MAX_BULK_BACKLOG_JOBS: '3', MAX_QUEUE_BACKLOG_JOBS: '50' },
+      { worker: false },
+    );
     try {
       const flooder = await createTenant(db.sql, 'agent', 'filler');
       const victim = await createTenant(db.sql, 'agent', 'other');
@@ -151,18 +177,27 @@ describe('fairness', () => {
     }
   });
 
-  it('end to end: while a flooder\'s backlog drains, another tenant\'s single events are stored long before the backlog (1 s p99 is the bench\'s figure)', async () => {
+  it("end to end: while a flooder's backlog drains, another tenant's single events are stored long before the backlog (1 s p99 is the bench's figure)", async () => {
     // a slow worker (small INSERTs, one at a time, 4 jobs in hand per lane even before the governor sees the victim),
     // so the flood's backlog takes seconds to drain
-    const own = await startStack(db, { ...OPEN, FAIR_SHARE_EVENTS_PER_SECOND: '100', FAIR_SHARE_BURST: '200', BATCH_MAX_EVENTS: '50', BATCH_CONCURRENCY: '1', WORKER_CONCURRENCY: '4' });
+    const own = await startStack(db, {
+      ...OPEN,
+      FAIR_SHARE_EVENTS_PER_SECOND: '100',
+      FAIR_SHARE_BURST: '200',
+      BATCH_MAX_EVENTS: '50',
+      BATCH_CONCURRENCY: '1',
+      WORKER_CONCURRENCY: '4',
+    });
     try {
       const flooder = await createTenant(db.sql, 'agent', 'drain');
       const victim = await createTenant(db.sql, 'agent', 'prompt');
       await Promise.all([own.worker!.worker.pause(), own.worker!.bulkWorker.pause()]);
       let accepted = 0;
-      await Promise.all(Array.from({ length: 8 }, async () => {
-        for (let i = 0; i < 25; i++) if ((await postLogs(own.baseUrl, flooder.key, batch(100))).status === 202) accepted += 100;
-      }));
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let i = 0; i < 25; i++) if ((await postLogs(own.baseUrl, flooder.key, batch(100))).status === 202) accepted += 100;
+        }),
+      );
       expect(accepted).toBe(20_000);
       own.worker!.worker.resume();
       own.worker!.bulkWorker.resume();
@@ -173,8 +208,10 @@ describe('fairness', () => {
         ids.push(...r.body.ids);
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
-      await waitFor(async () => (await countOf(victim.clientId)) === 10, 10_000, 'the victim\'s events');
-      const lags = (await db.sql`select extract(epoch from stored_at - received_at) * 1000 as ms from workflow_logs where client_id = ${victim.clientId}`).map((r) => Number(r.ms));
+      await waitFor(async () => (await countOf(victim.clientId)) === 10, 10_000, "the victim's events");
+      const lags = (await db.sql`select extract(epoch from stored_at - received_at) * 1000 as ms from workflow_logs where client_id = ${victim.clientId}`).map(
+        (r) => Number(r.ms),
+      );
       // the backlog alone takes about 4 s to drain here; the bound is loose for a loaded CI machine
       expect(Math.max(...lags)).toBeLessThan(2_000);
       // the flood was still draining when the victim's last event was stored
@@ -187,7 +224,9 @@ describe('fairness', () => {
 
   it('config: MAX_BULK_BACKLOG_JOBS must be below MAX_QUEUE_BACKLOG_JOBS; unset, it is three quarters of it', () => {
     expect(() => loadConfig(ingestSchema, { MAX_QUEUE_BACKLOG_JOBS: '2000', MAX_BULK_BACKLOG_JOBS: '2000' })).toThrow(ConfigError);
-    expect(() => loadConfig(ingestSchema, { MAX_QUEUE_BACKLOG_JOBS: '100', MAX_BULK_BACKLOG_JOBS: '500' })).toThrow(/MAX_BULK_BACKLOG_JOBS: must be below MAX_QUEUE_BACKLOG_JOBS \(100\)/);
+    expect(() => loadConfig(ingestSchema, { MAX_QUEUE_BACKLOG_JOBS: '100', MAX_BULK_BACKLOG_JOBS: '500' })).toThrow(
+      /MAX_BULK_BACKLOG_JOBS: must be below MAX_QUEUE_BACKLOG_JOBS \(100\)/,
+    );
     expect(loadConfig(ingestSchema, { MAX_QUEUE_BACKLOG_JOBS: '2000', MAX_BULK_BACKLOG_JOBS: '1999' }).MAX_BULK_BACKLOG_JOBS).toBe(1_999);
     expect(loadConfig(ingestSchema, {}).MAX_BULK_BACKLOG_JOBS).toBe(1_500);
     expect(loadConfig(ingestSchema, { MAX_QUEUE_BACKLOG_JOBS: '40' }).MAX_BULK_BACKLOG_JOBS).toBe(30);

@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 describe('POST /api/v1/heartbeat', () => {
-  it('answers the first API\'s contract with the key\'s client', async () => {
+  it("answers the first API's contract with the key's client", async () => {
     const t = await createTenant(db.sql, 'agent');
     const res = await heartbeat(stack.baseUrl, t.key);
     expect(res.status).toBe(200);
@@ -75,11 +75,19 @@ describe('usage without a write per request', () => {
   it('flushes on its own within the configured interval, adding to what is stored', async () => {
     const t = await createTenant(db.sql, 'agent');
     for (let i = 0; i < 3; i++) await heartbeat(fast.baseUrl, t.key);
-    await waitFor(async () => {
-      const [r] = await db.sql`select request_count from api_keys where id = ${t.record.id}`;
-      return Number(r!.request_count) === 3;
-    }, 5_000, 'usage flush');
+    await waitFor(
+      async () => {
+        const [r] = await db.sql`select request_count from api_keys where id = ${t.record.id}`;
+        return Number(r!.request_count) === 3;
+      },
+      5_000,
+      'usage flush',
+    );
     await heartbeat(fast.baseUrl, t.key);
-    await waitFor(async () => Number((await db.sql`select request_count from api_keys where id = ${t.record.id}`)[0]!.request_count) === 4, 5_000, 'second flush');
+    await waitFor(
+      async () => Number((await db.sql`select request_count from api_keys where id = ${t.record.id}`)[0]!.request_count) === 4,
+      5_000,
+      'second flush',
+    );
   });
 });

@@ -33,7 +33,11 @@ describe('headers on every answer', () => {
       await get(`${stack.baseUrl}/nope`),
       await get(`${stack.baseUrl}/api/v1/logs`),
       await get(`${stack.baseUrl}/api/v1/logs?x=1`, owner.key),
-      await fetch(`${stack.baseUrl}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': owner.key }, body: JSON.stringify(event()) }),
+      await fetch(`${stack.baseUrl}/api/v1/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': owner.key },
+        body: JSON.stringify(event()),
+      }),
       await fetch(`${stack.baseUrl}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
       await get(`${admin.baseUrl}/health`),
       await get(`${admin.baseUrl}/admin/api/clients`),
@@ -135,7 +139,10 @@ describe("Node's own parser errors (clientError)", () => {
     const port = Number(new URL(stack.baseUrl).port);
     const answer = await rawRequest(port, Buffer.from('GET /a b c HTTP/1.1\r\nHost: x\r\n\r\n'));
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
-    expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toMatchObject({ error: 'bad_request', message: expect.stringMatching(/^The request is not valid HTTP\/1\.1/) });
+    expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toMatchObject({
+      error: 'bad_request',
+      message: expect.stringMatching(/^The request is not valid HTTP\/1\.1/),
+    });
     expect((await get(`${stack.baseUrl}/health`)).status).toBe(200);
   });
 });

@@ -41,7 +41,10 @@ const evArb: fc.Arbitrary<Ev> = fc.record({
   environment: fc.constantFrom('prod', 'dev'),
   workflow: fc.constantFrom('wf1', 'wf2', null),
   level: fc.constantFrom('info' as const, 'error' as const, null),
-  message: fc.option(fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 3 }).map((w) => w.join(' ')), { nil: null }),
+  message: fc.option(
+    fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 3 }).map((w) => w.join(' ')),
+    { nil: null },
+  ),
   region: fc.constantFrom('eu', 'us', null),
 });
 
@@ -56,19 +59,21 @@ interface Filter {
   toH?: number;
 }
 
-const filterArb: fc.Arbitrary<Filter> = fc.record(
-  {
-    status: fc.constantFrom('SUCCESS', 'FAILURE'),
-    environment: fc.constantFrom('prod', 'dev'),
-    workflow: fc.constantFrom('wf1', 'wf2'),
-    level: fc.constantFrom('info', 'error'),
-    q: fc.constantFrom('alpha', 'BETA', 'ta_', '%', 'ünï', 'zzz'),
-    region: fc.constantFrom('eu', 'us'),
-    fromH: fc.integer({ min: 0, max: 40 }),
-    toH: fc.integer({ min: 1, max: 41 }),
-  },
-  { requiredKeys: [] },
-).filter((f) => f.fromH === undefined || f.toH === undefined || f.fromH < f.toH);
+const filterArb: fc.Arbitrary<Filter> = fc
+  .record(
+    {
+      status: fc.constantFrom('SUCCESS', 'FAILURE'),
+      environment: fc.constantFrom('prod', 'dev'),
+      workflow: fc.constantFrom('wf1', 'wf2'),
+      level: fc.constantFrom('info', 'error'),
+      q: fc.constantFrom('alpha', 'BETA', 'ta_', '%', 'ünï', 'zzz'),
+      region: fc.constantFrom('eu', 'us'),
+      fromH: fc.integer({ min: 0, max: 40 }),
+      toH: fc.integer({ min: 1, max: 41 }),
+    },
+    { requiredKeys: [] },
+  )
+  .filter((f) => f.fromH === undefined || f.toH === undefined || f.fromH < f.toH);
 
 function matches(r: LogRow, f: Filter): boolean {
   const t = Date.parse(r.executed_at);
@@ -132,15 +137,29 @@ describe('tenant isolation, property-based', () => {
             const t = await createTenant(db.sql, 'reader', 'prop');
             tenants.push(t);
             // event ids collide across tenants on purpose (e0, e1, …)
-            rows.push(await seedLogs(db.sql, evs.map((e, i) => logRow(t.clientId, {
-              event_id: `e${i}`,
-              executed_at: new Date(base + e.offsetMin * 60_000).toISOString(),
-              status: e.status, environment: e.environment, workflow: e.workflow, level: e.level, message: e.message,
-              metadata: e.region ? { region: e.region } : {},
-            }))));
+            rows.push(
+              await seedLogs(
+                db.sql,
+                evs.map((e, i) =>
+                  logRow(t.clientId, {
+                    event_id: `e${i}`,
+                    executed_at: new Date(base + e.offsetMin * 60_000).toISOString(),
+                    status: e.status,
+                    environment: e.environment,
+                    workflow: e.workflow,
+                    level: e.level,
+                    message: e.message,
+                    metadata: e.region ? { region: e.region } : {},
+                  }),
+                ),
+              ),
+            );
           }
           const [me, them] = [tenants[0]!, tenants[1]!];
-          const expected = rows[0]!.filter((r) => matches(r, filter)).sort(newestFirst).map((r) => r.event_id);
+          const expected = rows[0]!
+            .filter((r) => matches(r, filter))
+            .sort(newestFirst)
+            .map((r) => r.event_id);
           const mine = await readAll(me.key, params(filter), limit);
           expect(mine.ids).toEqual(expected);
           expect([...mine.clients].every((c) => c === me.clientId)).toBe(true);

@@ -48,7 +48,7 @@ describe('the read role', () => {
     expect(blank!.n).toBe(0);
   });
 
-  it('sees only the transaction\'s tenant, even when a query forgets the client_id condition', async () => {
+  it("sees only the transaction's tenant, even when a query forgets the client_id condition", async () => {
     const rows = await withTenant(reader, a.clientId, (tx) => tx`select client_id from workflow_logs`);
     expect(rows.map((r) => r.client_id)).toEqual([a.clientId, a.clientId]);
   });
@@ -62,16 +62,20 @@ describe('the read role', () => {
 
   it('cannot write, read a partition directly, or switch row security off', async () => {
     const denied = async (p: Promise<unknown>) => expect(p).rejects.toMatchObject({ code: '42501' });
-    await denied(reader`insert into workflow_logs (client_id, event_id, received_at, executed_at, environment, status) values (${a.clientId}, 'x', now(), now(), 'e', 's')`);
+    await denied(
+      reader`insert into workflow_logs (client_id, event_id, received_at, executed_at, environment, status) values (${a.clientId}, 'x', now(), now(), 'e', 's')`,
+    );
     await denied(reader`delete from workflow_logs`);
     await denied(reader`update workflow_logs set message = 'x'`);
     await denied(reader`select * from workflow_logs_default`);
     await denied(reader`select * from clients`);
     // with row_security off a query that policies would filter fails instead of bypassing
-    await expect(reader.begin(async (tx) => {
-      await tx`set local row_security = off`;
-      return tx`select count(*) from workflow_logs`;
-    })).rejects.toMatchObject({ code: '42501' });
+    await expect(
+      reader.begin(async (tx) => {
+        await tx`set local row_security = off`;
+        return tx`select count(*) from workflow_logs`;
+      }),
+    ).rejects.toMatchObject({ code: '42501' });
   });
 
   it('findLogs through the read role answers only the asked tenant', async () => {
@@ -104,7 +108,7 @@ describe('the read role', () => {
     expect(await seen(a.clientId, `${Number(tampered) + 10_000}.${tenantToken(secret, a.clientId).split('.')[1]}`)).toBe(0); // expiry moved
   });
 
-  it('cannot read the signing secret, nor change the policy\'s function', async () => {
+  it("cannot read the signing secret, nor change the policy's function", async () => {
     const denied = async (p: Promise<unknown>) => expect(p).rejects.toMatchObject({ code: '42501' });
     await denied(reader`select secret from tenant_token_secret`);
     await denied(reader`select tenant_token_pad('\\x00'::bytea, 54)`);

@@ -29,17 +29,22 @@ describe('JsonDepthGuard', () => {
 
   it('judges each NDJSON line by its own depth, however the bytes are split', () => {
     fc.assert(
-      fc.property(fc.array(fc.jsonValue({ maxDepth: 6 }), { minLength: 1, maxLength: 5 }), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 9 }), (values, max, split) => {
-        const bytes = Buffer.from(values.map((v) => JSON.stringify(v)).join('\n'), 'utf8');
-        const guard = new JsonDepthGuard({ maxDepth: max, perLine: true });
-        let refused = false;
-        try {
-          for (let i = 0; i < bytes.length; i += split) guard.push(bytes.subarray(i, i + split));
-        } catch {
-          refused = true;
-        }
-        expect(refused).toBe(Math.max(...values.map(depthOf)) > max);
-      }),
+      fc.property(
+        fc.array(fc.jsonValue({ maxDepth: 6 }), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 1, max: 9 }),
+        (values, max, split) => {
+          const bytes = Buffer.from(values.map((v) => JSON.stringify(v)).join('\n'), 'utf8');
+          const guard = new JsonDepthGuard({ maxDepth: max, perLine: true });
+          let refused = false;
+          try {
+            for (let i = 0; i < bytes.length; i += split) guard.push(bytes.subarray(i, i + split));
+          } catch {
+            refused = true;
+          }
+          expect(refused).toBe(Math.max(...values.map(depthOf)) > max);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -51,7 +51,7 @@ describe('KeyVerifier cache', () => {
 });
 
 describe('request logs', () => {
-  it('carry the request id, the key prefix and a failure\'s error code, never the key', async () => {
+  it("carry the request id, the key prefix and a failure's error code, never the key", async () => {
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk, _enc, done) {
@@ -63,7 +63,15 @@ describe('request logs', () => {
     const redis = producerConnection(config.REDIS_URL);
     const producer = new LogsProducer(redis, config.QUEUE_PREFIX, { attempts: 1, backoffMs: 100, timeoutMs: 2_000 });
     const log = createLogger('ingest-api', 'debug', sink);
-    const app = createIngestApp({ config, sql: db.sql, redis, producer, verifier: new KeyVerifier(db.sql), reads: { readSql: db.sql, cursors: new CursorCodec('a test secret of some length') }, log });
+    const app = createIngestApp({
+      config,
+      sql: db.sql,
+      redis,
+      producer,
+      verifier: new KeyVerifier(db.sql),
+      reads: { readSql: db.sql, cursors: new CursorCodec('a test secret of some length') },
+      log,
+    });
     const server = await listen(app.listener, { host: '127.0.0.1', port: 0, requestTimeoutMs: 5_000, headersTimeoutMs: 5_000 });
     try {
       await waitFor(async () => redis.status === 'ready');

@@ -72,7 +72,8 @@ describe('api-key rotate and list', () => {
 
     const list = await cli('api-key', 'list', '--client', 'acme');
     const [header, , ...rows] = list.stdout.trim().split('\n');
-    for (const col of ['PREFIX', 'NAME', 'ROLE', 'CLIENT', 'STATUS', 'CREATED', 'LAST USED', 'LAST IP', 'EXPIRES', 'REPLACED BY']) expect(header).toContain(col);
+    for (const col of ['PREFIX', 'NAME', 'ROLE', 'CLIENT', 'STATUS', 'CREATED', 'LAST USED', 'LAST IP', 'EXPIRES', 'REPLACED BY'])
+      expect(header).toContain(col);
     const old = rows.find((r) => r.includes(prefix))!;
     expect(old).toContain('key_');
     expect(list.stdout).not.toContain(newKey);
@@ -87,9 +88,12 @@ describe('api-key rotate and list', () => {
 describe('api-key import --from-env', () => {
   const devKeys = { abc123_dev_key: 'client_demo', xyz789_real_key: 'acme', def456_another: 'widget_co' };
 
-  it('imports the first .env format\'s multi-line API_KEYS from a .env file, creating clients; the keys keep working; twice changes nothing', async () => {
+  it("imports the first .env format's multi-line API_KEYS from a .env file, creating clients; the keys keep working; twice changes nothing", async () => {
     const file = join(tmpdir(), `cl-keys-${process.pid}.env`);
-    writeFileSync(file, `# dev\nOTHER=1\nAPI_KEYS={\n    "abc123_dev_key": "client_demo",\n    "xyz789_real_key": "acme",\n    "def456_another": "widget_co"\n}\n`);
+    writeFileSync(
+      file,
+      `# dev\nOTHER=1\nAPI_KEYS={\n    "abc123_dev_key": "client_demo",\n    "xyz789_real_key": "acme",\n    "def456_another": "widget_co"\n}\n`,
+    );
     const res = await cli('api-key', 'import', '--from-env', '--file', file);
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('3 imported, 0 already present');
@@ -108,7 +112,10 @@ describe('api-key import --from-env', () => {
   });
 
   it('prefers API_KEYS in the environment, and reports bad entries without showing them', async () => {
-    const res = await centralLogger(['api-key', 'import', '--from-env', '--file', '/nonexistent'], { ...env, API_KEYS: '{"env_only_key_42": "envclient", "short": "acme", "good_key_but_bad_client": "no spaces allowed"}' });
+    const res = await centralLogger(['api-key', 'import', '--from-env', '--file', '/nonexistent'], {
+      ...env,
+      API_KEYS: '{"env_only_key_42": "envclient", "short": "acme", "good_key_but_bad_client": "no spaces allowed"}',
+    });
     expect(res.code).toBe(1);
     expect(res.stdout).toContain('1 imported');
     expect(res.stdout).toContain('2 entries skipped');

@@ -158,7 +158,10 @@ describe('legacy keys are due for rotation at once', () => {
     expect(rows.find((r) => r.includes(id))).toContain('now (legacy)');
     expect(rows.find((r) => r.includes(strong.record.prefix))).not.toContain('legacy');
     expect(table.stdout).toContain('1 legacy key is due for rotation now');
-    const json = JSON.parse((await centralLogger(['api-key', 'list', '--client', 'weak_tenant', '--json'], env())).stdout) as Array<{ prefix: string; rotationDue: boolean }>;
+    const json = JSON.parse((await centralLogger(['api-key', 'list', '--client', 'weak_tenant', '--json'], env())).stdout) as Array<{
+      prefix: string;
+      rotationDue: boolean;
+    }>;
     expect(json.find((k) => k.prefix === id)!.rotationDue).toBe(true);
     expect(json.find((k) => k.prefix === strong.record.prefix)!.rotationDue).toBe(false);
 
@@ -182,7 +185,7 @@ describe('legacy keys are due for rotation at once', () => {
   it('a row still under the former id is flagged too, and importing the same key again does not duplicate it', async () => {
     await createClient(db.sql, 'old_tenant', 'old');
     const legacy = await insertLegacyKey(db.sql, 'old_tenant');
-    const [old] = (await listKeys(db.sql, { clientId: 'old_tenant' }));
+    const [old] = await listKeys(db.sql, { clientId: 'old_tenant' });
     expect(old).toMatchObject({ prefix: legacy.prefix, rotationDue: true });
     expect((await keyRotationDue(db.sql, Date.now(), DEFAULT_RULE_OPTIONS)).map((f) => f.subject)).toContain(legacy.prefix);
     const again = await centralLogger(['api-key', 'import', '--from-env'], { ...env(), API_KEYS: JSON.stringify({ [legacy.key]: 'old_tenant' }) });

@@ -4,7 +4,17 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { deactivateClient } from '@central-logger/db';
-import { bcryptCalls, createKey, generateKey, revokeKey, revokeKeyEverywhere, rotateKey, rotateKeyEverywhere, setClientActiveEverywhere, withChecksum } from '@central-logger/keys';
+import {
+  bcryptCalls,
+  createKey,
+  generateKey,
+  revokeKey,
+  revokeKeyEverywhere,
+  rotateKey,
+  rotateKeyEverywhere,
+  setClientActiveEverywhere,
+  withChecksum,
+} from '@central-logger/keys';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { heartbeat, insertLegacyKey } from './support/keys.js';
 import { createTenant, REDIS_URL, startStack, type Stack } from './support/stack.js';
@@ -79,7 +89,7 @@ describe('rotation with grace', () => {
     expect((await heartbeat(stack.baseUrl, rotation.key)).status).toBe(200);
   });
 
-  it('a key rotated already, or revoked, cannot be rotated (409); another tenant\'s is 404', async () => {
+  it("a key rotated already, or revoked, cannot be rotated (409); another tenant's is 404", async () => {
     const t = await createTenant(db.sql, 'agent');
     const other = await createTenant(db.sql, 'agent');
     await expect(rotateKey(db.sql, other.clientId, t.record.id, { graceMs: 1_000, bcryptCost: 4 })).rejects.toMatchObject({ code: 'not_found' });
@@ -140,7 +150,9 @@ describe('changes that must reach every process', () => {
       throw new Error('the audit log cannot be written');
     };
     await expect(revokeKeyEverywhere(db.sql, redis, t.record.id, undefined, failing)).rejects.toThrow('audit');
-    await expect(rotateKeyEverywhere(db.sql, redis, undefined, t.record.id, { graceMs: 60_000, bcryptCost: 4, inTransaction: failing })).rejects.toThrow('audit');
+    await expect(rotateKeyEverywhere(db.sql, redis, undefined, t.record.id, { graceMs: 60_000, bcryptCost: 4, inTransaction: failing })).rejects.toThrow(
+      'audit',
+    );
     await expect(setClientActiveEverywhere(db.sql, redis, t.clientId, false, failing)).rejects.toThrow('audit');
     const [key] = await db.sql`select is_active, revoked_at, replaced_by, expires_at from api_keys where id = ${t.record.id}`;
     expect(key).toEqual({ is_active: true, revoked_at: null, replaced_by: null, expires_at: null });

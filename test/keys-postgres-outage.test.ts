@@ -29,7 +29,10 @@ async function relayTo(url: string): Promise<{ url: string; cut(): void }> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     const upstream = connect(Number(target.port || 5432), target.hostname);
-    for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+    for (const [a, b] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
       sockets.add(a);
       a.pipe(b);
       a.on('error', () => b.destroy());
@@ -80,7 +83,16 @@ describe('ingest over HTTP while Postgres is unreachable', () => {
       new Promise<void>((resolve) => stops.push(subscribeInvalidations(REDIS_URL, verifier, () => {}, resolve))),
       new Promise<void>((resolve) => stops.push(subscribeUserInvalidations(REDIS_URL, tokens, () => {}, resolve))),
     ]);
-    const app = createIngestApp({ config, sql: pool, redis, producer, verifier, tokens, reads: { readSql: pool, cursors: new CursorCodec('a test secret of some length') }, log: createLogger('ingest-api', 'silent') });
+    const app = createIngestApp({
+      config,
+      sql: pool,
+      redis,
+      producer,
+      verifier,
+      tokens,
+      reads: { readSql: pool, cursors: new CursorCodec('a test secret of some length') },
+      log: createLogger('ingest-api', 'silent'),
+    });
     server = await listen(app.listener, { host: '127.0.0.1', port: 0, requestTimeoutMs: 10_000, headersTimeoutMs: 10_000 });
     base = `http://127.0.0.1:${portOf(server)}`;
     await waitFor(async () => redis.status === 'ready');
@@ -98,9 +110,30 @@ describe('ingest over HTTP while Postgres is unreachable', () => {
 
   it('keeps 202 for keys and users it verified, 503 (not 500) for others, refuses what is revoked, and stops at the stale limit', async () => {
     const [known, revoked, unknown] = await Promise.all([createTenant(db.sql, 'owner'), createTenant(db.sql), createTenant(db.sql)]);
-    const seenUser = await createTenantUser(db.sql, { clientId: known.clientId, username: `seen_${known.clientId}`, role: 'owner', password: null, bcryptCost: 4, createdBy: 'test' });
-    const retiredUser = await createTenantUser(db.sql, { clientId: known.clientId, username: `retired_${known.clientId}`, role: 'owner', password: null, bcryptCost: 4, createdBy: 'test' });
-    const unseenUser = await createTenantUser(db.sql, { clientId: known.clientId, username: `unseen_${known.clientId}`, role: 'owner', password: null, bcryptCost: 4, createdBy: 'test' });
+    const seenUser = await createTenantUser(db.sql, {
+      clientId: known.clientId,
+      username: `seen_${known.clientId}`,
+      role: 'owner',
+      password: null,
+      bcryptCost: 4,
+      createdBy: 'test',
+    });
+    const retiredUser = await createTenantUser(db.sql, {
+      clientId: known.clientId,
+      username: `retired_${known.clientId}`,
+      role: 'owner',
+      password: null,
+      bcryptCost: 4,
+      createdBy: 'test',
+    });
+    const unseenUser = await createTenantUser(db.sql, {
+      clientId: known.clientId,
+      username: `unseen_${known.clientId}`,
+      role: 'owner',
+      password: null,
+      bcryptCost: 4,
+      createdBy: 'test',
+    });
     const tokenOf = async (u: typeof seenUser) => (await new TenantTokens(db.sql, DEV_TENANT_TOKEN_SECRET, { now: () => clock.now }).issue(u)).accessToken;
     const [seenToken, retiredToken, unseenToken] = await Promise.all([tokenOf(seenUser), tokenOf(retiredUser), tokenOf(unseenUser)]);
     const me = (token: string) => api(base, 'GET', '/api/v1/auth/me', undefined, undefined, { authorization: `Bearer ${token}` });
@@ -136,15 +169,23 @@ describe('ingest over HTTP while Postgres is unreachable', () => {
     // nor is an outage counted against the address (its limit is 2 failures): no 429
     for (let i = 0; i < 3; i++) expect((await ingest(unknown)).status).toBe(503);
     // the OTLP route authenticates the same way
-    const otlp = await fetch(`${base}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': unknown.key }, body: '{"resourceLogs":[]}' });
+    const otlp = await fetch(`${base}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': unknown.key },
+      body: '{"resourceLogs":[]}',
+    });
     expect(otlp.status).toBe(503);
 
     // revoked by the admin (who still reaches Postgres) and announced over Redis: the key stops here too
     await revokeKeyEverywhere(db.sql, publisher, revoked.record.id);
-    const stopped = await waitFor(async () => {
-      const r = await ingest(revoked);
-      return r.status !== 202 && r;
-    }, 5_000, 'the revocation to arrive');
+    const stopped = await waitFor(
+      async () => {
+        const r = await ingest(revoked);
+        return r.status !== 202 && r;
+      },
+      5_000,
+      'the revocation to arrive',
+    );
     expect(stopped.status).toBe(503);
     expect(stopped.body.error).toBe('unavailable');
 
@@ -154,10 +195,14 @@ describe('ingest over HTTP while Postgres is unreachable', () => {
     expect(unseen.status).toBe(503);
     expect(unseen.body.error).toBe('unavailable');
     await deactivateUserEverywhere(db.sql, publisher, retiredUser.id);
-    const retired = await waitFor(async () => {
-      const r = await me(retiredToken);
-      return r.status !== 200 && r;
-    }, 5_000, 'the deactivation to arrive');
+    const retired = await waitFor(
+      async () => {
+        const r = await me(retiredToken);
+        return r.status !== 200 && r;
+      },
+      5_000,
+      'the deactivation to arrive',
+    );
     expect(retired.status).toBe(503);
 
     // past KEY_STATE_STALE_MAX_MS since Postgres last confirmed it, the state is no longer trusted
@@ -210,7 +255,15 @@ describe('KeyVerifier against a database that stops taking connections', () => {
 
     await maintenance.unsafe(`alter database ${name} allow_connections true`);
     // postgres.js reconnects after a backoff of its own
-    await waitFor(async () => verifier.authenticate(unknown.key, ADDRESS).then(() => true, () => false), 30_000, 'Postgres to answer again');
+    await waitFor(
+      async () =>
+        verifier.authenticate(unknown.key, ADDRESS).then(
+          () => true,
+          () => false,
+        ),
+      30_000,
+      'Postgres to answer again',
+    );
     await expect(verifier.authenticate(known.key, ADDRESS)).resolves.toMatchObject({ clientId: known.clientId });
     await expect(verifier.authenticate(doubted.key, ADDRESS)).resolves.toMatchObject({ clientId: doubted.clientId });
     await verifier.close();

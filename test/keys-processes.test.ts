@@ -61,7 +61,7 @@ describe('revocation across processes', () => {
     }
   });
 
-  it('`central-logger client deactivate` stops the client\'s keys on both processes within 1 s; `client activate` brings them back', async () => {
+  it("`central-logger client deactivate` stops the client's keys on both processes within 1 s; `client activate` brings them back", async () => {
     const t = await createTenant(db.sql, 'owner');
     keys.push(t.key);
     for (const p of [p1, p2]) expect((await heartbeat(p.baseUrl, t.key)).status).toBe(200);
@@ -88,7 +88,7 @@ describe('revocation across processes', () => {
     expect(audit.map((r) => r.action)).toEqual(['client.deactivate', 'client.activate']);
   });
 
-  it('a rotation\'s grace period reaches both processes: the old key expires there too', async () => {
+  it("a rotation's grace period reaches both processes: the old key expires there too", async () => {
     const t = await createTenant(db.sql, 'agent');
     keys.push(t.key);
     for (const p of [p1, p2]) expect((await heartbeat(p.baseUrl, t.key)).status).toBe(200);

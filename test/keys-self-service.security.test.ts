@@ -50,7 +50,7 @@ describe.each(ROUTES)('%s %s', (method, path, body) => {
   });
 });
 
-describe('another tenant\'s key', () => {
+describe("another tenant's key", () => {
   it('is 404 to revoke or rotate, by id or prefix, and stays untouched', async () => {
     for (const ref of [victim.record.id, victim.record.prefix]) {
       const del = await api(stack.baseUrl, 'DELETE', `/api/v1/keys/${ref}`, owner.key);

@@ -19,12 +19,14 @@ afterAll(async () => {
 });
 
 describe('GET /api/v1/keys', () => {
-  it('lists the tenant\'s keys with their columns and never a secret or hash', async () => {
+  it("lists the tenant's keys with their columns and never a secret or hash", async () => {
     const res = await api(stack.baseUrl, 'GET', '/api/v1/keys', owner.key);
     expect(res.status).toBe(200);
     const [k] = res.body.data;
     expect(k).toMatchObject({ id: owner.record.id, prefix: owner.record.prefix, role: 'owner', client_id: owner.clientId, status: 'active' });
-    expect(Object.keys(k)).toEqual(expect.arrayContaining(['name', 'created_at', 'last_used_at', 'last_used_ip', 'expires_at', 'replaced_by', 'request_count']));
+    expect(Object.keys(k)).toEqual(
+      expect.arrayContaining(['name', 'created_at', 'last_used_at', 'last_used_ip', 'expires_at', 'replaced_by', 'request_count']),
+    );
     expect(JSON.stringify(res.body)).not.toContain(owner.key);
     expect(JSON.stringify(res.body)).not.toMatch(/key_hash|\$2[aby]\$/);
   });
@@ -69,7 +71,7 @@ describe('POST /api/v1/keys', () => {
 });
 
 describe('DELETE /api/v1/keys/:id', () => {
-  it('revokes one of the tenant\'s keys at once, by id or prefix', async () => {
+  it("revokes one of the tenant's keys at once, by id or prefix", async () => {
     const created = (await api(stack.baseUrl, 'POST', '/api/v1/keys', owner.key, { name: 'to revoke' })).body;
     expect((await heartbeat(stack.baseUrl, created.key)).status).toBe(200);
     const res = await api(stack.baseUrl, 'DELETE', `/api/v1/keys/${created.prefix}`, owner.key);

@@ -16,7 +16,7 @@ afterAll(async () => {
 const cli = (...args: string[]) => centralLogger(args, { DATABASE_URL: db.url, REDIS_URL, LOG_LEVEL: 'silent' });
 
 describe('central-logger limits', () => {
-  it('sets, shows and clears a client\'s overrides, and lists its quota warnings', async () => {
+  it("sets, shows and clears a client's overrides, and lists its quota warnings", async () => {
     const t = await createTenant(db.sql, 'agent');
     const set = await cli('limits', 'set', t.clientId, '--events-per-day', '5000', '--requests-per-second', '2.5');
     expect(set.code).toBe(0);

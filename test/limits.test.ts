@@ -10,7 +10,20 @@ let stack: Stack;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  stack = await startStack(db, { RATE_KEY_REQUESTS_PER_SECOND: '5', RATE_KEY_REQUEST_BURST: '7', RATE_KEY_EVENTS_PER_SECOND: '100', RATE_KEY_EVENT_BURST: '300', RATE_TENANT_EVENTS_PER_SECOND: '150', RATE_TENANT_EVENT_BURST: '400', RATE_TENANT_EVENTS_PER_DAY: '5000', LIMITS_CACHE_TTL_MS: '200' }, { worker: false });
+  stack = await startStack(
+    db,
+    {
+      RATE_KEY_REQUESTS_PER_SECOND: '5',
+      RATE_KEY_REQUEST_BURST: '7',
+      RATE_KEY_EVENTS_PER_SECOND: '100',
+      RATE_KEY_EVENT_BURST: '300',
+      RATE_TENANT_EVENTS_PER_SECOND: '150',
+      RATE_TENANT_EVENT_BURST: '400',
+      RATE_TENANT_EVENTS_PER_DAY: '5000',
+      LIMITS_CACHE_TTL_MS: '200',
+    },
+    { worker: false },
+  );
 });
 afterAll(async () => {
   await stack?.close();
@@ -30,7 +43,10 @@ describe('GET /api/v1/limits', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       client_id: t.clientId,
-      limits: { per_key: { requests_per_second: 5, request_burst: 7, events_per_second: 100, event_burst: 300 }, per_client: { events_per_second: 150, event_burst: 400, events_per_day: 5000 } },
+      limits: {
+        per_key: { requests_per_second: 5, request_burst: 7, events_per_second: 100, event_burst: 300 },
+        per_client: { events_per_second: 150, event_burst: 400, events_per_day: 5000 },
+      },
       usage: { day: new Date().toISOString().slice(0, 10), events_today: 3, events_remaining_today: 4997 },
     });
     expect(Date.parse(res.body.usage.resets_at)).toBeGreaterThan(Date.now());
@@ -46,10 +62,14 @@ describe('GET /api/v1/limits', () => {
   it('shows a per-client override once it is set', async () => {
     const t = await createTenant(db.sql, 'reader');
     await setLimitOverrides(db.sql, t.clientId, { eventsPerDay: 42, requestsPerSecond: 1.5, tenantEventsPerSecond: 250 });
-    const body = await waitFor(async () => {
-      const r = await getLimits(t.key);
-      return r.body.limits.per_client.events_per_day === 42 && r.body;
-    }, 5_000, 'override');
+    const body = await waitFor(
+      async () => {
+        const r = await getLimits(t.key);
+        return r.body.limits.per_client.events_per_day === 42 && r.body;
+      },
+      5_000,
+      'override',
+    );
     expect(body.limits.per_key.requests_per_second).toBe(1.5);
     expect(body.limits.per_key.request_burst).toBe(7);
     expect(body.limits.per_client).toMatchObject({ events_per_second: 250, event_burst: 400 });
@@ -69,14 +89,34 @@ describe('LimitsResolver', () => {
   it('goes on with the last known limits, or the defaults, while Postgres cannot answer', async () => {
     const t = await createTenant(db.sql, 'agent');
     await setLimitOverrides(db.sql, t.clientId, { eventsPerDay: 77 });
-    const defaults = { requestsPerSecond: 1, requestBurst: 2, eventsPerSecond: 3, eventBurst: 4, tenantEventsPerSecond: 6, tenantEventBurst: 7, eventsPerDay: 5 };
+    const defaults = {
+      requestsPerSecond: 1,
+      requestBurst: 2,
+      eventsPerSecond: 3,
+      eventBurst: 4,
+      tenantEventsPerSecond: 6,
+      tenantEventBurst: 7,
+      eventsPerDay: 5,
+    };
     let now = 0;
     const errors: string[] = [];
-    const live = new LimitsResolver(db.sql, defaults, 1_000, (e) => errors.push(e.message), () => now);
+    const live = new LimitsResolver(
+      db.sql,
+      defaults,
+      1_000,
+      (e) => errors.push(e.message),
+      () => now,
+    );
     expect((await live.limitsOf(t.clientId)).eventsPerDay).toBe(77);
     const dead = createSql('postgres://postgres@127.0.0.1:1/none', { max: 1 });
     try {
-      const offline = new LimitsResolver(dead, defaults, 1_000, (e) => errors.push(e.message), () => now);
+      const offline = new LimitsResolver(
+        dead,
+        defaults,
+        1_000,
+        (e) => errors.push(e.message),
+        () => now,
+      );
       expect(await offline.limitsOf(t.clientId)).toEqual(defaults);
       // a known client keeps its last limits past the TTL
       (live as unknown as { sql: unknown }).sql = dead;

@@ -14,7 +14,11 @@ afterAll(async () => {
 
 describe('backpressure', () => {
   it('503 unavailable with Retry-After once the queue backlog passes its bound, 202 again when it drains', async () => {
-    const stack = await startStack(db, { MAX_QUEUE_BACKLOG_JOBS: '3', BACKLOG_SAMPLE_MS: '1', GROUP_COMMIT_MS: '0', UNAVAILABLE_RETRY_AFTER_S: '7' }, { worker: false });
+    const stack = await startStack(
+      db,
+      { MAX_QUEUE_BACKLOG_JOBS: '3', BACKLOG_SAMPLE_MS: '1', GROUP_COMMIT_MS: '0', UNAVAILABLE_RETRY_AFTER_S: '7' },
+      { worker: false },
+    );
     try {
       const t = await createTenant(db.sql, 'agent');
       const statuses: number[] = [];
@@ -54,10 +58,14 @@ describe('backpressure', () => {
       // about 95% used: past MAX_REDIS_MEMORY_RATIO (0.9), still short of refusing writes
       const used = Number(/^used_memory:(\d+)/m.exec(await admin.info('memory'))![1]);
       await admin.config('SET', 'maxmemory', String(Math.ceil(used / 0.95)));
-      const refused = await waitFor(async () => {
-        const r = await postLogs(stack.baseUrl, t.key, event());
-        return r.status !== 202 && r;
-      }, 5_000, 'a refusal');
+      const refused = await waitFor(
+        async () => {
+          const r = await postLogs(stack.baseUrl, t.key, event());
+          return r.status !== 202 && r;
+        },
+        5_000,
+        'a refusal',
+      );
       expect(refused.status).toBe(503);
       expect(refused.body).toMatchObject({ error: 'unavailable', message: 'The queue is nearly out of memory; retry later' });
       expect(refused.headers.get('retry-after')).toBe('7');

@@ -13,8 +13,18 @@ afterAll(async () => {
 });
 
 const row = (i: number): LogRow => ({
-  client_id: 'batcher', event_id: `e${String(i).padStart(4, '0')}`, executed_at: '2026-01-06T12:00:00.000Z', received_at: '2026-01-06T12:00:00.000Z',
-  environment: 'p', status: 'OK', workflow: null, run_id: null, level: null, message: null, duration_ms: null, metadata: {},
+  client_id: 'batcher',
+  event_id: `e${String(i).padStart(4, '0')}`,
+  executed_at: '2026-01-06T12:00:00.000Z',
+  received_at: '2026-01-06T12:00:00.000Z',
+  environment: 'p',
+  status: 'OK',
+  workflow: null,
+  run_id: null,
+  level: null,
+  message: null,
+  duration_ms: null,
+  metadata: {},
 });
 
 describe('LogBatcher', () => {

@@ -15,7 +15,11 @@ afterAll(async () => {
 describe('body limits', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack(db, { MAX_BODY_BYTES: '200000', MAX_DECOMPRESSED_BYTES: '100000', MAX_EVENTS_PER_REQUEST: '20', MAX_EVENT_BYTES: '5000', MAX_METADATA_DEPTH: '4' }, { worker: false });
+    stack = await startStack(
+      db,
+      { MAX_BODY_BYTES: '200000', MAX_DECOMPRESSED_BYTES: '100000', MAX_EVENTS_PER_REQUEST: '20', MAX_EVENT_BYTES: '5000', MAX_METADATA_DEPTH: '4' },
+      { worker: false },
+    );
   });
   afterAll(async () => {
     await stack?.close();
@@ -23,7 +27,12 @@ describe('body limits', () => {
 
   it.each([
     ['wire bytes', () => [event({ message: 'x'.repeat(250_000) })], {}, /at most 200000 bytes/],
-    ['decompressed bytes', () => gzipSync(JSON.stringify([event({ message: 'x'.repeat(150_000) })])), { 'content-encoding': 'gzip' }, /decompressed request body may be at most 100000 bytes/],
+    [
+      'decompressed bytes',
+      () => gzipSync(JSON.stringify([event({ message: 'x'.repeat(150_000) })])),
+      { 'content-encoding': 'gzip' },
+      /decompressed request body may be at most 100000 bytes/,
+    ],
     ['events per request', () => Array.from({ length: 21 }, () => event()), {}, /at most 20 events/],
     ['bytes per event', () => [event({ message: 'x'.repeat(6_000) })], {}, /at most 5000 bytes/],
   ] as const)('413 payload_too_large naming the limit: %s', async (_what, body, headers, message) => {
@@ -71,17 +80,31 @@ describe('body limits', () => {
 });
 
 /** Sends `part` as the start of a chunked body and never ends it: the answer must come while the body is open. */
-function postOpen(baseUrl: string, key: string, part: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string; connection: string | undefined }> {
+function postOpen(
+  baseUrl: string,
+  key: string,
+  part: Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; connection: string | undefined }> {
   const url = new URL(`${baseUrl}/api/v1/logs`);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key, 'transfer-encoding': 'chunked', ...headers } }, (r) => {
-      let body = '';
-      r.on('data', (c) => (body += c));
-      r.on('end', () => {
-        req.destroy();
-        resolve({ status: r.statusCode ?? 0, body, connection: r.headers.connection });
-      });
-    });
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key, 'transfer-encoding': 'chunked', ...headers },
+      },
+      (r) => {
+        let body = '';
+        r.on('data', (c) => (body += c));
+        r.on('end', () => {
+          req.destroy();
+          resolve({ status: r.statusCode ?? 0, body, connection: r.headers.connection });
+        });
+      },
+    );
     req.on('error', reject);
     req.write(part);
   });

@@ -15,7 +15,11 @@ let tenant: Tenant;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  stack = await startStack(db, { MAX_BODY_BYTES: '20000', MAX_DECOMPRESSED_BYTES: '60000', MAX_EVENTS_PER_REQUEST: '50', MAX_EVENT_BYTES: '8000', MAX_METADATA_DEPTH: '5' }, { worker: false });
+  stack = await startStack(
+    db,
+    { MAX_BODY_BYTES: '20000', MAX_DECOMPRESSED_BYTES: '60000', MAX_EVENTS_PER_REQUEST: '50', MAX_EVENT_BYTES: '8000', MAX_METADATA_DEPTH: '5' },
+    { worker: false },
+  );
   tenant = await createTenant(db.sql, 'agent');
 });
 afterAll(async () => {
@@ -42,10 +46,13 @@ describe('authentication errors', () => {
     ['garbage', 'not-a-key'],
     ['a key with a broken checksum', (k: string) => k.slice(0, -1) + (k.endsWith('A') ? 'B' : 'A')],
     ['a well-formed key nobody issued', () => generateKey().key],
-    ['a known prefix with the wrong secret', (k: string) => {
-      const forged = generateKey().key;
-      return k.slice(0, 17) + forged.slice(17);
-    }],
+    [
+      'a known prefix with the wrong secret',
+      (k: string) => {
+        const forged = generateKey().key;
+        return k.slice(0, 17) + forged.slice(17);
+      },
+    ],
   ])('401 invalid_api_key for %s', async (_label, make) => {
     const key = typeof make === 'string' ? make : make(tenant.key);
     const res = await postLogs(stack.baseUrl, key, event());
@@ -56,7 +63,11 @@ describe('authentication errors', () => {
   });
 
   it('accepts the key as X-API-Key, "X-API-Key: ApiKey <key>" and Authorization: Bearer', async () => {
-    const forms: Array<Record<string, string>> = [{ 'x-api-key': tenant.key }, { 'x-api-key': `ApiKey ${tenant.key}` }, { authorization: `Bearer ${tenant.key}` }];
+    const forms: Array<Record<string, string>> = [
+      { 'x-api-key': tenant.key },
+      { 'x-api-key': `ApiKey ${tenant.key}` },
+      { authorization: `Bearer ${tenant.key}` },
+    ];
     for (const headers of forms) expect((await postLogs(stack.baseUrl, undefined, event(), headers)).status).toBe(202);
   });
 
@@ -117,7 +128,11 @@ describe('body errors', () => {
     expectError(inflated, 413, 'payload_too_large');
     expect(inflated.body.message).toContain('60000');
 
-    const many = await postLogs(stack.baseUrl, tenant.key, Array.from({ length: 51 }, () => ({ environment: 'e', executed_at: '2026-01-01T00:00:00Z', status: 'S' })));
+    const many = await postLogs(
+      stack.baseUrl,
+      tenant.key,
+      Array.from({ length: 51 }, () => ({ environment: 'e', executed_at: '2026-01-01T00:00:00Z', status: 'S' })),
+    );
     expectError(many, 413, 'payload_too_large');
     expect(many.body.message).toContain('50');
 
@@ -141,7 +156,15 @@ describe('queue unavailable', () => {
     redis.on('error', () => {});
     const producer = new LogsProducer(redis, config.QUEUE_PREFIX, { attempts: 1, backoffMs: 100, timeoutMs: 1_000 });
     producer.queue.on('error', () => {});
-    const app = createIngestApp({ config, sql: db.sql, redis, producer, verifier: new KeyVerifier(db.sql), reads: { readSql: db.sql, cursors: new CursorCodec('a test secret of some length') }, log: createLogger('test', 'silent') });
+    const app = createIngestApp({
+      config,
+      sql: db.sql,
+      redis,
+      producer,
+      verifier: new KeyVerifier(db.sql),
+      reads: { readSql: db.sql, cursors: new CursorCodec('a test secret of some length') },
+      log: createLogger('test', 'silent'),
+    });
     const server = await listen(app.listener, { host: '127.0.0.1', port: 0, requestTimeoutMs: 5_000, headersTimeoutMs: 5_000 });
     try {
       const started = Date.now();

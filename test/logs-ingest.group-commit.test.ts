@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '@central-logger/errors';
+import type { AppError } from '@central-logger/errors';
 import { GroupCommitter, LogsProducer, producerConnection, type EventGroup } from '@central-logger/queue';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, event, startStack, waitFor, type Stack } from './support/stack.js';
@@ -31,7 +31,7 @@ function pipelinedPosts(baseUrl: string, requests: Array<{ key: string; body: un
     socket.on('data', (chunk) => {
       text += chunk.toString();
       const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
-      if (statuses.length === requests.length) (socket.end(), resolve(statuses));
+      if (statuses.length === requests.length) socket.end(), resolve(statuses);
     });
     socket.once('error', reject);
   });
@@ -39,8 +39,16 @@ function pipelinedPosts(baseUrl: string, requests: Array<{ key: string; body: un
 
 function group(clientId: string, n = 1): EventGroup {
   const events = Array.from({ length: n }, (_, i) => ({
-    event_id: `e${i}`, executed_at: new Date().toISOString(), environment: 't', status: 'OK',
-    workflow: null, run_id: null, level: null, message: null, duration_ms: null, metadata: {},
+    event_id: `e${i}`,
+    executed_at: new Date().toISOString(),
+    environment: 't',
+    status: 'OK',
+    workflow: null,
+    run_id: null,
+    level: null,
+    message: null,
+    duration_ms: null,
+    metadata: {},
   }));
   return { client_id: clientId, key_id: 'key_x', received_at: new Date().toISOString(), events };
 }
@@ -53,7 +61,10 @@ describe('group commit at the queue', () => {
       const b = await createTenant(db.sql, 'agent', 'gb');
       // verify both keys once (bcrypt), so that their requests arrive together
       for (const t of [a, b]) expect((await fetch(`${stack.baseUrl}/api/v1/limits`, { headers: { 'x-api-key': t.key } })).status).toBe(200);
-      const statuses = await pipelinedPosts(stack.baseUrl, Array.from({ length: 40 }, (_, i) => ({ key: i % 2 ? a.key : b.key, body: event({ event_id: `g-${i}`, message: `m${i}` }) })));
+      const statuses = await pipelinedPosts(
+        stack.baseUrl,
+        Array.from({ length: 40 }, (_, i) => ({ key: i % 2 ? a.key : b.key, body: event({ event_id: `g-${i}`, message: `m${i}` }) })),
+      );
       expect(statuses).toEqual(Array(40).fill(202));
       const jobs = await stack.queue.getJobs(['waiting']);
       // one job per request without group commit; gathered, fewer (how many fewer depends on
@@ -106,7 +117,11 @@ describe('group commit at the queue', () => {
     const producer = new LogsProducer(redis, '{gc-dead}', { attempts: 1, backoffMs: 10, timeoutMs: 500 });
     producer.queue.on('error', () => {});
     const jobs: number[] = [];
-    const committer = new GroupCommitter((job) => producer.enqueue(job), { windowMs: 20, maxEvents: 1000 }, (_g, n) => jobs.push(n));
+    const committer = new GroupCommitter(
+      (job) => producer.enqueue(job),
+      { windowMs: 20, maxEvents: 1000 },
+      (_g, n) => jobs.push(n),
+    );
     try {
       const results = await Promise.allSettled([1, 2, 3, 4, 5].map(() => committer.submit(group('gc'))));
       expect(jobs).toEqual([5]);
@@ -126,17 +141,21 @@ describe('group commit at the queue', () => {
     const stored: number[][] = [];
     const committer = new GroupCommitter(async (job) => void stored.push(job.groups.map((g) => g.events.length)), { windowMs: 10_000, maxEvents: 10 });
     await Promise.all([committer.submit(group('c', 4)), committer.submit(group('c', 4)), committer.submit(group('c', 4)), committer.submit(group('c', 6))]);
-    expect(stored).toEqual([[4, 4], [4, 6]]);
+    expect(stored).toEqual([
+      [4, 4],
+      [4, 6],
+    ]);
   });
 
   it('stores at once when no job is being stored; meanwhile gathers until that store is done, at most GROUP_COMMIT_MS', async () => {
     const stored: number[][] = [];
     const pending: Array<() => void> = [];
     const committer = new GroupCommitter(
-      (job) => new Promise<void>((resolve) => {
-        stored.push(job.groups.map((g) => g.events.length));
-        pending.push(resolve);
-      }),
+      (job) =>
+        new Promise<void>((resolve) => {
+          stored.push(job.groups.map((g) => g.events.length));
+          pending.push(resolve);
+        }),
       { windowMs: 200, maxEvents: 1000 },
     );
     const first = committer.submit(group('c', 1));

@@ -36,7 +36,9 @@ describe('nesting depth is checked on the raw text, before JSON.parse', () => {
     const ms = performance.now() - started;
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('validation_failed');
-    expect(res.body.message).toBe(`JSON may be nested at most ${DEPTH + 3} levels deep (MAX_METADATA_DEPTH ${DEPTH} plus the event and its envelope); this body is nested deeper`);
+    expect(res.body.message).toBe(
+      `JSON may be nested at most ${DEPTH + 3} levels deep (MAX_METADATA_DEPTH ${DEPTH} plus the event and its envelope); this body is nested deeper`,
+    );
     expect(res.body.request_id).toMatch(/^req_/);
     expect(ms).toBeLessThan(2_000); // about 3 s of JSON.parse without the check (9 s on a loaded machine)
   });

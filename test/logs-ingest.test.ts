@@ -20,7 +20,7 @@ afterAll(async () => {
 const rowsOf = (clientId: string) => db.sql`select * from workflow_logs where client_id = ${clientId} order by executed_at, event_id`;
 
 describe('POST /api/v1/logs happy path', () => {
-  it('accepts one event with 202 and stores it under the key\'s client_id', async () => {
+  it("accepts one event with 202 and stores it under the key's client_id", async () => {
     const res = await postLogs(stack.baseUrl, tenant.key, event({ event_id: 'one-1', level: 'INFO', duration_ms: 12.5, metadata: { run: 7 }, region: 'eu' }));
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ accepted: 1, ids: ['one-1'] });
@@ -35,7 +35,11 @@ describe('POST /api/v1/logs happy path', () => {
 
   it('is served at the path in any case, with a trailing slash or a query string too (as the router serves its routes); other methods are not ingest', async () => {
     for (const path of ['/api/v1/logs/', '/api/v1/logs?source=ci', '/api/v1/logs/?a=1', '/API/v1/Logs']) {
-      const res = await fetch(`${stack.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': tenant.key }, body: JSON.stringify(event()) });
+      const res = await fetch(`${stack.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': tenant.key },
+        body: JSON.stringify(event()),
+      });
       expect(res.status, path).toBe(202);
       expect(res.headers.get('x-request-id')).toMatch(/^req_/);
       expect(res.headers.get('ratelimit-remaining')).not.toBeNull();
@@ -65,7 +69,7 @@ describe('POST /api/v1/logs happy path', () => {
     expect(rows.map((r) => r.message).sort()).toEqual(['a1', 'a2', 'b1', 'c1', 'c2', 'd1']);
   });
 
-  it('never honours a client_id in the body: another tenant cannot write into the first one\'s rows', async () => {
+  it("never honours a client_id in the body: another tenant cannot write into the first one's rows", async () => {
     const victim = await createTenant(db.sql, 'agent', 'victim');
     const attacker = await createTenant(db.sql, 'agent', 'attacker');
     const at = new Date(Date.now() - 3_600_000).toISOString(); // within the client's retention

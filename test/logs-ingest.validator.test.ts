@@ -13,7 +13,26 @@ function rng(seed: number) {
 const POOL: Record<string, unknown[]> = {
   event_id: [undefined, 'abc-1', '  padded  ', '', ' ', 'has space', 'x'.repeat(128), 'x'.repeat(129), 'é', 42, null, '!~'],
   environment: ['prod', ' prod ', '', '  ', 'x'.repeat(100), 'x'.repeat(101), 7, null, undefined, ['prod']],
-  executed_at: ['2026-01-06T12:00:00Z', '2026-01-06T12:00:00.123Z', '2026-01-06T12:00:00+02:00', '2026-01-06T12:00:00.5-05:30', '2026-01-06T12:00', '2026-01-06T12:00:00', '2024-02-29T00:00:00Z', '2023-02-29T00:00:00Z', '2026-13-01T00:00:00Z', '2026-01-06 12:00:00Z', '2026-01-06', '', 1_700_000_000_000, null, undefined, '2026-01-06T12:00:00.123456789Z', '2026-01-06T24:00:00Z', '2026-01-06T12:00:00z'],
+  executed_at: [
+    '2026-01-06T12:00:00Z',
+    '2026-01-06T12:00:00.123Z',
+    '2026-01-06T12:00:00+02:00',
+    '2026-01-06T12:00:00.5-05:30',
+    '2026-01-06T12:00',
+    '2026-01-06T12:00:00',
+    '2024-02-29T00:00:00Z',
+    '2023-02-29T00:00:00Z',
+    '2026-13-01T00:00:00Z',
+    '2026-01-06 12:00:00Z',
+    '2026-01-06',
+    '',
+    1_700_000_000_000,
+    null,
+    undefined,
+    '2026-01-06T12:00:00.123456789Z',
+    '2026-01-06T24:00:00Z',
+    '2026-01-06T12:00:00z',
+  ],
   status: ['SUCCESS', ' FAILURE ', '', 'x'.repeat(64), 'x'.repeat(65), true, undefined],
   workflow: [undefined, null, 'wf', ' wf ', '', 'x'.repeat(256), 'x'.repeat(257), 3],
   run_id: [undefined, null, 'r1', '   ', {}],
@@ -64,7 +83,19 @@ describe('the fast event validator agrees with zod', () => {
   it('takes the common event shapes itself', () => {
     const common = [
       { environment: 'prod', executed_at: new Date().toISOString(), status: 'SUCCESS' },
-      { event_id: 'e-1', environment: 'prod', executed_at: '2026-01-06T12:00:00+01:00', status: 'FAILURE', workflow: 'wf', run_id: 'r', level: 'ERROR', message: 'm', duration_ms: 3, metadata: { a: { b: 1 } }, extra: 'kept' },
+      {
+        event_id: 'e-1',
+        environment: 'prod',
+        executed_at: '2026-01-06T12:00:00+01:00',
+        status: 'FAILURE',
+        workflow: 'wf',
+        run_id: 'r',
+        level: 'ERROR',
+        message: 'm',
+        duration_ms: 3,
+        metadata: { a: { b: 1 } },
+        extra: 'kept',
+      },
       { environment: 'dev', executed_at: '2026-01-06T12:00', status: 'OK', workflow: null, level: null, metadata: null },
     ];
     for (const e of common) expect(fastParseEvent(e)).toBeDefined();
@@ -84,20 +115,25 @@ describe('the fast event validator agrees with zod', () => {
     expect(validateBatch([{ environment: 'p', executed_at: '0001-01-01T00:00:00Z', status: 'OK' }], limits, idsFrom())).toHaveLength(1);
   });
 
-  it('leaves rejected events to zod, so error details are zod\'s', () => {
-    const bad = [{ environment: '', executed_at: 'yesterday', status: 'OK', level: 'loud' }, { environment: 'p', status: 'OK' }];
+  it("leaves rejected events to zod, so error details are zod's", () => {
+    const bad = [
+      { environment: '', executed_at: 'yesterday', status: 'OK', level: 'loud' },
+      { environment: 'p', status: 'OK' },
+    ];
     let details: unknown;
     try {
       validateBatch(bad, { maxEvents: 10, maxEventBytes: 10_000, maxMetadataDepth: 5, maxFutureMs: 1e9 }, idsFrom());
     } catch (err) {
       details = (err as { details: unknown }).details;
     }
-    const expected = bad.flatMap((e, index) => eventSchema.safeParse(e).error!.issues.map((i) => ({ index, field: i.path.join('.') || undefined, message: i.message })));
+    const expected = bad.flatMap((e, index) =>
+      eventSchema.safeParse(e).error!.issues.map((i) => ({ index, field: i.path.join('.') || undefined, message: i.message })),
+    );
     expect(details).toEqual(expected);
   });
 });
 
-describe('the worker\'s job check agrees with zod', () => {
+describe("the worker's job check agrees with zod", () => {
   const EVENT_POOL: Record<string, unknown[]> = {
     event_id: ['e1', '', 7, null],
     executed_at: ['2026-01-06T12:00:00.000Z', '2026-01-06T12:00:00+01:00', '2026-02-30T00:00:00.000Z', 'now', null],
@@ -129,7 +165,10 @@ describe('the worker\'s job check agrees with zod', () => {
     const next = rng(42);
     let accepted = 0;
     for (let i = 0; i < 5_000; i++) {
-      const groups = Array.from({ length: 1 + Math.floor(next() * 3) }, () => ({ ...build(next, GROUP_POOL), events: Array.from({ length: 1 + Math.floor(next() * 3) }, () => build(next, EVENT_POOL)) }));
+      const groups = Array.from({ length: 1 + Math.floor(next() * 3) }, () => ({
+        ...build(next, GROUP_POOL),
+        events: Array.from({ length: 1 + Math.floor(next() * 3) }, () => build(next, EVENT_POOL)),
+      }));
       const data = JSON.parse(JSON.stringify({ groups }));
       const zod = persistLogsJob.safeParse(data);
       const fast = parsePersistLogsJob(data);
@@ -140,7 +179,25 @@ describe('the worker\'s job check agrees with zod', () => {
       }
     }
     expect(accepted).toBeGreaterThan(200);
-    const single = { client_id: 'c', key_id: 'k', received_at: '2026-01-06T12:00:00.000Z', events: [{ event_id: 'e', executed_at: '2026-01-06T12:00:00.000Z', environment: 'p', status: 'OK', workflow: null, run_id: null, level: null, message: null, duration_ms: null, metadata: {} }] };
+    const single = {
+      client_id: 'c',
+      key_id: 'k',
+      received_at: '2026-01-06T12:00:00.000Z',
+      events: [
+        {
+          event_id: 'e',
+          executed_at: '2026-01-06T12:00:00.000Z',
+          environment: 'p',
+          status: 'OK',
+          workflow: null,
+          run_id: null,
+          level: null,
+          message: null,
+          duration_ms: null,
+          metadata: {},
+        },
+      ],
+    };
     const parsed = parsePersistLogsJob(single);
     expect(parsed.success && parsed.groups).toEqual([single]);
   });

@@ -4,9 +4,10 @@ import { readerUrl } from '@central-logger/db';
 import { startIngestApi } from '../apps/ingest-api/src/service.js';
 
 describe('read-path configuration', () => {
-  it('READ_DATABASE_URL defaults to DATABASE_URL as the reader role, without the owner\'s password', () => {
-    expect(readerUrl('postgres://owner:s3cret@db.internal:5433/central_logger?sslmode=require'))
-      .toBe('postgres://central_logger_reader@db.internal:5433/central_logger?sslmode=require');
+  it("READ_DATABASE_URL defaults to DATABASE_URL as the reader role, without the owner's password", () => {
+    expect(readerUrl('postgres://owner:s3cret@db.internal:5433/central_logger?sslmode=require')).toBe(
+      'postgres://central_logger_reader@db.internal:5433/central_logger?sslmode=require',
+    );
   });
 
   it('CURSOR_SECRET must be at least 32 characters', () => {

@@ -14,7 +14,10 @@ beforeAll(async () => {
   reader = await createTenant(db.sql, 'reader');
   other = await createTenant(db.sql, 'reader');
   for (const t of [reader, other]) {
-    await seedLogs(db.sql, Array.from({ length: 3 }, (_, i) => logRow(t.clientId, { executed_at: new Date(Date.now() - (i + 1) * 60_000).toISOString() })));
+    await seedLogs(
+      db.sql,
+      Array.from({ length: 3 }, (_, i) => logRow(t.clientId, { executed_at: new Date(Date.now() - (i + 1) * 60_000).toISOString() })),
+    );
   }
 });
 afterAll(async () => {
@@ -71,7 +74,7 @@ describe('GET /api/v1/logs bad input is 400 validation_failed naming the paramet
     }
   });
 
-  it('rejects another tenant\'s cursor', async () => {
+  it("rejects another tenant's cursor", async () => {
     const theirs = await get('/api/v1/logs?limit=1', other.key);
     expect(theirs.body.next_cursor).toBeTruthy();
     expect400(await get(`/api/v1/logs?limit=1&cursor=${encodeURIComponent(theirs.body.next_cursor)}`), 'cursor');

@@ -15,7 +15,11 @@ beforeAll(async () => {
   stack = await startStack(db, { CURSOR_SECRET: 'test-cursor-secret-of-at-least-32-chars', KEY_CACHE_TTL_MS: '1' }, { worker: false });
   mine = await createTenant(db.sql, 'reader');
   theirs = await createTenant(db.sql, 'owner');
-  await seedLogs(db.sql, [logRow(mine.clientId, { event_id: 'shared-id', message: 'mine' }), logRow(theirs.clientId, { event_id: 'shared-id', message: 'theirs' }), logRow(theirs.clientId, { event_id: 'theirs-only', message: 'theirs' })]);
+  await seedLogs(db.sql, [
+    logRow(mine.clientId, { event_id: 'shared-id', message: 'mine' }),
+    logRow(theirs.clientId, { event_id: 'shared-id', message: 'theirs' }),
+    logRow(theirs.clientId, { event_id: 'theirs-only', message: 'theirs' }),
+  ]);
 });
 afterAll(async () => {
   await stack?.close();
@@ -55,23 +59,28 @@ describe.each(ROUTES)('%s authentication', (route) => {
   });
 });
 
-describe('another tenant\'s rows', () => {
+describe("another tenant's rows", () => {
   it('an event_id both tenants use answers each its own row', async () => {
     expect((await getJson(stack.baseUrl, '/api/v1/logs/shared-id', mine.key)).body.message).toBe('mine');
     expect((await getJson(stack.baseUrl, '/api/v1/logs/shared-id', theirs.key)).body.message).toBe('theirs');
   });
 
-  it('another tenant\'s id is 404, as if it did not exist', async () => {
+  it("another tenant's id is 404, as if it did not exist", async () => {
     const res = await getJson(stack.baseUrl, '/api/v1/logs/theirs-only', mine.key);
     expect(res.status).toBe(404);
     expect(res.body.error).toBe('not_found');
   });
 
-  it('lists, exports and stats never include another tenant\'s rows', async () => {
+  it("lists, exports and stats never include another tenant's rows", async () => {
     const list = await getJson(stack.baseUrl, '/api/v1/logs', mine.key);
     expect(list.body.data.map((r: { message: string }) => r.message)).toEqual(['mine']);
     const ndjson = await getJson(stack.baseUrl, '/api/v1/logs', mine.key, { accept: 'application/x-ndjson' });
-    expect((ndjson.body as string).trim().split('\n').map((l) => JSON.parse(l).message)).toEqual(['mine']);
+    expect(
+      (ndjson.body as string)
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).message),
+    ).toEqual(['mine']);
     const stats = await getJson(stack.baseUrl, '/api/v1/stats', mine.key);
     expect(stats.body.total).toBe(1);
   });

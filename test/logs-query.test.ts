@@ -14,11 +14,61 @@ beforeAll(async () => {
   stack = await startStack(db, { CURSOR_SECRET: 'test-cursor-secret-of-at-least-32-chars' });
   reader = await createTenant(db.sql, 'reader');
   await seedLogs(db.sql, [
-    logRow(reader.clientId, { event_id: 'a1', executed_at: minutesAgo(50), status: 'SUCCESS', environment: 'prod', workflow: 'billing', run_id: 'r1', level: 'info', message: 'Invoice 42 paid', metadata: { region: 'eu', attempt: 2 } }),
-    logRow(reader.clientId, { event_id: 'a2', executed_at: minutesAgo(40), status: 'FAILURE', environment: 'prod', workflow: 'billing', run_id: 'r1', level: 'error', message: 'Card declined for invoice 43', metadata: { region: 'us' } }),
-    logRow(reader.clientId, { event_id: 'a3', executed_at: minutesAgo(30), status: 'SUCCESS', environment: 'staging', workflow: 'emails', run_id: 'r2', level: 'debug', message: '100% done_ok', metadata: { region: 'eu' } }),
-    logRow(reader.clientId, { event_id: 'a4', executed_at: minutesAgo(20), status: 'SUCCESS', environment: 'prod', workflow: 'emails', run_id: 'r3', level: 'warn', message: 'slow smtp', metadata: {} }),
-    logRow(reader.clientId, { event_id: 'a5', executed_at: minutesAgo(10), status: 'FAILURE', environment: 'prod', workflow: 'billing', run_id: 'r4', level: 'fatal', message: null, metadata: { region: 'eu' } }),
+    logRow(reader.clientId, {
+      event_id: 'a1',
+      executed_at: minutesAgo(50),
+      status: 'SUCCESS',
+      environment: 'prod',
+      workflow: 'billing',
+      run_id: 'r1',
+      level: 'info',
+      message: 'Invoice 42 paid',
+      metadata: { region: 'eu', attempt: 2 },
+    }),
+    logRow(reader.clientId, {
+      event_id: 'a2',
+      executed_at: minutesAgo(40),
+      status: 'FAILURE',
+      environment: 'prod',
+      workflow: 'billing',
+      run_id: 'r1',
+      level: 'error',
+      message: 'Card declined for invoice 43',
+      metadata: { region: 'us' },
+    }),
+    logRow(reader.clientId, {
+      event_id: 'a3',
+      executed_at: minutesAgo(30),
+      status: 'SUCCESS',
+      environment: 'staging',
+      workflow: 'emails',
+      run_id: 'r2',
+      level: 'debug',
+      message: '100% done_ok',
+      metadata: { region: 'eu' },
+    }),
+    logRow(reader.clientId, {
+      event_id: 'a4',
+      executed_at: minutesAgo(20),
+      status: 'SUCCESS',
+      environment: 'prod',
+      workflow: 'emails',
+      run_id: 'r3',
+      level: 'warn',
+      message: 'slow smtp',
+      metadata: {},
+    }),
+    logRow(reader.clientId, {
+      event_id: 'a5',
+      executed_at: minutesAgo(10),
+      status: 'FAILURE',
+      environment: 'prod',
+      workflow: 'billing',
+      run_id: 'r4',
+      level: 'fatal',
+      message: null,
+      metadata: { region: 'eu' },
+    }),
   ]);
 });
 afterAll(async () => {
@@ -30,13 +80,23 @@ const ids = (body: { data: { event_id: string }[] }) => body.data.map((r) => r.e
 const logs = (params: Record<string, string | number | undefined>, key = reader.key) => getJson(stack.baseUrl, `/api/v1/logs${qs(params)}`, key);
 
 describe('GET /api/v1/logs', () => {
-  it('answers the tenant\'s logs newest first as {data, next_cursor}', async () => {
+  it("answers the tenant's logs newest first as {data, next_cursor}", async () => {
     const res = await logs({});
     expect(res.status).toBe(200);
     expect(ids(res.body)).toEqual(['a5', 'a4', 'a3', 'a2', 'a1']);
     expect(res.body.next_cursor).toBeNull();
     const a1 = res.body.data[4];
-    expect(a1).toMatchObject({ event_id: 'a1', client_id: reader.clientId, status: 'SUCCESS', environment: 'prod', workflow: 'billing', run_id: 'r1', level: 'info', message: 'Invoice 42 paid', metadata: { region: 'eu', attempt: 2 } });
+    expect(a1).toMatchObject({
+      event_id: 'a1',
+      client_id: reader.clientId,
+      status: 'SUCCESS',
+      environment: 'prod',
+      workflow: 'billing',
+      run_id: 'r1',
+      level: 'info',
+      message: 'Invoice 42 paid',
+      metadata: { region: 'eu', attempt: 2 },
+    });
     expect(a1.executed_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
   });
 
@@ -78,7 +138,10 @@ describe('GET /api/v1/logs', () => {
   it('keeps rows with the same executed_at apart by event_id across pages', async () => {
     const t = await createTenant(db.sql, 'reader');
     const at = minutesAgo(5);
-    await seedLogs(db.sql, ['x1', 'x2', 'x3', 'x4', 'x5'].map((event_id) => logRow(t.clientId, { event_id, executed_at: at })));
+    await seedLogs(
+      db.sql,
+      ['x1', 'x2', 'x3', 'x4', 'x5'].map((event_id) => logRow(t.clientId, { event_id, executed_at: at })),
+    );
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
@@ -93,10 +156,14 @@ describe('GET /api/v1/logs', () => {
     const owner = await createTenant(db.sql, 'owner');
     const posted = await postLogs(stack.baseUrl, owner.key, event({ event_id: 'via-post', message: 'round trip' }));
     expect(posted.status).toBe(202);
-    const res = await waitFor(async () => {
-      const r = await logs({ q: 'round trip' }, owner.key);
-      return r.body.data?.length === 1 ? r : undefined;
-    }, 10_000, 'ingested row');
+    const res = await waitFor(
+      async () => {
+        const r = await logs({ q: 'round trip' }, owner.key);
+        return r.body.data?.length === 1 ? r : undefined;
+      },
+      10_000,
+      'ingested row',
+    );
     expect(res.body.data[0]).toMatchObject({ event_id: 'via-post', client_id: owner.clientId });
   });
 });
@@ -118,15 +185,22 @@ describe('GET /api/v1/logs/:id', () => {
 describe('NDJSON export', () => {
   it('streams every matching row of a time range, one JSON object a line', async () => {
     const t = await createTenant(db.sql, 'reader');
-    const rows = Array.from({ length: 1200 }, (_, i) => logRow(t.clientId, { event_id: `e${String(i).padStart(4, '0')}`, executed_at: new Date(Date.now() - 3_600_000 + i * 1000).toISOString() }));
+    const rows = Array.from({ length: 1200 }, (_, i) =>
+      logRow(t.clientId, { event_id: `e${String(i).padStart(4, '0')}`, executed_at: new Date(Date.now() - 3_600_000 + i * 1000).toISOString() }),
+    );
     await seedLogs(db.sql, rows);
-    const res = await getJson(stack.baseUrl, `/api/v1/logs${qs({ from: minutesAgo(61), to: new Date().toISOString() })}`, t.key, { accept: 'application/x-ndjson' });
+    const res = await getJson(stack.baseUrl, `/api/v1/logs${qs({ from: minutesAgo(61), to: new Date().toISOString() })}`, t.key, {
+      accept: 'application/x-ndjson',
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('application/x-ndjson');
     // streamed as it is read, not buffered into one body of known length
     expect(res.headers.get('content-length')).toBeNull();
     expect(res.headers.get('transfer-encoding')).toBe('chunked');
-    const lines = (res.body as string).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (res.body as string)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(1200);
     expect(lines[0].event_id).toBe('e1199');
     expect(lines.at(-1).event_id).toBe('e0000');
@@ -135,7 +209,9 @@ describe('NDJSON export', () => {
 
   it('ends the cursor and its transaction when the client goes away mid-export', async () => {
     const t = await createTenant(db.sql, 'reader');
-    const many = Array.from({ length: 30_000 }, (_, i) => logRow(t.clientId, { event_id: `m${i}`, message: 'x'.repeat(200), executed_at: new Date(Date.now() - 3_600_000 + i * 100).toISOString() }));
+    const many = Array.from({ length: 30_000 }, (_, i) =>
+      logRow(t.clientId, { event_id: `m${i}`, message: 'x'.repeat(200), executed_at: new Date(Date.now() - 3_600_000 + i * 100).toISOString() }),
+    );
     for (let i = 0; i < many.length; i += 5_000) await seedLogs(db.sql, many.slice(i, i + 5_000));
     const abort = new AbortController();
     const res = await fetch(`${stack.baseUrl}/api/v1/logs`, { headers: { 'x-api-key': t.key, accept: 'application/x-ndjson' }, signal: abort.signal });
@@ -148,6 +224,11 @@ describe('NDJSON export', () => {
 
   it('filters the export like a page', async () => {
     const res = await getJson(stack.baseUrl, `/api/v1/logs${qs({ status: 'FAILURE' })}`, reader.key, { accept: 'application/x-ndjson' });
-    expect((res.body as string).trim().split('\n').map((l) => JSON.parse(l).event_id)).toEqual(['a5', 'a2']);
+    expect(
+      (res.body as string)
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).event_id),
+    ).toEqual(['a5', 'a2']);
   });
 });

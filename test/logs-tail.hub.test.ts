@@ -2,7 +2,18 @@
 import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, createSql, CursorCodec, loadTenantTokenSecret, readerUrl, readTail, signTenantsOn, tailStart, type Sql, type TailPosition } from '@central-logger/db';
+import {
+  createClient,
+  createSql,
+  CursorCodec,
+  loadTenantTokenSecret,
+  readerUrl,
+  readTail,
+  signTenantsOn,
+  tailStart,
+  type Sql,
+  type TailPosition,
+} from '@central-logger/db';
 import { SseParser } from '@central-logger/tail/sse';
 import { TailHub, TailNotifier } from '@central-logger/tail';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
@@ -118,7 +129,9 @@ describe('TailHub', () => {
     const clientId = 'paged';
     await createClient(db.sql, clientId, 'paged');
     const start = await tailStart(readSql, clientId);
-    const rows = Array.from({ length: 25 }, (_, i) => logRow(clientId, { event_id: `p${String(i).padStart(2, '0')}`, received_at: new Date(Date.now() + i).toISOString() }));
+    const rows = Array.from({ length: 25 }, (_, i) =>
+      logRow(clientId, { event_id: `p${String(i).padStart(2, '0')}`, received_at: new Date(Date.now() + i).toISOString() }),
+    );
     await seedLogs(db.sql, rows);
     const seen: string[] = [];
     let at = start;
@@ -140,7 +153,9 @@ describe('TailHub', () => {
     const clientId = 'bytes_budget';
     await createClient(db.sql, clientId, 'bytes');
     const start = await tailStart(readSql, clientId);
-    const rows = Array.from({ length: 10 }, (_, i) => logRow(clientId, { event_id: `b${i}`, received_at: new Date(Date.now() + i).toISOString(), message: 'x'.repeat(10_000) }));
+    const rows = Array.from({ length: 10 }, (_, i) =>
+      logRow(clientId, { event_id: `b${i}`, received_at: new Date(Date.now() + i).toISOString(), message: 'x'.repeat(10_000) }),
+    );
     await seedLogs(db.sql, rows);
     const first = await readTail(readSql, clientId, {}, start, { rows: 100, bytes: 25_000 });
     // 10 KB each: the third crosses 25 KB and is the last one read

@@ -44,16 +44,19 @@ async function send(key: string, events: Record<string, unknown>[]): Promise<str
 const errorEvent = (t: TailClient) => t.messages.find((m) => m.event === 'error');
 
 describe('live tail: tenants', () => {
-  it('never sends another tenant\'s events, whatever the filters', async () => {
+  it("never sends another tenant's events, whatever the filters", async () => {
     const a = await createTenant(db.sql, 'reader', 'ta');
     const b = await createTenant(db.sql, 'reader', 'tb');
     const [wa, wb] = await Promise.all([writer(a), writer(b)]);
     const tails = [await tail(a.key), await tail(a.key, { workflow: 'shared' }), await tail(a.key, { q: 'secret' })];
     const bTail = await tail(b.key);
-    await send(wb, Array.from({ length: 20 }, (_, i) => event({ workflow: 'shared', message: `b secret ${i}` })));
+    await send(
+      wb,
+      Array.from({ length: 20 }, (_, i) => event({ workflow: 'shared', message: `b secret ${i}` })),
+    );
     const mine = await send(wa, [event({ workflow: 'shared', message: 'a secret' })]);
-    for (const t of tails) await t.until(() => t.logs().length >= 1, 10_000, 'a\'s own event');
-    await bTail.until(() => bTail.logs().length >= 20, 10_000, 'b\'s events');
+    for (const t of tails) await t.until(() => t.logs().length >= 1, 10_000, "a's own event");
+    await bTail.until(() => bTail.logs().length >= 20, 10_000, "b's events");
     await new Promise((r) => setTimeout(r, 300));
     for (const t of tails) {
       expect(t.logs().map((l) => l.event_id)).toEqual(mine);
@@ -63,7 +66,7 @@ describe('live tail: tenants', () => {
     for (const t of [...tails, bTail]) t.close();
   });
 
-  it('refuses another tenant\'s position: a cursor is bound to the tenant it was issued to', async () => {
+  it("refuses another tenant's position: a cursor is bound to the tenant it was issued to", async () => {
     const a = await createTenant(db.sql, 'reader', 'ca');
     const b = await createTenant(db.sql, 'reader', 'cb');
     const t = await tail(a.key);
@@ -112,7 +115,14 @@ describe('live tail: credentials that stop holding end the stream', () => {
 
   it('deactivating the client ends its streams (keys and user tokens alike)', async () => {
     const t0 = await createTenant(db.sql, 'owner', 'dc');
-    const user = await createTenantUser(db.sql, { clientId: t0.clientId, username: `u_${t0.clientId}`, role: 'reader', password: null, bcryptCost: 4, createdBy: 'test' });
+    const user = await createTenantUser(db.sql, {
+      clientId: t0.clientId,
+      username: `u_${t0.clientId}`,
+      role: 'reader',
+      password: null,
+      bcryptCost: 4,
+      createdBy: 'test',
+    });
     const { accessToken } = await new TenantTokens(db.sql, DEV_TENANT_TOKEN_SECRET).issue({ id: user.id, clientId: t0.clientId, role: 'reader' });
     const byKey = await tail(t0.key);
     const byToken = await tail(accessToken);
@@ -124,10 +134,17 @@ describe('live tail: credentials that stop holding end the stream', () => {
     }
   });
 
-  it('a tenant user\'s token tails, and deactivating the user ends the stream', async () => {
+  it("a tenant user's token tails, and deactivating the user ends the stream", async () => {
     const t0 = await createTenant(db.sql, 'owner', 'du');
     const w = await writer(t0);
-    const user = await createTenantUser(db.sql, { clientId: t0.clientId, username: `u_${t0.clientId}`, role: 'reader', password: null, bcryptCost: 4, createdBy: 'test' });
+    const user = await createTenantUser(db.sql, {
+      clientId: t0.clientId,
+      username: `u_${t0.clientId}`,
+      role: 'reader',
+      password: null,
+      bcryptCost: 4,
+      createdBy: 'test',
+    });
     const { accessToken } = await new TenantTokens(db.sql, DEV_TENANT_TOKEN_SECRET).issue({ id: user.id, clientId: t0.clientId, role: 'reader' });
     const s = await tail(accessToken);
     expect(s.status).toBe(200);

@@ -39,7 +39,9 @@ const agentKeys = new Map<string, Promise<string>>();
 function agentKeyOf(t: Tenant): Promise<string> {
   let k = agentKeys.get(t.clientId);
   if (!k) {
-    k = import('@central-logger/keys').then(async ({ createKey }) => (await createKey(db.sql, { name: 'writer', role: 'agent', clientId: t.clientId, bcryptCost: 4 })).key);
+    k = import('@central-logger/keys').then(
+      async ({ createKey }) => (await createKey(db.sql, { name: 'writer', role: 'agent', clientId: t.clientId, bcryptCost: 4 })).key,
+    );
     agentKeys.set(t.clientId, k);
   }
   return k;

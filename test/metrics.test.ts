@@ -27,7 +27,11 @@ const scrape = async (url: string) => {
 
 /** The value of one sample line, e.g. `metric{labels} 3`. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(name) && (l[name.length] === ' ' || l[name.length] === '{') && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  const line = text
+    .split('\n')
+    .find(
+      (l) => l.startsWith(name) && (l[name.length] === ' ' || l[name.length] === '{') && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+    );
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
@@ -44,7 +48,15 @@ describe('GET /metrics', () => {
     const t = await createTenant(db.sql, 'agent');
     expect((await postLogs(stack.baseUrl, t.key, [event(), event(), event()])).status).toBe(202);
     expect((await postLogs(stack.baseUrl, t.key, { environment: 'x' })).status).toBe(400);
-    expect((await postLogs(stack.baseUrl, t.key, Array.from({ length: 11 }, () => event()))).status).toBe(413);
+    expect(
+      (
+        await postLogs(
+          stack.baseUrl,
+          t.key,
+          Array.from({ length: 11 }, () => event()),
+        )
+      ).status,
+    ).toBe(413);
     expect((await postLogs(stack.baseUrl, generateKey().key, event())).status).toBe(401);
     const text = await scrape(`http://127.0.0.1:${portOf(stack.ingest.metricsServer)}/metrics`);
     expect(sample(text, 'http_requests_total', { route: '/api/v1/logs', status: '202' })).toBe(1);
@@ -63,10 +75,14 @@ describe('GET /metrics', () => {
     expect((await postLogs(stack.baseUrl, t.key, [event(), event()])).status).toBe(202);
     await waitFor(async () => (await db.sql`select 1 from workflow_logs where client_id = ${t.clientId}`).length === 2);
     const base = `http://127.0.0.1:${portOf(stack.worker!.metricsServer)}`;
-    const text = await waitFor(async () => {
-      const m = await scrape(`${base}/metrics`);
-      return (sample(m, 'ingest_to_stored_lag_seconds_count') ?? 0) >= 1 && m;
-    }, 5_000, 'lag sample');
+    const text = await waitFor(
+      async () => {
+        const m = await scrape(`${base}/metrics`);
+        return (sample(m, 'ingest_to_stored_lag_seconds_count') ?? 0) >= 1 && m;
+      },
+      5_000,
+      'lag sample',
+    );
     expect(sample(text, 'worker_batch_rows_count')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'worker_batch_rows_sum')).toBeGreaterThanOrEqual(2);
     expect(sample(text, 'worker_insert_seconds_count')).toBeGreaterThanOrEqual(1);

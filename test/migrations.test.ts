@@ -26,7 +26,10 @@ function copyOfMigrations(): string {
 }
 
 describe('the shipped migrations', () => {
-  const pinned = readFileSync(join(migrationsDir, 'SHA256SUMS'), 'utf8').trim().split('\n').map((line) => line.split(/\s+/) as [string, string]);
+  const pinned = readFileSync(join(migrationsDir, 'SHA256SUMS'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => line.split(/\s+/) as [string, string]);
 
   it('each keeps the text pinned in migrations/SHA256SUMS (a changed one is a new migration instead)', () => {
     expect(pinned.length).toBeGreaterThan(10);

@@ -21,7 +21,12 @@ afterAll(async () => {
 });
 
 type Param = { in: string; name: string; required: boolean; schema: Record<string, unknown> };
-type Op = { summary: string; parameters?: Param[]; requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, { content?: Record<string, { schema: unknown }> }> };
+type Op = {
+  summary: string;
+  parameters?: Param[];
+  requestBody?: { content: Record<string, { schema: unknown }> };
+  responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+};
 type Doc = { openapi: string; paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, unknown> } };
 
 const queryNames = (op: Op) => op.parameters!.filter((p) => p.in === 'query').map((p) => p.name);
@@ -29,10 +34,13 @@ const queryNames = (op: Op) => op.parameters!.filter((p) => p.in === 'query').ma
 describe('GET /openapi.json', () => {
   it('documents exactly the routes the ingest API serves', async () => {
     expect(doc.openapi).toBe('3.1.0');
-    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`));
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+    );
 
     // the routes registered on the app's router
-    const router = (stack.ingest.app.koa.middleware as Array<{ router?: { stack: Array<{ path: string; methods: string[] }> } }>).find((m) => m.router)!.router!;
+    const router = (stack.ingest.app.koa.middleware as Array<{ router?: { stack: Array<{ path: string; methods: string[] }> } }>).find((m) => m.router)!
+      .router!;
     const served = router.stack.flatMap((l) => l.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${l.path}`));
     expect(new Set(documented)).toEqual(new Set(served));
     expect(served).toContain('GET /docs');
@@ -58,7 +66,10 @@ describe('GET /openapi.json', () => {
   });
 
   it('follows a change in a zod schema (it is generated, not copied)', () => {
-    const changed = openApiDocument({ ...ROUTE_SCHEMAS, logQuery: logQuerySchema.extend({ service: z.string().optional().describe('a new filter') }) }) as unknown as Doc;
+    const changed = openApiDocument({
+      ...ROUTE_SCHEMAS,
+      logQuery: logQuerySchema.extend({ service: z.string().optional().describe('a new filter') }),
+    }) as unknown as Doc;
     const params = changed.paths['/api/v1/logs']!.get!.parameters!;
     expect(params.find((p) => p.name === 'service')).toMatchObject({ in: 'query', required: false, description: 'a new filter', schema: { type: 'string' } });
   });

@@ -28,15 +28,24 @@ afterAll(async () => {
 });
 
 const rowsOf = (clientId: string) => db.sql`select * from workflow_logs where client_id = ${clientId} order by executed_at, event_id`;
-const waitForRows = (clientId: string, n: number) => waitFor(async () => {
-  const rows = await rowsOf(clientId);
-  return rows.length >= n && rows;
-}, 20_000, `${n} rows`);
+const waitForRows = (clientId: string, n: number) =>
+  waitFor(
+    async () => {
+      const rows = await rowsOf(clientId);
+      return rows.length >= n && rows;
+    },
+    20_000,
+    `${n} rows`,
+  );
 
-describe('the README\'s OpenTelemetry examples (examples/opentelemetry), run as written', () => {
+describe("the README's OpenTelemetry examples (examples/opentelemetry), run as written", () => {
   it('are in the README verbatim', () => {
     const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
-    for (const [file, fence] of [['sdk.env', 'sh'], ['collector.yaml', 'yaml'], ['otel-logs.cjs', 'js']]) {
+    for (const [file, fence] of [
+      ['sdk.env', 'sh'],
+      ['collector.yaml', 'yaml'],
+      ['otel-logs.cjs', 'js'],
+    ]) {
       expect(readme, file).toContain(`\`\`\`${fence}\n${example(file!)}\`\`\``);
     }
     // the packages its install line names, at the versions the examples run with (test/otel-service)
@@ -49,23 +58,49 @@ describe('the README\'s OpenTelemetry examples (examples/opentelemetry), run as 
     }
   });
 
-  it('sdk.env: an SDK configured by these variables alone ships its records to the key\'s tenant; so do the alternatives its comments name', async () => {
+  it("sdk.env: an SDK configured by these variables alone ships its records to the key's tenant; so do the alternatives its comments name", async () => {
     const t = await createTenant(db.sql, 'agent');
     // the endpoint as written is the ingest port's default, at OTLP/HTTP's path
     const written = await runShell(`. ${EXAMPLES}/sdk.env && printf %s "$OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"`, {});
-    expect(new URL(written)).toMatchObject({ hostname: '127.0.0.1', port: String(ingestSettingsSchema.shape.INGEST_PORT.parse(undefined)), pathname: '/v1/logs' });
+    expect(new URL(written)).toMatchObject({
+      hostname: '127.0.0.1',
+      port: String(ingestSettingsSchema.shape.INGEST_PORT.parse(undefined)),
+      pathname: '/v1/logs',
+    });
 
     const alternatives = [...example('sdk.env').matchAll(/^export (\w+)=\S+ +# or (\S+)$/gm)].map(([, name, value]) => `export ${name}=${value}`);
-    expect(alternatives).toEqual(['export OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=http/json', 'export OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20$LOGGER_API_KEY']);
+    expect(alternatives).toEqual([
+      'export OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=http/json',
+      'export OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20$LOGGER_API_KEY',
+    ]);
     const proxy = await startRecordingProxy(stack.baseUrl);
     try {
       // only the endpoint changes: the test's server (through a proxy that records what the SDK sent) instead of port 8000
       const toTestServer = `export OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=${proxy.url}/v1/logs`;
       const env = { LOGGER_API_KEY: t.key };
       const at = Date.now() - 30_000;
-      expect(succeeded(await runOtelServiceSourcing(`${EXAMPLES}/sdk.env`, toTestServer, [{ timestamp: at, severityNumber: 9, body: 'as written' }], env))).toBe(true);
-      expect(succeeded(await runOtelServiceSourcing(`${EXAMPLES}/sdk.env`, `${toTestServer} && ${alternatives.join(' && ')}`, [{ timestamp: at + 1, severityNumber: 9, body: 'the alternatives' }], env))).toBe(true);
-      expect(proxy.seen.map((s) => [s.headers['content-type'], s.headers['content-encoding'], s.headers['x-api-key'] === t.key, s.headers.authorization === `Bearer ${t.key}`, s.status])).toEqual([
+      expect(
+        succeeded(await runOtelServiceSourcing(`${EXAMPLES}/sdk.env`, toTestServer, [{ timestamp: at, severityNumber: 9, body: 'as written' }], env)),
+      ).toBe(true);
+      expect(
+        succeeded(
+          await runOtelServiceSourcing(
+            `${EXAMPLES}/sdk.env`,
+            `${toTestServer} && ${alternatives.join(' && ')}`,
+            [{ timestamp: at + 1, severityNumber: 9, body: 'the alternatives' }],
+            env,
+          ),
+        ),
+      ).toBe(true);
+      expect(
+        proxy.seen.map((s) => [
+          s.headers['content-type'],
+          s.headers['content-encoding'],
+          s.headers['x-api-key'] === t.key,
+          s.headers.authorization === `Bearer ${t.key}`,
+          s.status,
+        ]),
+      ).toEqual([
         ['application/x-protobuf', 'gzip', true, false, 200],
         ['application/json', 'gzip', false, true, 200],
       ]);
@@ -79,7 +114,7 @@ describe('the README\'s OpenTelemetry examples (examples/opentelemetry), run as 
     ]);
   });
 
-  it('collector.yaml: every key is one the Collector documents for its component, within this service\'s limits; the request its exporter is documented to send is stored', async () => {
+  it("collector.yaml: every key is one the Collector documents for its component, within this service's limits; the request its exporter is documented to send is stored", async () => {
     const config = parseYaml(example('collector.yaml')) as CollectorConfig;
     // no Collector binary here: the snippet is checked against the components' documented settings instead
     expect(unknownKeys(config)).toEqual([]);
@@ -98,7 +133,14 @@ describe('the README\'s OpenTelemetry examples (examples/opentelemetry), run as 
     // the request the otlphttp exporter sends, per its documentation: POST <endpoint>/v1/logs, the encoding's media type, the compression, the headers
     const t = await createTenant(db.sql, 'agent');
     const path = `${new URL(exporter.endpoint).pathname.replace(/\/$/, '')}/v1/logs`;
-    const request = OTLP_TYPES.request.fromObject({ resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'via-collector' } }] }, scopeLogs: [{ logRecords: [{ timeUnixNano: String(BigInt(Date.now()) * 1_000_000n), severityNumber: 13, body: { stringValue: 'forwarded' } }] }] }] });
+    const request = OTLP_TYPES.request.fromObject({
+      resourceLogs: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'via-collector' } }] },
+          scopeLogs: [{ logRecords: [{ timeUnixNano: String(BigInt(Date.now()) * 1_000_000n), severityNumber: 13, body: { stringValue: 'forwarded' } }] }],
+        },
+      ],
+    });
     const bytes = OTLP_TYPES.request.encode(request).finish();
     const gzip = exporter.compression === 'gzip';
     const res = await fetch(`${stack.baseUrl}${path}`, {
@@ -110,15 +152,26 @@ describe('the README\'s OpenTelemetry examples (examples/opentelemetry), run as 
     expect((await waitForRows(t.clientId, 1)).map((r) => [r.message, r.level, r.workflow])).toEqual([['forwarded', 'warn', 'via-collector']]);
   });
 
-  it('otel-logs.cjs: a pino and a winston logger ship every line through the OpenTelemetry SDK, with its level, message and the active span\'s ids', async () => {
+  it("otel-logs.cjs: a pino and a winston logger ship every line through the OpenTelemetry SDK, with its level, message and the active span's ids", async () => {
     const t = await createTenant(db.sql, 'agent');
     const span = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' };
     await new Promise<void>((resolve, reject) => {
-      const env = { PATH: process.env.PATH ?? '', ...otlpEnv(stack.baseUrl, t.key, { OTEL_SERVICE_NAME: 'shop', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=staging' }), LOGGERS_SPAN: JSON.stringify(span) };
-      execFile(process.execPath, ['--require', `./${EXAMPLES}/otel-logs.cjs`, 'test/otel-service/loggers.cjs'], { cwd: ROOT, env, timeout: 60_000 }, (err, _stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve()));
+      const env = {
+        PATH: process.env.PATH ?? '',
+        ...otlpEnv(stack.baseUrl, t.key, { OTEL_SERVICE_NAME: 'shop', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=staging' }),
+        LOGGERS_SPAN: JSON.stringify(span),
+      };
+      execFile(
+        process.execPath,
+        ['--require', `./${EXAMPLES}/otel-logs.cjs`, 'test/otel-service/loggers.cjs'],
+        { cwd: ROOT, env, timeout: 60_000 },
+        (err, _stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve()),
+      );
     });
     const rows = await waitForRows(t.clientId, 8);
-    const seen = rows.map((r) => [r.message, r.level, r.metadata.trace_id ?? null, r.metadata.span_id ?? null]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+    const seen = rows
+      .map((r) => [r.message, r.level, r.metadata.trace_id ?? null, r.metadata.span_id ?? null])
+      .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
     expect(seen).toEqual([
       ['pino: order placed', 'info', span.traceId, span.spanId],
       ['pino: outside any span', 'info', null, null],
@@ -131,7 +184,12 @@ describe('the README\'s OpenTelemetry examples (examples/opentelemetry), run as 
     ]);
     for (const r of rows) expect(r).toMatchObject({ workflow: 'shop', environment: 'staging' });
     const placed = rows.filter((r) => r.message.endsWith('order placed'));
-    expect(placed.map((r) => [r.metadata.scope.name, r.metadata.attributes.order])).toEqual(expect.arrayContaining([[expect.stringMatching(/pino/), 42], [expect.stringMatching(/winston/), 42]]));
+    expect(placed.map((r) => [r.metadata.scope.name, r.metadata.attributes.order])).toEqual(
+      expect.arrayContaining([
+        [expect.stringMatching(/pino/), 42],
+        [expect.stringMatching(/winston/), 42],
+      ]),
+    );
   });
 });
 
@@ -145,25 +203,68 @@ interface CollectorConfig {
 // The settings each component documents, from the Collector's schemas and READMEs (open-telemetry/opentelemetry-collector):
 // exporter/otlphttpexporter/config.schema.yaml, which adds to config/confighttp's client_config
 const OTLPHTTP_KEYS = ['encoding', 'logs_endpoint', 'metrics_endpoint', 'profiles_endpoint', 'traces_endpoint', 'retry_on_failure', 'sending_queue'];
-const HTTP_CLIENT_KEYS = ['auth', 'compression', 'compression_params', 'cookies', 'endpoint', 'force_attempt_http2', 'headers', 'http2_ping_timeout', 'http2_read_idle_timeout', 'keepalive', 'max_conns_per_host', 'middlewares', 'proxy_url', 'read_buffer_size', 'timeout', 'tls', 'write_buffer_size'];
+const HTTP_CLIENT_KEYS = [
+  'auth',
+  'compression',
+  'compression_params',
+  'cookies',
+  'endpoint',
+  'force_attempt_http2',
+  'headers',
+  'http2_ping_timeout',
+  'http2_read_idle_timeout',
+  'keepalive',
+  'max_conns_per_host',
+  'middlewares',
+  'proxy_url',
+  'read_buffer_size',
+  'timeout',
+  'tls',
+  'write_buffer_size',
+];
 const OTLPHTTP_ENCODINGS = ['proto', 'json'];
 // processor/batchprocessor/README.md
 const BATCH_KEYS = ['send_batch_size', 'timeout', 'send_batch_max_size', 'metadata_keys', 'metadata_cardinality_limit'];
 // receiver/otlpreceiver: protocols grpc and http; http is config/confighttp's server_config plus the signal paths
 const OTLP_PROTOCOLS = ['grpc', 'http'];
-const HTTP_SERVER_KEYS = ['auth', 'compression_algorithms', 'cors', 'endpoint', 'include_metadata', 'keepalive', 'max_request_body_size', 'middlewares', 'read_header_timeout', 'read_timeout', 'response_headers', 'tls', 'write_timeout', 'traces_url_path', 'metrics_url_path', 'logs_url_path'];
+const HTTP_SERVER_KEYS = [
+  'auth',
+  'compression_algorithms',
+  'cors',
+  'endpoint',
+  'include_metadata',
+  'keepalive',
+  'max_request_body_size',
+  'middlewares',
+  'read_header_timeout',
+  'read_timeout',
+  'response_headers',
+  'tls',
+  'write_timeout',
+  'traces_url_path',
+  'metrics_url_path',
+  'logs_url_path',
+];
 
 /** Keys of the snippet's components that their documentation does not list, as `component.key`. */
 function unknownKeys(config: CollectorConfig): string[] {
-  const unknown = (where: string, o: object, known: string[]) => Object.keys(o).filter((k) => !known.includes(k)).map((k) => `${where}.${k}`);
+  const unknown = (where: string, o: object, known: string[]) =>
+    Object.keys(o)
+      .filter((k) => !known.includes(k))
+      .map((k) => `${where}.${k}`);
   const type = (id: string) => id.split('/')[0];
   const out: string[] = [];
-  for (const [id, c] of Object.entries(config.exporters)) out.push(...(type(id) === 'otlphttp' ? unknown(id, c, [...OTLPHTTP_KEYS, ...HTTP_CLIENT_KEYS]) : [`${id} (not an otlphttp exporter)`]));
+  for (const [id, c] of Object.entries(config.exporters))
+    out.push(...(type(id) === 'otlphttp' ? unknown(id, c, [...OTLPHTTP_KEYS, ...HTTP_CLIENT_KEYS]) : [`${id} (not an otlphttp exporter)`]));
   for (const [id, c] of Object.entries(config.processors)) out.push(...(type(id) === 'batch' ? unknown(id, c, BATCH_KEYS) : [`${id} (not a batch processor)`]));
   for (const [id, c] of Object.entries(config.receivers)) {
     if (type(id) !== 'otlp') out.push(`${id} (not an otlp receiver)`);
     const protocols = (c.protocols ?? {}) as Record<string, object | null>;
-    out.push(...unknown(id, c, ['protocols']), ...unknown(`${id}.protocols`, protocols, OTLP_PROTOCOLS), ...unknown(`${id}.protocols.http`, protocols.http ?? {}, HTTP_SERVER_KEYS));
+    out.push(
+      ...unknown(id, c, ['protocols']),
+      ...unknown(`${id}.protocols`, protocols, OTLP_PROTOCOLS),
+      ...unknown(`${id}.protocols.http`, protocols.http ?? {}, HTTP_SERVER_KEYS),
+    );
   }
   return out;
 }

@@ -31,7 +31,11 @@ async function post(body: Uint8Array | string, headers: Record<string, string>) 
 /** The google.rpc.Status of an error answer, decoded from protobuf or JSON, with its ErrorInfo. */
 function statusOf(bytes: Uint8Array, contentType: string | null): { code: number; message: string; reason: string; requestId: string } {
   if (contentType === 'application/json') {
-    const s = JSON.parse(Buffer.from(bytes).toString()) as { code: number; message: string; details: Array<{ '@type': string; reason: string; metadata: { request_id: string } }> };
+    const s = JSON.parse(Buffer.from(bytes).toString()) as {
+      code: number;
+      message: string;
+      details: Array<{ '@type': string; reason: string; metadata: { request_id: string } }>;
+    };
     expect(s.details[0]!['@type']).toBe('type.googleapis.com/google.rpc.ErrorInfo');
     return { code: s.code, message: s.message, reason: s.details[0]!.reason, requestId: s.details[0]!.metadata.request_id };
   }
@@ -42,8 +46,8 @@ function statusOf(bytes: Uint8Array, contentType: string | null): { code: number
   return { code: s.code, message: s.message, reason: info.reason, requestId: info.metadata.request_id! };
 }
 
-describe('POST /v1/logs errors, answered as the OTLP/HTTP spec says (google.rpc.Status in the request\'s encoding)', () => {
-  it('401 for no key and a wrong key (with WWW-Authenticate), 403 for a key without logs:write, another tenant\'s rows untouched', async () => {
+describe("POST /v1/logs errors, answered as the OTLP/HTTP spec says (google.rpc.Status in the request's encoding)", () => {
+  it("401 for no key and a wrong key (with WWW-Authenticate), 403 for a key without logs:write, another tenant's rows untouched", async () => {
     const reader = await createTenant(db.sql, 'reader');
     const body = protobuf(requestOf([{ timeUnixNano: now(), body: { stringValue: 'x' } }]));
     const cases: Array<[Record<string, string>, number, number, string]> = [
@@ -61,18 +65,28 @@ describe('POST /v1/logs errors, answered as the OTLP/HTTP spec says (google.rpc.
     expect((await db.sql`select count(*)::int as n from workflow_logs where client_id = ${reader.clientId}`)[0]!.n).toBe(0);
   });
 
-  it('400 with a Status for an undecodable body, in the request\'s encoding; 415 for another media type or encoding', async () => {
+  it("400 with a Status for an undecodable body, in the request's encoding; 415 for another media type or encoding", async () => {
     const t = await createTenant(db.sql, 'agent');
     const key = { 'x-api-key': t.key };
     const garbage = await post(Buffer.from('garbage, not protobuf'), { 'content-type': 'application/x-protobuf', ...key });
     expect(garbage.res.status).toBe(400);
-    expect(statusOf(garbage.bytes, garbage.res.headers.get('content-type'))).toMatchObject({ code: 3, reason: 'validation_failed', message: expect.stringMatching(/not a valid OTLP protobuf ExportLogsServiceRequest/) });
+    expect(statusOf(garbage.bytes, garbage.res.headers.get('content-type'))).toMatchObject({
+      code: 3,
+      reason: 'validation_failed',
+      message: expect.stringMatching(/not a valid OTLP protobuf ExportLogsServiceRequest/),
+    });
     const json = await post('{"resourceLogs": [', { 'content-type': 'application/json', ...key });
     expect(json.res.status).toBe(400);
-    expect(statusOf(json.bytes, json.res.headers.get('content-type'))).toMatchObject({ code: 3, reason: 'validation_failed', message: 'The body is not valid JSON' });
+    expect(statusOf(json.bytes, json.res.headers.get('content-type'))).toMatchObject({
+      code: 3,
+      reason: 'validation_failed',
+      message: 'The body is not valid JSON',
+    });
     const gzip = await post(Buffer.from('not gzip'), { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip', ...key });
     expect(gzip.res.status).toBe(400);
-    for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-protobuf', 'content-encoding': 'br' }] as Array<Record<string, string>>) {
+    for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-protobuf', 'content-encoding': 'br' }] as Array<
+      Record<string, string>
+    >) {
       const r = await post('x', { ...headers, ...key });
       expect(r.res.status).toBe(415);
       expect(statusOf(r.bytes, r.res.headers.get('content-type')).reason).toBe('unsupported_media_type');
@@ -96,22 +110,35 @@ describe('POST /v1/logs errors, answered as the OTLP/HTTP spec says (google.rpc.
 
   it('rejects a record over MAX_EVENT_BYTES alone (partial success), and refuses JSON nested past its bound before parsing it', async () => {
     const t = await createTenant(db.sql, 'agent');
-    const body = gzipSync(protobuf(requestOf([{ timeUnixNano: now(), body: { stringValue: 'y'.repeat(9_000) } }, { timeUnixNano: now(), body: { stringValue: 'small' } }])));
+    const body = gzipSync(
+      protobuf(
+        requestOf([
+          { timeUnixNano: now(), body: { stringValue: 'y'.repeat(9_000) } },
+          { timeUnixNano: now(), body: { stringValue: 'small' } },
+        ]),
+      ),
+    );
     const { res, bytes } = await post(body, { 'x-api-key': t.key, 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' });
     expect(res.status).toBe(200);
-    const answer = OTLP_TYPES.response.toObject(OTLP_TYPES.response.decode(bytes), { longs: Number }) as { partialSuccess: { rejectedLogRecords: number; errorMessage: string } };
+    const answer = OTLP_TYPES.response.toObject(OTLP_TYPES.response.decode(bytes), { longs: Number }) as {
+      partialSuccess: { rejectedLogRecords: number; errorMessage: string };
+    };
     expect(answer.partialSuccess.rejectedLogRecords).toBe(1);
     expect(answer.partialSuccess.errorMessage).toMatch(/logRecords\[0\]: An event may be at most 8000 bytes; the record is about/);
     await waitFor(async () => (await db.sql`select message from workflow_logs where client_id = ${t.clientId}`).length === 1, 10_000, 'the small record');
 
     const started = performance.now();
-    const deep = await post(gzipSync(`{"resourceLogs":${'['.repeat(90_000)}`), { 'x-api-key': t.key, 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    const deep = await post(gzipSync(`{"resourceLogs":${'['.repeat(90_000)}`), {
+      'x-api-key': t.key,
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
     expect(deep.res.status).toBe(400);
     expect(statusOf(deep.bytes, deep.res.headers.get('content-type')).message).toMatch(/nested at most 256 levels deep/);
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 
-  it('429 with Retry-After once the key\'s rate limit is used up, which the official exporter retries after that wait', async () => {
+  it("429 with Retry-After once the key's rate limit is used up, which the official exporter retries after that wait", async () => {
     const t = await createTenant(db.sql, 'agent');
     // one request per 4 s: the wait outlasts the SDK process's start-up
     await setLimitOverrides(db.sql, t.clientId, { requestsPerSecond: 0.25, requestBurst: 1 });
@@ -126,7 +153,11 @@ describe('POST /v1/logs errors, answered as the OTLP/HTTP spec says (google.rpc.
     // the SDK's export right after: 429, Retry-After, then its retry gets through
     const proxy = await startRecordingProxy(stack.baseUrl);
     try {
-      const results = await runOtelService({ exporter: 'proto', env: otlpEnv(proxy.url, t.key, { OTEL_SERVICE_NAME: 'limited' }), records: [{ body: 'after the wait' }] });
+      const results = await runOtelService({
+        exporter: 'proto',
+        env: otlpEnv(proxy.url, t.key, { OTEL_SERVICE_NAME: 'limited' }),
+        records: [{ body: 'after the wait' }],
+      });
       expect(succeeded(results)).toBe(true);
       expect(proxy.seen[0]!.status).toBe(429);
       expect(proxy.seen.at(-1)!.status).toBe(200);
@@ -135,15 +166,23 @@ describe('POST /v1/logs errors, answered as the OTLP/HTTP spec says (google.rpc.
     }
   });
 
-  it('503 UNAVAILABLE with Retry-After, in the request\'s encoding, while the queue backlog is past its bound; 200 again once it drains', async () => {
-    const busy = await startStack(db, { MAX_QUEUE_BACKLOG_JOBS: '3', BACKLOG_SAMPLE_MS: '1', GROUP_COMMIT_MS: '0', UNAVAILABLE_RETRY_AFTER_S: '7' }, { worker: false });
+  it("503 UNAVAILABLE with Retry-After, in the request's encoding, while the queue backlog is past its bound; 200 again once it drains", async () => {
+    const busy = await startStack(
+      db,
+      { MAX_QUEUE_BACKLOG_JOBS: '3', BACKLOG_SAMPLE_MS: '1', GROUP_COMMIT_MS: '0', UNAVAILABLE_RETRY_AFTER_S: '7' },
+      { worker: false },
+    );
     try {
       const t = await createTenant(db.sql, 'agent');
-      const send = (encoding: 'protobuf' | 'json') => fetch(`${busy.baseUrl}/v1/logs`, {
-        method: 'POST',
-        headers: { 'x-api-key': t.key, 'content-type': `application/${encoding === 'json' ? 'json' : 'x-protobuf'}` },
-        body: encoding === 'json' ? JSON.stringify(requestOf([{ timeUnixNano: now(), body: { stringValue: 'busy' } }])) : protobuf(requestOf([{ timeUnixNano: now(), body: { stringValue: 'busy' } }])),
-      });
+      const send = (encoding: 'protobuf' | 'json') =>
+        fetch(`${busy.baseUrl}/v1/logs`, {
+          method: 'POST',
+          headers: { 'x-api-key': t.key, 'content-type': `application/${encoding === 'json' ? 'json' : 'x-protobuf'}` },
+          body:
+            encoding === 'json'
+              ? JSON.stringify(requestOf([{ timeUnixNano: now(), body: { stringValue: 'busy' } }]))
+              : protobuf(requestOf([{ timeUnixNano: now(), body: { stringValue: 'busy' } }])),
+        });
       let refused: Response | undefined;
       for (let i = 0; i < 10 && !refused; i++) {
         const res = await send('protobuf');
@@ -169,13 +208,17 @@ describe('POST /v1/logs errors, answered as the OTLP/HTTP spec says (google.rpc.
   it('a burst from one tenant: every answer is 200 or 429, never a 5xx', async () => {
     const t = await createTenant(db.sql, 'agent');
     const body = protobuf(requestOf(Array.from({ length: 20 }, (_, i) => ({ timeUnixNano: now(), body: { stringValue: `burst ${i}` } }))));
-    const statuses = await Promise.all(Array.from({ length: 60 }, async () => (await post(body, { 'x-api-key': t.key, 'content-type': 'application/x-protobuf' })).res.status));
+    const statuses = await Promise.all(
+      Array.from({ length: 60 }, async () => (await post(body, { 'x-api-key': t.key, 'content-type': 'application/x-protobuf' })).res.status),
+    );
     expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
   });
 
   it('is listed in the OpenAPI document with both encodings', async () => {
-    const doc = (await (await fetch(`${stack.baseUrl}/openapi.json`)).json()) as { paths: Record<string, Record<string, { requestBody: { content: Record<string, unknown> }; 'x-required-scope': string }>> };
+    const doc = (await (await fetch(`${stack.baseUrl}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody: { content: Record<string, unknown> }; 'x-required-scope': string }>>;
+    };
     const op = doc.paths['/v1/logs']!.post!;
     expect(Object.keys(op.requestBody.content)).toEqual(['application/x-protobuf', 'application/json']);
     expect(op['x-required-scope']).toBe('logs:write');
@@ -186,13 +229,22 @@ describe('POST /v1/logs errors, answered as the OTLP/HTTP spec says (google.rpc.
 function postOpen(key: string, part: Buffer): Promise<{ status: number; connection: string | undefined }> {
   const url = new URL(`${stack.baseUrl}/v1/logs`);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip', 'x-api-key': key, 'transfer-encoding': 'chunked' } }, (r) => {
-      r.resume();
-      r.on('end', () => {
-        req.destroy();
-        resolve({ status: r.statusCode ?? 0, connection: r.headers.connection });
-      });
-    });
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip', 'x-api-key': key, 'transfer-encoding': 'chunked' },
+      },
+      (r) => {
+        r.resume();
+        r.on('end', () => {
+          req.destroy();
+          resolve({ status: r.statusCode ?? 0, connection: r.headers.connection });
+        });
+      },
+    );
     req.on('error', reject);
     req.write(part);
   });

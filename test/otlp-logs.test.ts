@@ -26,13 +26,18 @@ const SEVERITY = { TRACE: 1, INFO: 9, WARN2: 14, ERROR: 17, FATAL4: 24 };
 const rowsOf = (clientId: string) => db.sql`
   select *, to_char(executed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') as at_us
   from workflow_logs where client_id = ${clientId} order by executed_at, event_id`;
-const waitForRows = (clientId: string, n: number) => waitFor(async () => {
-  const rows = await rowsOf(clientId);
-  return rows.length >= n && rows;
-}, 15_000, `${n} rows`);
+const waitForRows = (clientId: string, n: number) =>
+  waitFor(
+    async () => {
+      const rows = await rowsOf(clientId);
+      return rows.length >= n && rows;
+    },
+    15_000,
+    `${n} rows`,
+  );
 
 describe('POST /v1/logs with the official OpenTelemetry JS SDK and exporters, configured by OTEL_* variables', () => {
-  it('exporter-logs-otlp-proto: stores every record under the key\'s tenant with the documented mapping', async () => {
+  it("exporter-logs-otlp-proto: stores every record under the key's tenant with the documented mapping", async () => {
     const t = await createTenant(db.sql, 'agent');
     const at = Date.now() - 60_000;
     const results = await runOtelService({
@@ -40,7 +45,14 @@ describe('POST /v1/logs with the official OpenTelemetry JS SDK and exporters, co
       env: otlpEnv(stack.baseUrl, t.key, { OTEL_SERVICE_NAME: 'checkout', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=staging,team=payments' }),
       records: [
         // HrTime with microseconds and nanoseconds: stored to the microsecond
-        { timestamp: [Math.floor(at / 1000), (at % 1000) * 1e6 + 123_456], severityNumber: SEVERITY.INFO, severityText: 'INFO', body: 'order placed', span: { traceId: TRACE, spanId: SPAN }, attributes: { 'workflow.run_id': 'run-42', 'workflow.status': 'SUCCESS', 'order.total': 12.5, 'order.items': 3, tags: ['a', 'b'] } },
+        {
+          timestamp: [Math.floor(at / 1000), (at % 1000) * 1e6 + 123_456],
+          severityNumber: SEVERITY.INFO,
+          severityText: 'INFO',
+          body: 'order placed',
+          span: { traceId: TRACE, spanId: SPAN },
+          attributes: { 'workflow.run_id': 'run-42', 'workflow.status': 'SUCCESS', 'order.total': 12.5, 'order.items': 3, tags: ['a', 'b'] },
+        },
         { timestamp: at + 1, severityNumber: SEVERITY.WARN2, body: { reason: 'slow', ms: 1200 } },
         { timestamp: at + 2, severityNumber: SEVERITY.ERROR, severityText: 'ERROR', body: 'payment failed', eventName: 'payment.failed' },
         { timestamp: at + 3, severityNumber: SEVERITY.TRACE, body: 'trace detail' },
@@ -80,14 +92,22 @@ describe('POST /v1/logs with the official OpenTelemetry JS SDK and exporters, co
     expect(third!.metadata.trace_id).toBeUndefined();
   });
 
-  it('exporter-logs-otlp-http (JSON): the same mapping; the older deployment.environment; trace_id and span_id filter GET /api/v1/logs, for the key\'s tenant only', async () => {
+  it("exporter-logs-otlp-http (JSON): the same mapping; the older deployment.environment; trace_id and span_id filter GET /api/v1/logs, for the key's tenant only", async () => {
     const t = await createTenant(db.sql, 'agent');
     const other = await createTenant(db.sql, 'agent', 'other');
     const records = [
       { severityNumber: SEVERITY.INFO, body: 'in the span', span: { traceId: TRACE, spanId: SPAN } },
       { severityNumber: 5, body: 'outside' },
     ];
-    expect(succeeded(await runOtelService({ exporter: 'http', env: otlpEnv(stack.baseUrl, t.key, { OTEL_SERVICE_NAME: 'api', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod' }), records }))).toBe(true);
+    expect(
+      succeeded(
+        await runOtelService({
+          exporter: 'http',
+          env: otlpEnv(stack.baseUrl, t.key, { OTEL_SERVICE_NAME: 'api', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod' }),
+          records,
+        }),
+      ),
+    ).toBe(true);
     expect(succeeded(await runOtelService({ exporter: 'http', env: otlpEnv(stack.baseUrl, other.key, { OTEL_SERVICE_NAME: 'api' }), records }))).toBe(true);
     const rows = await waitForRows(t.clientId, 2);
     expect(rows.map((r) => [r.message, r.level, r.workflow, r.environment])).toEqual([
@@ -121,19 +141,29 @@ describe('POST /v1/logs with the official OpenTelemetry JS SDK and exporters, co
     expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/Index Cond: \(\(client_id = 'c'::text\) AND \(\(metadata ->> 'trace_id'::text\) = '4bf9/);
   });
 
-  it('takes gzip: the exporter\'s OTEL_EXPORTER_OTLP_COMPRESSION=gzip, and a gzipped JSON body', async () => {
+  it("takes gzip: the exporter's OTEL_EXPORTER_OTLP_COMPRESSION=gzip, and a gzipped JSON body", async () => {
     const t = await createTenant(db.sql, 'agent');
     const proxy = await startRecordingProxy(stack.baseUrl);
     try {
       const records = Array.from({ length: 20 }, (_, i) => ({ severityNumber: SEVERITY.INFO, body: `zipped ${i}` }));
-      const results = await runOtelService({ exporter: 'proto', env: otlpEnv(proxy.url, t.key, { OTEL_SERVICE_NAME: 'zipped', OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }), records });
+      const results = await runOtelService({
+        exporter: 'proto',
+        env: otlpEnv(proxy.url, t.key, { OTEL_SERVICE_NAME: 'zipped', OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }),
+        records,
+      });
       expect(succeeded(results)).toBe(true);
       expect(proxy.seen.map((s) => [s.headers['content-encoding'], s.headers['content-type'], s.status])).toEqual([['gzip', 'application/x-protobuf', 200]]);
     } finally {
       await proxy.close();
     }
-    const json = { resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: String(BigInt(Date.now()) * 1_000_000n), body: { stringValue: 'gzipped json' } }] }] }] };
-    const res = await fetch(`${stack.baseUrl}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'x-api-key': t.key }, body: gzipSync(JSON.stringify(json)) });
+    const json = {
+      resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: String(BigInt(Date.now()) * 1_000_000n), body: { stringValue: 'gzipped json' } }] }] }],
+    };
+    const res = await fetch(`${stack.baseUrl}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'x-api-key': t.key },
+      body: gzipSync(JSON.stringify(json)),
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json');
     expect(await res.json()).toEqual({});
@@ -141,14 +171,21 @@ describe('POST /v1/logs with the official OpenTelemetry JS SDK and exporters, co
     expect(rows.filter((r) => r.workflow === 'zipped')).toHaveLength(20);
   });
 
-  it('stores an exporter\'s retry once: the answer to the first export is lost (503 on the way back) and the exporter sends the same request again', async () => {
+  it("stores an exporter's retry once: the answer to the first export is lost (503 on the way back) and the exporter sends the same request again", async () => {
     const t = await createTenant(db.sql, 'agent');
     // the service stores the first request; the proxy answers the exporter 503 with Retry-After, as if the answer was lost
     const proxy = await startRecordingProxy(stack.baseUrl, (n) => (n === 0 ? { status: 503, headers: { 'retry-after': '1' } } : undefined));
     try {
-      const records: Array<Record<string, unknown>> = Array.from({ length: 10 }, (_, i) => ({ severityNumber: SEVERITY.INFO, body: `retried ${i}`, attributes: { i } }));
+      const records: Array<Record<string, unknown>> = Array.from({ length: 10 }, (_, i) => ({
+        severityNumber: SEVERITY.INFO,
+        body: `retried ${i}`,
+        attributes: { i },
+      }));
       // two identical records in one request stay two rows
-      records.push({ timestamp: Date.now() - 1000, observedTimestamp: Date.now() - 1000, body: 'twin' }, { timestamp: Date.now() - 1000, observedTimestamp: Date.now() - 1000, body: 'twin' });
+      records.push(
+        { timestamp: Date.now() - 1000, observedTimestamp: Date.now() - 1000, body: 'twin' },
+        { timestamp: Date.now() - 1000, observedTimestamp: Date.now() - 1000, body: 'twin' },
+      );
       records[11]!.timestamp = records[10]!.timestamp;
       records[11]!.observedTimestamp = records[10]!.observedTimestamp;
       const results = await runOtelService({ exporter: 'proto', env: otlpEnv(proxy.url, t.key, { OTEL_SERVICE_NAME: 'retried' }), records });
@@ -169,29 +206,47 @@ describe('POST /v1/logs with the official OpenTelemetry JS SDK and exporters, co
     const t = await createTenant(db.sql, 'agent');
     const now = String(BigInt(Date.now()) * 1_000_000n);
     const request = {
-      resourceLogs: [{
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'partial' } }] },
-        scopeLogs: [{ logRecords: [
-          { timeUnixNano: now, body: { stringValue: 'kept 1' } },
-          { timeUnixNano: now, body: { stringValue: 'bad \u0000 text' } },
-          { timeUnixNano: '1000', body: { stringValue: 'from 1970' } },
-          { timeUnixNano: now, body: { stringValue: 'kept 2' } },
-        ] as Array<Record<string, unknown>> }],
-      }],
+      resourceLogs: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'partial' } }] },
+          scopeLogs: [
+            {
+              logRecords: [
+                { timeUnixNano: now, body: { stringValue: 'kept 1' } },
+                { timeUnixNano: now, body: { stringValue: 'bad \u0000 text' } },
+                { timeUnixNano: '1000', body: { stringValue: 'from 1970' } },
+                { timeUnixNano: now, body: { stringValue: 'kept 2' } },
+              ] as Array<Record<string, unknown>>,
+            },
+          ],
+        },
+      ],
     };
-    const proto = await fetch(`${stack.baseUrl}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'x-api-key': t.key }, body: OTLP_TYPES.request.encode(OTLP_TYPES.request.fromObject(request)).finish() });
+    const proto = await fetch(`${stack.baseUrl}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', 'x-api-key': t.key },
+      body: OTLP_TYPES.request.encode(OTLP_TYPES.request.fromObject(request)).finish(),
+    });
     expect(proto.status).toBe(200);
     expect(proto.headers.get('content-type')).toBe('application/x-protobuf');
-    const answer = OTLP_TYPES.response.toObject(OTLP_TYPES.response.decode(new Uint8Array(await proto.arrayBuffer())), { longs: Number }) as { partialSuccess: { rejectedLogRecords: number; errorMessage: string } };
+    const answer = OTLP_TYPES.response.toObject(OTLP_TYPES.response.decode(new Uint8Array(await proto.arrayBuffer())), { longs: Number }) as {
+      partialSuccess: { rejectedLogRecords: number; errorMessage: string };
+    };
     expect(answer.partialSuccess.rejectedLogRecords).toBe(2);
     expect(answer.partialSuccess.errorMessage).toMatch(/^2 of 4 log records rejected/);
     expect(answer.partialSuccess.errorMessage).toContain('resourceLogs[0].scopeLogs[0].logRecords[1]: message: contains a NUL character');
     expect(answer.partialSuccess.errorMessage).toContain("logRecords[2]: executed_at: is older than this client's retention");
 
     request.resourceLogs[0]!.scopeLogs[0]!.logRecords.push({ timeUnixNano: now, body: { stringValue: 'kept 3' }, traceId: 'zz' });
-    const json = await fetch(`${stack.baseUrl}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': t.key }, body: JSON.stringify(request) });
+    const json = await fetch(`${stack.baseUrl}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': t.key },
+      body: JSON.stringify(request),
+    });
     expect(json.status).toBe(200);
-    expect(await json.json()).toMatchObject({ partialSuccess: { rejectedLogRecords: '3', errorMessage: expect.stringContaining('logRecords[4]: traceId: must be 16 bytes') } });
+    expect(await json.json()).toMatchObject({
+      partialSuccess: { rejectedLogRecords: '3', errorMessage: expect.stringContaining('logRecords[4]: traceId: must be 16 bytes') },
+    });
 
     await waitForRows(t.clientId, 2);
     await waitFor(async () => stack.drained(), 15_000, 'the queue to drain');
@@ -199,9 +254,13 @@ describe('POST /v1/logs with the official OpenTelemetry JS SDK and exporters, co
     expect((await rowsOf(t.clientId)).map((r) => r.message).sort()).toEqual(['kept 1', 'kept 2']);
   });
 
-  it('answers an empty request 200 with an empty ExportLogsServiceResponse, with the ingest route\'s headers', async () => {
+  it("answers an empty request 200 with an empty ExportLogsServiceResponse, with the ingest route's headers", async () => {
     const t = await createTenant(db.sql, 'agent');
-    const res = await fetch(`${stack.baseUrl}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'x-api-key': t.key }, body: new Uint8Array(0) });
+    const res = await fetch(`${stack.baseUrl}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', 'x-api-key': t.key },
+      body: new Uint8Array(0),
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/x-protobuf');
     expect((await res.arrayBuffer()).byteLength).toBe(0);

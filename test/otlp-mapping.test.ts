@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '@central-logger/errors';
-import { decodeExportRequest, isoMicros, levelOf, mapExportRequest, nanos, OTLP_DEFAULTS, OTLP_TYPES, wireBytesOf, type ExportLogsRequestMessage } from '@central-logger/otlp';
+import {
+  decodeExportRequest,
+  isoMicros,
+  levelOf,
+  mapExportRequest,
+  nanos,
+  OTLP_DEFAULTS,
+  OTLP_TYPES,
+  wireBytesOf,
+  type ExportLogsRequestMessage,
+} from '@central-logger/otlp';
 
 const limits = { maxEvents: 1000, maxEventBytes: 64 * 1024, maxMetadataDepth: 16, maxFutureMs: 86_400_000, maxAgeDays: 30 };
 const NOW = Date.parse('2026-06-01T12:00:00Z');
@@ -29,24 +39,40 @@ describe('OTLP mapping', () => {
   });
 
   it('maps a record: time with microseconds, level, body, resource to workflow and environment, attributes to run_id and status, ids and metadata', () => {
-    const request = decodeJson(jsonRequest([
-      {
-        timeUnixNano: AT_NS,
-        observedTimeUnixNano: '1',
-        severityNumber: 17,
-        severityText: 'ERROR',
-        body: str('payment failed'),
-        traceId: '4BF92F3577B34DA6A3CE929D0E0E4736',
-        spanId: '00f067aa0ba902b7',
-        flags: 1,
-        attributes: [kv('workflow.run_id', str('run-7')), kv('workflow.status', str('FAILURE')), kv('http.status_code', { intValue: '502' }), kv('tags', { arrayValue: { values: [str('a'), { boolValue: true }] } })],
-      },
-    ]));
+    const request = decodeJson(
+      jsonRequest([
+        {
+          timeUnixNano: AT_NS,
+          observedTimeUnixNano: '1',
+          severityNumber: 17,
+          severityText: 'ERROR',
+          body: str('payment failed'),
+          traceId: '4BF92F3577B34DA6A3CE929D0E0E4736',
+          spanId: '00f067aa0ba902b7',
+          flags: 1,
+          attributes: [
+            kv('workflow.run_id', str('run-7')),
+            kv('workflow.status', str('FAILURE')),
+            kv('http.status_code', { intValue: '502' }),
+            kv('tags', { arrayValue: { values: [str('a'), { boolValue: true }] } }),
+          ],
+        },
+      ]),
+    );
     const { events, rejected } = map(request);
     expect(rejected).toEqual([]);
     expect(events).toHaveLength(1);
     const e = events[0]!;
-    expect(e).toMatchObject({ executed_at: isoMicros(BigInt(AT_NS)), environment: 'staging', workflow: 'checkout', run_id: 'run-7', status: 'FAILURE', level: 'error', message: 'payment failed', duration_ms: null });
+    expect(e).toMatchObject({
+      executed_at: isoMicros(BigInt(AT_NS)),
+      environment: 'staging',
+      workflow: 'checkout',
+      run_id: 'run-7',
+      status: 'FAILURE',
+      level: 'error',
+      message: 'payment failed',
+      duration_ms: null,
+    });
     expect(e.executed_at).toBe(`${new Date(NOW - 60_000).toISOString().slice(0, 23)}123Z`);
     expect(e.event_id).toMatch(/^otel_[0-9a-f]{32}$/);
     expect(JSON.parse(JSON.stringify(e.metadata))).toEqual({
@@ -62,9 +88,22 @@ describe('OTLP mapping', () => {
   });
 
   it('falls back: observed time, the older deployment.environment, the documented defaults, resource-level run_id and status', () => {
-    const observed = decodeJson(jsonRequest([{ observedTimeUnixNano: AT_NS, body: { kvlistValue: { values: [kv('order', { intValue: 12 }), kv('ok', { boolValue: false })] } } }], [kv('deployment.environment', str('prod')), kv('workflow.run_id', str('nightly-3'))]));
+    const observed = decodeJson(
+      jsonRequest(
+        [{ observedTimeUnixNano: AT_NS, body: { kvlistValue: { values: [kv('order', { intValue: 12 }), kv('ok', { boolValue: false })] } } }],
+        [kv('deployment.environment', str('prod')), kv('workflow.run_id', str('nightly-3'))],
+      ),
+    );
     const [a] = map(observed).events;
-    expect(a).toMatchObject({ executed_at: isoMicros(BigInt(AT_NS)), environment: 'prod', workflow: null, run_id: 'nightly-3', status: OTLP_DEFAULTS.status, level: null, message: '{"order":12,"ok":false}' });
+    expect(a).toMatchObject({
+      executed_at: isoMicros(BigInt(AT_NS)),
+      environment: 'prod',
+      workflow: null,
+      run_id: 'nightly-3',
+      status: OTLP_DEFAULTS.status,
+      level: null,
+      message: '{"order":12,"ok":false}',
+    });
     const bare = map(decodeJson(jsonRequest([{ body: { doubleValue: 1.5 } }, {}], [])));
     expect(bare.events.map((e) => [e.environment, e.status, e.message, e.executed_at])).toEqual([
       [OTLP_DEFAULTS.environment, OTLP_DEFAULTS.status, '1.5', `${new Date(NOW).toISOString().slice(0, 23)}000Z`],
@@ -74,8 +113,27 @@ describe('OTLP mapping', () => {
   });
 
   it('converts every AnyValue kind: big int64 as a decimal string, bytes as base64, non-finite doubles as text', () => {
-    const request = decodeJson(jsonRequest([{ timeUnixNano: AT_NS, attributes: [kv('big', { intValue: '9007199254740993' }), kv('neg', { intValue: '-5' }), kv('raw', { bytesValue: Buffer.from('hi').toString('base64') }), kv('nan', { doubleValue: 'NaN' }), kv('empty', {})] }]));
-    expect(JSON.parse(JSON.stringify(map(request).events[0]!.metadata.attributes))).toEqual({ big: '9007199254740993', neg: -5, raw: 'aGk=', nan: 'NaN', empty: null });
+    const request = decodeJson(
+      jsonRequest([
+        {
+          timeUnixNano: AT_NS,
+          attributes: [
+            kv('big', { intValue: '9007199254740993' }),
+            kv('neg', { intValue: '-5' }),
+            kv('raw', { bytesValue: Buffer.from('hi').toString('base64') }),
+            kv('nan', { doubleValue: 'NaN' }),
+            kv('empty', {}),
+          ],
+        },
+      ]),
+    );
+    expect(JSON.parse(JSON.stringify(map(request).events[0]!.metadata.attributes))).toEqual({
+      big: '9007199254740993',
+      neg: -5,
+      raw: 'aGk=',
+      nan: 'NaN',
+      empty: null,
+    });
   });
 
   it('derives event_id from the content: the same in a retry and through either encoding, different for a different record, distinct for identical records of one request', () => {
@@ -99,18 +157,20 @@ describe('OTLP mapping', () => {
     let deep: object = str('x');
     for (let i = 0; i < 20; i++) deep = { arrayValue: { values: [deep] } };
     const day = 86_400_000_000_000n;
-    const request = decodeJson(jsonRequest([
-      { timeUnixNano: AT_NS, body: str('fine') },
-      { timeUnixNano: AT_NS, body: str('nul \u0000 here') },
-      { timeUnixNano: AT_NS, attributes: [kv('lone', str('\ud800'))] },
-      { timeUnixNano: AT_NS, attributes: [kv('k\u0000', str('v'))] },
-      { timeUnixNano: AT_NS, traceId: 'not-hex' },
-      { timeUnixNano: AT_NS, spanId: '00f067aa' },
-      { timeUnixNano: AT_NS, attributes: [kv('deep', deep)] },
-      { timeUnixNano: String(BigInt(NOW) * 1_000_000n - 40n * day) },
-      { timeUnixNano: String(BigInt(NOW) * 1_000_000n + 2n * day) },
-      { timeUnixNano: AT_NS, resource: 'ignored', attributes: [kv('__proto__', str('kept as a key'))] },
-    ]));
+    const request = decodeJson(
+      jsonRequest([
+        { timeUnixNano: AT_NS, body: str('fine') },
+        { timeUnixNano: AT_NS, body: str('nul \u0000 here') },
+        { timeUnixNano: AT_NS, attributes: [kv('lone', str('\ud800'))] },
+        { timeUnixNano: AT_NS, attributes: [kv('k\u0000', str('v'))] },
+        { timeUnixNano: AT_NS, traceId: 'not-hex' },
+        { timeUnixNano: AT_NS, spanId: '00f067aa' },
+        { timeUnixNano: AT_NS, attributes: [kv('deep', deep)] },
+        { timeUnixNano: String(BigInt(NOW) * 1_000_000n - 40n * day) },
+        { timeUnixNano: String(BigInt(NOW) * 1_000_000n + 2n * day) },
+        { timeUnixNano: AT_NS, resource: 'ignored', attributes: [kv('__proto__', str('kept as a key'))] },
+      ]),
+    );
     const { events, rejected } = map(request);
     expect(events.map((e) => e.message)).toEqual(['fine', null]);
     expect(Object.keys(events[1]!.metadata.attributes as object)).toEqual(['__proto__']);
@@ -127,15 +187,24 @@ describe('OTLP mapping', () => {
     expect(reasons[7]).toMatch(/in the future/);
   });
 
-  it('hashes a protobuf record\'s bytes as they came, without encoding it again: each record\'s own bytes, in any field order, across resources and scopes', () => {
+  it("hashes a protobuf record's bytes as they came, without encoding it again: each record's own bytes, in any field order, across resources and scopes", () => {
     const LogRecord = OTLP_TYPES.logRecord;
-    const canonical = (body: string) => Buffer.from(LogRecord.encode(LogRecord.fromObject({ timeUnixNano: AT_NS, severityNumber: 9, body: str(body) })).finish());
+    const canonical = (body: string) =>
+      Buffer.from(LogRecord.encode(LogRecord.fromObject({ timeUnixNano: AT_NS, severityNumber: 9, body: str(body) })).finish());
     // the fields of canonical('x') in reverse order, as another encoder may write them: body (5), severity_number (2), time_unix_nano (1, fixed64)
     const time = Buffer.alloc(8);
     time.writeBigUInt64LE(BigInt(AT_NS));
     const reversed = Buffer.concat([delimited(5, Buffer.concat([delimited(1, Buffer.from('x'))])), Buffer.from([0x10, 9]), Buffer.from([0x09]), time]);
-    const scope = (name: string, records: Buffer[]) => delimited(2, Buffer.concat([delimited(1, delimited(1, Buffer.from(name))), ...records.map((r) => delimited(2, r))]));
-    const resource = (service: string, scopes: Buffer[]) => delimited(1, Buffer.concat([delimited(1, delimited(1, Buffer.concat([delimited(1, Buffer.from('service.name')), delimited(2, delimited(1, Buffer.from(service)))]))), ...scopes]));
+    const scope = (name: string, records: Buffer[]) =>
+      delimited(2, Buffer.concat([delimited(1, delimited(1, Buffer.from(name))), ...records.map((r) => delimited(2, r))]));
+    const resource = (service: string, scopes: Buffer[]) =>
+      delimited(
+        1,
+        Buffer.concat([
+          delimited(1, delimited(1, Buffer.concat([delimited(1, Buffer.from('service.name')), delimited(2, delimited(1, Buffer.from(service)))]))),
+          ...scopes,
+        ]),
+      );
     const sent = [[canonical('x'), reversed], [canonical('y')], [canonical('x')]];
     const body = Buffer.concat([resource('a', [scope('s1', sent[0]!), scope('s2', sent[1]!)]), resource('b', [scope('s1', sent[2]!)])]);
 
@@ -146,26 +215,50 @@ describe('OTLP mapping', () => {
     expect(new Set(ids).size).toBe(4);
     expect(map(decodeExportRequest(Buffer.from(body), 'protobuf'), NOW + 5_000).events.map((e) => e.event_id)).toEqual(ids);
     // the same content through OTLP/JSON (hashed as protobufjs encodes it) has the ids of the canonically encoded records
-    const json = decodeJson({ resourceLogs: [{ resource: { attributes: [kv('service.name', str('a'))] }, scopeLogs: [{ scope: { name: 's1' }, logRecords: [{ timeUnixNano: AT_NS, severityNumber: 9, body: str('x') }] }] }] });
+    const json = decodeJson({
+      resourceLogs: [
+        {
+          resource: { attributes: [kv('service.name', str('a'))] },
+          scopeLogs: [{ scope: { name: 's1' }, logRecords: [{ timeUnixNano: AT_NS, severityNumber: 9, body: str('x') }] }],
+        },
+      ],
+    });
     expect(wireBytesOf(json.resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!)).toBeUndefined();
     expect(map(json).events[0]!.event_id).toBe(ids[0]);
   });
 
   it('checks a resource and a scope once for all their records, and rejects each of their records for what Postgres cannot store in them', () => {
-    const records = [{ timeUnixNano: AT_NS, body: str('a') }, { timeUnixNano: AT_NS, body: str('b') }];
+    const records = [
+      { timeUnixNano: AT_NS, body: str('a') },
+      { timeUnixNano: AT_NS, body: str('b') },
+    ];
     const bad = map(decodeJson(jsonRequest(records, [kv('service.name', str('checkout')), kv('host.name', str('nul \u0000'))])));
     expect(bad.events).toEqual([]);
-    expect(bad.rejected.map((r) => [r.record, r.reason])).toEqual([0, 1].map((i) => [i, expect.stringMatching(/^metadata\.resource\.host\.name: contains a NUL/)]));
+    expect(bad.rejected.map((r) => [r.record, r.reason])).toEqual(
+      [0, 1].map((i) => [i, expect.stringMatching(/^metadata\.resource\.host\.name: contains a NUL/)]),
+    );
     const badScope = { resourceLogs: [{ scopeLogs: [{ scope: { name: 'lone \ud800' }, logRecords: records }] }] };
-    expect(map(decodeJson(badScope)).rejected.map((r) => r.reason)).toEqual([0, 1].map(() => expect.stringMatching(/^metadata\.scope\.name: contains an unpaired UTF-16 surrogate/)));
+    expect(map(decodeJson(badScope)).rejected.map((r) => r.reason)).toEqual(
+      [0, 1].map(() => expect.stringMatching(/^metadata\.scope\.name: contains an unpaired UTF-16 surrogate/)),
+    );
     // a valid record among invalid ones of another resource is stored, and the rejections keep their order
-    const mixed = { resourceLogs: [jsonRequest(records, [kv('k', str('\u0000'))]).resourceLogs[0], jsonRequest(records).resourceLogs[0], jsonRequest([{ timeUnixNano: AT_NS, traceId: 'bad' }]).resourceLogs[0]] };
+    const mixed = {
+      resourceLogs: [
+        jsonRequest(records, [kv('k', str('\u0000'))]).resourceLogs[0],
+        jsonRequest(records).resourceLogs[0],
+        jsonRequest([{ timeUnixNano: AT_NS, traceId: 'bad' }]).resourceLogs[0],
+      ],
+    };
     const { events, rejected } = map(decodeJson(mixed));
     expect(events.map((e) => e.message)).toEqual(['a', 'b']);
-    expect(rejected.map((r) => [r.resource, r.record])).toEqual([[0, 0], [0, 1], [2, 0]]);
+    expect(rejected.map((r) => [r.resource, r.record])).toEqual([
+      [0, 0],
+      [0, 1],
+      [2, 0],
+    ]);
   });
 
-  it('treats all-zero trace and span ids as none (the spec\'s invalid ids)', () => {
+  it("treats all-zero trace and span ids as none (the spec's invalid ids)", () => {
     const [e] = map(decodeJson(jsonRequest([{ timeUnixNano: AT_NS, traceId: '0'.repeat(32), spanId: '0'.repeat(16) }], []))).events;
     expect(e!.metadata).toEqual({ scope: { name: 'billing', version: '1.2.3' } });
   });
@@ -193,7 +286,7 @@ describe('OTLP decoding', () => {
     expect(decodeExportRequest(Buffer.from('{}'), 'json').resourceLogs).toEqual([]);
   });
 
-  it('bounds nesting before the work grows with it: JSON by a scan before JSON.parse, protobuf by the decoder\'s limit', () => {
+  it("bounds nesting before the work grows with it: JSON by a scan before JSON.parse, protobuf by the decoder's limit", () => {
     const bomb = Buffer.from(`{"resourceLogs":${'['.repeat(2_000_000)}`);
     const started = performance.now();
     expect(() => decodeExportRequest(bomb, 'json')).toThrow(/nested at most 256 levels deep/);

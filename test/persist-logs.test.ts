@@ -98,10 +98,14 @@ describe('persist-logs worker', () => {
   it('retries a transient database failure with backoff and stores the job once it passes', async () => {
     await db.sql`insert into fail_inserts values (true)`;
     await producer.enqueue(job('outage', [{ event_id: 'survivor' }]));
-    await waitFor(async () => {
-      const jobs = await stack.queue.getJobs(['delayed', 'waiting', 'active']);
-      return jobs.some((j) => clientOf(j.data) === 'outage' && j.attemptsMade >= 2);
-    }, 10_000, 'two failed attempts');
+    await waitFor(
+      async () => {
+        const jobs = await stack.queue.getJobs(['delayed', 'waiting', 'active']);
+        return jobs.some((j) => clientOf(j.data) === 'outage' && j.attemptsMade >= 2);
+      },
+      10_000,
+      'two failed attempts',
+    );
     expect(await count('outage')).toBe(0);
     await db.sql`delete from fail_inserts`;
     await waitFor(async () => (await count('outage')) === 1, 15_000, 'row after the outage');

@@ -25,7 +25,11 @@ describe('pruneRecords (maintenance job)', () => {
     for (const at of [old, recent]) await sql`insert into admin_login_failures (username, ip, at) values ('ops', '10.0.0.1', ${at})`;
     await sql`insert into admin_users (username, password_hash) values ('ops', 'x')`;
     await sql`insert into admin_sessions (id, username, created_at, expires_at) values ('s_old', 'ops', ${old}, ${old}), ('s_live', 'ops', ${recent}, ${new Date(now.getTime() + DAY)})`;
-    for (const [id, ack] of [['a_old', old], ['a_open', null], ['a_recent', recent]] as const) {
+    for (const [id, ack] of [
+      ['a_old', old],
+      ['a_open', null],
+      ['a_recent', recent],
+    ] as const) {
       await sql`insert into alerts (id, rule, subject, window_start, severity, summary, evidence, acknowledged_at)
         values (${id}, 'quota', ${id}, ${old}, 'warning', 's', '{}', ${ack})`;
     }
@@ -36,7 +40,7 @@ describe('pruneRecords (maintenance job)', () => {
 
     const deleted = await pruneRecords(sql, now, { securityRecordsDays: 90, usageDays: 400, batch: 2 });
     expect(deleted).toEqual({ auth_failures: 3, admin_login_failures: 1, admin_sessions: 1, alerts: 1, usage_hourly: 1, key_addresses: 1 });
-    const count = async (table: string) => ((await sql`select count(*)::int as n from ${sql(table)}`)[0]!.n as number);
+    const count = async (table: string) => (await sql`select count(*)::int as n from ${sql(table)}`)[0]!.n as number;
     expect(await count('auth_failures')).toBe(1);
     expect((await sql`select id from admin_sessions`).map((r) => r.id)).toEqual(['s_live']);
     expect((await sql`select id from alerts order by id`).map((r) => r.id)).toEqual(['a_open', 'a_recent']);

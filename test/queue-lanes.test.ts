@@ -25,11 +25,22 @@ const group = (clientId: string, n: number): EventGroup => ({
   client_id: clientId,
   key_id: 'key_1',
   received_at: new Date().toISOString(),
-  events: Array.from({ length: n }, (_, i) => ({ event_id: `e${i}`, executed_at: new Date().toISOString(), environment: 'test', status: 'SUCCESS', workflow: null, run_id: null, level: null, message: null, duration_ms: null, metadata: {} })),
+  events: Array.from({ length: n }, (_, i) => ({
+    event_id: `e${i}`,
+    executed_at: new Date().toISOString(),
+    environment: 'test',
+    status: 'SUCCESS',
+    workflow: null,
+    run_id: null,
+    level: null,
+    message: null,
+    duration_ms: null,
+    metadata: {},
+  })),
 });
 
 describe('queue lanes', () => {
-  it('each lane\'s jobs go to its own queue; the backlog counts both and the bulk one alone', async () => {
+  it("each lane's jobs go to its own queue; the backlog counts both and the bulk one alone", async () => {
     await producer.enqueue({ groups: [group('light', 1)] }, 'fast');
     for (let i = 0; i < 3; i++) await producer.enqueue({ groups: [group('heavy', 5)] }, 'bulk');
     expect(producer.queue.name).toBe('logs');
@@ -37,7 +48,12 @@ describe('queue lanes', () => {
     expect(await producer.queue.getWaitingCount()).toBe(1);
     expect(await producer.bulkQueue.getWaitingCount()).toBe(3);
 
-    const backlog = new BacklogMonitor({ fast: producer.queue, bulk: producer.bulkQueue }, redis, { sampleMs: 1, maxJobs: 3, maxBulkJobs: 2, maxMemoryRatio: 1 });
+    const backlog = new BacklogMonitor({ fast: producer.queue, bulk: producer.bulkQueue }, redis, {
+      sampleMs: 1,
+      maxJobs: 3,
+      maxBulkJobs: 2,
+      maxMemoryRatio: 1,
+    });
     expect(await backlog.sample()).toBe(4);
     expect(backlog.byLane()).toEqual({ fast: 1, bulk: 3 });
     expect(backlog.bulkClosed()).toBe(true);
@@ -48,9 +64,16 @@ describe('queue lanes', () => {
     const queues = openLogsQueues(redis, prefix);
     // every attempt fails (attempts: 1), as with Postgres away longer than the retry schedule
     const connections = queues.map(() => redis.duplicate());
-    const workers = queues.map((q, i) => new Worker(q.name, async () => {
-      throw new Error(`${q.name} down`);
-    }, { connection: connections[i]!, prefix, concurrency: 1 }));
+    const workers = queues.map(
+      (q, i) =>
+        new Worker(
+          q.name,
+          async () => {
+            throw new Error(`${q.name} down`);
+          },
+          { connection: connections[i]!, prefix, concurrency: 1 },
+        ),
+    );
     const deadline = Date.now() + 10_000;
     while ((await queues[0]!.getFailedCount()) < 1 || (await queues[1]!.getFailedCount()) < 3) {
       if (Date.now() > deadline) throw new Error('the jobs did not fail');

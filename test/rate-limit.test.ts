@@ -113,16 +113,27 @@ describe('per-tenant daily quota', () => {
     expect(rateHeaders(over)).toMatchObject({ limit: 100, remaining: 15 });
     expect((await postLogs(stack.baseUrl, t.key, batch(15))).status).toBe(202);
     expect((await postLogs(stack.baseUrl, t.key, batch(1))).status).toBe(429);
-    const warnings = await waitFor(async () => {
-      const w = await listQuotaWarnings(db.sql, t.clientId);
-      return w.length === 2 && w;
-    }, 5_000, '100% warning');
-    expect(warnings.map((w) => [w.threshold, w.eventsPerDay])).toEqual([[100, 100], [80, 100]]);
+    const warnings = await waitFor(
+      async () => {
+        const w = await listQuotaWarnings(db.sql, t.clientId);
+        return w.length === 2 && w;
+      },
+      5_000,
+      '100% warning',
+    );
+    expect(warnings.map((w) => [w.threshold, w.eventsPerDay])).toEqual([
+      [100, 100],
+      [80, 100],
+    ]);
     expect(warnings[1]!.eventsUsed).toBe(80);
   });
 
-  it('limits a tenant\'s events per second across all its keys: more keys are not more capacity', async () => {
-    const own = await startStack(db, { ...LIMITS, RATE_KEY_EVENT_BURST: '500', RATE_TENANT_EVENTS_PER_SECOND: '0.01', RATE_TENANT_EVENT_BURST: '600' }, { worker: false });
+  it("limits a tenant's events per second across all its keys: more keys are not more capacity", async () => {
+    const own = await startStack(
+      db,
+      { ...LIMITS, RATE_KEY_EVENT_BURST: '500', RATE_TENANT_EVENTS_PER_SECOND: '0.01', RATE_TENANT_EVENT_BURST: '600' },
+      { worker: false },
+    );
     try {
       const t = await createTenant(db.sql, 'agent', 'many');
       const second = await createKey(db.sql, { name: 'k2', role: 'agent', clientId: t.clientId, bcryptCost: 4 });
@@ -133,7 +144,10 @@ describe('per-tenant daily quota', () => {
       expect((await postLogs(own.baseUrl, second.key, batch(100))).status).toBe(202);
       const over = await postLogs(own.baseUrl, third.key, batch(1));
       expect(over.status).toBe(429);
-      expect(over.body).toMatchObject({ error: 'rate_limited', message: 'Rate limit exceeded: at most 0.01 events per second per client, across all its keys' });
+      expect(over.body).toMatchObject({
+        error: 'rate_limited',
+        message: 'Rate limit exceeded: at most 0.01 events per second per client, across all its keys',
+      });
       expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(rateHeaders(over)).toMatchObject({ limit: 600, remaining: 0 });
       // another tenant is not touched
@@ -164,10 +178,20 @@ async function withLimiter(name: string, fn: (limiter: RateLimiter) => Promise<v
 }
 
 describe('RateLimiter', () => {
-  it('counts exactly when many requests of one event-loop turn share script calls, also past one call\'s batch of 100', () =>
+  it("counts exactly when many requests of one event-loop turn share script calls, also past one call's batch of 100", () =>
     withLimiter('batch', async (limiter) => {
-      const limits = { requestsPerSecond: 0.01, requestBurst: 200, eventsPerSecond: 0.01, eventBurst: 1000, tenantEventsPerSecond: 0.01, tenantEventBurst: 1000, eventsPerDay: 1e9 };
-      const decisions = await Promise.all(Array.from({ length: 250 }, (_, i) => limiter.take({ clientId: 'batch-client', keyId: `key_${i % 2}`, events: 1, limits })));
+      const limits = {
+        requestsPerSecond: 0.01,
+        requestBurst: 200,
+        eventsPerSecond: 0.01,
+        eventBurst: 1000,
+        tenantEventsPerSecond: 0.01,
+        tenantEventBurst: 1000,
+        eventsPerDay: 1e9,
+      };
+      const decisions = await Promise.all(
+        Array.from({ length: 250 }, (_, i) => limiter.take({ clientId: 'batch-client', keyId: `key_${i % 2}`, events: 1, limits })),
+      );
       // two keys, each with a burst of 200: all 250 fit
       expect(decisions.every((d) => d.verdict === 'ok')).toBe(true);
       const more = await Promise.all(Array.from({ length: 200 }, () => limiter.take({ clientId: 'batch-client', keyId: 'key_0', events: 1, limits })));
@@ -177,8 +201,18 @@ describe('RateLimiter', () => {
 
   it('takes the requests of one key in one call in order, and two keys of a client share its quota exactly', () =>
     withLimiter('grouped', async (limiter) => {
-      const limits = { requestsPerSecond: 0.01, requestBurst: 1100, eventsPerSecond: 0.01, eventBurst: 100_000, tenantEventsPerSecond: 0.01, tenantEventBurst: 1000, eventsPerDay: 150 };
-      const decisions = await Promise.all(Array.from({ length: 80 }, (_, i) => limiter.take({ clientId: 'grouped-client', keyId: `key_${i % 2}`, events: 2, limits })));
+      const limits = {
+        requestsPerSecond: 0.01,
+        requestBurst: 1100,
+        eventsPerSecond: 0.01,
+        eventBurst: 100_000,
+        tenantEventsPerSecond: 0.01,
+        tenantEventBurst: 1000,
+        eventsPerDay: 150,
+      };
+      const decisions = await Promise.all(
+        Array.from({ length: 80 }, (_, i) => limiter.take({ clientId: 'grouped-client', keyId: `key_${i % 2}`, events: 2, limits })),
+      );
       expect(decisions.filter((d) => d.verdict === 'ok')).toHaveLength(75);
       expect(decisions.filter((d) => d.verdict === 'quota')).toHaveLength(5);
       for (const k of [0, 1]) {
@@ -195,7 +229,7 @@ describe('RateLimiter', () => {
       expect(many.slice(1100).every((d) => d.verdict === 'requests')).toBe(true);
     }));
 
-  it('sends the requests of one event-loop turn in one script call, and reads and writes a key\'s buckets once per call however many of its requests it holds', async () => {
+  it("sends the requests of one event-loop turn in one script call, and reads and writes a key's buckets once per call however many of its requests it holds", async () => {
     // a Redis of its own: MONITOR on the shared one also streams every other test file's commands
     const own = await startPrivateRedis();
     const redis = new Redis(own.url);
@@ -212,8 +246,18 @@ describe('RateLimiter', () => {
     });
     try {
       const limiter = new RateLimiter(counted, prefix);
-      const limits = { requestsPerSecond: 0.01, requestBurst: 100, eventsPerSecond: 0.01, eventBurst: 10_000, tenantEventsPerSecond: 0.01, tenantEventBurst: 1000, eventsPerDay: 1e9 };
-      const decisions = await Promise.all(Array.from({ length: 80 }, (_, i) => limiter.take({ clientId: 'calls-client', keyId: `key_${i % 2}`, events: 1, limits })));
+      const limits = {
+        requestsPerSecond: 0.01,
+        requestBurst: 100,
+        eventsPerSecond: 0.01,
+        eventBurst: 10_000,
+        tenantEventsPerSecond: 0.01,
+        tenantEventBurst: 1000,
+        eventsPerDay: 1e9,
+      };
+      const decisions = await Promise.all(
+        Array.from({ length: 80 }, (_, i) => limiter.take({ clientId: 'calls-client', keyId: `key_${i % 2}`, events: 1, limits })),
+      );
       expect(decisions.every((d) => d.verdict === 'ok')).toBe(true);
       expect(scriptCalls).toBe(1);
       // a marker after the script: once the monitor shows it, it has shown everything the script did
@@ -243,7 +287,15 @@ describe('RateLimiter', () => {
 
   it('peek shows the state of the limits without taking from them', () =>
     withLimiter('peek', async (limiter) => {
-      const limits = { requestsPerSecond: 0.01, requestBurst: 3, eventsPerSecond: 0.01, eventBurst: 30, tenantEventsPerSecond: 0.01, tenantEventBurst: 1000, eventsPerDay: 100 };
+      const limits = {
+        requestsPerSecond: 0.01,
+        requestBurst: 3,
+        eventsPerSecond: 0.01,
+        eventBurst: 30,
+        tenantEventsPerSecond: 0.01,
+        tenantEventBurst: 1000,
+        eventsPerDay: 100,
+      };
       const req = { clientId: 'peek-client', keyId: 'key_peek', limits };
       expect((await limiter.take({ ...req, events: 10 })).verdict).toBe('ok');
       for (let i = 0; i < 3; i++) {

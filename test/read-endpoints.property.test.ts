@@ -34,32 +34,119 @@ afterAll(async () => {
 const percent = (s: string) => [...Buffer.from(s, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0').toUpperCase()}`).join('');
 
 const HOSTILE = [
-  '%00', 'a%00b', '%', '%Z', '%ZZ', '%E2%80%A6', '%E2%80', '%ED%A0%80', '%C0%80', '%FF', '%2500', '+', '&', '=', '.', '[]', '[0]', '%5B%5D',
-  '__proto__', 'constructor', 'prototype', '0000-01-01', '0000-12-31T00:00:00Z', '0001-01-01T00:30:00Z', '0001-01-01', '0001-01-01T00:00:00%2B01:00', '9999-12-31T23:59:59-05:00', '9999-12-31',
-  '-000001-01-01', '%2B275760-09-13', '2026-02-29', '2024-02-29', '2026-01-06T12:00:00Z', '2026-01-06T25:00', '1e999', 'NaN', '-1', '0', '1001', '99999999999999999999',
-  "'", '%27', '%22', '%5C', '\\', '%25', '_', 'hour', 'day', 'status', 'client', 'key', 'ERROR', 'x'.repeat(300), 'eyJhIjoxfQ', '..', '/',
+  '%00',
+  'a%00b',
+  '%',
+  '%Z',
+  '%ZZ',
+  '%E2%80%A6',
+  '%E2%80',
+  '%ED%A0%80',
+  '%C0%80',
+  '%FF',
+  '%2500',
+  '+',
+  '&',
+  '=',
+  '.',
+  '[]',
+  '[0]',
+  '%5B%5D',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '0000-01-01',
+  '0000-12-31T00:00:00Z',
+  '0001-01-01T00:30:00Z',
+  '0001-01-01',
+  '0001-01-01T00:00:00%2B01:00',
+  '9999-12-31T23:59:59-05:00',
+  '9999-12-31',
+  '-000001-01-01',
+  '%2B275760-09-13',
+  '2026-02-29',
+  '2024-02-29',
+  '2026-01-06T12:00:00Z',
+  '2026-01-06T25:00',
+  '1e999',
+  'NaN',
+  '-1',
+  '0',
+  '1001',
+  '99999999999999999999',
+  "'",
+  '%27',
+  '%22',
+  '%5C',
+  '\\',
+  '%25',
+  '_',
+  'hour',
+  'day',
+  'status',
+  'client',
+  'key',
+  'ERROR',
+  'x'.repeat(300),
+  'eyJhIjoxfQ',
+  '..',
+  '/',
 ];
 const NAMES = [
-  'from', 'to', 'status', 'environment', 'workflow', 'run_id', 'level', 'q', 'limit', 'cursor', 'group_by', 'metadata.region', 'metadata.', 'metadata.__proto__',
-  'metadata.constructor', 'metadata.a.b', '__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString', 'client', 'key', 'granularity', 'by', 'state',
-  'status%00', 'q[]', 'from[0]', '%71',
+  'from',
+  'to',
+  'status',
+  'environment',
+  'workflow',
+  'run_id',
+  'level',
+  'q',
+  'limit',
+  'cursor',
+  'group_by',
+  'metadata.region',
+  'metadata.',
+  'metadata.__proto__',
+  'metadata.constructor',
+  'metadata.a.b',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'hasOwnProperty',
+  'toString',
+  'client',
+  'key',
+  'granularity',
+  'by',
+  'state',
+  'status%00',
+  'q[]',
+  'from[0]',
+  '%71',
 ];
 
 const token = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...HOSTILE) },
   { weight: 1, arbitrary: fc.constantFrom('%00', 'a%00b', '%00x') },
   { weight: 2, arbitrary: fc.string({ maxLength: 12 }).map(percent) },
-  { weight: 2, arbitrary: fc.stringMatching(/^[A-Za-z0-9._~!$'()*,;:@\/-]{0,12}$/) },
+  { weight: 2, arbitrary: fc.stringMatching(/^[A-Za-z0-9._~!$'()*,;:@/-]{0,12}$/) },
 );
 const value = fc.array(token, { minLength: 1, maxLength: 3 }).map((parts) => parts.join(''));
 
 /** Query strings: mostly the endpoint's own parameters (so a bad value is not hidden behind an unknown name), some hostile names. */
 function queryString(own: string[]): fc.Arbitrary<string> {
-  const name = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...own) }, { weight: 2, arbitrary: fc.constantFrom(...NAMES) }, { weight: 1, arbitrary: value });
+  const name = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...own) },
+    { weight: 2, arbitrary: fc.constantFrom(...NAMES) },
+    { weight: 1, arbitrary: value },
+  );
   const pairs = fc.array(fc.tuple(name, fc.option(value, { nil: undefined, freq: 8 })), { minLength: 1, maxLength: 5 });
   return pairs.map((ps) => ps.map(([n, v]) => (v === undefined ? n : `${n}=${v}`)).join('&'));
 }
-const pathId = fc.oneof(fc.constantFrom('e1', '%00', 'a%00', '%ZZ', '%E2%80', '..', 'x'.repeat(300), '__proto__'), fc.string({ minLength: 1, maxLength: 10 }).map(percent));
+const pathId = fc.oneof(
+  fc.constantFrom('e1', '%00', 'a%00', '%ZZ', '%E2%80', '..', 'x'.repeat(300), '__proto__'),
+  fc.string({ minLength: 1, maxLength: 10 }).map(percent),
+);
 
 function get(base: string, path: string, headers: Record<string, string>): Promise<number> {
   const url = new URL(base);
@@ -109,8 +196,16 @@ describe('read endpoints never answer 5xx, whatever the query string', () => {
   it('NUL bytes and year-0 dates, once 500s, are 400s', async () => {
     const h = { 'x-api-key': owner.key };
     for (const path of [
-      '/api/v1/logs?q=a%00b', '/api/v1/logs?status=%00', '/api/v1/logs?metadata.region=%00', '/api/v1/logs/a%00b', '/api/v1/logs?from=0000-01-01',
-      '/api/v1/stats?from=0000-01-01', '/api/v1/stats?to=0001-01-02', '/api/v1/logs?__proto__=x', '/api/v1/logs?metadata.__proto__=x', '/api/v1/stats?constructor=x',
+      '/api/v1/logs?q=a%00b',
+      '/api/v1/logs?status=%00',
+      '/api/v1/logs?metadata.region=%00',
+      '/api/v1/logs/a%00b',
+      '/api/v1/logs?from=0000-01-01',
+      '/api/v1/stats?from=0000-01-01',
+      '/api/v1/stats?to=0001-01-02',
+      '/api/v1/logs?__proto__=x',
+      '/api/v1/logs?metadata.__proto__=x',
+      '/api/v1/stats?constructor=x',
       '/api/v1/logs?to=9999-12-31T23:00:00-05:00',
     ]) {
       expect(await get(stack.baseUrl, path, h), path).toBe(400);
@@ -119,7 +214,12 @@ describe('read endpoints never answer 5xx, whatever the query string', () => {
 
   it('admin reads refuse dates Postgres cannot store with 400', async () => {
     const h = { authorization: `Bearer ${adminKey}` };
-    for (const path of ['/admin/api/usage?from=0000-01-01T00:00:00Z', '/admin/api/usage?to=0000-12-31T00:00:00Z', '/admin/api/usage?from=9999-12-31T23:00:00-05:00', '/admin/api/usage?to=0001-01-01T05:00:00Z']) {
+    for (const path of [
+      '/admin/api/usage?from=0000-01-01T00:00:00Z',
+      '/admin/api/usage?to=0000-12-31T00:00:00Z',
+      '/admin/api/usage?from=9999-12-31T23:00:00-05:00',
+      '/admin/api/usage?to=0001-01-01T05:00:00Z',
+    ]) {
       expect(await get(admin.baseUrl, path, h), path).toBe(400);
     }
   });

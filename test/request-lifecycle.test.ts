@@ -7,7 +7,18 @@ import { Redis } from 'ioredis';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '@central-logger/errors';
-import { createLogger, createRegistry, koaLifecycle, listen, portOf, RequestCounters, RequestLifecycle, serveRaw, type Logger, type Registry } from '@central-logger/http';
+import {
+  createLogger,
+  createRegistry,
+  koaLifecycle,
+  listen,
+  portOf,
+  RequestCounters,
+  RequestLifecycle,
+  serveRaw,
+  type Logger,
+  type Registry,
+} from '@central-logger/http';
 import { generateKey, withChecksum } from '@central-logger/keys';
 import { hourOf, SEP, usageHashKey } from '@central-logger/usage';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
@@ -60,11 +71,21 @@ interface Route extends Request {
 // heartbeat is a plain Koa route with the same scope as the raw ingest route (logs:write)
 const routes: Route[] = [
   {
-    name: 'Koa: POST /api/v1/heartbeat', method: 'POST', path: '/api/v1/heartbeat', route: '/api/v1/heartbeat', body: '{}', okStatus: 200,
+    name: 'Koa: POST /api/v1/heartbeat',
+    method: 'POST',
+    path: '/api/v1/heartbeat',
+    route: '/api/v1/heartbeat',
+    body: '{}',
+    okStatus: 200,
     invalid: { method: 'GET', path: '/api/v1/logs?limit=nope', route: '/api/v1/logs', by: () => reader },
   },
   {
-    name: 'raw: POST /api/v1/logs', method: 'POST', path: '/api/v1/logs', route: '/api/v1/logs', body: JSON.stringify(event()), okStatus: 202,
+    name: 'raw: POST /api/v1/logs',
+    method: 'POST',
+    path: '/api/v1/logs',
+    route: '/api/v1/logs',
+    body: JSON.stringify(event()),
+    okStatus: 202,
     invalid: { method: 'POST', path: '/api/v1/logs', route: '/api/v1/logs', body: JSON.stringify({ environment: 'x' }), by: () => agent },
   },
 ];
@@ -81,13 +102,28 @@ interface Case {
 const cases: Case[] = [
   { name: 'accepted', key: () => agent.key, status: (r) => r.okStatus, usage: () => `k:${agent.record.id}${SEP}requests` },
   { name: 'no key', key: () => undefined, status: () => 401, error: 'api_key_required' },
-  { name: 'a wrong key of a known prefix', key: () => wrongSecret(agent.key), status: () => 401, error: 'invalid_api_key', usage: () => `p:${agent.record.prefix}${SEP}auth_failures` },
-  { name: 'a key without the scope', key: () => reader.key, status: () => 403, error: 'insufficient_scope', usage: () => `p:${reader.record.prefix}${SEP}rej:insufficient_scope` },
+  {
+    name: 'a wrong key of a known prefix',
+    key: () => wrongSecret(agent.key),
+    status: () => 401,
+    error: 'invalid_api_key',
+    usage: () => `p:${agent.record.prefix}${SEP}auth_failures`,
+  },
+  {
+    name: 'a key without the scope',
+    key: () => reader.key,
+    status: () => 403,
+    error: 'insufficient_scope',
+    usage: () => `p:${reader.record.prefix}${SEP}rej:insufficient_scope`,
+  },
   { name: 'an invalid request', key: () => undefined, status: () => 400, error: 'validation_failed' },
 ];
 
 function requestsCounted(registry: Registry, method: string, route: string, status: number): Promise<number> {
-  return registry.getSingleMetric('http_requests_total')!.get().then((m) => m.values.find((v) => v.labels.method === method && v.labels.route === route && v.labels.status === String(status))?.value ?? 0);
+  return registry
+    .getSingleMetric('http_requests_total')!
+    .get()
+    .then((m) => m.values.find((v) => v.labels.method === method && v.labels.route === route && v.labels.status === String(status))?.value ?? 0);
 }
 
 async function usageField(field: string): Promise<number> {

@@ -28,7 +28,7 @@ describe('retention job', () => {
   const partitionExists = async (name: string, sql = db.sql) => (await sql`select to_regclass(${name}) as r`)[0]!.r !== null;
   const partOf = (ms: number) => `workflow_logs_p${new Date(ms).toISOString().slice(0, 10).replaceAll('-', '')}`;
 
-  it('drops whole day partitions past the longest retention and deletes, in batches, rows past each client\'s own', async () => {
+  it("drops whole day partitions past the longest retention and deletes, in batches, rows past each client's own", async () => {
     const now = new Date();
     const long = await createTenant(db.sql, 'agent', 'long');
     const short = await createTenant(db.sql, 'agent', 'short');
@@ -94,10 +94,7 @@ describe('retention job', () => {
       await new Promise((r) => setTimeout(r, 50)); // the drop is now waiting for its lock
       // a writer arriving meanwhile waits at most the lock timeout, not until the read ends
       const started = Date.now();
-      const inserted = await Promise.race([
-        insertLogs(fresh.sql, [logRow(t.clientId)]),
-        new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 5_000)),
-      ]);
+      const inserted = await Promise.race([insertLogs(fresh.sql, [logRow(t.clientId)]), new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 5_000))]);
       expect(inserted).toBe(1);
       expect(Date.now() - started).toBeLessThan(2_000);
       const first = await run;
@@ -161,13 +158,13 @@ describe('ingest refuses events outside the accepted window', () => {
     await db?.drop();
   });
 
-  it('400 for an event older than the client\'s retention, 202 within it', async () => {
+  it("400 for an event older than the client's retention, 202 within it", async () => {
     const t = await createTenant(db.sql, 'agent');
     await setRetentionDays(db.sql, t.clientId, 7);
     const old = await postLogs(stack.baseUrl, t.key, [event(), event({ executed_at: new Date(Date.now() - 8 * DAY).toISOString() })]);
     expect(old.status).toBe(400);
     expect(old.body.error).toBe('validation_failed');
-    expect(old.body.details).toEqual([{ index: 1, field: 'executed_at', message: 'is older than this client\'s retention of 7 days' }]);
+    expect(old.body.details).toEqual([{ index: 1, field: 'executed_at', message: "is older than this client's retention of 7 days" }]);
     const recent = await postLogs(stack.baseUrl, t.key, event({ executed_at: new Date(Date.now() - 6 * DAY).toISOString() }));
     expect(recent.status).toBe(202);
   });
@@ -197,10 +194,14 @@ describe('central-logger client retention', () => {
   });
 
   const cli = (...args: string[]) =>
-    promisify(execFile)('node_modules/.bin/tsx', ['apps/admin/src/cli/main.ts', ...args], { env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, LOG_LEVEL: 'silent' } })
-      .then(({ stdout }) => ({ code: 0, out: stdout }), (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, out: err.stdout + err.stderr }));
+    promisify(execFile)('node_modules/.bin/tsx', ['apps/admin/src/cli/main.ts', ...args], {
+      env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, LOG_LEVEL: 'silent' },
+    }).then(
+      ({ stdout }) => ({ code: 0, out: stdout }),
+      (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, out: err.stdout + err.stderr }),
+    );
 
-  it('sets a client\'s retention_days, and refuses bad values and unknown clients', async () => {
+  it("sets a client's retention_days, and refuses bad values and unknown clients", async () => {
     const t = await createTenant(db.sql, 'agent');
     const ok = await cli('client', 'retention', t.clientId, '7');
     expect(ok).toMatchObject({ code: 0 });

@@ -26,7 +26,8 @@ afterAll(async () => {
 // ship needs no database: the CLI gets one it cannot reach
 const NO_DATABASE = { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' };
 const envFor = (t: Tenant, url = `${stack.baseUrl}/api/v1/logs`) => ({ ...NO_DATABASE, LOGGER_API_URL: url, LOGGER_API_KEY: t.key });
-const rowsOf = (clientId: string) => db.sql`select event_id, environment, status, level, message, workflow, metadata from workflow_logs where client_id = ${clientId} order by message`;
+const rowsOf = (clientId: string) =>
+  db.sql`select event_id, environment, status, level, message, workflow, metadata from workflow_logs where client_id = ${clientId} order by message`;
 // polls: a generous deadline costs nothing when the rows come, and a CLI started under tsx on a loaded machine takes 10 s and more
 const stored = async (clientId: string, n: number) => waitFor(async () => (await rowsOf(clientId)).length === n && rowsOf(clientId), 60_000, `${n} rows`);
 
@@ -35,15 +36,18 @@ describe('central-logger ship', () => {
     const t = await createTenant(db.sql, 'agent');
     // an ordinary program: console.log of text and objects, a pino-style JSON line, an error's stack
     const app = join(dir, 'app.js');
-    await writeFile(app, [
-      `console.log('a server started on port', 3000);`,
-      `console.log({ b: 1 });`,
-      `console.log(JSON.stringify({ level: 40, msg: 'c slow query', ms: 900 }));`,
-      `console.log('');`,
-      `console.error('d not shipped: stderr is not piped');`,
-      `console.log('{e looks like JSON but is not');`,
-      `console.log('    at f (/srv/app.js:1:2)');`,
-    ].join('\n'));
+    await writeFile(
+      app,
+      [
+        `console.log('a server started on port', 3000);`,
+        `console.log({ b: 1 });`,
+        `console.log(JSON.stringify({ level: 40, msg: 'c slow query', ms: 900 }));`,
+        `console.log('');`,
+        `console.error('d not shipped: stderr is not piped');`,
+        `console.log('{e looks like JSON but is not');`,
+        `console.log('    at f (/srv/app.js:1:2)');`,
+      ].join('\n'),
+    );
     const { stdout } = await promisify(execFile)('sh', ['-c', `node ${app} 2>/dev/null | ${ROOT}bin/central-logger ship --environment console`], {
       env: { ...process.env, ...envFor(t), ENV_FILE: 'none' },
       timeout: 90_000,

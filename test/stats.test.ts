@@ -18,7 +18,8 @@ beforeAll(async () => {
   stack = await startStack(db, {}, { worker: false });
   tenant = await createTenant(db.sql, 'reader');
   other = await createTenant(db.sql, 'owner');
-  const e = (d: Date, status: string, environment: string, workflow: string | null) => logRow(tenant.clientId, { executed_at: iso(d), status, environment, workflow });
+  const e = (d: Date, status: string, environment: string, workflow: string | null) =>
+    logRow(tenant.clientId, { executed_at: iso(d), status, environment, workflow });
   await seedLogs(db.sql, [
     e(at(-1, 0, 5), 'SUCCESS', 'prod', 'billing'),
     e(at(-1, 0, 50), 'FAILURE', 'prod', 'billing'),
@@ -41,12 +42,22 @@ describe('GET /api/v1/stats', () => {
     const res = await stats({ ...range, group_by: 'status' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ group_by: 'status', from: range.from, to: range.to, total: 4 });
-    expect(res.body.data).toEqual([{ key: 'SUCCESS', count: 3 }, { key: 'FAILURE', count: 1 }]);
+    expect(res.body.data).toEqual([
+      { key: 'SUCCESS', count: 3 },
+      { key: 'FAILURE', count: 1 },
+    ]);
   });
 
   it('counts by environment and by workflow (no workflow is null)', async () => {
-    expect((await stats({ ...range, group_by: 'environment' })).body.data).toEqual([{ key: 'prod', count: 3 }, { key: 'staging', count: 1 }]);
-    expect((await stats({ ...range, group_by: 'workflow' })).body.data).toEqual([{ key: 'billing', count: 2 }, { key: 'emails', count: 1 }, { key: null, count: 1 }]);
+    expect((await stats({ ...range, group_by: 'environment' })).body.data).toEqual([
+      { key: 'prod', count: 3 },
+      { key: 'staging', count: 1 },
+    ]);
+    expect((await stats({ ...range, group_by: 'workflow' })).body.data).toEqual([
+      { key: 'billing', count: 2 },
+      { key: 'emails', count: 1 },
+      { key: null, count: 1 },
+    ]);
   });
 
   it('counts by hour and by day in UTC buckets, oldest first', async () => {

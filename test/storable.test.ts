@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkShared, checkStorable } from '@central-logger/events';
 
 describe('checkShared: a value many events hold by reference, checked once', () => {
-  it('counts a checked value\'s size in each holder without walking it again, where as many levels are left', () => {
+  it("counts a checked value's size in each holder without walking it again, where as many levels are left", () => {
     const shared = { 'service.name': 'checkout', tags: ['a', 'b'] };
     const holder = (v: object) => ({ metadata: { resource: v } });
     const walked = checkStorable(holder({ ...shared, tags: [...shared.tags] }), 4);
@@ -22,6 +22,9 @@ describe('checkShared: a value many events hold by reference, checked once', () 
   it('remembers nothing for a value that fails: each holder finds and words the problem itself', () => {
     const shared = { key: 'lone \ud800' };
     expect(checkShared(shared, 2).problem).toMatchObject({ path: 'key' });
-    expect(checkStorable({ metadata: { resource: shared } }, 4).problem).toMatchObject({ path: 'metadata.resource.key', message: expect.stringMatching(/unpaired UTF-16 surrogate/) });
+    expect(checkStorable({ metadata: { resource: shared } }, 4).problem).toMatchObject({
+      path: 'metadata.resource.key',
+      message: expect.stringMatching(/unpaired UTF-16 surrogate/),
+    });
   });
 });

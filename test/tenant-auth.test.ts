@@ -53,8 +53,15 @@ describe('POST /api/v1/auth/login', () => {
     const res = await login(u.username, PASSWORD);
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 900, user: { id: u.id, username: u.username, role: 'owner', client_id: tenant.clientId } });
-    const [header, payload] = (res.body.access_token as string).split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+    expect(res.body).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 900,
+      user: { id: u.id, username: u.username, role: 'owner', client_id: tenant.clientId },
+    });
+    const [header, payload] = (res.body.access_token as string)
+      .split('.')
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
     expect(header.alg).toBe('HS256');
     expect(payload).toMatchObject({ sub: u.id, cid: tenant.clientId, role: 'owner' });
     expect(payload.exp - payload.iat).toBe(900);
@@ -126,7 +133,11 @@ describe('the per-address sign-in limit', () => {
   it('a parallel burst of 60 from one address, each a different username, checks at most 10 passwords', async () => {
     const compare = vi.spyOn(bcrypt, 'compare');
     try {
-      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => api(small.baseUrl, 'POST', '/api/v1/auth/login', undefined, { username: `guess_${i}`, password: 'a wrong guess here' })));
+      const answers = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          api(small.baseUrl, 'POST', '/api/v1/auth/login', undefined, { username: `guess_${i}`, password: 'a wrong guess here' }),
+        ),
+      );
       expect(answers.filter((a) => a.status !== 401 && a.status !== 429).map((a) => [a.status, a.body])).toEqual([]);
       expect(answers.filter((a) => a.status === 401)).toHaveLength(10);
       expect(answers.filter((a) => a.status === 429)).toHaveLength(50);
@@ -160,7 +171,11 @@ describe('access tokens on tenant endpoints', () => {
   it("a reader's token reads but is refused key management (403)", async () => {
     const token = await tokenOf((await user('reader')).username);
     expect((await call('GET', '/api/v1/logs', token)).status).toBe(200);
-    for (const [method, path] of [['GET', '/api/v1/keys'], ['POST', '/api/v1/keys'], ['POST', '/api/v1/auth/api-key']] as const) {
+    for (const [method, path] of [
+      ['GET', '/api/v1/keys'],
+      ['POST', '/api/v1/keys'],
+      ['POST', '/api/v1/auth/api-key'],
+    ] as const) {
       const res = await call(method, path, token, method === 'POST' ? { name: 'nope' } : undefined);
       expect(res.status).toBe(403);
       expect(res.body.error).toBe('insufficient_scope');
@@ -172,9 +187,19 @@ describe('access tokens on tenant endpoints', () => {
     const u = await user('owner');
     const token = await tokenOf(u.username);
     const [h, p, s] = token.split('.');
-    const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), role: 'owner', cid: 'someone_else' })).toString('base64url');
+    const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), role: 'owner', cid: 'someone_else' })).toString(
+      'base64url',
+    );
     const sign = (claims: Record<string, unknown>, secret: string, exp: number) =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(u.id).setJti('tok_x').setIssuer('central-logger').setAudience('central-logger:tenant').setIssuedAt(exp - 900).setExpirationTime(exp).sign(new TextEncoder().encode(secret));
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(u.id)
+        .setJti('tok_x')
+        .setIssuer('central-logger')
+        .setAudience('central-logger:tenant')
+        .setIssuedAt(exp - 900)
+        .setExpirationTime(exp)
+        .sign(new TextEncoder().encode(secret));
     const now = Math.floor(Date.now() / 1000);
     const bad = [
       `${h}.${forgedPayload}.${s}`,
@@ -213,14 +238,21 @@ describe('GET /api/v1/auth/me', () => {
 });
 
 describe('deactivation', () => {
-  it("deactivating a user ends its tokens within a second (announced on the key channel), and it cannot sign in", async () => {
+  it('deactivating a user ends its tokens within a second (announced on the key channel), and it cannot sign in', async () => {
     const u = await user('owner');
     const token = await tokenOf(u.username);
     expect((await call('GET', '/api/v1/logs', token)).status).toBe(200); // its state is now cached
     const { announced } = await deactivateUserEverywhere(db.sql, redis, u.id);
     expect(announced).toBe(true);
     const started = Date.now();
-    const res = await waitFor(async () => { const r = await call('GET', '/api/v1/logs', token); return r.status === 401 && r; }, ANNOUNCED_WITHIN_MS, 'the token to stop working');
+    const res = await waitFor(
+      async () => {
+        const r = await call('GET', '/api/v1/logs', token);
+        return r.status === 401 && r;
+      },
+      ANNOUNCED_WITHIN_MS,
+      'the token to stop working',
+    );
     expect(Date.now() - started).toBeLessThan(ANNOUNCED_WITHIN_MS);
     expect(res.body.message).toMatch(/deactivated/);
     expect((await login(u.username, PASSWORD)).status).toBe(401);
@@ -233,7 +265,14 @@ describe('deactivation', () => {
     expect((await call('GET', '/api/v1/logs', token)).status).toBe(200);
     const { announced } = await setClientActiveEverywhere(db.sql, redis, other.clientId, false);
     expect(announced).toBe(true);
-    const res = await waitFor(async () => { const r = await call('GET', '/api/v1/logs', token); return r.status === 401 && r; }, ANNOUNCED_WITHIN_MS, 'the token to stop working');
+    const res = await waitFor(
+      async () => {
+        const r = await call('GET', '/api/v1/logs', token);
+        return r.status === 401 && r;
+      },
+      ANNOUNCED_WITHIN_MS,
+      'the token to stop working',
+    );
     expect(res.body.error).toBe('client_inactive');
     expect((await login(u.username, PASSWORD)).status).toBe(401);
   });

@@ -26,7 +26,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const invite = (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${ownerToken}` }) => api(stack.baseUrl, 'POST', '/api/v1/auth/invites', undefined, body, headers);
+const invite = (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${ownerToken}` }) =>
+  api(stack.baseUrl, 'POST', '/api/v1/auth/invites', undefined, body, headers);
 const accept = (token: string, password = PASSWORD) => api(stack.baseUrl, 'POST', '/api/v1/auth/invites/accept', undefined, { token, password });
 const login = (username: string, password = PASSWORD) => api(stack.baseUrl, 'POST', '/api/v1/auth/login', undefined, { username, password });
 

@@ -90,7 +90,10 @@ describe('usage counting and roll-up', () => {
 
     const from = new Date(Date.now() - 3 * 3_600_000);
     const to = new Date(Date.now() + 3_600_000);
-    for (const [tenant, expected] of [[a, ea], [b, eb]] as const) {
+    for (const [tenant, expected] of [
+      [a, ea],
+      [b, eb],
+    ] as const) {
       const rows = await queryUsage(db.sql, { clientId: tenant.clientId, from, to, granularity: 'day' });
       const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((s, r) => s + f(r), 0);
       const rejected: Record<string, number> = {};
@@ -125,7 +128,12 @@ describe('usage counting and roll-up', () => {
           c.close();
         },
       });
-      const res = await fetch(`${stack.baseUrl}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': t.key, ...headers }, body: stream, duplex: 'half' } as RequestInit);
+      const res = await fetch(`${stack.baseUrl}/api/v1/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': t.key, ...headers },
+        body: stream,
+        duplex: 'half',
+      } as RequestInit);
       expect(res.headers.get('x-request-id')).toBeTruthy();
       return res.status;
     };
@@ -136,7 +144,8 @@ describe('usage counting and roll-up', () => {
     const expected = { requests: 2, events: 5, bytes: plain.length + zipped.length };
     const totals = async () => {
       await stack.worker!.insights.rollUp();
-      const [row] = await db.sql`select sum(requests)::int as requests, sum(events_accepted)::int as events, sum(bytes)::int as bytes from usage_hourly where client_id = ${t.clientId}`;
+      const [row] =
+        await db.sql`select sum(requests)::int as requests, sum(events_accepted)::int as events, sum(bytes)::int as bytes from usage_hourly where client_id = ${t.clientId}`;
       return row;
     };
     await waitFor(async () => (await totals())?.requests === 2, 5_000, 'both requests to be counted');
@@ -154,7 +163,10 @@ describe('usage counting and roll-up', () => {
     const queue = new Queue(INSIGHTS.queue, { connection, prefix: stack.env.QUEUE_PREFIX });
     try {
       const schedulers = await queue.getJobSchedulers();
-      expect(schedulers.map((s) => [s.key, s.every]).sort()).toEqual([[INSIGHTS.alertsScheduler, 3_600_000], [INSIGHTS.rollupScheduler, 3_600_000]]);
+      expect(schedulers.map((s) => [s.key, s.every]).sort()).toEqual([
+        [INSIGHTS.alertsScheduler, 3_600_000],
+        [INSIGHTS.rollupScheduler, 3_600_000],
+      ]);
     } finally {
       await queue.close();
       connection.disconnect();
@@ -207,7 +219,11 @@ describe('usage counting and roll-up', () => {
     // a server that accepts the connection and never answers a command
     const silent = createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const hung = new Redis((silent.address() as AddressInfo).port, '127.0.0.1', { enableReadyCheck: false, maxRetriesPerRequest: null, retryStrategy: () => null });
+    const hung = new Redis((silent.address() as AddressInfo).port, '127.0.0.1', {
+      enableReadyCheck: false,
+      maxRetriesPerRequest: null,
+      retryStrategy: () => null,
+    });
     hung.on('error', () => {});
     const counter = new UsageCounter(hung, '{never}');
     const app = new Koa();
@@ -223,7 +239,10 @@ describe('usage counting and roll-up', () => {
       expect(res.status).toBe(202);
       // and the count was sent, just never confirmed
       let settled = false;
-      void counter.record({ subject: { keyId: 'key_x' }, bytes: 0, eventsAccepted: 0, authFailure: false, rateLimited: false }).finally(() => (settled = true)).catch(() => {}); // rejected once the connection closes, after the check
+      void counter
+        .record({ subject: { keyId: 'key_x' }, bytes: 0, eventsAccepted: 0, authFailure: false, rateLimited: false })
+        .finally(() => (settled = true))
+        .catch(() => {}); // rejected once the connection closes, after the check
       await new Promise((r) => setTimeout(r, 100));
       expect(settled).toBe(false);
     } finally {
@@ -238,7 +257,13 @@ describe('usage counting and roll-up', () => {
     try {
       const t = await createTenant(db.sql, 'agent', 'usage_d');
       const statuses = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => postLogs(i % 2 ? other.baseUrl : stack.baseUrl, t.key, Array.from({ length: 1 + (i % 3) }, () => event())).then((r) => r.status)),
+        Array.from({ length: 40 }, (_, i) =>
+          postLogs(
+            i % 2 ? other.baseUrl : stack.baseUrl,
+            t.key,
+            Array.from({ length: 1 + (i % 3) }, () => event()),
+          ).then((r) => r.status),
+        ),
       );
       expect(statuses.every((s) => s === 202)).toBe(true);
       await waitFor(() => stack.drained(), 10_000, 'the queue to drain');
@@ -264,9 +289,20 @@ describe('UsageCounter', () => {
     });
     try {
       const counter = new UsageCounter(counted, prefix);
-      await Promise.all(Array.from({ length: 50 }, (_, i) => counter.record({ subject: { keyId: 'key_a' }, address: '10.0.0.1', bytes: 10, eventsAccepted: i % 2, authFailure: false, rateLimited: i === 0 })));
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          counter.record({ subject: { keyId: 'key_a' }, address: '10.0.0.1', bytes: 10, eventsAccepted: i % 2, authFailure: false, rateLimited: i === 0 }),
+        ),
+      );
       expect(calls).toBe(1);
-      await counter.record({ subject: { prefix: 'clk_x' }, bytes: 0, eventsAccepted: 0, authFailure: true, rateLimited: false, rejected: { reason: 'invalid_api_key', events: 1 } });
+      await counter.record({
+        subject: { prefix: 'clk_x' },
+        bytes: 0,
+        eventsAccepted: 0,
+        authFailure: true,
+        rateLimited: false,
+        rejected: { reason: 'invalid_api_key', events: 1 },
+      });
       expect(calls).toBe(2);
       const hash = await redis.hgetall(usageHashKey(prefix, hourOf(Date.now())));
       expect(hash).toEqual({

@@ -109,7 +109,14 @@ export const authFlood: AbuseScenario = {
     const base = `http://127.0.0.1:${port}`;
     const metricsBase = `http://127.0.0.1:${metricsPort}`;
     const child = startChild('ingest-api', 'apps/ingest-api/src/main.ts', {
-      DATABASE_URL: dbUrl, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', INGEST_PORT: String(port), INGEST_METRICS_PORT: String(metricsPort), TRUST_PROXY: 'true', BCRYPT_COST: String(BCRYPT_COST),
+      DATABASE_URL: dbUrl,
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      LOG_LEVEL: 'warn',
+      INGEST_PORT: String(port),
+      INGEST_METRICS_PORT: String(metricsPort),
+      TRUST_PROXY: 'true',
+      BCRYPT_COST: String(BCRYPT_COST),
     });
     try {
       await migrate(sql);
@@ -126,7 +133,10 @@ export const authFlood: AbuseScenario = {
       // 600 attack requests at once, from a process of their own (an attacker is another machine: its
       // 600 connections must not slow the victims' client); the victims start at the same moment
       const started = performance.now();
-      const flood = attack(base, Array.from({ length: FLOOD }, () => wrongSecret(flooded.record.prefix)));
+      const flood = attack(
+        base,
+        Array.from({ length: FLOOD }, () => wrongSecret(flooded.record.prefix)),
+      );
       const withAttack = await victims(base, during, 'with');
       const floodAnswers = await flood;
       const floodMs = performance.now() - started;
@@ -134,7 +144,7 @@ export const authFlood: AbuseScenario = {
       const count = (s: number) => floodAnswers.filter((a) => a.status === s).length;
       return {
         name: this.name,
-        victimMeasures: 'another tenant\'s first request with a fresh (uncached) key',
+        victimMeasures: "another tenant's first request with a fresh (uncached) key",
         without: latencyStats(without.map((a) => a.ms)),
         with: latencyStats(withAttack.map((a) => a.ms)),
         notes: [

@@ -30,7 +30,11 @@ async function agentKey(sql: Sql, id: string): Promise<string> {
 }
 
 const post = (url: string, key: string, body: string | Buffer, gzip = false) =>
-  fetch(`${url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key, ...(gzip ? { 'content-encoding': 'gzip' } : {}) }, body });
+  fetch(`${url}/api/v1/logs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': key, ...(gzip ? { 'content-encoding': 'gzip' } : {}) },
+    body,
+  });
 
 /** The victim for `seconds`: /health, then a single-event POST, in turn; milliseconds of each, and the answers that were not 2xx. */
 async function victim(url: string, key: string, seconds: number): Promise<number[] & { failed: Record<string, number> }> {
@@ -38,7 +42,10 @@ async function victim(url: string, key: string, seconds: number): Promise<number
   const end = Date.now() + seconds * 1000;
   for (let i = 0; Date.now() < end; i++) {
     const started = performance.now();
-    const res = i % 2 === 0 ? await fetch(`${url}/health`) : await post(url, key, JSON.stringify({ environment: 'bench', executed_at: new Date().toISOString(), status: 'SUCCESS', message: `victim ${i}` }));
+    const res =
+      i % 2 === 0
+        ? await fetch(`${url}/health`)
+        : await post(url, key, JSON.stringify({ environment: 'bench', executed_at: new Date().toISOString(), status: 'SUCCESS', message: `victim ${i}` }));
     await res.arrayBuffer();
     if (res.status >= 300) ms.failed[res.status] = (ms.failed[res.status] ?? 0) + 1;
     ms.push(performance.now() - started);
@@ -68,7 +75,9 @@ process.stdout.write(JSON.stringify({ ms, statuses }));
 /** AT_ONCE bombs in flight for `seconds`, from a child process; each refusal's time and status. */
 function attack(url: string, key: string, seconds: number): Promise<{ ms: number[]; statuses: Record<string, number> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', ATTACKER, url, key, String(AT_ONCE), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', ATTACKER, url, key, String(AT_ONCE), String(seconds)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.on('error', reject);
@@ -86,10 +95,18 @@ export const nestingBomb: AbuseScenario = {
     const prefix = `{abuse${randomBytes(3).toString('hex')}}`;
     const port = await freePort();
     const ingest = startChild('ingest-api', 'apps/ingest-api/src/main.ts', {
-      ...productionSecrets(), DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: prefix, BCRYPT_COST: '4',
-      INGEST_PORT: String(port), MAX_METADATA_DEPTH, INGEST_METRICS_PORT: String(await freePort()),
+      ...productionSecrets(),
+      DATABASE_URL,
+      REDIS_URL,
+      LOG_LEVEL: 'warn',
+      QUEUE_PREFIX: prefix,
+      BCRYPT_COST: '4',
+      INGEST_PORT: String(port),
+      MAX_METADATA_DEPTH,
+      INGEST_METRICS_PORT: String(await freePort()),
       // the victim's own rate limit must not be what it measures
-      RATE_KEY_REQUESTS_PER_SECOND: '100000', RATE_KEY_REQUEST_BURST: '100000',
+      RATE_KEY_REQUESTS_PER_SECOND: '100000',
+      RATE_KEY_REQUEST_BURST: '100000',
     });
     try {
       const url = `http://127.0.0.1:${port}`;

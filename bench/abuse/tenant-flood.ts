@@ -18,7 +18,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { createClient, createSql, dropDatabase, ensureDatabase, migrate, type Sql } from '@central-logger/db';
 import { createKey } from '@central-logger/keys';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { deleteKeysUnder, openLogsQueue, type EventGroup } from '@central-logger/queue';
 import { freePort, productionSecrets, startChild, waitHealthy, type Child } from '../ingest/processes.js';
 import { latencyStats, type AbuseResult, type AbuseScenario, type LatencyStats } from './scenario.js';
@@ -30,7 +30,16 @@ const KEYS = Number(process.env.FLOOD_KEYS ?? 4);
 const DATABASE_URL = process.env.BENCH_FLOOD_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cl_bench_tenant_flood';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const event = (i: number) => ({ environment: 'bench', executed_at: new Date().toISOString(), status: 'SUCCESS', workflow: 'wf', level: 'info', message: `flood event ${i}`, duration_ms: 3, metadata: { n: i } });
+const event = (i: number) => ({
+  environment: 'bench',
+  executed_at: new Date().toISOString(),
+  status: 'SUCCESS',
+  workflow: 'wf',
+  level: 'info',
+  message: `flood event ${i}`,
+  duration_ms: 3,
+  metadata: { n: i },
+});
 const batch = JSON.stringify(Array.from({ length: 100 }, (_, i) => event(i)));
 
 async function tenantKeys(sql: Sql, id: string, n: number): Promise<string[]> {
@@ -49,13 +58,21 @@ async function victim(url: string, key: string, rps: number, seconds: number, ta
   const end = Date.now() + seconds * 1000;
   for (let i = 0; Date.now() < end; i++) {
     const sent = performance.now();
-    sends.push(fetch(`${url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify({ ...event(i), event_id: `${tag}-${i}` }) })
-      .then(async (res) => {
-        answerMs.push(performance.now() - sent);
-        if (res.status === 202) ids.push(`${tag}-${i}`);
-        else refused++;
-        await res.arrayBuffer();
-      }, () => void refused++));
+    sends.push(
+      fetch(`${url}/api/v1/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key },
+        body: JSON.stringify({ ...event(i), event_id: `${tag}-${i}` }),
+      }).then(
+        async (res) => {
+          answerMs.push(performance.now() - sent);
+          if (res.status === 202) ids.push(`${tag}-${i}`);
+          else refused++;
+          await res.arrayBuffer();
+        },
+        () => void refused++,
+      ),
+    );
     await new Promise((r) => setTimeout(r, 1000 / rps));
   }
   await Promise.all(sends);
@@ -64,10 +81,16 @@ async function victim(url: string, key: string, rps: number, seconds: number, ta
 
 /** The flood: `CONNECTIONS` connections spread over the flooder's keys, 100-event batches, for `seconds`. */
 async function flood(url: string, keys: string[], seconds: number): Promise<Record<string, number>> {
-  const runs = keys.map((key) => autocannon({
-    url: `${url}/api/v1/logs`, method: 'POST', connections: Math.ceil(CONNECTIONS / keys.length), duration: seconds,
-    headers: { 'content-type': 'application/json', 'x-api-key': key }, body: batch,
-  }));
+  const runs = keys.map((key) =>
+    autocannon({
+      url: `${url}/api/v1/logs`,
+      method: 'POST',
+      connections: Math.ceil(CONNECTIONS / keys.length),
+      duration: seconds,
+      headers: { 'content-type': 'application/json', 'x-api-key': key },
+      body: batch,
+    }),
+  );
   const statuses: Record<string, number> = {};
   for (const r of await Promise.all(runs)) for (const [k, v] of Object.entries(r.statusCodeStats ?? {})) statuses[k] = (statuses[k] ?? 0) + (v.count ?? 0);
   return statuses;
@@ -91,7 +114,8 @@ async function waitStored(sql: Sql, clientId: string, expected: number, timeoutM
 }
 
 async function victimLatency(sql: Sql, clientId: string, ids: string[]): Promise<LatencyStats> {
-  const rows = await sql`select extract(epoch from stored_at - received_at) * 1000 as ms from workflow_logs where client_id = ${clientId} and event_id = any(${ids})`;
+  const rows =
+    await sql`select extract(epoch from stored_at - received_at) * 1000 as ms from workflow_logs where client_id = ${clientId} and event_id = any(${ids})`;
   return latencyStats(rows.map((r) => Number(r.ms)));
 }
 
@@ -112,7 +136,8 @@ async function flooderLatency(sql: Sql, clientId: string): Promise<string> {
 async function victimJobTimes(queue: Queue): Promise<string> {
   const jobs = (await queue.getCompleted(0, 999)).filter((j) => j && (j.data.groups as EventGroup[]).some((g) => g.client_id === 'victim'));
   if (jobs.length === 0) return 'no victim job among the last 1,000 completed';
-  const received = (j: (typeof jobs)[number]) => Math.min(...(j.data.groups as EventGroup[]).filter((g) => g.client_id === 'victim').map((g) => Date.parse(g.received_at)));
+  const received = (j: (typeof jobs)[number]) =>
+    Math.min(...(j.data.groups as EventGroup[]).filter((g) => g.client_id === 'victim').map((g) => Date.parse(g.received_at)));
   const part = (f: (j: (typeof jobs)[number]) => number) => {
     const s = latencyStats(jobs.map(f));
     return `p50 ${Math.round(s.p50Ms)} / p99 ${Math.round(s.p99Ms)} ms`;
@@ -131,8 +156,13 @@ async function run(): Promise<AbuseResult> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const extra = process.env.FLOOD_ENV ? (JSON.parse(process.env.FLOOD_ENV) as Record<string, string>) : {};
   const env = {
-    ...productionSecrets(), DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{flood${randomBytes(3).toString('hex')}}`,
-    INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort),
+    ...productionSecrets(),
+    DATABASE_URL,
+    REDIS_URL,
+    LOG_LEVEL: 'warn',
+    QUEUE_PREFIX: `{flood${randomBytes(3).toString('hex')}}`,
+    INGEST_PORT: String(port),
+    WORKER_METRICS_PORT: String(metricsPort),
     // the per-key and per-tenant rates stay at their defaults: the flooder is within its limits; only the daily quota is out of the way
     RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
     ...extra,

@@ -52,7 +52,11 @@ const rows = [
   ['tsx (sources)', nsPerCall(underTsx.namedClosures), nsPerCall(underTsx.methodsOfOneObject)],
   ['tsc (dist)', nsPerCall(compiled.namedClosures), nsPerCall(compiled.methodsOfOneObject)],
 ];
-console.log(`\nSix listeners created per call, ${CALLS.toLocaleString('en-US')} calls × ${ROUNDS} rounds, median; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `\nSix listeners created per call, ${CALLS.toLocaleString('en-US')} calls × ${ROUNDS} rounds, median; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 console.log(`tsx wraps named functions in __name(): ${wrapped ? 'yes' : 'no'}\n`);
 console.log('| compiled by | named closures, ns/call | methods of one object, ns/call |\n| --- | --- | --- |');
 for (const [by, closures, methods] of rows) console.log(`| ${by} | ${(closures as number).toFixed(1)} | ${(methods as number).toFixed(1)} |`);

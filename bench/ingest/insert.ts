@@ -14,8 +14,18 @@ const CLIENT = 'bench-insert';
 
 const rowsOf = (batch: number): LogRow[] =>
   Array.from({ length: ROWS }, (_, i) => ({
-    client_id: CLIENT, event_id: `evt_${batch}_${i}_${Date.now()}`, received_at: new Date().toISOString(), executed_at: new Date().toISOString(),
-    environment: 'bench', status: 'SUCCESS', workflow: 'wf', run_id: null, level: 'info', message: `bench event ${i}`, duration_ms: 12.5, metadata: { bench: true, n: i },
+    client_id: CLIENT,
+    event_id: `evt_${batch}_${i}_${Date.now()}`,
+    received_at: new Date().toISOString(),
+    executed_at: new Date().toISOString(),
+    environment: 'bench',
+    status: 'SUCCESS',
+    workflow: 'wf',
+    run_id: null,
+    level: 'info',
+    message: `bench event ${i}`,
+    duration_ms: 12.5,
+    metadata: { bench: true, n: i },
   }));
 
 const sql = createSql(DATABASE_URL, { max: 1, applicationName: 'bench-insert' });
@@ -32,7 +42,9 @@ try {
   const n = ROWS * STATEMENTS;
   const wall = ((performance.now() - started) * 1000) / n;
   const pg = ((postgres.cpuSeconds() - pgBefore) * 1e6) / n;
-  console.log(`insertLogs: ${((used.user + used.system) / n).toFixed(2)} µs node CPU, ${pg.toFixed(1)} µs Postgres CPU, ${wall.toFixed(2)} µs wall per row (${STATEMENTS} × ${ROWS} rows)`);
+  console.log(
+    `insertLogs: ${((used.user + used.system) / n).toFixed(2)} µs node CPU, ${pg.toFixed(1)} µs Postgres CPU, ${wall.toFixed(2)} µs wall per row (${STATEMENTS} × ${ROWS} rows)`,
+  );
 } finally {
   await sql`delete from workflow_logs where client_id = ${CLIENT}`;
   await sql.end();

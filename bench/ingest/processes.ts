@@ -80,7 +80,10 @@ export function startChild(name: string, entry: string, env: Record<string, stri
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child there (open in Chrome DevTools)
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${name}`] : [];
   // ENV_FILE none: a developer's .env must not change what is measured
-  const proc = spawn(process.execPath, [...prof, ...nodeArgsFor(entry, mode)], { env: { ...process.env, ENV_FILE: 'none', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc = spawn(process.execPath, [...prof, ...nodeArgsFor(entry, mode)], {
+    env: { ...process.env, ENV_FILE: 'none', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   let peak = 0;
   const sample = () => {
     try {

@@ -41,19 +41,39 @@ export function printReport(r: Report): void {
   const [batched, single, naive] = r.scenarios;
   const rows = [
     ['scenario', 'req/s (202)', 'events/s persisted', 'p50 ms', 'p99 ms', 'drain s', 'accepted', 'stored', 'other answers'],
-    ...r.scenarios.map((s) => [s.name, fmt(s.requestsPerS), fmt(s.persistedPerS), fmt(s.p50, 1), fmt(s.p99, 1), fmt(s.drainS, 1), fmt(s.accepted), fmt(s.stored), otherAnswers(s)]),
+    ...r.scenarios.map((s) => [
+      s.name,
+      fmt(s.requestsPerS),
+      fmt(s.persistedPerS),
+      fmt(s.p50, 1),
+      fmt(s.p99, 1),
+      fmt(s.drainS, 1),
+      fmt(s.accepted),
+      fmt(s.stored),
+      otherAnswers(s),
+    ]),
     // measured only when the batched scenario ran (BENCH_ONLY=single skips it)
     ...(r.ceilingRows > 0 ? [[`COPY ceiling (${fmt(r.ceilingRows)} rows)`, '', fmt(r.ceiling), '', '', '', '', '', '']] : []),
   ];
-  console.log(`\nIngest benchmark: ${r.cores} cores, ${r.connections} connections, ${r.durationS} s per scenario (naive: ${naive?.seconds ?? '-'} s); apps run from ${r.mode === 'dist' ? 'the compiled build (plain node)' : 'their sources (tsx)'}\n`);
+  console.log(
+    `\nIngest benchmark: ${r.cores} cores, ${r.connections} connections, ${r.durationS} s per scenario (naive: ${naive?.seconds ?? '-'} s); apps run from ${r.mode === 'dist' ? 'the compiled build (plain node)' : 'their sources (tsx)'}\n`,
+  );
   console.log(rows.map((row, i) => `| ${row.join(' | ')} |${i === 0 ? `\n|${row.map(() => ' --- ').join('|')}|` : ''}`).join('\n'));
-  console.log('\nCPU per 1,000 stored events (ms) by process (load and drain; postgres and redis: all their processes on this machine); mean events per queue job; mean rows per INSERT:');
+  console.log(
+    '\nCPU per 1,000 stored events (ms) by process (load and drain; postgres and redis: all their processes on this machine); mean events per queue job; mean rows per INSERT:',
+  );
   for (const s of r.scenarios) {
     const perEvents = (v: number) => fmt((1000 * 1000 * v) / Math.max(1, s.stored), 1);
-    const cpu = [...Object.entries(s.cpu).map(([k, v]) => `${k} ${perEvents(v)}`), `all ${perEvents(Object.values(s.cpu).reduce((a, b) => a + b, 0))}`].join(', ');
+    const cpu = [...Object.entries(s.cpu).map(([k, v]) => `${k} ${perEvents(v)}`), `all ${perEvents(Object.values(s.cpu).reduce((a, b) => a + b, 0))}`].join(
+      ', ',
+    );
     console.log(`  ${s.name}: ${cpu}${s.eventsPerJob ? `; ${fmt(s.eventsPerJob, 1)} events/job; ${fmt(s.rowsPerInsert)} rows/INSERT` : ''}`);
   }
-  console.log(`\nPeak RSS: ${Object.entries(r.rss).map(([k, v]) => `${k} ${fmt(v)} MB`).join(', ')}\n`);
+  console.log(
+    `\nPeak RSS: ${Object.entries(r.rss)
+      .map(([k, v]) => `${k} ${fmt(v)} MB`)
+      .join(', ')}\n`,
+  );
   if (!batched || !single || !naive) return;
   const targets: Array<[string, boolean]> = [
     [`batched ≥ 40% of COPY: ${fmt((100 * batched.persistedPerS) / r.ceiling, 1)}%`, batched.persistedPerS >= 0.4 * r.ceiling],
@@ -70,7 +90,9 @@ export function printReport(r: Report): void {
 }
 
 function otherAnswers(s: Scenario): string {
-  const other = Object.entries(s.statuses).filter(([k]) => k !== '202').map(([k, v]) => `${k}×${v}`);
+  const other = Object.entries(s.statuses)
+    .filter(([k]) => k !== '202')
+    .map(([k, v]) => `${k}×${v}`);
   if (s.errors) other.push(`errors×${s.errors}`);
   return other.join(' ') || '-';
 }

@@ -27,7 +27,16 @@ const ONLY = process.env.BENCH_ONLY;
 // what every scenario also costs the machine: the shared servers and the load generator
 const SHARED_METERS = [commandMeter('postgres', 'postgres'), commandMeter('redis', 'redis-server'), selfMeter('autocannon')];
 
-const event = (i: number) => ({ environment: 'bench', executed_at: new Date().toISOString(), status: 'SUCCESS', workflow: 'wf', level: 'info', message: `bench event ${i}`, duration_ms: 12.5, metadata: { bench: true, n: i } });
+const event = (i: number) => ({
+  environment: 'bench',
+  executed_at: new Date().toISOString(),
+  status: 'SUCCESS',
+  workflow: 'wf',
+  level: 'info',
+  message: `bench event ${i}`,
+  duration_ms: 12.5,
+  metadata: { bench: true, n: i },
+});
 const body = (events: number) => JSON.stringify(events === 1 ? event(0) : Array.from({ length: events }, (_, i) => event(i)));
 
 async function tenant(sql: Sql, id: string): Promise<string> {
@@ -45,15 +54,29 @@ async function histogram(url: string | undefined, name: string): Promise<{ sum: 
 }
 
 /** Drives `url` for `seconds`, then waits until Postgres holds every accepted event. */
-async function scenario(name: string, sql: Sql, url: string, key: string, clientId: string, eventsPerRequest: number, seconds: number, services: CpuMeter[], metrics?: { worker: string; ingest: string }): Promise<Scenario> {
+async function scenario(
+  name: string,
+  sql: Sql,
+  url: string,
+  key: string,
+  clientId: string,
+  eventsPerRequest: number,
+  seconds: number,
+  services: CpuMeter[],
+  metrics?: { worker: string; ingest: string },
+): Promise<Scenario> {
   const workerMetrics = metrics?.worker;
   const meters = [...services, ...SHARED_METERS];
   const cpuBefore = meters.map((c) => c.cpuSeconds());
   const jobsBefore = await histogram(metrics?.ingest, 'ingest_group_commit_job_events');
   const batchesBefore = await histogram(workerMetrics, 'worker_batch_rows');
   const result = await autocannon({
-    url: `${url}/api/v1/logs`, method: 'POST', connections: CONNECTIONS, duration: seconds,
-    headers: { 'content-type': 'application/json', 'x-api-key': key }, body: body(eventsPerRequest),
+    url: `${url}/api/v1/logs`,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: { 'content-type': 'application/json', 'x-api-key': key },
+    body: body(eventsPerRequest),
   });
   const loadEnded = performance.now();
   const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([k, v]) => [k, v.count ?? 0]));
@@ -72,10 +95,16 @@ async function scenario(name: string, sql: Sql, url: string, key: string, client
     cpu,
     eventsPerJob: (jobs.sum - jobsBefore.sum) / Math.max(1, jobs.count - jobsBefore.count),
     rowsPerInsert: (batches.sum - batchesBefore.sum) / Math.max(1, batches.count - batchesBefore.count),
-    name, eventsPerRequest, seconds, accepted, stored, drainS,
+    name,
+    eventsPerRequest,
+    seconds,
+    accepted,
+    stored,
+    drainS,
     requestsPerS: accepted / eventsPerRequest / seconds,
     persistedPerS: stored / (seconds + drainS),
-    p50: result.latency.p50, p99: result.latency.p99,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
     statuses,
     errors: result.errors + result.timeouts,
   };
@@ -91,10 +120,21 @@ async function main(): Promise<void> {
 
   const [port, metricsPort, ingestMetricsPort] = [await freePort(), await freePort(), await freePort()];
   const env = {
-    ...productionSecrets(), DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{bench${randomBytes(3).toString('hex')}}`,
-    INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort), INGEST_METRICS_PORT: String(ingestMetricsPort),
-    RATE_KEY_REQUESTS_PER_SECOND: '1000000', RATE_KEY_REQUEST_BURST: '1000000', RATE_KEY_EVENTS_PER_SECOND: '100000000', RATE_KEY_EVENT_BURST: '100000000', RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
-    RATE_TENANT_EVENTS_PER_SECOND: '100000000', RATE_TENANT_EVENT_BURST: '100000000',
+    ...productionSecrets(),
+    DATABASE_URL,
+    REDIS_URL,
+    LOG_LEVEL: 'warn',
+    QUEUE_PREFIX: `{bench${randomBytes(3).toString('hex')}}`,
+    INGEST_PORT: String(port),
+    WORKER_METRICS_PORT: String(metricsPort),
+    INGEST_METRICS_PORT: String(ingestMetricsPort),
+    RATE_KEY_REQUESTS_PER_SECOND: '1000000',
+    RATE_KEY_REQUEST_BURST: '1000000',
+    RATE_KEY_EVENTS_PER_SECOND: '100000000',
+    RATE_KEY_EVENT_BURST: '100000000',
+    RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
+    RATE_TENANT_EVENTS_PER_SECOND: '100000000',
+    RATE_TENANT_EVENT_BURST: '100000000',
   };
   const children: Child[] = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];
   const scenarios: Scenario[] = [];
@@ -135,7 +175,9 @@ async function main(): Promise<void> {
   try {
     await waitHealthy(`http://127.0.0.1:${naivePort}/health`);
     console.error(`naive baseline: ${CONNECTIONS} connections × ${NAIVE_DURATION_S} s …`);
-    scenarios.push(await scenario('naive baseline (single event)', sql, `http://127.0.0.1:${naivePort}`, keys.naive, 'bench-naive', 1, NAIVE_DURATION_S, [naive]));
+    scenarios.push(
+      await scenario('naive baseline (single event)', sql, `http://127.0.0.1:${naivePort}`, keys.naive, 'bench-naive', 1, NAIVE_DURATION_S, [naive]),
+    );
   } finally {
     await naive.stop();
   }

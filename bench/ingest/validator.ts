@@ -3,20 +3,37 @@
 import { eventSchema, fastParseEvent, toQueuedEvent, validateBatch } from '@central-logger/events';
 import { parsePersistLogsJob, persistLogsJob } from '@central-logger/queue';
 
-const event = (i: number) => ({ environment: 'bench', executed_at: new Date().toISOString(), status: 'SUCCESS', workflow: 'wf', level: 'info', message: `bench event ${i}`, duration_ms: 12.5, metadata: { bench: true, n: i } });
+const event = (i: number) => ({
+  environment: 'bench',
+  executed_at: new Date().toISOString(),
+  status: 'SUCCESS',
+  workflow: 'wf',
+  level: 'info',
+  message: `bench event ${i}`,
+  duration_ms: 12.5,
+  metadata: { bench: true, n: i },
+});
 const items = Array.from({ length: 1000 }, (_, i) => event(i));
 const limits = { maxEvents: 1000, maxEventBytes: 65_536, maxMetadataDepth: 16, maxFutureMs: 86_400_000 };
 let n = 0;
 const newId = () => `e${n++}`;
 
-const job = JSON.parse(JSON.stringify({ groups: [{ client_id: 'c', key_id: 'key_1', received_at: new Date().toISOString(), events: validateBatch(items, limits, newId) }] }));
+const job = JSON.parse(
+  JSON.stringify({ groups: [{ client_id: 'c', key_id: 'key_1', received_at: new Date().toISOString(), events: validateBatch(items, limits, newId) }] }),
+);
 
 const paths: Record<string, () => void> = {
   'worker job: zod': () => void persistLogsJob.parse(job),
   'worker job: fast check': () => void parsePersistLogsJob(job),
-  'zod parse': () => { for (const it of items) eventSchema.parse(it); },
-  'fast parse': () => { for (const it of items) fastParseEvent(it); },
-  'zod + toQueuedEvent': () => { for (const it of items) toQueuedEvent(eventSchema.parse(it), newId); },
+  'zod parse': () => {
+    for (const it of items) eventSchema.parse(it);
+  },
+  'fast parse': () => {
+    for (const it of items) fastParseEvent(it);
+  },
+  'zod + toQueuedEvent': () => {
+    for (const it of items) toQueuedEvent(eventSchema.parse(it), newId);
+  },
   'validateBatch (fast path)': () => void validateBatch(items, limits, newId),
 };
 const totals: Record<string, number> = Object.fromEntries(Object.keys(paths).map((k) => [k, 0]));

@@ -83,7 +83,10 @@ async function first401(baseUrl: string, key: string): Promise<number> {
 
 async function revocation(): Promise<void> {
   const [a, b] = await Promise.all([spawnIngestApi(env), spawnIngestApi(env)]);
-  cleanup.push(() => a.stop(), () => b.stop());
+  cleanup.push(
+    () => a.stop(),
+    () => b.stop(),
+  );
   const redis = new Redis(REDIS_URL);
   cleanup.push(async () => void redis.disconnect());
   const warm = async (key: string) => {
@@ -99,7 +102,9 @@ async function revocation(): Promise<void> {
   const cliDone = performance.now();
   const [ta, tb] = await Promise.all(polls);
   if (cli.code !== 0) throw new Error(cli.stderr);
-  console.log(`  \`api-key revoke\` CLI: took ${(cliDone - started).toFixed(0)} ms to run (mostly start-up); first 401 ${(ta! - started).toFixed(0)} / ${(tb! - started).toFixed(0)} ms after it started, ${(ta! - cliDone).toFixed(0)} / ${(tb! - cliDone).toFixed(0)} ms after it exited`);
+  console.log(
+    `  \`api-key revoke\` CLI: took ${(cliDone - started).toFixed(0)} ms to run (mostly start-up); first 401 ${(ta! - started).toFixed(0)} / ${(tb! - started).toFixed(0)} ms after it started, ${(ta! - cliDone).toFixed(0)} / ${(tb! - cliDone).toFixed(0)} ms after it exited`,
+  );
 
   const delays: number[][] = [[], []];
   for (let i = 0; i < REPEATS; i++) {

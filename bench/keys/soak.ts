@@ -88,9 +88,20 @@ try {
 
   const [port, metricsPort] = [await freePort(), await freePort()];
   const env = {
-    DATABASE_URL: dbUrl, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', INGEST_PORT: String(port), INGEST_METRICS_PORT: String(metricsPort), WORKER_METRICS_PORT: String(await freePort()),
-    KEY_CACHE_TTL_MS: flags['ttl-ms']!, BCRYPT_COST: String(BCRYPT_COST),
-    RATE_KEY_REQUESTS_PER_SECOND: '1000000', RATE_KEY_REQUEST_BURST: '1000000', RATE_KEY_EVENTS_PER_SECOND: '100000000', RATE_KEY_EVENT_BURST: '100000000', RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
+    DATABASE_URL: dbUrl,
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    INGEST_PORT: String(port),
+    INGEST_METRICS_PORT: String(metricsPort),
+    WORKER_METRICS_PORT: String(await freePort()),
+    KEY_CACHE_TTL_MS: flags['ttl-ms']!,
+    BCRYPT_COST: String(BCRYPT_COST),
+    RATE_KEY_REQUESTS_PER_SECOND: '1000000',
+    RATE_KEY_REQUEST_BURST: '1000000',
+    RATE_KEY_EVENTS_PER_SECOND: '100000000',
+    RATE_KEY_EVENT_BURST: '100000000',
+    RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
   };
   const ingest = startChild('ingest-api', 'apps/ingest-api/src/main.ts', env);
   children.push(ingest);
@@ -103,19 +114,25 @@ try {
   t0 = performance.now();
   const queue = [...keys];
   let refused = 0;
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    for (let k = queue.shift(); k; k = queue.shift()) {
-      const res = await fetch(`${base}/api/v1/heartbeat`, { method: 'POST', headers: { 'x-api-key': k } });
-      await res.arrayBuffer();
-      if (res.status !== 200) refused++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      for (let k = queue.shift(); k; k = queue.shift()) {
+        const res = await fetch(`${base}/api/v1/heartbeat`, { method: 'POST', headers: { 'x-api-key': k } });
+        await res.arrayBuffer();
+        if (res.status !== 200) refused++;
+      }
+    }),
+  );
   console.error(`warm-up: every key verified once in ${Math.round(performance.now() - t0)} ms (${refused} not 200)`);
   const body = () => JSON.stringify({ environment: 'soak', executed_at: new Date().toISOString(), status: 'SUCCESS', workflow: 'soak', message: 'hello' });
   const request = {
     method: 'POST' as const,
     path: ROUTE,
-    setupRequest: (req: autocannon.Request) => ({ ...req, headers: { 'content-type': 'application/json', 'x-api-key': keys[Math.floor(Math.random() * keys.length)]! }, body: body() }),
+    setupRequest: (req: autocannon.Request) => ({
+      ...req,
+      headers: { 'content-type': 'application/json', 'x-api-key': keys[Math.floor(Math.random() * keys.length)]! },
+      body: body(),
+    }),
   };
   if (Number(flags['warmup-s']) > 0) await autocannon({ url: base, connections: CONNECTIONS, duration: Number(flags['warmup-s']), requests: [request] });
 
@@ -128,12 +145,15 @@ try {
   const statuses = new Map<number, number>();
   let finished!: () => void;
   const done = new Promise<void>((r) => (finished = r));
-  const instance = autocannon({
-    url: base,
-    connections: CONNECTIONS,
-    duration: MINUTES * 60,
-    requests: [request],
-  }, () => finished());
+  const instance = autocannon(
+    {
+      url: base,
+      connections: CONNECTIONS,
+      duration: MINUTES * 60,
+      requests: [request],
+    },
+    () => finished(),
+  );
   instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
     const b = Math.min(Math.round(ms * 10), total.length - 1);
     total[b]!++;
@@ -156,20 +176,28 @@ try {
     const row = { rps: (n * 1000) / (now - last), p99: p99(w, n), non2xx: bad, compares: gauge(metrics, 'auth_bcrypt_compares'), rssMb: rssMb(ingest) };
     last = now;
     windows.push(row);
-    console.error(`window ${windows.length}: ${Math.round(row.rps)} req/s, p99 ${row.p99} ms, non-2xx ${bad}, bcrypt compares ${row.compares}, RSS ${row.rssMb.toFixed(0)} MB`);
+    console.error(
+      `window ${windows.length}: ${Math.round(row.rps)} req/s, p99 ${row.p99} ms, non-2xx ${bad}, bcrypt compares ${row.compares}, RSS ${row.rssMb.toFixed(0)} MB`,
+    );
   }, WINDOW_MS);
   await done;
   clearInterval(sampler);
 
   const rates = windows.map((w) => w.rps);
   const mean = rates.reduce((a, b) => a + b, 0) / Math.max(rates.length, 1);
-  console.log(`\nkey-cache soak: ${TENANTS} tenants × ${KEYS} keys = ${keys.length} keys, ${MINUTES} min, ${CONNECTIONS} connections, ${ROUTE}, KEY_CACHE_TTL_MS ${flags['ttl-ms']}, bcrypt cost ${BCRYPT_COST}`);
+  console.log(
+    `\nkey-cache soak: ${TENANTS} tenants × ${KEYS} keys = ${keys.length} keys, ${MINUTES} min, ${CONNECTIONS} connections, ${ROUTE}, KEY_CACHE_TTL_MS ${flags['ttl-ms']}, bcrypt cost ${BCRYPT_COST}`,
+  );
   console.log('| window | req/s | p99 ms | non-2xx | bcrypt compares (process total) | RSS MB |');
   console.log('| --- | --- | --- | --- | --- | --- |');
   windows.forEach((w, i) => console.log(`| ${i + 1} | ${Math.round(w.rps)} | ${w.p99} | ${w.non2xx} | ${w.compares} | ${w.rssMb.toFixed(0)} |`));
-  console.log(`\nthroughput per window: min ${Math.round(Math.min(...rates))}, max ${Math.round(Math.max(...rates))}, spread ${(((Math.max(...rates) - Math.min(...rates)) / mean) * 100).toFixed(1)}% of the mean`);
+  console.log(
+    `\nthroughput per window: min ${Math.round(Math.min(...rates))}, max ${Math.round(Math.max(...rates))}, spread ${(((Math.max(...rates) - Math.min(...rates)) / mean) * 100).toFixed(1)}% of the mean`,
+  );
   if (statuses.size > 0) console.log(`non-2xx by status: ${[...statuses].map(([s, n]) => `${s} × ${n}`).join(', ')}`);
-  console.log(`overall p99 ${p99(total, totalN)} ms over ${totalN} requests; bcrypt compares ${windows.at(-1)?.compares ?? NaN} for ${keys.length} keys (warm-up included: the goal is one per key)`);
+  console.log(
+    `overall p99 ${p99(total, totalN)} ms over ${totalN} requests; bcrypt compares ${windows.at(-1)?.compares ?? NaN} for ${keys.length} keys (warm-up included: the goal is one per key)`,
+  );
 } finally {
   for (const c of children) await c.stop();
   await sql.end();

@@ -11,7 +11,15 @@ export const BENCH_LIMITS = { maxEvents: 1_000_000, maxEventBytes: 1 << 20, maxM
 const str = (stringValue: string) => ({ stringValue });
 // a resource as the Node SDK sends one: service, environment and the SDK's own attributes
 const RESOURCE = {
-  attributes: Object.entries({ 'service.name': 'checkout', 'deployment.environment.name': 'bench', 'telemetry.sdk.language': 'nodejs', 'telemetry.sdk.name': 'opentelemetry', 'telemetry.sdk.version': '2.12.1', 'host.name': 'bench-host', 'process.pid': '4242' }).map(([key, v]) => ({ key, value: str(v) })),
+  attributes: Object.entries({
+    'service.name': 'checkout',
+    'deployment.environment.name': 'bench',
+    'telemetry.sdk.language': 'nodejs',
+    'telemetry.sdk.name': 'opentelemetry',
+    'telemetry.sdk.version': '2.12.1',
+    'host.name': 'bench-host',
+    'process.pid': '4242',
+  }).map(([key, v]) => ({ key, value: str(v) })),
 };
 
 const MARK = 'NNNNNNNNNN'; // replaced by each request's token: 10 hex digits of a hash of its number
@@ -28,9 +36,15 @@ function exportRequest(): ExportLogsRequestMessage {
     traceId: randomBytes(16),
     spanId: randomBytes(8),
     flags: 1,
-    attributes: [{ key: 'workflow.run_id', value: str(`run-${MARK}`) }, { key: 'http.route', value: str('/orders/:id') }, { key: 'n', value: { intValue: i } }],
+    attributes: [
+      { key: 'workflow.run_id', value: str(`run-${MARK}`) },
+      { key: 'http.route', value: str('/orders/:id') },
+      { key: 'n', value: { intValue: i } },
+    ],
   }));
-  return OTLP_TYPES.request.fromObject({ resourceLogs: [{ resource: RESOURCE, scopeLogs: [{ scope: { name: 'bench', version: '1.0.0' }, logRecords }] }] }) as unknown as ExportLogsRequestMessage;
+  return OTLP_TYPES.request.fromObject({
+    resourceLogs: [{ resource: RESOURCE, scopeLogs: [{ scope: { name: 'bench', version: '1.0.0' }, logRecords }] }],
+  }) as unknown as ExportLogsRequestMessage;
 }
 
 /**
@@ -46,7 +60,10 @@ export function benchBodies(): { protobuf: (n: number) => Buffer; json: (n: numb
   // the same events as the ingest API's JSON: what the OTLP mapping makes of the request, with ids that
   // start with the request's token, so that they spread over the unique index as OTLP's content-derived
   // ids do (ids that differ only at their end would all land in a few hot index pages, a cheaper insert)
-  const events = mapExportRequest(request, { limits: BENCH_LIMITS, now: Date.now() }).events.map((e) => ({ ...e, event_id: `otel_${MARK}${e.event_id.slice(5 + MARK.length)}` }));
+  const events = mapExportRequest(request, { limits: BENCH_LIMITS, now: Date.now() }).events.map((e) => ({
+    ...e,
+    event_id: `otel_${MARK}${e.event_id.slice(5 + MARK.length)}`,
+  }));
   const parts = JSON.stringify(events).split(MARK);
   const token = (n: number) => createHash('sha256').update(String(n)).digest('hex').slice(0, MARK.length);
   return {
@@ -59,4 +76,3 @@ export function benchBodies(): { protobuf: (n: number) => Buffer; json: (n: numb
     json: (n) => parts.join(token(n)),
   };
 }
-

@@ -44,16 +44,33 @@ interface Result {
 
 const countRows = async (sql: Sql, clientId: string) => Number((await sql`select count(*)::int as n from workflow_logs where client_id = ${clientId}`)[0]!.n);
 
-async function drive(name: string, sql: Sql, url: string, clientId: string, key: string, contentType: string, body: (n: number) => Buffer | string, ok: number, meters: CpuMeter[], seconds = DURATION_S): Promise<Result> {
+async function drive(
+  name: string,
+  sql: Sql,
+  url: string,
+  clientId: string,
+  key: string,
+  contentType: string,
+  body: (n: number) => Buffer | string,
+  ok: number,
+  meters: CpuMeter[],
+  seconds = DURATION_S,
+): Promise<Result> {
   const before = await countRows(sql, clientId);
   let refusal: string | undefined;
   const cpuBefore = meters.map((m) => m.cpuSeconds());
   const result = await autocannon({
-    url, connections: CONNECTIONS, duration: seconds,
-    requests: [{
-      method: 'POST', headers: { 'content-type': contentType, 'x-api-key': key }, setupRequest: (req) => ({ ...req, body: body(requestNumber++) }),
-      onResponse: (status, answer) => void (status !== ok && refusal === undefined && (refusal = `${status} ${answer.slice(0, 200)}`)),
-    }],
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': contentType, 'x-api-key': key },
+        setupRequest: (req) => ({ ...req, body: body(requestNumber++) }),
+        onResponse: (status, answer) => void (status !== ok && refusal === undefined && (refusal = `${status} ${answer.slice(0, 200)}`)),
+      },
+    ],
   });
   if (refusal) console.error(`${name}: first refusal: ${refusal}`);
   const loadEnded = performance.now();
@@ -67,7 +84,7 @@ async function drive(name: string, sql: Sql, url: string, clientId: string, key:
     await new Promise((r) => setTimeout(r, 100));
   }
   const drainS = (performance.now() - loadEnded) / 1000;
-  const cpu = Object.fromEntries(meters.map((m, i) => [m.name, (m.cpuSeconds() - cpuBefore[i]!) / Math.max(1, stored) * 1000]));
+  const cpu = Object.fromEntries(meters.map((m, i) => [m.name, ((m.cpuSeconds() - cpuBefore[i]!) / Math.max(1, stored)) * 1000]));
   return { name, seconds, accepted, stored, drainS, persistedPerS: stored / (seconds + drainS), statuses, cpu };
 }
 
@@ -85,13 +102,24 @@ async function main(): Promise<void> {
   const keys = { otlp: await tenant(sql, 'bench-otlp'), json: await tenant(sql, 'bench-json'), warm: await tenant(sql, 'bench-warm') };
   const [port, metricsPort] = [await freePort(), await freePort()];
   const env = {
-    ...productionSecrets(), DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{bench${randomBytes(3).toString('hex')}}`,
-    INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort),
-    RATE_KEY_REQUESTS_PER_SECOND: '1000000', RATE_KEY_REQUEST_BURST: '1000000', RATE_KEY_EVENTS_PER_SECOND: '100000000', RATE_KEY_EVENT_BURST: '100000000', RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
-    RATE_TENANT_EVENTS_PER_SECOND: '100000000', RATE_TENANT_EVENT_BURST: '100000000',
+    ...productionSecrets(),
+    DATABASE_URL,
+    REDIS_URL,
+    LOG_LEVEL: 'warn',
+    QUEUE_PREFIX: `{bench${randomBytes(3).toString('hex')}}`,
+    INGEST_PORT: String(port),
+    WORKER_METRICS_PORT: String(metricsPort),
+    RATE_KEY_REQUESTS_PER_SECOND: '1000000',
+    RATE_KEY_REQUEST_BURST: '1000000',
+    RATE_KEY_EVENTS_PER_SECOND: '100000000',
+    RATE_KEY_EVENT_BURST: '100000000',
+    RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
+    RATE_TENANT_EVENTS_PER_SECOND: '100000000',
+    RATE_TENANT_EVENT_BURST: '100000000',
     // one tenant at a time: all of it in the fast lane, whose workers drain it as fast as they can (the bulk lane's
     // few workers would make the drain depend on how much of a phase passed the fair share)
-    FAIR_SHARE_EVENTS_PER_SECOND: '100000000', FAIR_SHARE_BURST: '100000000',
+    FAIR_SHARE_EVENTS_PER_SECOND: '100000000',
+    FAIR_SHARE_BURST: '100000000',
   };
   const children: Child[] = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];
   const meters = [...children, ...SHARED_METERS];
@@ -102,13 +130,17 @@ async function main(): Promise<void> {
     await Promise.all([waitHealthy(`${base}/health`, 120_000), waitHealthy(`http://127.0.0.1:${metricsPort}/health`, 120_000)]);
     const { protobuf: protobufBody, json: jsonBody } = benchBodies();
     const seconds = Math.max(5, DURATION_S / ROUNDS);
-    const otlp = (round: number) => drive(`${OTLP_NAME}, round ${round}`, sql, `${base}/v1/logs`, 'bench-otlp', keys.otlp, 'application/x-protobuf', protobufBody, 200, meters, seconds);
-    const json = (round: number) => drive(`${JSON_NAME}, round ${round}`, sql, `${base}/api/v1/logs`, 'bench-json', keys.json, 'application/json', jsonBody, 202, meters, seconds);
+    const otlp = (round: number) =>
+      drive(`${OTLP_NAME}, round ${round}`, sql, `${base}/v1/logs`, 'bench-otlp', keys.otlp, 'application/x-protobuf', protobufBody, 200, meters, seconds);
+    const json = (round: number) =>
+      drive(`${JSON_NAME}, round ${round}`, sql, `${base}/api/v1/logs`, 'bench-json', keys.json, 'application/json', jsonBody, 202, meters, seconds);
     // a short warm-up of both (JIT, partitions, caches), not counted, so the order matters less
     console.error('warm-up …');
     await drive('warm-up', sql, `${base}/v1/logs`, 'bench-warm', keys.warm, 'application/x-protobuf', protobufBody, 200, [], 2);
     await drive('warm-up', sql, `${base}/api/v1/logs`, 'bench-warm', keys.warm, 'application/json', jsonBody, 202, [], 2);
-    console.error(`${CONNECTIONS} connections, ${ROUNDS} rounds × ${seconds} s per encoding, ${RECORDS} records a request, OTLP protobuf and JSON of the same events …`);
+    console.error(
+      `${CONNECTIONS} connections, ${ROUNDS} rounds × ${seconds} s per encoding, ${RECORDS} records a request, OTLP protobuf and JSON of the same events …`,
+    );
     for (let round = 1; round <= ROUNDS; round++) {
       // ABBA: the encoding that opens a round closes the next
       const otlpFirst = (round % 2 === 1) !== JSON_FIRST;
@@ -121,16 +153,28 @@ async function main(): Promise<void> {
     await deleteKeysUnder(redis, env.QUEUE_PREFIX).finally(() => redis.disconnect());
     await sql.end();
   }
-  console.log(`\nOTLP vs JSON ingest — ${cpus().length} cores, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${Math.max(5, DURATION_S / ROUNDS)} s per encoding, ${RECORDS} events a request\n`);
-  console.log('| scenario | accepted | stored | drain s | events/s persisted | answers | CPU s per 1,000 events (ingest-api / worker / postgres / redis / load) |');
+  console.log(
+    `\nOTLP vs JSON ingest — ${cpus().length} cores, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${Math.max(5, DURATION_S / ROUNDS)} s per encoding, ${RECORDS} events a request\n`,
+  );
+  console.log(
+    '| scenario | accepted | stored | drain s | events/s persisted | answers | CPU s per 1,000 events (ingest-api / worker / postgres / redis / load) |',
+  );
   console.log('| --- | ---: | ---: | ---: | ---: | --- | --- |');
-  const totals = [OTLP_NAME, JSON_NAME].map((name) => total(name, results.filter((r) => r.name.startsWith(name))));
+  const totals = [OTLP_NAME, JSON_NAME].map((name) =>
+    total(
+      name,
+      results.filter((r) => r.name.startsWith(name)),
+    ),
+  );
   for (const r of [...results, ...totals]) {
     const cpu = ['ingest-api', 'worker', 'postgres', 'redis', 'autocannon'].map((k) => (r.cpu[k] ?? 0).toFixed(3)).join(' / ');
-    console.log(`| ${r.name} | ${r.accepted} | ${r.stored} | ${r.drainS.toFixed(1)} | ${Math.round(r.persistedPerS)} | ${JSON.stringify(r.statuses)} | ${cpu} |`);
+    console.log(
+      `| ${r.name} | ${r.accepted} | ${r.stored} | ${r.drainS.toFixed(1)} | ${Math.round(r.persistedPerS)} | ${JSON.stringify(r.statuses)} | ${cpu} |`,
+    );
   }
   const [otlp, json] = totals as [Result, Result];
-  if (otlp.stored > 0 && json.stored > 0) console.log(`\nOTLP / JSON events persisted per second: ${((otlp.persistedPerS / json.persistedPerS) * 100).toFixed(0)}% (target ≥ 90%)`);
+  if (otlp.stored > 0 && json.stored > 0)
+    console.log(`\nOTLP / JSON events persisted per second: ${((otlp.persistedPerS / json.persistedPerS) * 100).toFixed(0)}% (target ≥ 90%)`);
 }
 
 const OTLP_NAME = 'OTLP protobuf (POST /v1/logs)';
@@ -143,8 +187,19 @@ function total(name: string, rounds: Result[]): Result {
   const statuses: Record<string, number> = {};
   for (const r of rounds) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
   // each round's CPU per 1,000 events, weighted back into CPU seconds
-  const cpu = Object.fromEntries(Object.keys(rounds[0]?.cpu ?? {}).map((k) => [k, (sum((r) => (r.cpu[k]! * Math.max(1, r.stored)) / 1000) / Math.max(1, stored)) * 1000]));
-  return { name: `**${name}, all rounds**`, seconds: sum((r) => r.seconds), accepted: sum((r) => r.accepted), stored, drainS: sum((r) => r.drainS), persistedPerS: stored / sum((r) => r.seconds + r.drainS), statuses, cpu };
+  const cpu = Object.fromEntries(
+    Object.keys(rounds[0]?.cpu ?? {}).map((k) => [k, (sum((r) => (r.cpu[k]! * Math.max(1, r.stored)) / 1000) / Math.max(1, stored)) * 1000]),
+  );
+  return {
+    name: `**${name}, all rounds**`,
+    seconds: sum((r) => r.seconds),
+    accepted: sum((r) => r.accepted),
+    stored,
+    drainS: sum((r) => r.drainS),
+    persistedPerS: stored / sum((r) => r.seconds + r.drainS),
+    statuses,
+    cpu,
+  };
 }
 
 await main();

@@ -18,14 +18,26 @@ function line(i: number, opts: LoadOptions, now: number): string {
   const executed = new Date(now - Math.random() * 30 * DAY).toISOString();
   const status = STATUSES[r(STATUSES.length)]!;
   // about 0.5% of messages hold the rare word the q benchmark searches for
-  const message = r(200) === 0
-    ? `checksum mismatch on batch ${r(100000)} of order ${r(1000000)}`
-    : `processed order ${r(1000000)} for customer c-${r(50000)} in ${r(900)} ms`;
-  return [
-    opts.tenantId(i % opts.tenants), `evt_${i.toString(36)}`, executed, executed,
-    ENVS[r(ENVS.length)], `wf-${r(20)}`, `run-${r(100000)}`, status, LEVELS[r(LEVELS.length)], message,
-    String(r(5000)), `{"region":"${REGIONS[r(3)]}","attempt":${r(5)}}`,
-  ].join('\t') + '\n';
+  const message =
+    r(200) === 0
+      ? `checksum mismatch on batch ${r(100000)} of order ${r(1000000)}`
+      : `processed order ${r(1000000)} for customer c-${r(50000)} in ${r(900)} ms`;
+  return (
+    [
+      opts.tenantId(i % opts.tenants),
+      `evt_${i.toString(36)}`,
+      executed,
+      executed,
+      ENVS[r(ENVS.length)],
+      `wf-${r(20)}`,
+      `run-${r(100000)}`,
+      status,
+      LEVELS[r(LEVELS.length)],
+      message,
+      String(r(5000)),
+      `{"region":"${REGIONS[r(3)]}","attempt":${r(5)}}`,
+    ].join('\t') + '\n'
+  );
 }
 
 /**
@@ -42,7 +54,8 @@ export async function loadRows(sql: Sql, opts: LoadOptions): Promise<void> {
   for (const ix of indexes) await sql`drop index ${sql(ix.indexname as string)}`;
 
   let started = performance.now();
-  const copy = await sql`copy workflow_logs (client_id, event_id, received_at, executed_at, environment, workflow, run_id, status, level, message, duration_ms, metadata) from stdin`.writable();
+  const copy =
+    await sql`copy workflow_logs (client_id, event_id, received_at, executed_at, environment, workflow, run_id, status, level, message, duration_ms, metadata) from stdin`.writable();
   const CHUNK = 2_000;
   for (let i = 0; i < opts.rows; i += CHUNK) {
     let text = '';

@@ -12,7 +12,21 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
-  createSql, dropDatabase, ensureDatabase, findLogs, histogramQuery, logHistogram, loadTenantTokenSecret, logsQuery, logStats, migrate, readerUrl, signTenantsOn, statsQuery, withTenant, type Sql,
+  createSql,
+  dropDatabase,
+  ensureDatabase,
+  findLogs,
+  histogramQuery,
+  logHistogram,
+  loadTenantTokenSecret,
+  logsQuery,
+  logStats,
+  migrate,
+  readerUrl,
+  signTenantsOn,
+  statsQuery,
+  withTenant,
+  type Sql,
 } from '@central-logger/db';
 import type { LogFilter } from '@central-logger/events';
 import { loadRows } from './load.js';
@@ -59,7 +73,10 @@ const pageCase = (name: string, target: number, filter: (now: number) => LogFilt
   name,
   target,
   run: (sql, c, now) => findLogs(sql, c, filter(now), { limit: 100 }),
-  explain: (sql, c, now) => withTenant(sql, c, async (tx) => (await tx`explain (analyze, costs off, timing off, summary on) ${logsQuery(tx, c, filter(now), { limit: 101 })}`).map((r) => r['QUERY PLAN'] as string)),
+  explain: (sql, c, now) =>
+    withTenant(sql, c, async (tx) =>
+      (await tx`explain (analyze, costs off, timing off, summary on) ${logsQuery(tx, c, filter(now), { limit: 101 })}`).map((r) => r['QUERY PLAN'] as string),
+    ),
 });
 
 const CASES: Case[] = [
@@ -77,14 +94,24 @@ const CASES: Case[] = [
     name: 'stats by day, 30 days',
     target: 100,
     run: (sql, c, now) => logStats(sql, c, { from: new Date(now - 30 * DAY), to: new Date(now) }, 'day'),
-    explain: (sql, c, now) => withTenant(sql, c, async (tx) => (await tx`explain (analyze, costs off, timing off, summary on) ${statsQuery(tx, c, { from: new Date(now - 30 * DAY), to: new Date(now) }, 'day')}`).map((r) => r['QUERY PLAN'] as string)),
+    explain: (sql, c, now) =>
+      withTenant(sql, c, async (tx) =>
+        (await tx`explain (analyze, costs off, timing off, summary on) ${statsQuery(tx, c, { from: new Date(now - 30 * DAY), to: new Date(now) }, 'day')}`).map(
+          (r) => r['QUERY PLAN'] as string,
+        ),
+      ),
   },
   {
     // what the console's chart asks for by default: interval auto = 1h over 24 h, split by level
     name: 'histogram, 24 h by hour',
     target: 100,
     run: (sql, c, now) => logHistogram(sql, c, { from: new Date(now - DAY), to: new Date(now) }, 3_600_000),
-    explain: (sql, c, now) => withTenant(sql, c, async (tx) => (await tx`explain (analyze, costs off, timing off, summary on) ${histogramQuery(tx, c, { from: new Date(now - DAY), to: new Date(now) }, 3_600_000)}`).map((r) => r['QUERY PLAN'] as string)),
+    explain: (sql, c, now) =>
+      withTenant(sql, c, async (tx) =>
+        (
+          await tx`explain (analyze, costs off, timing off, summary on) ${histogramQuery(tx, c, { from: new Date(now - DAY), to: new Date(now) }, 3_600_000)}`
+        ).map((r) => r['QUERY PLAN'] as string),
+      ),
   },
 ];
 
@@ -94,7 +121,11 @@ function percentile(sorted: number[], p: number): number {
 
 async function measure(reader: Sql): Promise<void> {
   const now = Date.now();
-  console.log(`load average: ${loadavg().map((n) => n.toFixed(2)).join(' ')} (${cpus().length} cores; other work on the machine shows in the baseline)`);
+  console.log(
+    `load average: ${loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')} (${cpus().length} cores; other work on the machine shows in the baseline)`,
+  );
   for (const c of CASES) {
     for (let i = 0; i < 5; i++) await c.run(reader, tenantId(i % TENANTS), now); // warm-up
     const times: number[] = [];
@@ -105,10 +136,16 @@ async function measure(reader: Sql): Promise<void> {
     }
     times.sort((a, b) => a - b);
     const p95 = percentile(times, 95);
-    console.log(`\n## ${c.name}: p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms (${c.target === Infinity ? 'no target' : `target p95 < ${c.target} ms: ${p95 < c.target ? 'met' : 'MISSED'}`}; ${ITERATIONS} runs)`);
+    console.log(
+      `\n## ${c.name}: p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms (${c.target === Infinity ? 'no target' : `target p95 < ${c.target} ms: ${p95 < c.target ? 'met' : 'MISSED'}`}; ${ITERATIONS} runs)`,
+    );
     const plan = await c.explain(reader, tenantId(7 % TENANTS), now);
     plans.push(`## ${c.name}\n${plan.join('\n')}\n`);
-    console.log(summarize(plan).map((l) => `    ${l}`).join('\n'));
+    console.log(
+      summarize(plan)
+        .map((l) => `    ${l}`)
+        .join('\n'),
+    );
   }
   await mkdir('bench/results', { recursive: true });
   await writeFile('bench/results/reads-explain.txt', plans.join('\n'));

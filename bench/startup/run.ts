@@ -37,8 +37,18 @@ interface Start {
 async function measure(app: App, mode: RunMode): Promise<Start> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const env = {
-    ...process.env, ...productionSecrets(), ENV_FILE: 'none', DATABASE_URL, REDIS_URL, LOG_LEVEL: 'info', QUEUE_PREFIX,
-    INGEST_PORT: String(port), ADMIN_PORT: String(port), INGEST_METRICS_PORT: String(metricsPort), ADMIN_METRICS_PORT: String(metricsPort), WORKER_METRICS_PORT: String(metricsPort),
+    ...process.env,
+    ...productionSecrets(),
+    ENV_FILE: 'none',
+    DATABASE_URL,
+    REDIS_URL,
+    LOG_LEVEL: 'info',
+    QUEUE_PREFIX,
+    INGEST_PORT: String(port),
+    ADMIN_PORT: String(port),
+    INGEST_METRICS_PORT: String(metricsPort),
+    ADMIN_METRICS_PORT: String(metricsPort),
+    WORKER_METRICS_PORT: String(metricsPort),
   };
   const started = performance.now();
   const proc = spawn(process.execPath, nodeArgsFor(`apps/${app}/src/main.ts`, mode), { env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -101,7 +111,9 @@ async function main(): Promise<void> {
   await migrate(sql);
   await sql.end();
 
-  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   const rows: string[][] = [];
   try {
     for (const app of APPS) {
@@ -112,7 +124,13 @@ async function main(): Promise<void> {
           console.error(`${app} (${mode}) ${i + 1}/${REPEATS} …`);
           runs.push(await measure(app, mode));
         }
-        rows.push([app, mode === 'dist' ? 'dist (node)' : 'src (tsx)', fmt(median(runs.map((r) => r.readyMs))), fmt(median(runs.map((r) => r.cpuMs))), fmt(median(runs.map((r) => r.idleRssMb)))]);
+        rows.push([
+          app,
+          mode === 'dist' ? 'dist (node)' : 'src (tsx)',
+          fmt(median(runs.map((r) => r.readyMs))),
+          fmt(median(runs.map((r) => r.cpuMs))),
+          fmt(median(runs.map((r) => r.idleRssMb))),
+        ]);
       }
     }
   } finally {

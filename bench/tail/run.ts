@@ -62,7 +62,17 @@ async function drive(url: string, t: Tenant, perSecond: number, seconds: number,
   const start = performance.now();
   const inFlight = new Set<Promise<void>>();
   for (let tick = 0; performance.now() - start < seconds * 1000; tick++) {
-    const body = JSON.stringify(Array.from({ length: perTick }, (_, i) => ({ environment: 'bench', executed_at: new Date().toISOString(), status: 'SUCCESS', workflow: 'tail', level: 'info', message: `event ${tick}.${i}`, ...extra })));
+    const body = JSON.stringify(
+      Array.from({ length: perTick }, (_, i) => ({
+        environment: 'bench',
+        executed_at: new Date().toISOString(),
+        status: 'SUCCESS',
+        workflow: 'tail',
+        level: 'info',
+        message: `event ${tick}.${i}`,
+        ...extra,
+      })),
+    );
     const p = fetch(`${url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': t.writer }, body })
       .then(async (res) => {
         const at = Date.now();
@@ -170,11 +180,22 @@ async function main(): Promise<void> {
 
   const [port, metricsPort, ingestMetricsPort] = [await freePort(), await freePort(), await freePort()];
   const env = {
-    ...productionSecrets(), DATABASE_URL, REDIS_URL, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{benchtail${randomBytes(3).toString('hex')}}`,
-    INGEST_PORT: String(port), WORKER_METRICS_PORT: String(metricsPort), INGEST_METRICS_PORT: String(ingestMetricsPort),
+    ...productionSecrets(),
+    DATABASE_URL,
+    REDIS_URL,
+    LOG_LEVEL: 'warn',
+    QUEUE_PREFIX: `{benchtail${randomBytes(3).toString('hex')}}`,
+    INGEST_PORT: String(port),
+    WORKER_METRICS_PORT: String(metricsPort),
+    INGEST_METRICS_PORT: String(ingestMetricsPort),
     MAX_TAILS_PER_KEY: '1000',
-    RATE_KEY_REQUESTS_PER_SECOND: '1000000', RATE_KEY_REQUEST_BURST: '1000000', RATE_KEY_EVENTS_PER_SECOND: '100000000', RATE_KEY_EVENT_BURST: '100000000', RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
-    RATE_TENANT_EVENTS_PER_SECOND: '100000000', RATE_TENANT_EVENT_BURST: '100000000',
+    RATE_KEY_REQUESTS_PER_SECOND: '1000000',
+    RATE_KEY_REQUEST_BURST: '1000000',
+    RATE_KEY_EVENTS_PER_SECOND: '100000000',
+    RATE_KEY_EVENT_BURST: '100000000',
+    RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
+    RATE_TENANT_EVENTS_PER_SECOND: '100000000',
+    RATE_TENANT_EVENT_BURST: '100000000',
   };
   const children: Child[] = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];
   const meters: CpuMeter[] = [...children, commandMeter('postgres', 'postgres')];
@@ -205,7 +226,11 @@ async function main(): Promise<void> {
     await sql.end();
   }
   console.log(lines.join('\n'));
-  console.log(`\nload average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `\nload average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   await dropDatabase(DATABASE_URL);
 }
 

@@ -15,7 +15,14 @@ await redis.connect();
 const prefix = `{bench${randomBytes(4).toString('hex')}}`;
 const counter = new UsageCounter(redis, prefix);
 const keys = Array.from({ length: 100 }, (_, i) => `key_bench${i}`);
-const use = (i: number): RequestUsage => ({ subject: { keyId: keys[i % keys.length]! }, address: `10.0.${i % 4}.1`, bytes: 2048, eventsAccepted: 10, authFailure: false, rateLimited: false });
+const use = (i: number): RequestUsage => ({
+  subject: { keyId: keys[i % keys.length]! },
+  address: `10.0.${i % 4}.1`,
+  bytes: 2048,
+  eventsAccepted: 10,
+  authFailure: false,
+  rateLimited: false,
+});
 
 const latencies: number[] = [];
 let until = Date.now() + DURATION_MS;
@@ -29,12 +36,14 @@ const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(l
 
 let done = 0;
 until = Date.now() + DURATION_MS;
-await Promise.all(Array.from({ length: CONCURRENCY }, async (_, w) => {
-  for (let i = w; Date.now() < until; i += CONCURRENCY) {
-    await counter.record(use(i));
-    done++;
-  }
-}));
+await Promise.all(
+  Array.from({ length: CONCURRENCY }, async (_, w) => {
+    for (let i = w; Date.now() < until; i += CONCURRENCY) {
+      await counter.record(use(i));
+      done++;
+    }
+  }),
+);
 
 console.log(`usage counting, one script call per event-loop turn, load average ${loadavg()[0]!.toFixed(2)} (shared machine)`);
 console.log(`  sequential: ${latencies.length} requests, p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms`);

@@ -37,5 +37,6 @@ it('loses nothing and stores nothing twice across both lanes when the worker is 
   // both lanes were used, and neither keeps a job behind
   expect(await h.queue.getCompletedCount()).toBeGreaterThan(0);
   expect(await h.bulkQueue.getCompletedCount()).toBeGreaterThan(0);
-  for (const q of [h.queue, h.bulkQueue]) expect(await q.getJobCounts('waiting', 'active', 'delayed', 'failed')).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0 });
+  for (const q of [h.queue, h.bulkQueue])
+    expect(await q.getJobCounts('waiting', 'active', 'delayed', 'failed')).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0 });
 });

@@ -36,7 +36,8 @@ it('sets a poison event aside in dead_letter_events, stores the events around it
 
   const letter = await waitFor(async () => (await h.db.sql`select * from dead_letter_events where event_id = 'bad'`)[0], 15_000, 'the dead letter');
   expect(letter).toMatchObject({ client_id: tenant.clientId, error_code: '22023', error_message: 'poisoned event' });
-  const around = await h.db.sql`select event_id from workflow_logs where client_id = ${tenant.clientId} and event_id in ('before', 'after', 'bad') order by event_id`;
+  const around = await h.db
+    .sql`select event_id from workflow_logs where client_id = ${tenant.clientId} and event_id in ('before', 'after', 'bad') order by event_id`;
   expect(around.map((r) => r.event_id)).toEqual(['after', 'before']);
 
   await waitFor(async () => (await tally(h.db.sql, tenant.clientId, load)).missing.length === 0, 30_000, 'the load after the poison stored');

@@ -63,7 +63,9 @@ it('keeps answering 202 from the queue while Postgres is down for 20 s, and drai
   sql = createSql(pg.url('central_logger'), { max: 2 });
   const drained = await waitFor(async () => (await tally(sql, 'pg_outage', load)).missing.length === 0 && Date.now(), 90_000, 'the backlog to drain');
   const result = await tally(sql, 'pg_outage', load);
-  console.log(`[fault 3] Postgres down ${((upAt - downAt) / 1000).toFixed(0)} s: ${acceptedDuring} events accepted meanwhile; backlog drained ${((drained - upAt) / 1000).toFixed(1)} s after restart; ${result.stored} stored of ${load.accepted.size} accepted; outcomes ${JSON.stringify(outcomesDuring)}`);
+  console.log(
+    `[fault 3] Postgres down ${((upAt - downAt) / 1000).toFixed(0)} s: ${acceptedDuring} events accepted meanwhile; backlog drained ${((drained - upAt) / 1000).toFixed(1)} s after restart; ${result.stored} stored of ${load.accepted.size} accepted; outcomes ${JSON.stringify(outcomesDuring)}`,
+  );
   expect(acceptedDuring).toBeGreaterThan(0);
   expect(load.count('500')).toBe(0);
   expect(load.count('network')).toBe(0);

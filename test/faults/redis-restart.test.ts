@@ -45,7 +45,9 @@ it('answers 503 (never 202, never 500) while Redis is down, recovers by itself, 
 
   await waitFor(async () => (await tally(db.sql, tenant.clientId, load)).missing.length === 0, 60_000, 'every accepted event stored');
   const result = await tally(db.sql, tenant.clientId, load);
-  console.log(`[fault 4] Redis killed 3 s: ${unavailable} requests answered 503, ${acceptedWhileDown} events accepted while down; 202s again ${((recovered - upAt) / 1000).toFixed(1)} s after restart; ${result.stored} stored of ${load.accepted.size} accepted; outcomes ${JSON.stringify(Object.fromEntries(load.outcomes))}`);
+  console.log(
+    `[fault 4] Redis killed 3 s: ${unavailable} requests answered 503, ${acceptedWhileDown} events accepted while down; 202s again ${((recovered - upAt) / 1000).toFixed(1)} s after restart; ${result.stored} stored of ${load.accepted.size} accepted; outcomes ${JSON.stringify(Object.fromEntries(load.outcomes))}`,
+  );
   expect(unavailable).toBeGreaterThan(0);
   expect(load.count('500')).toBe(0);
   expect(load.count('network')).toBe(0);

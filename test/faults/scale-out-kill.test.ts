@@ -32,7 +32,9 @@ it('two of each, one of each killed and restarted: every accepted event stored e
 
   await waitFor(async () => (await tally(h.db.sql, tenant.clientId, load)).missing.length === 0, 60_000, 'every accepted event stored');
   const result = await tally(h.db.sql, tenant.clientId, load);
-  console.log(`[fault 2] ${load.accepted.size} events accepted by 2+1 ingest-api, stored ${result.stored} by 2+1 workers; outcomes ${JSON.stringify(Object.fromEntries(load.outcomes))}`);
+  console.log(
+    `[fault 2] ${load.accepted.size} events accepted by 2+1 ingest-api, stored ${result.stored} by 2+1 workers; outcomes ${JSON.stringify(Object.fromEntries(load.outcomes))}`,
+  );
   expect(result).toMatchObject({ missing: [], duplicated: [], foreign: [] });
   expect(load.count('500')).toBe(0);
 });

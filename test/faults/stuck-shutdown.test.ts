@@ -24,10 +24,15 @@ it('worker: a shutdown stuck on a locked table exits after SHUTDOWN_TIMEOUT_MS; 
     const accepted = await postLogs(`http://127.0.0.1:${ingest.port}`, tenant.key, [event()]);
     expect(accepted.status).toBe(202);
     // the worker's INSERT is now waiting for the lock
-    await waitFor(async () => {
-      const [row] = await h.db.sql`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%insert into workflow_logs%'`;
-      return row!.n > 0;
-    }, 10_000, 'the worker\'s INSERT to wait on the lock');
+    await waitFor(
+      async () => {
+        const [row] = await h.db
+          .sql`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%insert into workflow_logs%'`;
+        return row!.n > 0;
+      },
+      10_000,
+      "the worker's INSERT to wait on the lock",
+    );
 
     const termAt = Date.now();
     const exit = await Promise.race([worker.kill('SIGTERM'), sleep(8_000).then(() => 'still running')]);

@@ -38,6 +38,8 @@ it('loses nothing and stores nothing twice when the worker is killed mid-batch; 
     select max(stored_at) as latest from workflow_logs
     where client_id = ${tenant.clientId} and event_id = any(${acceptedBeforeKill})`) as unknown as [{ latest: Date }];
   const invisibleMs = latest.getTime() - killedAt;
-  console.log(`[fault 1] accepted ${load.accepted.size} events, stored ${result.stored}; events in flight at kill -9 were invisible for ${(invisibleMs / 1000).toFixed(1)} s`);
+  console.log(
+    `[fault 1] accepted ${load.accepted.size} events, stored ${result.stored}; events in flight at kill -9 were invisible for ${(invisibleMs / 1000).toFixed(1)} s`,
+  );
   expect(invisibleMs).toBeLessThan(20_000);
 });

@@ -74,7 +74,14 @@ export interface Credentials {
 }
 
 /** One admin API call; JSON bodies get `Content-Type: application/json` unless `headers` say otherwise. */
-export async function call(app: AdminTestApp, method: string, path: string, creds: Credentials = {}, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+export async function call(
+  app: AdminTestApp,
+  method: string,
+  path: string,
+  creds: Credentials = {},
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   const res = await fetch(`${app.baseUrl}${path}`, {
     method,
     headers: {

@@ -9,7 +9,16 @@ import { expect } from 'vitest';
 import { signIn, type AdminTestApp } from './admin.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export interface Browser {
   context: BrowserContext;
@@ -19,10 +28,17 @@ export interface Browser {
 
 export async function launchChromium(): Promise<Browser> {
   // fail loudly, never skip: a missing browser must not pass as a green run
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}. Install it with: apt-get install -y chromium (.ci/run does this), or set CHROMIUM_PATH.`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}. Install it with: apt-get install -y chromium (.ci/run does this), or set CHROMIUM_PATH.`);
   const profile = await mkdtemp(join(tmpdir(), 'cl-e2e-chromium-'));
   // a persistent context is how Playwright takes a fresh --user-data-dir of our choosing
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000, viewport: { width: 1280, height: 800 } });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    timeout: 30_000,
+    viewport: { width: 1280, height: 800 },
+  });
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(10_000);
   const errors: string[] = [];
@@ -63,14 +79,20 @@ export async function open(b: Browser, app: AdminTestApp, hash: string): Promise
 export async function expectNoSidewaysScroll(page: Page, what: string): Promise<void> {
   await page.setViewportSize({ width: 1280, height: 800 });
   // a string, run in the page: the test code is compiled without the DOM's types
-  const { scrollWidth, innerWidth } = (await page.evaluate('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })')) as { scrollWidth: number; innerWidth: number };
+  const { scrollWidth, innerWidth } = (await page.evaluate('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })')) as {
+    scrollWidth: number;
+    innerWidth: number;
+  };
   expect(scrollWidth, `${what}: page is ${scrollWidth} px wide in a ${innerWidth} px window`).toBeLessThanOrEqual(innerWidth);
 }
 
 /** Screenshots for a person to look at, at 1280 × 800 and a phone's width, under test-results/ (ignored by git). */
 export async function screenshots(page: Page, name: string): Promise<void> {
   await mkdir('test-results', { recursive: true });
-  for (const [width, height] of [[1280, 800], [390, 844]] as const) {
+  for (const [width, height] of [
+    [1280, 800],
+    [390, 844],
+  ] as const) {
     await page.setViewportSize({ width, height });
     await page.screenshot({ path: `test-results/admin-${name}-${width}.png`, fullPage: true });
   }

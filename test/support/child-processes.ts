@@ -81,13 +81,17 @@ export interface ServiceProcess {
  * `nodeArgs: []` runs plain JavaScript with plain node.
  */
 export function spawnService(entry: string, env: Record<string, string>, args: string[] = [], nodeArgs = TS_NODE_ARGS): ServiceProcess {
-  const child = spawnTracked(process.execPath, [...nodeArgs, entry, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...NO_ENV_FILE, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTracked(process.execPath, [...nodeArgs, entry, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...NO_ENV_FILE, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on('line', (line) => {
       lines.push(line);
-      for (const w of [...waiters]) if (w.pattern.test(line)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(line));
+      for (const w of [...waiters]) if (w.pattern.test(line)) waiters.splice(waiters.indexOf(w), 1), w.resolve(line);
     });
   }
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -113,7 +117,12 @@ export function spawnService(entry: string, env: Record<string, string>, args: s
 
 /** Starts ingest-api as a child process on a free port; resolves once it listens and hears key invalidations. */
 export async function spawnIngestApi(env: Record<string, string>): Promise<ServiceProcess & { baseUrl: string }> {
-  const proc = spawnService('apps/ingest-api/src/main.ts', { ...env, INGEST_PORT: '0', INGEST_METRICS_PORT: '0', LOG_LEVEL: env.LOG_LEVEL === 'silent' ? 'info' : (env.LOG_LEVEL ?? 'info') });
+  const proc = spawnService('apps/ingest-api/src/main.ts', {
+    ...env,
+    INGEST_PORT: '0',
+    INGEST_METRICS_PORT: '0',
+    LOG_LEVEL: env.LOG_LEVEL === 'silent' ? 'info' : (env.LOG_LEVEL ?? 'info'),
+  });
   const listening = JSON.parse(await proc.waitForLine(/"ingest-api listening"/)) as { address: { port: number } };
   await proc.waitForLine(/"key invalidations subscribed"/);
   return Object.assign(proc, { baseUrl: `http://127.0.0.1:${listening.address.port}` });
@@ -168,7 +177,11 @@ export async function startApp(name: AppName, env: Record<string, string>, timeo
  * process's environment, and `input` on stdin; in `cwd` (default: here) and
  * reading no .env unless `env` says so (ENV_FILE: '' reads `cwd`/.env).
  */
-export async function centralLogger(args: string[], env: Record<string, string>, options: { input?: string; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function centralLogger(
+  args: string[],
+  env: Record<string, string>,
+  options: { input?: string; cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const run = execFileAsync(`${ROOT}bin/central-logger`, args, { env: { ...process.env, ...NO_ENV_FILE, ...env }, cwd: options.cwd, timeout: 30_000 });
     if (options.input !== undefined) run.child.stdin!.end(options.input);

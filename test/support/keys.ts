@@ -9,7 +9,14 @@ export interface ApiResponse {
 }
 
 /** One JSON request to the ingest API with an optional key (sent as X-API-Key). */
-export async function api(baseUrl: string, method: string, path: string, key?: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+export async function api(
+  baseUrl: string,
+  method: string,
+  path: string,
+  key?: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiResponse> {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
     headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(key ? { 'x-api-key': key } : {}), ...headers },

@@ -28,7 +28,11 @@ export class SteadyLoad {
   private running = false;
   private loops: Promise<void>[] = [];
 
-  constructor(private readonly targets: () => string[], private readonly key: string, private readonly options: LoadOptions = {}) {}
+  constructor(
+    private readonly targets: () => string[],
+    private readonly key: string,
+    private readonly options: LoadOptions = {},
+  ) {}
 
   start(): void {
     this.running = true;

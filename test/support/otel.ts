@@ -38,7 +38,11 @@ export const EXPORT_SUCCESS = 0;
  * each export.
  */
 export function runOtelService(service: OtelService): Promise<Array<{ code: number; error?: string }>> {
-  const env = { PATH: process.env.PATH ?? '', OTEL_EMIT: JSON.stringify({ exporter: service.exporter, records: service.records, scope: service.scope }), ...service.env };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    OTEL_EMIT: JSON.stringify({ exporter: service.exporter, records: service.records, scope: service.scope }),
+    ...service.env,
+  };
   return new Promise((resolve, reject) => {
     execFile(process.execPath, ['test/otel-service/service.mjs'], { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`otel-service failed: ${err.message}\n${stderr}`));
@@ -65,8 +69,16 @@ export function runShell(script: string, env: Record<string, string>): Promise<s
  * (the README's OTEL_* variables) and then run `then` (e.g. exports that
  * point it at the test's server), so the service is configured by the file.
  */
-export async function runOtelServiceSourcing(envFile: string, then: string, records: EmittedRecord[], env: Record<string, string>): Promise<Array<{ code: number; error?: string }>> {
-  const stdout = await runShell(`. ${envFile} && ${then} && exec "${process.execPath}" test/otel-service/service.mjs`, { ...env, OTEL_EMIT: JSON.stringify({ records }) });
+export async function runOtelServiceSourcing(
+  envFile: string,
+  then: string,
+  records: EmittedRecord[],
+  env: Record<string, string>,
+): Promise<Array<{ code: number; error?: string }>> {
+  const stdout = await runShell(`. ${envFile} && ${then} && exec "${process.execPath}" test/otel-service/service.mjs`, {
+    ...env,
+    OTEL_EMIT: JSON.stringify({ records }),
+  });
   return (JSON.parse(stdout) as { results: Array<{ code: number; error?: string }> }).results;
 }
 
@@ -89,14 +101,19 @@ export interface SeenRequest {
  * (from 0) after the upstream has served it: a lost answer, as when a
  * response times out on its way back to the exporter.
  */
-export async function startRecordingProxy(upstream: string, answer?: (n: number) => { status: number; headers: Record<string, string> } | undefined): Promise<{ url: string; seen: SeenRequest[]; close(): Promise<void> }> {
+export async function startRecordingProxy(
+  upstream: string,
+  answer?: (n: number) => { status: number; headers: Record<string, string> } | undefined,
+): Promise<{ url: string; seen: SeenRequest[]; close(): Promise<void> }> {
   const seen: SeenRequest[] = [];
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
     const n = seen.length;
-    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(k))) as Record<string, string>;
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(k)),
+    ) as Record<string, string>;
     const upstreamAnswer = await fetch(`${upstream}${req.url}`, { method: req.method, headers, body });
     const upstreamBody = Buffer.from(await upstreamAnswer.arrayBuffer());
     seen.push({ headers: req.headers, body, status: upstreamAnswer.status });

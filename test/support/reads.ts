@@ -38,7 +38,8 @@ export async function getJson(baseUrl: string, path: string, key: string | undef
   const res = await fetch(`${baseUrl}${path}`, { headers: { ...(key ? { 'x-api-key': key } : {}), ...headers } });
   const text = await res.text();
   // NDJSON stays text: the caller splits it into lines
-  const body: unknown = res.headers.get('content-type')?.includes('json') && !res.headers.get('content-type')?.includes('ndjson') && text ? JSON.parse(text) : text;
+  const body: unknown =
+    res.headers.get('content-type')?.includes('json') && !res.headers.get('content-type')?.includes('ndjson') && text ? JSON.parse(text) : text;
   return { status: res.status, body, headers: res.headers };
 }
 

@@ -19,7 +19,12 @@ export interface TailClient {
 }
 
 /** Opens a tail; for an answer other than 200, `status` and the JSON body (as `error`) are returned instead. */
-export async function openTail(baseUrl: string, key: string | undefined, params: Record<string, string | undefined> = {}, headers: Record<string, string> = {}): Promise<TailClient & { error?: any }> {
+export async function openTail(
+  baseUrl: string,
+  key: string | undefined,
+  params: Record<string, string | undefined> = {},
+  headers: Record<string, string> = {},
+): Promise<TailClient & { error?: any }> {
   const abort = new AbortController();
   const res = await fetch(`${baseUrl}/api/v1/logs/tail${qs(params)}`, {
     headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), accept: 'text/event-stream', ...headers },

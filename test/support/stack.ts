@@ -140,7 +140,12 @@ export function event(overrides: Record<string, unknown> = {}): Record<string, u
   return { environment: 'test', executed_at: new Date().toISOString(), status: 'SUCCESS', workflow: 'wf', message: 'hello', ...overrides };
 }
 
-export async function postLogs(baseUrl: string, key: string | undefined, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+export async function postLogs(
+  baseUrl: string,
+  key: string | undefined,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(`${baseUrl}/api/v1/logs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}), ...headers },

@@ -3,7 +3,17 @@ import type { Sql } from '@central-logger/db';
 import { AppError, isAppError } from '@central-logger/errors';
 import type { Logger } from '@central-logger/http';
 import type { Principal } from '@central-logger/keys';
-import { headlineState, recordQuotaWarning, utcDay, type Lane, type Limits, type LimitState, type LimitsResolver, type RateDecision, type RateLimiter } from '@central-logger/limits';
+import {
+  headlineState,
+  recordQuotaWarning,
+  utcDay,
+  type Lane,
+  type Limits,
+  type LimitState,
+  type LimitsResolver,
+  type RateDecision,
+  type RateLimiter,
+} from '@central-logger/limits';
 import type { BacklogMonitor } from '@central-logger/queue';
 
 /**
@@ -118,6 +128,7 @@ function overMessage(d: RateDecision, l: Limits): string {
   if (d.verdict === 'requests') return `Rate limit exceeded: at most ${l.requestsPerSecond} requests per second per key`;
   if (d.verdict === 'events') return `Rate limit exceeded: at most ${l.eventsPerSecond} events per second per key`;
   if (d.verdict === 'tenant') return `Rate limit exceeded: at most ${l.tenantEventsPerSecond} events per second per client, across all its keys`;
-  if (d.verdict === 'backlog') return 'Rate limit exceeded: the service is catching up with a backlog of events sent above this client\'s fair share; slow down or retry later';
+  if (d.verdict === 'backlog')
+    return "Rate limit exceeded: the service is catching up with a backlog of events sent above this client's fair share; slow down or retry later";
   return `Daily quota exceeded: at most ${l.eventsPerDay} events per day; it resets at midnight UTC`;
 }

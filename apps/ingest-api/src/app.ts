@@ -84,7 +84,16 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   const ingestDeps = {
     config: deps.config,
     verifier: deps.verifier,
-    admission: { redis: deps.redis, backlog: tp.backlog, retryAfterS: deps.config.UNAVAILABLE_RETRY_AFTER_S, limiter: tp.limiter, limits: tp.limits, sql: deps.sql, log: deps.log, onBulkRefused: tp.countBulkRefusal },
+    admission: {
+      redis: deps.redis,
+      backlog: tp.backlog,
+      retryAfterS: deps.config.UNAVAILABLE_RETRY_AFTER_S,
+      limiter: tp.limiter,
+      limits: tp.limits,
+      sql: deps.sql,
+      log: deps.log,
+      onBulkRefused: tp.countBulkRefusal,
+    },
     committers: tp.committers,
     metrics: tp.metrics,
     log: deps.log,
@@ -93,10 +102,21 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   // POST /v1/logs (OTLP/HTTP, for OpenTelemetry SDKs and Collectors): another decoder in front of the same pipeline, also served without Koa
   const postOtlpLogs = serveRaw(lifecycle, OTLP_ROUTE, ingestOtlpLogs(ingestDeps));
 
-  const tokens = deps.tokens ?? new TenantTokens(deps.sql, tenantTokenSecret(deps.config), { ttlMs: deps.config.KEY_CACHE_TTL_MS, staleMaxMs: deps.config.KEY_STATE_STALE_MAX_MS });
+  const tokens =
+    deps.tokens ??
+    new TenantTokens(deps.sql, tenantTokenSecret(deps.config), { ttlMs: deps.config.KEY_CACHE_TTL_MS, staleMaxMs: deps.config.KEY_STATE_STALE_MAX_MS });
   acceptUserTokens(deps.verifier, tokens);
-  const limits = { perIp: deps.config.TENANT_LOGIN_MAX_FAILURES_PER_IP, perUser: deps.config.TENANT_LOGIN_MAX_FAILURES_PER_USER, windowMs: deps.config.TENANT_LOGIN_WINDOW_MS };
-  const signInDeps = { sql: deps.sql, tokens, limiter: new LoginLimiter(deps.redis, deps.config.QUEUE_PREFIX, limits, 'tenant-login'), dummyHash: dummyPasswordHash(deps.config.BCRYPT_COST) };
+  const limits = {
+    perIp: deps.config.TENANT_LOGIN_MAX_FAILURES_PER_IP,
+    perUser: deps.config.TENANT_LOGIN_MAX_FAILURES_PER_USER,
+    windowMs: deps.config.TENANT_LOGIN_WINDOW_MS,
+  };
+  const signInDeps = {
+    sql: deps.sql,
+    tokens,
+    limiter: new LoginLimiter(deps.redis, deps.config.QUEUE_PREFIX, limits, 'tenant-login'),
+    dummyHash: dummyPasswordHash(deps.config.BCRYPT_COST),
+  };
   signInDeps.dummyHash.catch(() => {}); // awaited (and rethrown) by the first sign-in with an unknown name
   // the web console's sessions: a cookie on every tenant route, the state in Redis
   const sessions = new ConsoleSessions(deps.redis, deps.config.QUEUE_PREFIX, deps.config.CONSOLE_SESSION_TTL_MS);
@@ -134,19 +154,21 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   router.post('/api/v1/auth/api-key', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
   const { readSql, cursors } = deps.reads;
   router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(readSql, cursors));
-  const tail = deps.tail ?? new TailHub({
-    redis: deps.redis,
-    redisUrl: deps.config.REDIS_URL,
-    prefix: deps.config.QUEUE_PREFIX,
-    readSql,
-    cursors,
-    maxPerKey: deps.config.MAX_TAILS_PER_KEY,
-    heartbeatMs: deps.config.TAIL_HEARTBEAT_MS,
-    stallMs: deps.config.TAIL_STALL_MS,
-    bufferBytes: deps.config.TAIL_BUFFER_BYTES,
-    invalidations: { channel: KEY_INVALIDATION_CHANNEL, forget: (what) => forgetCredentials(deps.verifier, what) },
-    onError: (err) => deps.log.warn({ err: err.message }, 'live tail error'),
-  });
+  const tail =
+    deps.tail ??
+    new TailHub({
+      redis: deps.redis,
+      redisUrl: deps.config.REDIS_URL,
+      prefix: deps.config.QUEUE_PREFIX,
+      readSql,
+      cursors,
+      maxPerKey: deps.config.MAX_TAILS_PER_KEY,
+      heartbeatMs: deps.config.TAIL_HEARTBEAT_MS,
+      stallMs: deps.config.TAIL_STALL_MS,
+      bufferBytes: deps.config.TAIL_BUFFER_BYTES,
+      invalidations: { channel: KEY_INVALIDATION_CHANNEL, forget: (what) => forgetCredentials(deps.verifier, what) },
+      onError: (err) => deps.log.warn({ err: err.message }, 'live tail error'),
+    });
   router.get('/api/v1/logs/tail', authenticate(deps.verifier, 'logs:read'), tailLogs(tail, deps.verifier));
   router.get('/api/v1/logs/histogram', authenticate(deps.verifier, 'logs:read'), getLogHistogram(readSql));
   router.get('/api/v1/logs/:id', authenticate(deps.verifier, 'logs:read'), getLogById(readSql));

@@ -23,7 +23,14 @@ export interface IngestMetrics {
 export function createIngestMetrics(backlog: () => number, lanes: () => Record<string, number>): IngestMetrics {
   const registry = createRegistry('ingest-api');
   const registers = [registry];
-  new Gauge({ name: 'queue_backlog_jobs', help: 'Jobs waiting in the logs queues, both lanes (last sample)', registers, collect() { this.set(backlog()); } });
+  new Gauge({
+    name: 'queue_backlog_jobs',
+    help: 'Jobs waiting in the logs queues, both lanes (last sample)',
+    registers,
+    collect() {
+      this.set(backlog());
+    },
+  });
   new Gauge({
     name: 'queue_lane_backlog_jobs',
     help: 'Jobs waiting per queue lane (fast: logs, bulk: logs-bulk; last sample)',
@@ -34,15 +41,45 @@ export function createIngestMetrics(backlog: () => number, lanes: () => Record<s
     },
   });
   // failed authentication must stay cheap, and a verified key must cost one compare per process (issues 13, 18)
-  new Gauge({ name: 'auth_bcrypt_compares', help: 'bcrypt compares run by this process since it started', registers, collect() { this.set(bcryptCalls.compare); } });
+  new Gauge({
+    name: 'auth_bcrypt_compares',
+    help: 'bcrypt compares run by this process since it started',
+    registers,
+    collect() {
+      this.set(bcryptCalls.compare);
+    },
+  });
   return {
     registry,
     laneJobs: new Counter({ name: 'ingest_lane_jobs_total', help: 'Queue jobs stored by group commit, by lane', labelNames: ['lane'], registers }),
-    laneEvents: new Counter({ name: 'ingest_lane_events_total', help: 'Events in the queue jobs stored by group commit, by lane', labelNames: ['lane'], registers }),
-    bulkRefusedRequests: new Counter({ name: 'ingest_bulk_refused_requests_total', help: 'Requests refused (429) because the bulk lane was over MAX_BULK_BACKLOG_JOBS', registers }),
-    bulkRefusedEvents: new Counter({ name: 'ingest_bulk_refused_events_total', help: 'Events of the requests refused because the bulk lane was over MAX_BULK_BACKLOG_JOBS', registers }),
+    laneEvents: new Counter({
+      name: 'ingest_lane_events_total',
+      help: 'Events in the queue jobs stored by group commit, by lane',
+      labelNames: ['lane'],
+      registers,
+    }),
+    bulkRefusedRequests: new Counter({
+      name: 'ingest_bulk_refused_requests_total',
+      help: 'Requests refused (429) because the bulk lane was over MAX_BULK_BACKLOG_JOBS',
+      registers,
+    }),
+    bulkRefusedEvents: new Counter({
+      name: 'ingest_bulk_refused_events_total',
+      help: 'Events of the requests refused because the bulk lane was over MAX_BULK_BACKLOG_JOBS',
+      registers,
+    }),
     eventsAccepted: new Counter({ name: 'ingest_events_accepted_total', help: 'Events answered 202 (stored in the queue)', registers }),
-    eventsRejected: new Counter({ name: 'ingest_events_rejected_total', help: 'Events refused, by reason (error code); 1 per request whose events were not counted', labelNames: ['reason'], registers }),
-    jobEvents: new Histogram({ name: 'ingest_group_commit_job_events', help: 'Events per queue job written by group commit', buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 5000], registers }),
+    eventsRejected: new Counter({
+      name: 'ingest_events_rejected_total',
+      help: 'Events refused, by reason (error code); 1 per request whose events were not counted',
+      labelNames: ['reason'],
+      registers,
+    }),
+    jobEvents: new Histogram({
+      name: 'ingest_group_commit_job_events',
+      help: 'Events per queue job written by group commit',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 5000],
+      registers,
+    }),
   };
 }

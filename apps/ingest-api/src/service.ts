@@ -34,12 +34,23 @@ export async function startIngestApi(config: IngestConfig, options: IngestOption
   const cursors = new CursorCodec(cursorSecret(config, log));
   const tokenSecret = tenantTokenSecret(config, (m) => log.warn(m));
   // its own role (migration 090); tenant reads go through the row-level-security reader role
-  const sql = createSql(config.INGEST_DATABASE_URL ?? roleUrl(config.DATABASE_URL, 'ingest'), { max: config.DATABASE_POOL_SIZE, applicationName: 'ingest-api' });
+  const sql = createSql(config.INGEST_DATABASE_URL ?? roleUrl(config.DATABASE_URL, 'ingest'), {
+    max: config.DATABASE_POOL_SIZE,
+    applicationName: 'ingest-api',
+  });
   const redis = producerConnection(config.REDIS_URL);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  const producer = new LogsProducer(redis, config.QUEUE_PREFIX, { attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS, timeoutMs: config.ENQUEUE_TIMEOUT_MS, retryAfterS: config.UNAVAILABLE_RETRY_AFTER_S }, options.queueName);
+  const producer = new LogsProducer(
+    redis,
+    config.QUEUE_PREFIX,
+    { attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS, timeoutMs: config.ENQUEUE_TIMEOUT_MS, retryAfterS: config.UNAVAILABLE_RETRY_AFTER_S },
+    options.queueName,
+  );
   producer.queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
-  const readSql = createSql(config.READ_DATABASE_URL ?? readerUrl(config.DATABASE_URL), { max: config.READ_DATABASE_POOL_SIZE, applicationName: 'ingest-api-read' });
+  const readSql = createSql(config.READ_DATABASE_URL ?? readerUrl(config.DATABASE_URL), {
+    max: config.READ_DATABASE_POOL_SIZE,
+    applicationName: 'ingest-api-read',
+  });
   // each read transaction's tenant is signed with a secret the reader role cannot read (migration 091)
   signTenantsOn(readSql, () => loadTenantTokenSecret(sql));
   const verifier = new KeyVerifier(sql, { ...verifierOptions(config, sql, redis, log), ...(options.now ? { now: options.now } : {}) });

@@ -18,16 +18,34 @@ export interface Throughput {
 
 export function createThroughput(deps: IngestDeps): Throughput {
   const { config } = deps;
-  const backlog = new BacklogMonitor({ fast: deps.producer.queue, bulk: deps.producer.bulkQueue }, deps.redis, { sampleMs: config.BACKLOG_SAMPLE_MS, maxJobs: config.MAX_QUEUE_BACKLOG_JOBS, maxBulkJobs: config.MAX_BULK_BACKLOG_JOBS, maxMemoryRatio: config.MAX_REDIS_MEMORY_RATIO });
-  const metrics = createIngestMetrics(() => backlog.current(), () => backlog.byLane());
-  const committer = (lane: QueueLane) => new GroupCommitter((job) => deps.producer.enqueue(job, lane), { windowMs: config.GROUP_COMMIT_MS, maxEvents: config.GROUP_COMMIT_MAX_EVENTS }, (_groups, events) => {
-    metrics.jobEvents.observe(events);
-    metrics.laneJobs.inc({ lane });
-    metrics.laneEvents.inc({ lane }, events);
+  const backlog = new BacklogMonitor({ fast: deps.producer.queue, bulk: deps.producer.bulkQueue }, deps.redis, {
+    sampleMs: config.BACKLOG_SAMPLE_MS,
+    maxJobs: config.MAX_QUEUE_BACKLOG_JOBS,
+    maxBulkJobs: config.MAX_BULK_BACKLOG_JOBS,
+    maxMemoryRatio: config.MAX_REDIS_MEMORY_RATIO,
   });
+  const metrics = createIngestMetrics(
+    () => backlog.current(),
+    () => backlog.byLane(),
+  );
+  const committer = (lane: QueueLane) =>
+    new GroupCommitter(
+      (job) => deps.producer.enqueue(job, lane),
+      { windowMs: config.GROUP_COMMIT_MS, maxEvents: config.GROUP_COMMIT_MAX_EVENTS },
+      (_groups, events) => {
+        metrics.jobEvents.observe(events);
+        metrics.laneJobs.inc({ lane });
+        metrics.laneEvents.inc({ lane }, events);
+      },
+    );
   const committers = { fast: committer('fast'), bulk: committer('bulk') };
-  const limiter = new RateLimiter(deps.redis, `${config.QUEUE_PREFIX}:ingest`, { eventsPerSecond: config.FAIR_SHARE_EVENTS_PER_SECOND, burst: config.FAIR_SHARE_BURST });
-  const limits = new LimitsResolver(deps.sql, limitsDefaults(config), config.LIMITS_CACHE_TTL_MS, (err) => deps.log.warn({ err: err.message }, 'could not read client limits; using the last known'));
+  const limiter = new RateLimiter(deps.redis, `${config.QUEUE_PREFIX}:ingest`, {
+    eventsPerSecond: config.FAIR_SHARE_EVENTS_PER_SECOND,
+    burst: config.FAIR_SHARE_BURST,
+  });
+  const limits = new LimitsResolver(deps.sql, limitsDefaults(config), config.LIMITS_CACHE_TTL_MS, (err) =>
+    deps.log.warn({ err: err.message }, 'could not read client limits; using the last known'),
+  );
   const countBulkRefusal = (events: number) => {
     metrics.bulkRefusedRequests.inc();
     metrics.bulkRefusedEvents.inc(events);

@@ -26,7 +26,10 @@ export class BulkGovernor {
   private readonly now: () => number;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly bulkWorker: { concurrency: number }, private readonly options: BulkGovernorOptions) {
+  constructor(
+    private readonly bulkWorker: { concurrency: number },
+    private readonly options: BulkGovernorOptions,
+  ) {
     this.windowMs = options.windowMs ?? 2_000;
     this.now = options.now ?? Date.now;
     this.timer = setInterval(() => this.adjust(), options.intervalMs ?? 100).unref();

@@ -26,7 +26,11 @@ export interface Insights {
 export async function startInsights(config: WorkerConfig, sql: Sql, connection: Redis, log: Logger): Promise<Insights> {
   const opts = { connection, prefix: config.QUEUE_PREFIX };
   const webhookQueue = config.ALERT_WEBHOOK_URL ? new Queue(INSIGHTS.webhookQueue, opts) : undefined;
-  const rollUp = usageRollup(sql, connection, log, { prefix: config.QUEUE_PREFIX, lookbackHours: config.USAGE_ROLLUP_LOOKBACK_HOURS, novelAfterDays: config.ALERT_NEW_ADDRESS_DAYS });
+  const rollUp = usageRollup(sql, connection, log, {
+    prefix: config.QUEUE_PREFIX,
+    lookbackHours: config.USAGE_ROLLUP_LOOKBACK_HOURS,
+    novelAfterDays: config.ALERT_NEW_ADDRESS_DAYS,
+  });
   const logsQueues = openLogsQueues(connection, config.QUEUE_PREFIX);
   const evaluate = alertEvaluation(sql, config, log, webhookQueue, logsQueues);
 
@@ -39,7 +43,9 @@ export async function startInsights(config: WorkerConfig, sql: Sql, connection: 
   worker.on('error', (err) => log.error({ err: err.message }, 'insights worker error'));
   worker.on('failed', (job, err) => log.error({ job: job?.name, err: err.message }, 'insights job failed; the next run retries'));
 
-  const webhookWorker = webhookQueue && new Worker(INSIGHTS.webhookQueue, alertWebhook(sql, config.ALERT_WEBHOOK_URL!, config.ALERT_WEBHOOK_TIMEOUT_MS), { ...opts, concurrency: 4 });
+  const webhookWorker =
+    webhookQueue &&
+    new Worker(INSIGHTS.webhookQueue, alertWebhook(sql, config.ALERT_WEBHOOK_URL!, config.ALERT_WEBHOOK_TIMEOUT_MS), { ...opts, concurrency: 4 });
   webhookWorker?.on('error', (err) => log.error({ err: err.message }, 'webhook worker error'));
   webhookWorker?.on('failed', (job, err) => log.warn({ alert_id: job?.data?.alert_id, attempts: job?.attemptsMade, err: err.message }, 'alert webhook failed'));
 

@@ -22,15 +22,29 @@ export function createWorkerMetrics(jobCounts: () => Promise<Record<string, Reco
     registers,
     async collect() {
       // a scrape while Redis is away must not hang: no numbers rather than a stuck /metrics
-      const counts = await Promise.race([jobCounts(), new Promise<Record<string, Record<string, number>>>((r) => setTimeout(() => r({}), 1_000).unref())]).catch(() => ({}));
+      const counts = await Promise.race([
+        jobCounts(),
+        new Promise<Record<string, Record<string, number>>>((r) => setTimeout(() => r({}), 1_000).unref()),
+      ]).catch(() => ({}));
       for (const [lane, states] of Object.entries(counts)) for (const [state, n] of Object.entries(states)) this.set({ lane, state }, n);
     },
   });
   return {
     registry,
     batchRows: new Histogram({ name: 'worker_batch_rows', help: 'Rows per INSERT', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers }),
-    insertSeconds: new Histogram({ name: 'worker_insert_seconds', help: 'Latency of one batch INSERT', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
-    lagSeconds: new Histogram({ name: 'ingest_to_stored_lag_seconds', help: 'From received_at at ingest to the commit of the row, by queue lane', labelNames: ['lane'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers }),
+    insertSeconds: new Histogram({
+      name: 'worker_insert_seconds',
+      help: 'Latency of one batch INSERT',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    lagSeconds: new Histogram({
+      name: 'ingest_to_stored_lag_seconds',
+      help: 'From received_at at ingest to the commit of the row, by queue lane',
+      labelNames: ['lane'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
     deadLettered: new Counter({ name: 'worker_dead_lettered_events_total', help: 'Events Postgres refused at insert, kept in dead_letter_events', registers }),
   };
 }

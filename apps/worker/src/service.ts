@@ -46,13 +46,21 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
     const [fast, bulk] = await Promise.all([queues.fast.getJobCounts(...COUNTED), queues.bulk.getJobCounts(...COUNTED)]);
     return { fast, bulk };
   });
-  const batcher = new LogBatcher(sql, { maxRows: config.BATCH_MAX_EVENTS, flushMs: config.BATCH_FLUSH_MS, maxInFlight: config.BATCH_CONCURRENCY }, (rows, ms) => {
-    metrics.batchRows.observe(rows);
-    metrics.insertSeconds.observe(ms / 1000);
-  }, (rows, err) => {
-    metrics.deadLettered.inc(rows.length);
-    log.error({ client_id: rows[0]?.client_id, event_ids: rows.map((r) => r.event_id), code: (err as { code?: string }).code }, 'events refused by Postgres kept in dead_letter_events');
-  });
+  const batcher = new LogBatcher(
+    sql,
+    { maxRows: config.BATCH_MAX_EVENTS, flushMs: config.BATCH_FLUSH_MS, maxInFlight: config.BATCH_CONCURRENCY },
+    (rows, ms) => {
+      metrics.batchRows.observe(rows);
+      metrics.insertSeconds.observe(ms / 1000);
+    },
+    (rows, err) => {
+      metrics.deadLettered.inc(rows.length);
+      log.error(
+        { client_id: rows[0]?.client_id, event_ids: rows.map((r) => r.event_id), code: (err as { code?: string }).code },
+        'events refused by Postgres kept in dead_letter_events',
+      );
+    },
+  );
   connection.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   // live tails: after each commit, the tenants someone tails are told to read what is new
   const tail = new TailNotifier(connection, config.QUEUE_PREFIX, { onError: (err) => log.warn({ err: err.message }, 'live tail announcement failed') });
@@ -60,25 +68,32 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
 
   // fair persistence: one worker per lane, so bulk jobs never hold the slots (nor the batcher's memory) fast jobs need
   const workerOf = (lane: QueueLane, concurrency: number) => {
-    const worker = new Worker(laneQueueName(lane, options.queueName), persistLogs(batcher, (g) => {
-      metrics.lagSeconds.observe({ lane }, (Date.now() - Date.parse(g.received_at)) / 1000);
-      tail.stored(g.client_id);
-      governor?.seen(lane, g.client_id);
-    }), {
-      connection,
-      prefix: config.QUEUE_PREFIX,
-      concurrency,
-      lockDuration: config.LOCK_DURATION_MS,
-      stalledInterval: config.STALLED_INTERVAL_MS,
-      // a job that stalls (its worker died) goes back to waiting this many times before it is failed
-      maxStalledCount: 10,
-      // per-minute completion counts in Redis: the admin app's jobs per second
-      metrics: { maxDataPoints: METRICS_MAX_DATA_POINTS },
-    });
+    const worker = new Worker(
+      laneQueueName(lane, options.queueName),
+      persistLogs(batcher, (g) => {
+        metrics.lagSeconds.observe({ lane }, (Date.now() - Date.parse(g.received_at)) / 1000);
+        tail.stored(g.client_id);
+        governor?.seen(lane, g.client_id);
+      }),
+      {
+        connection,
+        prefix: config.QUEUE_PREFIX,
+        concurrency,
+        lockDuration: config.LOCK_DURATION_MS,
+        stalledInterval: config.STALLED_INTERVAL_MS,
+        // a job that stalls (its worker died) goes back to waiting this many times before it is failed
+        maxStalledCount: 10,
+        // per-minute completion counts in Redis: the admin app's jobs per second
+        metrics: { maxDataPoints: METRICS_MAX_DATA_POINTS },
+      },
+    );
     worker.on('error', (err) => log.error({ lane, err: err.message }, 'worker error'));
     worker.on('failed', (job, err) => {
       const final = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError');
-      log[final ? 'error' : 'warn']({ lane, job_id: job?.id, attempts: job?.attemptsMade, err: err.message }, final ? 'job failed for good' : 'job failed; will retry');
+      log[final ? 'error' : 'warn'](
+        { lane, job_id: job?.id, attempts: job?.attemptsMade, err: err.message },
+        final ? 'job failed for good' : 'job failed; will retry',
+      );
     });
     return worker;
   };
@@ -88,13 +103,24 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
   // BULK_WORKER_CONCURRENCY only while another tenant is in the fast lane; otherwise enough jobs in hand
   // (BULK_JOBS_ALONE of up to 500 events) to keep every INSERT slot full, and no more: what the bulk
   // worker holds when another tenant arrives is what that tenant's first events wait behind
-  governor = new BulkGovernor(bulkWorker, { shared: config.BULK_WORKER_CONCURRENCY, alone: Math.max(config.BULK_WORKER_CONCURRENCY, Math.min(BULK_JOBS_ALONE, config.WORKER_CONCURRENCY)) });
+  governor = new BulkGovernor(bulkWorker, {
+    shared: config.BULK_WORKER_CONCURRENCY,
+    alone: Math.max(config.BULK_WORKER_CONCURRENCY, Math.min(BULK_JOBS_ALONE, config.WORKER_CONCURRENCY)),
+  });
 
   await ensurePartitionsNow(sql, log);
   const maintainer = await startMaintenance(config, sql, connection, log);
   const insights = await startInsights(config, sql, connection, log);
   const metricsServer = await serveMetrics(metrics.registry, metricsListener);
-  log.info({ queues: [worker.name, bulkWorker.name], concurrency: config.WORKER_CONCURRENCY, bulk_concurrency: config.BULK_WORKER_CONCURRENCY, metrics: metricsServer.address() }, 'worker started');
+  log.info(
+    {
+      queues: [worker.name, bulkWorker.name],
+      concurrency: config.WORKER_CONCURRENCY,
+      bulk_concurrency: config.BULK_WORKER_CONCURRENCY,
+      metrics: metricsServer.address(),
+    },
+    'worker started',
+  );
 
   return {
     worker,
@@ -138,15 +164,27 @@ async function ensurePartitionsNow(sql: Sql, log: Logger): Promise<void> {
 async function startMaintenance(config: WorkerConfig, sql: Sql, connection: Worker['opts']['connection'], log: Logger) {
   const queue = new Queue(MAINTENANCE.queue, { connection, prefix: config.QUEUE_PREFIX });
   queue.on('error', (err) => log.warn({ err: err.message }, 'maintenance queue error'));
-  await queue.upsertJobScheduler(MAINTENANCE.scheduler, { every: config.MAINTENANCE_INTERVAL_MS }, {
-    name: MAINTENANCE.job,
-    opts: { removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } },
-  });
-  const worker = new Worker(MAINTENANCE.queue, maintenance(sql, log, { deleteBatch: config.RETENTION_DELETE_BATCH, securityRecordsDays: config.SECURITY_RECORDS_RETENTION_DAYS, usageDays: config.USAGE_RETENTION_DAYS }), {
-    connection,
-    prefix: config.QUEUE_PREFIX,
-    concurrency: 1,
-  });
+  await queue.upsertJobScheduler(
+    MAINTENANCE.scheduler,
+    { every: config.MAINTENANCE_INTERVAL_MS },
+    {
+      name: MAINTENANCE.job,
+      opts: { removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } },
+    },
+  );
+  const worker = new Worker(
+    MAINTENANCE.queue,
+    maintenance(sql, log, {
+      deleteBatch: config.RETENTION_DELETE_BATCH,
+      securityRecordsDays: config.SECURITY_RECORDS_RETENTION_DAYS,
+      usageDays: config.USAGE_RETENTION_DAYS,
+    }),
+    {
+      connection,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: 1,
+    },
+  );
   worker.on('error', (err) => log.error({ err: err.message }, 'maintenance worker error'));
   worker.on('failed', (_job, err) => log.error({ err: err.message }, 'maintenance failed; the next run retries'));
   return {

@@ -13,7 +13,13 @@ export interface EvaluationResult {
  * for its rule, subject and window only refreshes that alert's evidence, so a
  * re-run (or two workers) raises nothing twice; `onRaised` hears of new ones.
  */
-export async function evaluateAlerts(sql: Sql, options: Partial<RuleOptions> = {}, onRaised: (a: Alert) => Promise<void> = async () => {}, now = Date.now(), more: Finding[] = []): Promise<EvaluationResult> {
+export async function evaluateAlerts(
+  sql: Sql,
+  options: Partial<RuleOptions> = {},
+  onRaised: (a: Alert) => Promise<void> = async () => {},
+  now = Date.now(),
+  more: Finding[] = [],
+): Promise<EvaluationResult> {
   const o = { ...DEFAULT_RULE_OPTIONS, ...options };
   const result: EvaluationResult = { findings: 0, raised: [] };
   const findings: Finding[] = [];

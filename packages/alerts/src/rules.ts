@@ -65,7 +65,16 @@ export const failedAuthFromAddress: RuleFn = async (sql, now, o) => {
     windowStart: bucket(now, o.authWindowMs),
     severity: 'warning',
     summary: `${r.failures} failed authentications from ${r.address} within ${Math.round(o.authWindowMs / 60_000)} min`,
-    evidence: { address: r.address, failures: r.failures, admin_sign_in_failures: r.admin_sign_ins, reasons: r.reasons, first_at: r.first_at, last_at: r.last_at, threshold: o.addressFailures, window_ms: o.authWindowMs },
+    evidence: {
+      address: r.address,
+      failures: r.failures,
+      admin_sign_in_failures: r.admin_sign_ins,
+      reasons: r.reasons,
+      first_at: r.first_at,
+      last_at: r.last_at,
+      threshold: o.addressFailures,
+      window_ms: o.authWindowMs,
+    },
   }));
 };
 
@@ -84,7 +93,16 @@ export const failedAuthAgainstPrefix: RuleFn = async (sql, now, o) => {
     windowStart: bucket(now, o.authWindowMs),
     severity: 'warning',
     summary: `${r.failures} failed authentications against key ${r.key_prefix} from ${r.addresses} address(es)`,
-    evidence: { key_prefix: r.key_prefix, failures: r.failures, addresses: r.addresses, sample_addresses: r.sample_addresses, first_at: r.first_at, last_at: r.last_at, threshold: o.prefixFailures, window_ms: o.authWindowMs },
+    evidence: {
+      key_prefix: r.key_prefix,
+      failures: r.failures,
+      addresses: r.addresses,
+      sample_addresses: r.sample_addresses,
+      first_at: r.first_at,
+      last_at: r.last_at,
+      threshold: o.prefixFailures,
+      window_ms: o.authWindowMs,
+    },
     clientId: r.client_id ?? null,
     keyId: r.key_id ?? null,
   }));
@@ -106,7 +124,15 @@ export const deadKeyInUse: RuleFn = async (sql, now, o) => {
     windowStart: bucket(now, o.authWindowMs),
     severity: 'warning',
     summary: `${(r.reasons as string[]).includes('api_key_revoked') ? 'Revoked' : 'Expired'} key ${r.key_prefix} still in use (${r.attempts} attempt(s))`,
-    evidence: { key_prefix: r.key_prefix, attempts: r.attempts, reasons: r.reasons, addresses: r.addresses, last_at: r.last_at, revoked_at: r.revoked_at, expires_at: r.expires_at },
+    evidence: {
+      key_prefix: r.key_prefix,
+      attempts: r.attempts,
+      reasons: r.reasons,
+      addresses: r.addresses,
+      last_at: r.last_at,
+      revoked_at: r.revoked_at,
+      expires_at: r.expires_at,
+    },
     clientId: r.client_id ?? null,
     keyId: r.key_id ?? null,
   }));
@@ -159,7 +185,15 @@ export const requestSpike: RuleFn = async (sql, now, o) => {
       windowStart: r.hour as Date,
       severity: 'warning',
       summary: `Key ${r.prefix}: ${r.requests} requests in an hour, ${Math.round(Number(r.requests) / Math.max(baseline, 0.01))}× its ${o.spikeBaselineDays}-day average (${baseline.toFixed(1)}/h)`,
-      evidence: { key_prefix: r.prefix, hour: r.hour, requests: Number(r.requests), baseline_per_hour: baseline, baseline_days: o.spikeBaselineDays, factor: o.spikeFactor, min_requests: o.spikeMinRequests },
+      evidence: {
+        key_prefix: r.prefix,
+        hour: r.hour,
+        requests: Number(r.requests),
+        baseline_per_hour: baseline,
+        baseline_days: o.spikeBaselineDays,
+        factor: o.spikeFactor,
+        min_requests: o.spikeMinRequests,
+      },
       clientId: r.client_id ?? null,
       keyId: r.key_id,
     };
@@ -248,14 +282,22 @@ export interface FailedJobsSummary {
  */
 export function failedJobsFinding(failed: FailedJobsSummary, now: number): Finding[] {
   if (failed.jobs === 0) return [];
-  return [{
-    rule: 'failed_jobs',
-    subject: 'logs',
-    windowStart: bucket(now, HOUR),
-    severity: 'critical',
-    summary: `${failed.jobs} queue job(s) holding accepted events gave up after all their attempts; once the cause is fixed, run: central-logger jobs retry`,
-    evidence: { jobs: failed.jobs, events_in_newest: failed.events, reasons: failed.reasons, clients: failed.clients, oldest_failed_at: failed.oldestFailedAt ?? null },
-  }];
+  return [
+    {
+      rule: 'failed_jobs',
+      subject: 'logs',
+      windowStart: bucket(now, HOUR),
+      severity: 'critical',
+      summary: `${failed.jobs} queue job(s) holding accepted events gave up after all their attempts; once the cause is fixed, run: central-logger jobs retry`,
+      evidence: {
+        jobs: failed.jobs,
+        events_in_newest: failed.events,
+        reasons: failed.reasons,
+        clients: failed.clients,
+        oldest_failed_at: failed.oldestFailedAt ?? null,
+      },
+    },
+  ];
 }
 
 /**
@@ -294,4 +336,14 @@ export const keyRotationDue: RuleFn = async (sql, now, o) => {
   }));
 };
 
-export const ALL_RULES: RuleFn[] = [failedAuthFromAddress, failedAuthAgainstPrefix, deadKeyInUse, keyFromNewAddress, requestSpike, dormantKeyActive, quotaReached, deadLetteredEvents, keyRotationDue];
+export const ALL_RULES: RuleFn[] = [
+  failedAuthFromAddress,
+  failedAuthAgainstPrefix,
+  deadKeyInUse,
+  keyFromNewAddress,
+  requestSpike,
+  dormantKeyActive,
+  quotaReached,
+  deadLetteredEvents,
+  keyRotationDue,
+];

@@ -115,7 +115,8 @@ export async function countOpenAlerts(sql: Sql): Promise<{ open: number; bySever
  * no such alert. An acknowledged one stays as it was, note included.
  */
 export async function acknowledgeAlert(sql: Sql, id: string, by: string, note: string | null = null): Promise<{ alert: Alert; changed: boolean } | undefined> {
-  const [row] = await sql`update alerts set acknowledged_at = now(), acknowledged_by = ${by}, acknowledged_note = ${note} where id = ${id} and acknowledged_at is null returning *`;
+  const [row] =
+    await sql`update alerts set acknowledged_at = now(), acknowledged_by = ${by}, acknowledged_note = ${note} where id = ${id} and acknowledged_at is null returning *`;
   if (row) return { alert: alertOf(row), changed: true };
   const existing = await getAlert(sql, id);
   return existing ? { alert: existing, changed: false } : undefined;

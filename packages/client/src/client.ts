@@ -189,7 +189,13 @@ export class CentralLoggerClient implements ExitAware {
     this.counts.dropped += dropped.length;
     if (!this.dropping) {
       this.dropping = true;
-      this.report(new DeliveryError(`buffer full (${this.o.maxBuffered} events): dropping the oldest until the service takes events again`, [parse(dropped[0]!)], 'buffer_full'));
+      this.report(
+        new DeliveryError(
+          `buffer full (${this.o.maxBuffered} events): dropping the oldest until the service takes events again`,
+          [parse(dropped[0]!)],
+          'buffer_full',
+        ),
+      );
     }
     this.settle();
   }
@@ -197,7 +203,13 @@ export class CentralLoggerClient implements ExitAware {
   private async deliver(batch: Entry[]): Promise<void> {
     const body = `[${batch.map((e) => e.json).join(',')}]`;
     for (let attempt = 1; ; attempt++) {
-      const answer = await postBatch(body, { url: this.o.logsUrl, apiKey: this.o.apiKey, gzipAboveBytes: this.o.gzipAboveBytes, timeoutMs: this.o.requestTimeoutMs, signal: this.closing?.signal });
+      const answer = await postBatch(body, {
+        url: this.o.logsUrl,
+        apiKey: this.o.apiKey,
+        gzipAboveBytes: this.o.gzipAboveBytes,
+        timeoutMs: this.o.requestTimeoutMs,
+        signal: this.closing?.signal,
+      });
       if (answer.status >= 200 && answer.status < 300) {
         this.counts.sent += batch.length;
         this.dropping = false;
@@ -208,10 +220,17 @@ export class CentralLoggerClient implements ExitAware {
       if (answer.status === 400 && (answer.invalidIndexes?.length ?? 0) > 0) return this.sendValid(batch, answer);
       if (!isRetryable(answer.status) || attempt >= this.o.maxAttempts) {
         const gaveUp = isRetryable(answer.status) ? `gave up after ${attempt} attempts: ` : '';
-        return this.fail(batch.map(parse), answer.code ?? `http_${answer.status}`, `${gaveUp}${answer.code ?? `HTTP ${answer.status}`}: ${answer.message ?? 'not delivered'}`, answer.status);
+        return this.fail(
+          batch.map(parse),
+          answer.code ?? `http_${answer.status}`,
+          `${gaveUp}${answer.code ?? `HTTP ${answer.status}`}: ${answer.message ?? 'not delivered'}`,
+          answer.status,
+        );
       }
       this.counts.retried += batch.length;
-      await this.sleep(answer.retryAfterMs !== undefined ? Math.min(answer.retryAfterMs, this.o.retryMaxMs) : backoffMs(attempt, this.o.retryBaseMs, this.o.retryMaxMs));
+      await this.sleep(
+        answer.retryAfterMs !== undefined ? Math.min(answer.retryAfterMs, this.o.retryMaxMs) : backoffMs(attempt, this.o.retryBaseMs, this.o.retryMaxMs),
+      );
     }
   }
 

@@ -10,9 +10,25 @@ export interface EventDefaults {
 
 type Level = NonNullable<LogEvent['level']>;
 
-const LEVEL_NAMES: Record<string, Level> = { trace: 'debug', debug: 'debug', info: 'info', warn: 'warn', warning: 'warn', error: 'error', fatal: 'fatal', critical: 'fatal' };
+const LEVEL_NAMES: Record<string, Level> = {
+  trace: 'debug',
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  fatal: 'fatal',
+  critical: 'fatal',
+};
 // fields of the event that may come as they are from a record, and their type
-const TOP_LEVEL: Record<string, 'string' | 'number'> = { event_id: 'string', environment: 'string', status: 'string', workflow: 'string', run_id: 'string', duration_ms: 'number' };
+const TOP_LEVEL: Record<string, 'string' | 'number'> = {
+  event_id: 'string',
+  environment: 'string',
+  status: 'string',
+  workflow: 'string',
+  run_id: 'string',
+  duration_ms: 'number',
+};
 
 /** pino's numeric levels (10 trace … 60 fatal), or a level name, as the service's level. */
 export function levelOf(level: unknown): Level | undefined {

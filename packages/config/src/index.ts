@@ -7,9 +7,7 @@ import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 
@@ -204,7 +202,12 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
    * How long a console session (the cookie set by POST /api/v1/auth/session) lasts from sign-in; the session
    * lives in Redis and ends sooner on sign-out, or when its user, key or client is deactivated or revoked. Default 8 h.
    */
-  CONSOLE_SESSION_TTL_MS: z.coerce.number().int().min(60_000).max(30 * 24 * 3_600_000).default(8 * 3_600_000),
+  CONSOLE_SESSION_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .max(30 * 24 * 3_600_000)
+    .default(8 * 3_600_000),
   // --- throughput, limits and backpressure ---
   /** Group commit: while a job is being stored, the events of the next requests gather for it to be done, but at most this long, into one queue job (0 = a job per request). Default 2. */
   GROUP_COMMIT_MS: z.coerce.number().int().min(0).max(1_000).default(2),
@@ -245,11 +248,17 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
   UNAVAILABLE_RETRY_AFTER_S: positiveInt.default(5),
 });
 
-export const ingestSchema = ingestSettingsSchema.superRefine((c, ctx) => {
-  if (c.MAX_BULK_BACKLOG_JOBS !== undefined && c.MAX_BULK_BACKLOG_JOBS >= c.MAX_QUEUE_BACKLOG_JOBS) {
-    ctx.addIssue({ code: 'custom', path: ['MAX_BULK_BACKLOG_JOBS'], message: `must be below MAX_QUEUE_BACKLOG_JOBS (${c.MAX_QUEUE_BACKLOG_JOBS}), or the bulk lane fills the whole backlog and every tenant gets 503 before the one over its fair share gets 429` });
-  }
-}).transform((c) => ({ ...c, MAX_BULK_BACKLOG_JOBS: c.MAX_BULK_BACKLOG_JOBS ?? Math.floor((c.MAX_QUEUE_BACKLOG_JOBS * 3) / 4) }));
+export const ingestSchema = ingestSettingsSchema
+  .superRefine((c, ctx) => {
+    if (c.MAX_BULK_BACKLOG_JOBS !== undefined && c.MAX_BULK_BACKLOG_JOBS >= c.MAX_QUEUE_BACKLOG_JOBS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MAX_BULK_BACKLOG_JOBS'],
+        message: `must be below MAX_QUEUE_BACKLOG_JOBS (${c.MAX_QUEUE_BACKLOG_JOBS}), or the bulk lane fills the whole backlog and every tenant gets 503 before the one over its fair share gets 429`,
+      });
+    }
+  })
+  .transform((c) => ({ ...c, MAX_BULK_BACKLOG_JOBS: c.MAX_BULK_BACKLOG_JOBS ?? Math.floor((c.MAX_QUEUE_BACKLOG_JOBS * 3) / 4) }));
 
 export const workerSchema = baseSchema.extend({
   /** Postgres connection string of the worker (role central_logger_worker). Default: DATABASE_URL with that user and no password. */
@@ -351,21 +360,28 @@ export type ApiCliConfig = z.infer<typeof apiCliSchema>;
 /** The `central-logger` CLI. */
 export const cliSchema = baseSchema.extend(adminDatabaseShape).extend(limitDefaultsShape);
 
-export const adminSchema = baseSchema.extend(httpSchema.shape).extend(adminDatabaseShape).extend(limitDefaultsShape).extend({
-  ADMIN_PORT: port.default(8001),
-  /** Port of the admin app's /metrics listener on METRICS_HOST; 0 picks a free port. Default 8004. */
-  ADMIN_METRICS_PORT: port.default(8004),
+export const adminSchema = baseSchema
+  .extend(httpSchema.shape)
+  .extend(adminDatabaseShape)
+  .extend(limitDefaultsShape)
+  .extend({
+    ADMIN_PORT: port.default(8001),
+    /** Port of the admin app's /metrics listener on METRICS_HOST; 0 picks a free port. Default 8004. */
+    ADMIN_METRICS_PORT: port.default(8004),
 
-  // --- admin sign-in and sessions ---
-  /** How long an admin session lasts after sign-in, as a duration: `12h`, `30m`, `7d`. Default 12h. */
-  ADMIN_SESSION_TTL: z.string().regex(/^[1-9]\d{0,5}\s*[smhdw]$/i, 'use a positive number and a unit, e.g. 12h, 30m, 7d').default('12h'),
-  /** Failed sign-ins from one address within ADMIN_LOGIN_WINDOW_MS before it gets 429. Default 20. */
-  ADMIN_LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(20),
-  /** Failed sign-ins for one username within ADMIN_LOGIN_WINDOW_MS before it gets 429. Default 5. */
-  ADMIN_LOGIN_MAX_FAILURES_PER_USER: positiveInt.default(5),
-  /** Window of the failed sign-in limits. Default 15 minutes. */
-  ADMIN_LOGIN_WINDOW_MS: positiveInt.default(15 * 60_000),
-});
+    // --- admin sign-in and sessions ---
+    /** How long an admin session lasts after sign-in, as a duration: `12h`, `30m`, `7d`. Default 12h. */
+    ADMIN_SESSION_TTL: z
+      .string()
+      .regex(/^[1-9]\d{0,5}\s*[smhdw]$/i, 'use a positive number and a unit, e.g. 12h, 30m, 7d')
+      .default('12h'),
+    /** Failed sign-ins from one address within ADMIN_LOGIN_WINDOW_MS before it gets 429. Default 20. */
+    ADMIN_LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(20),
+    /** Failed sign-ins for one username within ADMIN_LOGIN_WINDOW_MS before it gets 429. Default 5. */
+    ADMIN_LOGIN_MAX_FAILURES_PER_USER: positiveInt.default(5),
+    /** Window of the failed sign-in limits. Default 15 minutes. */
+    ADMIN_LOGIN_WINDOW_MS: positiveInt.default(15 * 60_000),
+  });
 
 export type BaseConfig = z.infer<typeof baseSchema>;
 export type HttpConfig = z.infer<typeof httpSchema>;
@@ -382,10 +398,7 @@ export class ConfigError extends Error {
 }
 
 /** Parses the environment with `schema`; throws a ConfigError listing every problem. */
-export function loadConfig<S extends z.ZodType>(
-  schema: S,
-  env: Record<string, string | undefined> = process.env,
-): z.infer<S> {
+export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
   // An empty variable means "not set", as in most .env loaders.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const result = schema.safeParse(cleaned);
@@ -464,7 +477,8 @@ export function sharedSecret(
 ): string {
   const secret = config[name];
   if (config.NODE_ENV === 'production') {
-    if (typeof secret !== 'string' || !secret) throw new ConfigError([`${name}: required in production (a random value of at least 32 characters, the same on every process)`]);
+    if (typeof secret !== 'string' || !secret)
+      throw new ConfigError([`${name}: required in production (a random value of at least 32 characters, the same on every process)`]);
     if (secret === devValue) throw new ConfigError([`${name}: the development value is public; set a random one in production`]);
     return secret;
   }

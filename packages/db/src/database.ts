@@ -39,7 +39,7 @@ export async function dropDatabase(url: string): Promise<void> {
  */
 export function describeDatabase(url: string): string {
   const u = new URL(url);
-  const name = decodeURIComponent(u.pathname.slice(1)) || '(the user\'s default)';
+  const name = decodeURIComponent(u.pathname.slice(1)) || "(the user's default)";
   // a socket directory given as ?host=/run/postgresql, as libpq allows, is where it connects
   const host = u.searchParams.get('host') || u.hostname || 'localhost';
   const user = u.username ? ` as ${decodeURIComponent(u.username)}` : '';

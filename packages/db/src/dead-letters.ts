@@ -70,7 +70,11 @@ export async function getDeadLetter(sql: Sql, id: number): Promise<(DeadLetter &
  * Postgres's error if it is still refused; undefined when there is no such
  * dead letter.
  */
-export async function replayDeadLetter(sql: Sql, id: number, inTransaction?: (tx: Sql, replayed: { eventId: string; clientId: string }) => Promise<void>): Promise<{ eventId: string; clientId: string } | undefined> {
+export async function replayDeadLetter(
+  sql: Sql,
+  id: number,
+  inTransaction?: (tx: Sql, replayed: { eventId: string; clientId: string }) => Promise<void>,
+): Promise<{ eventId: string; clientId: string } | undefined> {
   return sql.begin(async (tx) => {
     const t = tx as unknown as Sql;
     const [row] = await t`delete from dead_letter_events where id = ${id} returning payload`;

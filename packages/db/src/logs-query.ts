@@ -61,8 +61,12 @@ export async function findLogs(sql: Sql, clientId: string, filter: LogFilter, pa
 
 /** The tenant's log with this event_id (the newest, should it reuse one across times); undefined when none. */
 export async function getLog(sql: Sql, clientId: string, eventId: string): Promise<LogView | undefined> {
-  const rows = await withTenant(sql, clientId, (tx) => tx`
-    select * from (${logsQuery(tx, clientId, {})}) l where l.event_id = ${eventId} limit 1`);
+  const rows = await withTenant(
+    sql,
+    clientId,
+    (tx) => tx`
+    select * from (${logsQuery(tx, clientId, {})}) l where l.event_id = ${eventId} limit 1`,
+  );
   return rows[0] as LogView | undefined;
 }
 

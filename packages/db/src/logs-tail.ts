@@ -58,9 +58,7 @@ const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
 function unseenBy(tx: Tx, seen: string) {
   const [, xmax, xip] = seen.split(':') as [string, string, string];
   const inFlight = xip === '' ? [] : xip.split(',');
-  return inFlight.length === 0
-    ? tx`l.stored_tx >= ${xmax}::xid8`
-    : tx`(l.stored_tx >= ${xmax}::xid8 or l.stored_tx = any(${inFlight}::text[]::xid8[]))`;
+  return inFlight.length === 0 ? tx`l.stored_tx >= ${xmax}::xid8` : tx`(l.stored_tx >= ${xmax}::xid8 or l.stored_tx = any(${inFlight}::text[]::xid8[]))`;
 }
 export const SNAPSHOT = /^\d{1,20}:\d{1,20}:(\d{1,20}(,\d{1,20})*)?$/;
 
@@ -120,7 +118,10 @@ export async function readTail(sql: Sql, clientId: string, filter: LogFilter, fr
     const entries: TailEntry[] = [];
     for (const r of rows.slice(0, limit.rows)) {
       const { stored_tx: storedTx, ...log } = r as unknown as LogView & { stored_tx: string };
-      entries.push({ log, position: { seen: from.seen, upTo, after: { tx: storedTx, receivedAt: log.received_at, executedAt: log.executed_at, eventId: log.event_id } } });
+      entries.push({
+        log,
+        position: { seen: from.seen, upTo, after: { tx: storedTx, receivedAt: log.received_at, executedAt: log.executed_at, eventId: log.event_id } },
+      });
     }
     // a finished delta: the last row's position (and the next read) is simply "everything upTo saw"
     const next = more ? entries.at(-1)!.position : { seen: upTo };

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import postgres from 'postgres';
+import type postgres from 'postgres';
 import type { Sql } from './client.js';
 import { roleUrl, setRolePasswords } from './roles.js';
 

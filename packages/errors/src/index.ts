@@ -66,7 +66,9 @@ export class AppError extends Error {
  */
 export function limitReached(message: string, limit: number, waitMs: number): AppError {
   const seconds = String(waitSeconds(waitMs));
-  return new AppError('rate_limited', message, { headers: { 'Retry-After': seconds, 'RateLimit-Limit': String(limit), 'RateLimit-Remaining': '0', 'RateLimit-Reset': seconds } });
+  return new AppError('rate_limited', message, {
+    headers: { 'Retry-After': seconds, 'RateLimit-Limit': String(limit), 'RateLimit-Remaining': '0', 'RateLimit-Reset': seconds },
+  });
 }
 
 /** Whole seconds to wait, at least 1 (Retry-After has no fractions). */

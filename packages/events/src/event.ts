@@ -25,8 +25,7 @@ export const eventSchema = z.looseObject({
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
     .optional(),
   environment: shortText(100),
-  executed_at: z.iso
-    .datetime({ offset: true, local: true, message: 'must be an ISO 8601 date-time, e.g. 2026-01-06T12:00:00Z' }),
+  executed_at: z.iso.datetime({ offset: true, local: true, message: 'must be an ISO 8601 date-time, e.g. 2026-01-06T12:00:00Z' }),
   status: shortText(64),
   workflow: shortText(256).nullish(),
   run_id: shortText(256).nullish(),

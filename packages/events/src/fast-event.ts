@@ -25,7 +25,10 @@ export function fastParseEvent(item: unknown): EventInput | undefined {
     if (id === undefined || !EVENT_ID.test(id)) return undefined;
     out.event_id = id;
   }
-  for (const [field, max] of [['workflow', 256], ['run_id', 256]] as const) {
+  for (const [field, max] of [
+    ['workflow', 256],
+    ['run_id', 256],
+  ] as const) {
     if (o[field] === undefined || o[field] === null) continue;
     const v = text(o[field], max);
     if (v === undefined) return undefined;

@@ -24,7 +24,9 @@ const intervalNames = ['1m', '5m', '1h', '1d', 'auto'] as const satisfies readon
 
 /** `interval`, the one parameter the histogram adds to `GET /api/v1/logs`'s filters; also the OpenAPI document's. */
 export const histogramParamsSchema = z.strictObject({
-  interval: z.enum(intervalNames, { message: `must be one of ${intervalNames.join(', ')}` }).default('auto')
+  interval: z
+    .enum(intervalNames, { message: `must be one of ${intervalNames.join(', ')}` })
+    .default('auto')
     .describe(`bucket width (default auto: the narrowest giving at most ${AUTO_MAX_BUCKETS} buckets); at most ${MAX_HISTOGRAM_BUCKETS} buckets`),
 });
 
@@ -62,7 +64,10 @@ export function parseHistogramQuery(raw: RawQuery, now = Date.now()): HistogramQ
 
   const to = filter!.to ?? (filter!.from ? new Date(Math.max(now, filter!.from.getTime() + 1)) : new Date(now));
   const from = filter!.from ?? new Date(to.getTime() - DEFAULT_HISTOGRAM_RANGE_MS);
-  for (const [field, d] of [['from', from], ['to', to]] as const) {
+  for (const [field, d] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
     if (d.getUTCFullYear() < 1) details.push({ field, message: 'must be in year 1 or later' });
   }
   if (from >= to) details.push({ field: 'from', message: 'must be before to' });
@@ -84,8 +89,10 @@ export function bucketCount(from: Date, to: Date, intervalMs: number): number {
 
 function autoInterval(spanMs: number): HistogramInterval | undefined {
   const names = Object.keys(HISTOGRAM_INTERVALS) as HistogramInterval[];
-  return names.find((n) => Math.ceil(spanMs / HISTOGRAM_INTERVALS[n]) + 1 <= AUTO_MAX_BUCKETS)
-    ?? names.find((n) => Math.ceil(spanMs / HISTOGRAM_INTERVALS[n]) + 1 <= MAX_HISTOGRAM_BUCKETS);
+  return (
+    names.find((n) => Math.ceil(spanMs / HISTOGRAM_INTERVALS[n]) + 1 <= AUTO_MAX_BUCKETS) ??
+    names.find((n) => Math.ceil(spanMs / HISTOGRAM_INTERVALS[n]) + 1 <= MAX_HISTOGRAM_BUCKETS)
+  );
 }
 
 function fail(details: ErrorDetail[]): void {

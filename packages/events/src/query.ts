@@ -97,13 +97,19 @@ export const logQuerySchema = z.strictObject({
 });
 
 /** The one parameter family outside logQuerySchema: `metadata.<field>=value`. */
-export const METADATA_FILTER = { name: 'metadata.{field}', description: `a top-level metadata field equals this text (letters, digits, _ or - in the name; at most ${MAX_METADATA_FILTERS})` };
+export const METADATA_FILTER = {
+  name: 'metadata.{field}',
+  description: `a top-level metadata field equals this text (letters, digits, _ or - in the name; at most ${MAX_METADATA_FILTERS})`,
+};
 
 /** `GET /api/v1/stats` query parameters; also the OpenAPI document's. */
 export const statsQuerySchema = z.strictObject({
   from: instant.optional().describe('executed_at at or after this (default: 30 days before to)'),
   to: instant.optional().describe('executed_at before this (default: now)'),
-  group_by: z.enum(STATS_GROUPS, { message: `must be one of ${STATS_GROUPS.join(', ')}` }).default('status').describe('what to count by'),
+  group_by: z
+    .enum(STATS_GROUPS, { message: `must be one of ${STATS_GROUPS.join(', ')}` })
+    .default('status')
+    .describe('what to count by'),
 });
 
 /**
@@ -154,7 +160,8 @@ export function parseTailQuery(raw: RawQuery): { filter: LogFilter; cursor?: str
     if (rest[p] !== undefined) details.push({ field: p, message: 'is not used by the live tail, which sends every matching event as it is stored' });
   }
   if (Array.isArray(cursor)) details.push({ field: 'cursor', message: 'is given more than once' });
-  else if (cursor !== undefined && (cursor.length === 0 || cursor.length > MAX_TAIL_CURSOR)) details.push({ field: 'cursor', message: `must be 1 to ${MAX_TAIL_CURSOR} characters` });
+  else if (cursor !== undefined && (cursor.length === 0 || cursor.length > MAX_TAIL_CURSOR))
+    details.push({ field: 'cursor', message: `must be 1 to ${MAX_TAIL_CURSOR} characters` });
   let filter: LogFilter = {};
   try {
     filter = parseLogQuery(rest).filter;

@@ -22,7 +22,10 @@ export function clientAddress(req: IncomingMessage, trust: ProxyTrust): string {
   if (trust.TRUST_PROXY) {
     const header = req.headers['x-forwarded-for'];
     // empty entries can only come from the client's part, left of what the proxies appended
-    const entries = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+    const entries = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
     // fewer entries than hops: the leftmost, as Koa's maxIpsCount does
     if (entries.length > 0) return entries[Math.max(0, entries.length - trust.TRUST_PROXY_HOPS)]!;
   }

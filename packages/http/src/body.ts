@@ -28,12 +28,18 @@ const MEDIA_TYPES: Record<string, BodyType> = {
 
 /** Which body type the headers announce; 415 for anything else. */
 export function bodyTypeOf(contentType: string | undefined, contentEncoding: string | undefined): { type: BodyType; gzip: boolean } {
-  const [media = '', ...params] = (contentType ?? '').toLowerCase().split(';').map((s) => s.trim());
+  const [media = '', ...params] = (contentType ?? '')
+    .toLowerCase()
+    .split(';')
+    .map((s) => s.trim());
   const type = MEDIA_TYPES[media];
   if (!type) {
     throw new AppError('unsupported_media_type', 'Content-Type must be application/json or application/x-ndjson');
   }
-  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replaceAll('"', '');
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice(8)
+    .replaceAll('"', '');
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
     throw new AppError('unsupported_media_type', 'Only the utf-8 charset is accepted');
   }

@@ -39,7 +39,9 @@ export function htmlHeaders(policy: PagePolicy): Record<string, string> {
     "form-action 'self'",
     "frame-ancestors 'none'",
     "base-uri 'none'",
-  ].filter(Boolean).join('; ');
+  ]
+    .filter(Boolean)
+    .join('; ');
   return { ...EVERY_ANSWER, 'Content-Security-Policy': csp, 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer' };
 }
 

@@ -11,7 +11,16 @@ export function health(ctx: Context): void {
 export function ready(checks: Record<string, Check>) {
   return async (ctx: Context): Promise<void> => {
     const results = await Promise.all(
-      Object.entries(checks).map(async ([name, check]) => [name, await withTimeout(check(), 2_000).then(() => 'ok', () => 'unreachable')] as const),
+      Object.entries(checks).map(
+        async ([name, check]) =>
+          [
+            name,
+            await withTimeout(check(), 2_000).then(
+              () => 'ok',
+              () => 'unreachable',
+            ),
+          ] as const,
+      ),
     );
     const status = Object.fromEntries(results);
     const ok = results.every(([, r]) => r === 'ok');

@@ -27,6 +27,9 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number, maxDe
     throw new AppError('validation_failed', 'The body is not valid JSON');
   }
   const { problem } = checkStorable(value, maxDepth);
-  if (problem) throw new AppError('validation_failed', 'The request is invalid', { details: [{ ...(problem.path ? { field: problem.path } : {}), message: problem.message }] });
+  if (problem)
+    throw new AppError('validation_failed', 'The request is invalid', {
+      details: [{ ...(problem.path ? { field: problem.path } : {}), message: problem.message }],
+    });
   return value;
 }

@@ -54,7 +54,8 @@ export class JsonDepthGuard {
         depth = 0;
         inString = escaped = false;
       } else if (inString) {
-        if (escaped) escaped = false; // the byte after a backslash, whatever it is
+        if (escaped)
+          escaped = false; // the byte after a backslash, whatever it is
         else if (c === BACKSLASH) escaped = true;
         else if (c === QUOTE) inString = false;
       } else if (c === QUOTE) inString = true;

@@ -156,7 +156,18 @@ export class Exchange<P extends RequestPrincipal = RequestPrincipal> {
     // info for failures, debug for successes (a line per accepted POST would cost more than the POST); built only when the level is on
     const level = this.status >= 400 ? 'info' : 'debug';
     if (log.isLevelEnabled(level)) {
-      this.log()[level]({ status: this.status, method: this.method, path: this.path, ms: Math.round(performance.now() - this.started), key_prefix: this.principal?.prefix, ip: this.ip, error: this.errorCode }, 'request');
+      this.log()[level](
+        {
+          status: this.status,
+          method: this.method,
+          path: this.path,
+          ms: Math.round(performance.now() - this.started),
+          key_prefix: this.principal?.prefix,
+          ip: this.ip,
+          error: this.errorCode,
+        },
+        'request',
+      );
     }
   }
 

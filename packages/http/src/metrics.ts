@@ -48,9 +48,13 @@ export async function serveMetrics(registry: Registry, options: MetricsListenerO
     if (options.health && req.method === 'GET' && path === '/health') {
       res.writeHead(200, { ...EVERY_ANSWER, ...NO_STORE, 'Content-Type': 'application/json; charset=utf-8' }).end('{"status":"ok"}');
     } else if (req.method !== 'GET' || path !== '/metrics') {
-      res.writeHead(404, { ...EVERY_ANSWER, 'Content-Type': 'application/json; charset=utf-8' }).end('{"error":"not_found","message":"Only GET /metrics is served here"}');
+      res
+        .writeHead(404, { ...EVERY_ANSWER, 'Content-Type': 'application/json; charset=utf-8' })
+        .end('{"error":"not_found","message":"Only GET /metrics is served here"}');
     } else if (wanted && !timingSafeEqual(digest(authorization(req)), wanted)) {
-      res.writeHead(401, { ...EVERY_ANSWER, 'WWW-Authenticate': 'Bearer realm="metrics"', 'Content-Type': 'application/json; charset=utf-8' }).end('{"error":"invalid_api_key","message":"GET /metrics needs Authorization: Bearer <METRICS_TOKEN>"}');
+      res
+        .writeHead(401, { ...EVERY_ANSWER, 'WWW-Authenticate': 'Bearer realm="metrics"', 'Content-Type': 'application/json; charset=utf-8' })
+        .end('{"error":"invalid_api_key","message":"GET /metrics needs Authorization: Bearer <METRICS_TOKEN>"}');
     } else {
       registry.metrics().then(
         (text) => res.writeHead(200, { ...EVERY_ANSWER, ...NO_STORE, 'Content-Type': registry.contentType }).end(text),
@@ -85,8 +89,18 @@ export class RequestCounters {
   private readonly children = new Map<string, { inc(): void }>();
 
   constructor(registry: Registry) {
-    this.requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
-    this.authFailures = new Counter({ name: 'auth_failures_total', help: 'Requests refused for their API key, by error code', labelNames: ['code'], registers: [registry] });
+    this.requests = new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    });
+    this.authFailures = new Counter({
+      name: 'auth_failures_total',
+      help: 'Requests refused for their API key, by error code',
+      labelNames: ['code'],
+      registers: [registry],
+    });
   }
 
   /** Counts one answered request; `errorCode` is the body's `error`, if any. */

@@ -55,7 +55,9 @@ export function answerClientError(err: Error & { code?: string; reason?: string 
     Connection: 'close',
     ...EVERY_ANSWER,
   };
-  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const head = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   socket.end(`HTTP/1.1 400 Bad Request\r\n${head}\r\n${body}`);
 }
 

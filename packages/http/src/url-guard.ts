@@ -15,7 +15,8 @@ export async function refuseNulInUrl(ctx: Context, next: Next): Promise<void> {
     const query = ctx.query;
     for (const name of Object.keys(query)) {
       const values = [query[name]].flat();
-      if (name.includes('\u0000') || values.some((v) => v?.includes('\u0000'))) details.push({ field: name.replaceAll('\u0000', '%00'), message: 'contains a NUL character (%00)' });
+      if (name.includes('\u0000') || values.some((v) => v?.includes('\u0000')))
+        details.push({ field: name.replaceAll('\u0000', '%00'), message: 'contains a NUL character (%00)' });
     }
     if (details.length > 0) throw new AppError('validation_failed', 'The URL holds a NUL character (%00), which no parameter may hold', { details });
   }

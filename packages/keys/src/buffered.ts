@@ -7,7 +7,11 @@ export class PeriodicWriter {
   private readonly timer: NodeJS.Timeout;
   private running: Promise<void> = Promise.resolve();
 
-  constructor(intervalMs: number, private readonly write: () => Promise<void>, private readonly onError: (err: Error) => void) {
+  constructor(
+    intervalMs: number,
+    private readonly write: () => Promise<void>,
+    private readonly onError: (err: Error) => void,
+  ) {
     this.timer = setInterval(() => void this.flush(), intervalMs);
     this.timer.unref();
   }

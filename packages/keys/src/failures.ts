@@ -45,7 +45,10 @@ export class AuthFailureLog {
   /** Failures not recorded because the buffer was full. */
   dropped = 0;
 
-  constructor(private readonly sql: Sql, options: AuthFailureLogOptions = {}) {
+  constructor(
+    private readonly sql: Sql,
+    options: AuthFailureLogOptions = {},
+  ) {
     this.batchSize = options.batchSize ?? 500;
     this.maxBuffered = options.maxBuffered ?? 20_000;
     this.writer = new PeriodicWriter(options.flushMs ?? 1_000, () => this.write(), options.onError ?? (() => {}));

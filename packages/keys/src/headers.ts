@@ -5,7 +5,10 @@
 export function extractApiKey(headers: Record<string, string | string[] | undefined>): string | undefined {
   const x = first(headers['x-api-key']);
   if (x !== undefined) {
-    const v = x.trim().replace(/^ApiKey\s+/i, '').trim();
+    const v = x
+      .trim()
+      .replace(/^ApiKey\s+/i, '')
+      .trim();
     return v || undefined;
   }
   const auth = first(headers.authorization);

@@ -63,7 +63,8 @@ export async function importKeys(sql: Sql, entries: Array<[string, string]>, opt
 async function importOne(sql: Sql, key: string, prefix: string, clientId: string, options: ImportOptions) {
   const clientCreated = await ensureClient(sql, clientId);
   const former = unkeyedLegacyPrefix(key); // a row from before the keyed id: re-keyed on its next use
-  if ((await getKey(sql, undefined, prefix)) || (former && (await getKey(sql, undefined, former)))) return { outcome: 'already_present' as const, clientCreated };
+  if ((await getKey(sql, undefined, prefix)) || (former && (await getKey(sql, undefined, former))))
+    return { outcome: 'already_present' as const, clientCreated };
   try {
     await storeKey(sql, key, prefix, { name: `imported ${prefix}`, role: options.role, clientId, bcryptCost: options.bcryptCost });
     return { outcome: 'imported' as const, clientCreated };

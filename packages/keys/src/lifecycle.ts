@@ -29,12 +29,18 @@ async function announce(redis: Redis, what: Invalidation): Promise<boolean> {
   }
 }
 
-export async function revokeKeyEverywhere(sql: Sql, redis: Redis, idOrPrefix: string, clientId?: string, inTransaction?: InTransaction<KeyRecord>): Promise<Announced<KeyRecord | undefined>> {
-  const record = await sql.begin(async (tx) => {
+export async function revokeKeyEverywhere(
+  sql: Sql,
+  redis: Redis,
+  idOrPrefix: string,
+  clientId?: string,
+  inTransaction?: InTransaction<KeyRecord>,
+): Promise<Announced<KeyRecord | undefined>> {
+  const record = (await sql.begin(async (tx) => {
     const r = await revokeKey(tx as unknown as Sql, idOrPrefix, clientId);
     if (r && inTransaction) await inTransaction(tx as unknown as Sql, r);
     return r;
-  }) as KeyRecord | undefined;
+  })) as KeyRecord | undefined;
   if (!record) return { result: undefined, announced: false };
   return { result: record, announced: await announce(redis, { keyId: record.id }) };
 }
@@ -44,12 +50,18 @@ export async function revokeKeyEverywhere(sql: Sql, redis: Redis, idOrPrefix: st
  * process: cached copies of its keys are dropped and read again, so they stop,
  * or start again, working within a second. Revoked and expired keys stay so.
  */
-export async function setClientActiveEverywhere(sql: Sql, redis: Redis, clientId: string, active: boolean, inTransaction?: InTransaction<string>): Promise<Announced<boolean>> {
-  const found = await sql.begin(async (tx) => {
+export async function setClientActiveEverywhere(
+  sql: Sql,
+  redis: Redis,
+  clientId: string,
+  active: boolean,
+  inTransaction?: InTransaction<string>,
+): Promise<Announced<boolean>> {
+  const found = (await sql.begin(async (tx) => {
     const f = await (active ? activateClient : deactivateClient)(tx as unknown as Sql, clientId);
     if (f && inTransaction) await inTransaction(tx as unknown as Sql, clientId);
     return f;
-  }) as boolean;
+  })) as boolean;
   if (!found) return { result: false, announced: false };
   return { result: true, announced: await announce(redis, { clientId }) };
 }

@@ -49,7 +49,10 @@ export class FailureLimiter {
   private readonly blockedPrefixes = new Map<string, number>();
   private readonly now: () => number;
 
-  constructor(redis: Redis, private readonly options: FailureLimiterOptions) {
+  constructor(
+    redis: Redis,
+    private readonly options: FailureLimiterOptions,
+  ) {
     this.now = options.now ?? Date.now;
     const common = { storeClient: redis, duration: options.windowSeconds, rejectIfRedisNotReady: true };
     this.byAddress = new RateLimiterRedis({ ...common, keyPrefix: `${options.keyPrefix}:auth-fail`, points: options.limit });

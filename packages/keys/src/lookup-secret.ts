@@ -13,5 +13,5 @@ export const DEV_KEY_LOOKUP_SECRET = 'central-logger development key lookup secr
  * the lookup ids would again be computable from the key alone.
  */
 export function keyLookupSecret(config: Pick<BaseConfig, 'NODE_ENV' | 'KEY_LOOKUP_SECRET'>, warn: (message: string) => void = () => {}): string {
-  return sharedSecret(config, 'KEY_LOOKUP_SECRET', DEV_KEY_LOOKUP_SECRET, 'legacy keys\' lookup ids', warn);
+  return sharedSecret(config, 'KEY_LOOKUP_SECRET', DEV_KEY_LOOKUP_SECRET, "legacy keys' lookup ids", warn);
 }

@@ -20,7 +20,8 @@ export function expiryFrom(input: { expiresIn?: string | undefined; expiresAt?: 
   }
   if (input.expiresAt !== undefined) {
     const at = /^\d{4}-\d{2}-\d{2}(T.+)?$/.test(input.expiresAt) ? new Date(input.expiresAt) : new Date(NaN);
-    if (Number.isNaN(at.getTime())) throw new AppError('validation_failed', `Invalid date "${input.expiresAt}": use ISO 8601, e.g. 2027-01-31 or 2027-01-31T12:00:00Z`);
+    if (Number.isNaN(at.getTime()))
+      throw new AppError('validation_failed', `Invalid date "${input.expiresAt}": use ISO 8601, e.g. 2027-01-31 or 2027-01-31T12:00:00Z`);
     if (at.getTime() <= now) throw new AppError('validation_failed', `The expiry ${at.toISOString()} is in the past`);
     return at;
   }

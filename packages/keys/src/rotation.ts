@@ -25,7 +25,12 @@ export interface Rotation {
  * cannot be rotated (409). Callers must announce `previous.id` so caches
  * pick up the new expiry.
  */
-export async function rotateKey(sql: Sql, clientId: string | undefined, idOrPrefix: string, options: { graceMs: number; bcryptCost: number; inTransaction?: (tx: Sql, rotation: Rotation) => Promise<unknown> }): Promise<Rotation> {
+export async function rotateKey(
+  sql: Sql,
+  clientId: string | undefined,
+  idOrPrefix: string,
+  options: { graceMs: number; bcryptCost: number; inTransaction?: (tx: Sql, rotation: Rotation) => Promise<unknown> },
+): Promise<Rotation> {
   const { key, prefix } = generateKey();
   // bcrypt before the transaction: no row lock is held while it runs
   const hash = await hashKey(key, options.bcryptCost);

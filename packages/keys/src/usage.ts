@@ -24,7 +24,10 @@ export class UsageTracker {
   private heartbeats = new Map<string, Date>();
   private readonly writer: PeriodicWriter;
 
-  constructor(private readonly sql: Sql, options: UsageTrackerOptions = {}) {
+  constructor(
+    private readonly sql: Sql,
+    options: UsageTrackerOptions = {},
+  ) {
     this.writer = new PeriodicWriter(options.flushMs ?? 10_000, () => this.write(), options.onError ?? (() => {}));
   }
 

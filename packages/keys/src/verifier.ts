@@ -111,14 +111,21 @@ export class KeyVerifier {
   readonly failures: AuthFailureLog;
   readonly usage: UsageTracker;
 
-  constructor(private readonly sql: Sql, options: KeyVerifierOptions = {}) {
+  constructor(
+    private readonly sql: Sql,
+    options: KeyVerifierOptions = {},
+  ) {
     this.now = options.now ?? Date.now;
-    this.keys = new VerifiedKeys(sql, {
-      ttlMs: options.ttlMs ?? 60_000,
-      maxEntries: options.maxEntries ?? 100_000,
-      staleMaxMs: options.staleMaxMs ?? 15 * 60_000,
-      readTimeoutMs: options.readTimeoutMs ?? 5_000,
-    }, this.now);
+    this.keys = new VerifiedKeys(
+      sql,
+      {
+        ttlMs: options.ttlMs ?? 60_000,
+        maxEntries: options.maxEntries ?? 100_000,
+        staleMaxMs: options.staleMaxMs ?? 15 * 60_000,
+        readTimeoutMs: options.readTimeoutMs ?? 5_000,
+      },
+      this.now,
+    );
     this.bounds = new InFlightBounds(options.inflightPerPrefix ?? 2, options.inflightPerAddress ?? 4);
     this.hashing = new FairHashQueue(options.hashConcurrency ?? 2, 1);
     this.bcryptCost = options.bcryptCost ?? 10;
@@ -195,7 +202,8 @@ export class KeyVerifier {
     const known = this.keys.lookup(keyDigest(rawKey));
     const key = known instanceof Promise ? await known : known;
     if (key === 'gone') return invalid();
-    if (key === 'rehash' || key === undefined) return this.authenticate(rawKey, address).catch((err: unknown) => (err instanceof AppError ? err : Promise.reject(err)));
+    if (key === 'rehash' || key === undefined)
+      return this.authenticate(rawKey, address).catch((err: unknown) => (err instanceof AppError ? err : Promise.reject(err)));
     return this.refusal(key) ?? principalOf(key);
   }
 
@@ -231,7 +239,9 @@ export class KeyVerifier {
     const byPrefix = prefix ? this.limiter.prefixBlockedFor(prefix) : 0;
     if (byAddress === 0 && byPrefix === 0) return;
     this.fail({ at: new Date(this.now()), address, keyPrefix: prefix, reason: 'rate_limited' });
-    throw byAddress > 0 ? rateLimited({ waitMs: byAddress, by: 'address', limit: this.limiter.limit }) : rateLimited({ waitMs: byPrefix, by: 'prefix', limit: this.limiter.prefixLimit });
+    throw byAddress > 0
+      ? rateLimited({ waitMs: byAddress, by: 'address', limit: this.limiter.limit })
+      : rateLimited({ waitMs: byPrefix, by: 'prefix', limit: this.limiter.prefixLimit });
   }
 
   private async reject(address: string, prefix: string | null, reason: FailureReason, error: AppError, counted = false): Promise<never> {

@@ -79,7 +79,11 @@ export class RateLimiter {
   private sealed = 0;
 
   /** `fair`: the fast lane's share of each client (FAIR_SHARE_*). */
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly fair: FairShare = { eventsPerSecond: 2_000, burst: 10_000 }) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly fair: FairShare = { eventsPerSecond: 2_000, burst: 10_000 },
+  ) {
     redis.defineCommand('centralLoggerRateLimit', { lua: SCRIPT });
     this.evaluate = (redis as unknown as { centralLoggerRateLimit: Evaluate }).centralLoggerRateLimit.bind(redis);
   }
@@ -104,7 +108,6 @@ export class RateLimiter {
     return this.call(req, peek, utcDay(now), toMidnight + 3_600_000).then((out) => decide(req, out, toMidnight));
   }
 
-
   /** Queues one request for the script call of this turn of the event loop, in the group of its key. */
   private call(req: RateRequest, peek: boolean, day: string, dayTtlMs: number): Promise<number[]> {
     return new Promise((resolve, reject) => {
@@ -124,8 +127,20 @@ export class RateLimiter {
       if (!group) {
         group = {
           keys: [`${this.prefix}:rl:k:${req.keyId}`, `${this.prefix}:rl:t:${req.clientId}`, ...this.dayKeys(req.clientId, day)],
-          args: [l.requestsPerSecond, l.requestBurst, l.eventsPerSecond, l.eventBurst, l.tenantEventsPerSecond, l.tenantEventBurst,
-            this.fair.eventsPerSecond, this.fair.burst, l.eventsPerDay, dayTtlMs, peek ? 1 : 0, closed],
+          args: [
+            l.requestsPerSecond,
+            l.requestBurst,
+            l.eventsPerSecond,
+            l.eventBurst,
+            l.tenantEventsPerSecond,
+            l.tenantEventBurst,
+            this.fair.eventsPerSecond,
+            this.fair.burst,
+            l.eventsPerDay,
+            dayTtlMs,
+            peek ? 1 : 0,
+            closed,
+          ],
           events: [],
           waiters: [],
         };
@@ -152,7 +167,9 @@ export class RateLimiter {
         let i = 0;
         for (const g of groups) for (const w of g.waiters) w.resolve(out.slice(N * i, N * ++i));
       },
-      (err: unknown) => { for (const g of groups) for (const w of g.waiters) w.reject(err); },
+      (err: unknown) => {
+        for (const g of groups) for (const w of g.waiters) w.reject(err);
+      },
     );
   }
 
@@ -173,7 +190,19 @@ export async function eventsUsedToday(redis: Redis, prefix: string, clientId: st
 /** The decision for one request from its numbers of the script's answer. */
 function decide(req: RateRequest, out: number[], toMidnight: number): RateDecision {
   const { requestBurst, eventBurst, tenantEventBurst, eventsPerDay } = req.limits;
-  const [v, r, e, used, retryMs, warned, rReset, eReset, te, teReset, lane] = out as [number, number, number, number, number, number, number, number, number, number, number];
+  const [v, r, e, used, retryMs, warned, rReset, eReset, te, teReset, lane] = out as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const verdict = VERDICTS[v] ?? 'ok';
   const states: LimitState[] = [
     { name: 'requests', limit: requestBurst, remaining: Math.max(0, r), resetS: seconds(rReset) },

@@ -15,9 +15,15 @@ const MEDIA_TYPES: Record<string, OtlpEncoding> = {
  * `encoding` is undefined for any other media type (415, answered in JSON).
  */
 export function otlpEncodingOf(contentType: string | undefined): OtlpEncoding | undefined {
-  const [media = '', ...params] = (contentType ?? '').toLowerCase().split(';').map((s) => s.trim());
+  const [media = '', ...params] = (contentType ?? '')
+    .toLowerCase()
+    .split(';')
+    .map((s) => s.trim());
   const encoding = MEDIA_TYPES[media];
-  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replaceAll('"', '');
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice(8)
+    .replaceAll('"', '');
   if (encoding === 'json' && charset && charset !== 'utf-8' && charset !== 'utf8') return undefined;
   return encoding;
 }

@@ -1,7 +1,15 @@
 import { createHash, hash, type Hash } from 'node:crypto';
 import { isAppError } from '@central-logger/errors';
 import { checkShared, validateBatch, type BatchLimits, type Level, type QueuedEvent } from '@central-logger/events';
-import { OTLP_TYPES, wireBytesOf, type ExportLogsRequestMessage, type KeyValueMessage, type LogRecordMessage, type ResourceLogsMessage, type ScopeLogsMessage } from './schema.js';
+import {
+  OTLP_TYPES,
+  wireBytesOf,
+  type ExportLogsRequestMessage,
+  type KeyValueMessage,
+  type LogRecordMessage,
+  type ResourceLogsMessage,
+  type ScopeLogsMessage,
+} from './schema.js';
 import { attributesToJson, isoMicros, nanos, scalarText, toJson, TooDeep, type JsonValue } from './values.js';
 
 /** What a record without the attributes that name them is stored with. */
@@ -95,7 +103,12 @@ function validateRecords(mapped: MappedRecord[], options: MapOptions, rejected: 
   if (mapped.length === 0) return [];
   let events: QueuedEvent[] | undefined;
   try {
-    events = validateBatch(mapped.map((m) => m.item), options.limits, noNewId, options.now);
+    events = validateBatch(
+      mapped.map((m) => m.item),
+      options.limits,
+      noNewId,
+      options.now,
+    );
   } catch (err) {
     if (!isAppError(err)) throw err;
   }
@@ -190,7 +203,12 @@ function scopeContext(sl: ScopeLogsMessage, resource: ResourceContext | string, 
 }
 
 /** The record as an event to check, or the reason it is rejected. */
-function mapRecord(record: LogRecordMessage, ctx: ScopeContext, ids: Map<string, number>, options: MapOptions): Pick<MappedRecord, 'item' | 'executedAt'> | string {
+function mapRecord(
+  record: LogRecordMessage,
+  ctx: ScopeContext,
+  ids: Map<string, number>,
+  options: MapOptions,
+): Pick<MappedRecord, 'item' | 'executedAt'> | string {
   const traceId = hexId(record.traceId, 16);
   if (traceId === undefined) return 'traceId: must be 16 bytes (32 hex digits in JSON)';
   const spanId = hexId(record.spanId, 8);
@@ -293,7 +311,18 @@ function textOf(pairs: readonly KeyValueMessage[], key: string): string | undefi
   return undefined;
 }
 
-const TEXT_LEVELS: Record<string, Level> = { trace: 'debug', debug: 'debug', info: 'info', information: 'info', warn: 'warn', warning: 'warn', error: 'error', err: 'error', fatal: 'fatal', critical: 'fatal' };
+const TEXT_LEVELS: Record<string, Level> = {
+  trace: 'debug',
+  debug: 'debug',
+  info: 'info',
+  information: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  err: 'error',
+  fatal: 'fatal',
+  critical: 'fatal',
+};
 
 /** severityNumber 1–8 debug, 9–12 info, 13–16 warn, 17–20 error, 21–24 fatal; when unspecified, a severityText naming a level; else none. */
 export function levelOf(severityNumber: number, severityText: string): Level | null {

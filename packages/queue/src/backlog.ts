@@ -34,7 +34,11 @@ export class BacklogMonitor {
   private sampling = false;
 
   /** `queues`: both lanes' queues; `redis`: their Redis, whose memory use is read. */
-  constructor(private readonly queues: Record<QueueLane, Queue>, private readonly redis: Redis, private readonly options: BacklogOptions) {}
+  constructor(
+    private readonly queues: Record<QueueLane, Queue>,
+    private readonly redis: Redis,
+    private readonly options: BacklogOptions,
+  ) {}
 
   /** Waiting jobs of both lanes at the last sample; starts a new sample when the last is stale. */
   current(now = Date.now()): number {

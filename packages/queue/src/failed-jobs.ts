@@ -45,7 +45,7 @@ export async function listFailedJobs(queues: Queue | readonly Queue[], limit = 5
 }
 
 function failedJob(job: Job): FailedJob {
-  const groups = ((job.data as { groups?: Array<{ client_id?: unknown; events?: unknown[] }> } | null)?.groups ?? []);
+  const groups = (job.data as { groups?: Array<{ client_id?: unknown; events?: unknown[] }> } | null)?.groups ?? [];
   return {
     id: job.queueName.endsWith('-bulk') ? `bulk:${job.id}` : String(job.id),
     lane: laneOf(job),

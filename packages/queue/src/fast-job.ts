@@ -25,19 +25,34 @@ export function parsePersistLogsJob(data: unknown): ParsedJob {
 function isGroup(g: unknown): boolean {
   if (!isPlainObject(g)) return false;
   const { client_id, key_id, received_at, events } = g as Record<string, unknown>;
-  return nonEmpty(client_id) && nonEmpty(key_id) && typeof received_at === 'string' && ISO.test(received_at)
-    && Array.isArray(events) && events.length > 0 && events.every(isEvent);
+  return (
+    nonEmpty(client_id) &&
+    nonEmpty(key_id) &&
+    typeof received_at === 'string' &&
+    ISO.test(received_at) &&
+    Array.isArray(events) &&
+    events.length > 0 &&
+    events.every(isEvent)
+  );
 }
 
 function isEvent(e: unknown): boolean {
   if (!isPlainObject(e)) return false;
   const o = e as Record<string, unknown>;
-  return nonEmpty(o.event_id) && typeof o.executed_at === 'string' && ISO.test(o.executed_at)
-    && typeof o.environment === 'string' && typeof o.status === 'string'
-    && stringOrNull(o.workflow) && stringOrNull(o.run_id) && stringOrNull(o.message)
-    && (o.level === null || LEVEL_SET.has(o.level))
-    && (o.duration_ms === null || (typeof o.duration_ms === 'number' && Number.isFinite(o.duration_ms)))
-    && isPlainObject(o.metadata) && !Object.hasOwn(o.metadata as object, '__proto__');
+  return (
+    nonEmpty(o.event_id) &&
+    typeof o.executed_at === 'string' &&
+    ISO.test(o.executed_at) &&
+    typeof o.environment === 'string' &&
+    typeof o.status === 'string' &&
+    stringOrNull(o.workflow) &&
+    stringOrNull(o.run_id) &&
+    stringOrNull(o.message) &&
+    (o.level === null || LEVEL_SET.has(o.level)) &&
+    (o.duration_ms === null || (typeof o.duration_ms === 'number' && Number.isFinite(o.duration_ms))) &&
+    isPlainObject(o.metadata) &&
+    !Object.hasOwn(o.metadata as object, '__proto__')
+  );
 }
 
 const nonEmpty = (v: unknown) => typeof v === 'string' && v.length > 0;

@@ -13,7 +13,14 @@ export interface JobStanding {
   finishedAt: Date | null;
 }
 
-const PROGRESS: Record<string, JobProgress> = { completed: 'done', failed: 'failed', active: 'running', waiting: 'queued', prioritized: 'queued', 'waiting-children': 'queued' };
+const PROGRESS: Record<string, JobProgress> = {
+  completed: 'done',
+  failed: 'failed',
+  active: 'running',
+  waiting: 'queued',
+  prioritized: 'queued',
+  'waiting-children': 'queued',
+};
 
 /**
  * The standing of the jobs with these ids in `queue`: 'missing' when Redis no

@@ -28,7 +28,12 @@ export class LogsProducer {
   /** The bulk lane's queue (`<logs>-bulk`, same prefix). */
   readonly bulkQueue: Queue<PersistLogsJob>;
 
-  constructor(private readonly connection: Redis, prefix: string, private readonly policy: JobPolicy, queueName: string = QUEUES.logs) {
+  constructor(
+    private readonly connection: Redis,
+    prefix: string,
+    private readonly policy: JobPolicy,
+    queueName: string = QUEUES.logs,
+  ) {
     this.queue = new Queue<PersistLogsJob>(laneQueueName('fast', queueName), { connection, prefix });
     this.bulkQueue = new Queue<PersistLogsJob>(laneQueueName('bulk', queueName), { connection, prefix });
     this.bulkQueue.on('error', (err) => this.queue.emit('error', err));

@@ -79,7 +79,16 @@ export class TailHub {
   private readonly o: Required<Omit<TailHubOptions, 'invalidations'>> & Pick<TailHubOptions, 'invalidations'>;
 
   constructor(options: TailHubOptions) {
-    this.o = { heartbeatMs: 15_000, stallMs: 30_000, bufferBytes: 1024 * 1024, pageSize: 1_000, minReadIntervalMs: 200, leaseTtlMs: 30_000, onError: () => {}, ...options };
+    this.o = {
+      heartbeatMs: 15_000,
+      stallMs: 30_000,
+      bufferBytes: 1024 * 1024,
+      pageSize: 1_000,
+      minReadIntervalMs: 200,
+      leaseTtlMs: 30_000,
+      onError: () => {},
+      ...options,
+    };
     this.names = tailNames(options.prefix);
     this.leases = new TailLeases(options.redis, options.prefix, options.maxPerKey, this.o.leaseTtlMs);
   }
@@ -102,7 +111,12 @@ export class TailHub {
     const position = positionOf(value);
     if (!position) {
       throw new AppError('validation_failed', 'Invalid cursor', {
-        details: [{ field: 'cursor', message: 'is not a live tail position this API issued to this key\'s tenant (modified, truncated, another tenant\'s, or a page cursor)' }],
+        details: [
+          {
+            field: 'cursor',
+            message: "is not a live tail position this API issued to this key's tenant (modified, truncated, another tenant's, or a page cursor)",
+          },
+        ],
       });
     }
     return position;
@@ -226,7 +240,8 @@ export class TailHub {
     this.o.invalidations!.forget(what);
     for (const set of this.byTenant.values()) {
       for (const { stream, req } of set) {
-        if ('all' in what || what.keyId === req.keyId || what.clientId === req.clientId || (req.userId !== undefined && what.userId === req.userId)) void stream.recheck();
+        if ('all' in what || what.keyId === req.keyId || what.clientId === req.clientId || (req.userId !== undefined && what.userId === req.userId))
+          void stream.recheck();
       }
     }
   }
@@ -267,6 +282,16 @@ function positionOf(v: unknown): TailPosition | undefined {
   if (typeof upTo !== 'string' || !SNAPSHOT.test(upTo)) return undefined;
   if (v.length === 2) return { seen, upTo };
   const date = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
-  if (typeof tx !== 'string' || !/^\d{1,20}$/.test(tx) || typeof receivedAt !== 'string' || !date.test(receivedAt) || typeof executedAt !== 'string' || !date.test(executedAt) || typeof eventId !== 'string' || eventId.length > 256) return undefined;
+  if (
+    typeof tx !== 'string' ||
+    !/^\d{1,20}$/.test(tx) ||
+    typeof receivedAt !== 'string' ||
+    !date.test(receivedAt) ||
+    typeof executedAt !== 'string' ||
+    !date.test(executedAt) ||
+    typeof eventId !== 'string' ||
+    eventId.length > 256
+  )
+    return undefined;
   return { seen, upTo, after: { tx, receivedAt, executedAt, eventId } };
 }

@@ -20,7 +20,13 @@ return 1`;
 export class TailLeases {
   private readonly names: ReturnType<typeof tailNames>;
 
-  constructor(private readonly redis: Redis, prefix: string, private readonly max: number, private readonly ttlMs: number, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly max: number,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
     this.names = tailNames(prefix);
   }
 

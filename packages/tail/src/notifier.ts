@@ -35,7 +35,11 @@ export class TailNotifier {
   /** Lookups made and announcements published (tests and the bench read them). */
   readonly counts = { lookups: 0, published: 0 };
 
-  constructor(private readonly redis: Redis, prefix: string, options: TailNotifierOptions = {}) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    options: TailNotifierOptions = {},
+  ) {
     this.names = tailNames(prefix);
     this.coalesceMs = options.coalesceMs ?? 10;
     this.onError = options.onError ?? (() => {});

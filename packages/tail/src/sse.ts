@@ -71,7 +71,14 @@ export class SseParser {
 
   private dispatch(): SseMessage | undefined {
     if (!this.seen) return undefined;
-    const msg: SseMessage = { event: this.event || 'message', data: this.data.join('\n'), lastEventId: this.lastEventId, hasId: this.hasId, comments: this.comments, retry: this.retry };
+    const msg: SseMessage = {
+      event: this.event || 'message',
+      data: this.data.join('\n'),
+      lastEventId: this.lastEventId,
+      hasId: this.hasId,
+      comments: this.comments,
+      retry: this.retry,
+    };
     this.event = '';
     this.data = [];
     this.comments = [];

@@ -18,7 +18,12 @@ export async function publishUserInvalidation(redis: Redis, what: UserInvalidati
  * as for keys, every (re)connect drops the whole cache, since messages sent
  * while disconnected are lost. Returns a function that disconnects.
  */
-export function subscribeUserInvalidations(redisUrl: string, tokens: TenantTokens, onError: (err: Error) => void, onSubscribed: () => void = () => {}): () => Promise<void> {
+export function subscribeUserInvalidations(
+  redisUrl: string,
+  tokens: TenantTokens,
+  onError: (err: Error) => void,
+  onSubscribed: () => void = () => {},
+): () => Promise<void> {
   const sub = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
   sub.on('error', onError);
   sub.on('ready', () => tokens.invalidate({ all: true }));
@@ -48,12 +53,15 @@ export async function deactivateUserEverywhere(
   userId: string,
   inTransaction?: (tx: Tx, user: TenantUser) => Promise<void>,
 ): Promise<{ user: TenantUser | undefined; announced: boolean }> {
-  const user = await sql.begin(async (tx) => {
+  const user = (await sql.begin(async (tx) => {
     const u = await deactivateTenantUser(tx as unknown as Tx, userId);
     if (u && inTransaction) await inTransaction(tx as unknown as Tx, u);
     return u;
-  }) as TenantUser | undefined;
+  })) as TenantUser | undefined;
   if (!user) return { user, announced: false };
-  const announced = await publishUserInvalidation(redis, { userId }).then(() => true, () => false);
+  const announced = await publishUserInvalidation(redis, { userId }).then(
+    () => true,
+    () => false,
+  );
   return { user, announced };
 }

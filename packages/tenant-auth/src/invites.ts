@@ -22,7 +22,16 @@ export interface Invite {
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export function inviteJson(i: Invite) {
-  return { id: i.id, client_id: i.clientId, username: i.username, role: i.role, created_by: i.createdBy, created_at: i.createdAt, expires_at: i.expiresAt, accepted_at: i.acceptedAt };
+  return {
+    id: i.id,
+    client_id: i.clientId,
+    username: i.username,
+    role: i.role,
+    created_by: i.createdBy,
+    created_at: i.createdAt,
+    expires_at: i.expiresAt,
+    accepted_at: i.acceptedAt,
+  };
 }
 
 /**
@@ -31,21 +40,38 @@ export function inviteJson(i: Invite) {
  * in the answer only. A username already taken is 409 now; one taken before
  * the invite is accepted is 409 then.
  */
-export async function createInvite(sql: Sql, clientId: string, req: { username: string; role: string }, by: { actor: string; ip: string | null }, now = Date.now()): Promise<{ invite: Invite; token: string }> {
-  if (!USERNAME_PATTERN.test(req.username)) throw new AppError('validation_failed', `Invalid username "${req.username.slice(0, 64)}": use 1-64 letters, digits, '_', '.', '@' or '-', starting with a letter or digit`);
-  if (!(USER_ROLES as readonly string[]).includes(req.role)) throw new AppError('validation_failed', `Invalid role "${req.role.slice(0, 32)}": a user is ${USER_ROLES.join(' or ')}`);
+export async function createInvite(
+  sql: Sql,
+  clientId: string,
+  req: { username: string; role: string },
+  by: { actor: string; ip: string | null },
+  now = Date.now(),
+): Promise<{ invite: Invite; token: string }> {
+  if (!USERNAME_PATTERN.test(req.username))
+    throw new AppError(
+      'validation_failed',
+      `Invalid username "${req.username.slice(0, 64)}": use 1-64 letters, digits, '_', '.', '@' or '-', starting with a letter or digit`,
+    );
+  if (!(USER_ROLES as readonly string[]).includes(req.role))
+    throw new AppError('validation_failed', `Invalid role "${req.role.slice(0, 32)}": a user is ${USER_ROLES.join(' or ')}`);
   const [taken] = await sql`select 1 from tenant_users where lower(username) = lower(${req.username})`;
   if (taken) throw new AppError('conflict', `User "${req.username}" already exists`);
   const token = `inv1_${randomBytes(32).toString('base64url')}`;
   const id = `inv_${randomBytes(12).toString('hex')}`;
-  const invite = await sql.begin(async (tx) => {
+  const invite = (await sql.begin(async (tx) => {
     const [r] = await tx`
       insert into tenant_invites (id, client_id, username, role, token_digest, created_by, expires_at)
       values (${id}, ${clientId}, ${req.username}, ${req.role}, ${digest(token)}, ${by.actor}, ${new Date(now + INVITE_TTL_MS)})
       returning *`;
-    await recordAudit(tx as unknown as Tx, { actor: by.actor, action: 'tenant_invite.create', target: `tenant_invite:${id}`, details: { username: req.username, role: req.role, client_id: clientId }, ip: by.ip });
+    await recordAudit(tx as unknown as Tx, {
+      actor: by.actor,
+      action: 'tenant_invite.create',
+      target: `tenant_invite:${id}`,
+      details: { username: req.username, role: req.role, client_id: clientId },
+      ip: by.ip,
+    });
     return toInvite(r!);
-  }) as Invite;
+  })) as Invite;
   return { invite, token };
 }
 
@@ -71,7 +97,13 @@ export async function acceptInvite(sql: Sql, token: string, password: string, by
     const user = await sql.begin(async (tx) => {
       const [u] = await tx`select * from accept_tenant_invite(${digest(token)}, ${newUserId()}, ${hash})`;
       if (!u) return undefined;
-      await recordAudit(tx as unknown as Tx, { actor: `user:${u.username as string}`, action: 'tenant_invite.accept', target: `tenant_user:${u.id as string}`, details: { invite_id: pending.id, client_id: u.client_id }, ip: by.ip });
+      await recordAudit(tx as unknown as Tx, {
+        actor: `user:${u.username as string}`,
+        action: 'tenant_invite.accept',
+        target: `tenant_user:${u.id as string}`,
+        details: { invite_id: pending.id, client_id: u.client_id },
+        ip: by.ip,
+      });
       return u;
     });
     if (!user) throw gone();

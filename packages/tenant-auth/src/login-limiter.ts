@@ -46,7 +46,10 @@ export class LoginLimiter {
   async take(ip: string, username: string): Promise<LoginTicket> {
     const user = userKey(username);
     const [byIp, byUser] = await Promise.allSettled([this.byIp.consume(ip), this.byUser.consume(user)]);
-    const refused = [[byIp, this.byIp.points], [byUser, this.byUser.points]] as const;
+    const refused = [
+      [byIp, this.byIp.points],
+      [byUser, this.byUser.points],
+    ] as const;
     const broken = refused.find(([r]) => r.status === 'rejected' && !(r.reason instanceof RateLimiterRes));
     const over = refused
       .filter(([r]) => r.status === 'rejected' && r.reason instanceof RateLimiterRes)

@@ -28,13 +28,22 @@ export async function tenantUserOf(sql: Sql | Tx, clientId: string, idOrUsername
  * role and their console sessions end (they sign in again) within a second.
  */
 export async function changeUserRole(sql: Sql, redis: Redis, by: TenantActor, idOrUsername: string, role: string): Promise<TenantUser> {
-  if (!(USER_ROLES as readonly string[]).includes(role)) throw new AppError('validation_failed', `Invalid role "${role.slice(0, 32)}": a user is ${USER_ROLES.join(' or ')}`, { details: [{ field: 'role', message: `must be ${USER_ROLES.join(' or ')}` }] });
-  const user = await sql.begin(async (tx) => {
+  if (!(USER_ROLES as readonly string[]).includes(role))
+    throw new AppError('validation_failed', `Invalid role "${role.slice(0, 32)}": a user is ${USER_ROLES.join(' or ')}`, {
+      details: [{ field: 'role', message: `must be ${USER_ROLES.join(' or ')}` }],
+    });
+  const user = (await sql.begin(async (tx) => {
     const found = await target(tx as unknown as Tx, by, idOrUsername, 'change your own role');
     const [r] = await tx`update tenant_users set role = ${role} where id = ${found.id} and client_id = ${by.clientId} returning *`;
-    await recordAudit(tx as unknown as Tx, { actor: by.actor, action: 'tenant_user.role', target: `tenant_user:${found.id}`, details: { username: found.username, from: found.role, to: role, client_id: by.clientId, via: 'self-service' }, ip: by.ip });
+    await recordAudit(tx as unknown as Tx, {
+      actor: by.actor,
+      action: 'tenant_user.role',
+      target: `tenant_user:${found.id}`,
+      details: { username: found.username, from: found.role, to: role, client_id: by.clientId, via: 'self-service' },
+      ip: by.ip,
+    });
     return toUser(r!);
-  }) as TenantUser;
+  })) as TenantUser;
   await publishUserInvalidation(redis, { userId: user.id }).catch(() => {}); // otherwise the change shows within KEY_CACHE_TTL_MS
   return user;
 }
@@ -43,7 +52,14 @@ export async function changeUserRole(sql: Sql, redis: Redis, by: TenantActor, id
 export async function deactivateTenantUserOf(sql: Sql, redis: Redis, by: TenantActor, idOrUsername: string): Promise<TenantUser> {
   const found = await target(sql, by, idOrUsername, 'deactivate yourself');
   const { user } = await deactivateUserEverywhere(sql, redis, found.id, (tx, u) =>
-    recordAudit(tx, { actor: by.actor, action: 'tenant_user.deactivate', target: `tenant_user:${u.id}`, details: { username: u.username, client_id: u.clientId, via: 'self-service' }, ip: by.ip }));
+    recordAudit(tx, {
+      actor: by.actor,
+      action: 'tenant_user.deactivate',
+      target: `tenant_user:${u.id}`,
+      details: { username: u.username, client_id: u.clientId, via: 'self-service' },
+      ip: by.ip,
+    }),
+  );
   if (!user) throw notFound(idOrUsername);
   return user;
 }

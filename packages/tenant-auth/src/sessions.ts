@@ -24,7 +24,11 @@ export type NewConsoleSession =
  * deactivation or a revocation ends the session as fast as it ends a token.
  */
 export class ConsoleSessions {
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly ttlMs: number) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly ttlMs: number,
+  ) {}
 
   /** Starts a session; returns the cookie's id (shown to nobody else, stored only as a digest). */
   async create(what: NewConsoleSession, now = Date.now()): Promise<{ id: string; session: ConsoleSession }> {

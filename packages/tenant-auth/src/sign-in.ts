@@ -55,7 +55,13 @@ export async function checkSignIn(deps: Omit<SignInDeps, 'tokens'>, username: st
 export async function recordSuccess(sql: Sql, user: UserForSignIn, ip: string, via: 'token' | 'session'): Promise<void> {
   await sql.begin(async (tx) => {
     await recordSignIn(tx, user.id);
-    await recordAudit(tx, { actor: `user:${user.username}`, action: 'tenant_login.success', target: `tenant_user:${user.id}`, details: { client_id: user.clientId, ...(via === 'session' ? { via } : {}) }, ip });
+    await recordAudit(tx, {
+      actor: `user:${user.username}`,
+      action: 'tenant_login.success',
+      target: `tenant_user:${user.id}`,
+      details: { client_id: user.clientId, ...(via === 'session' ? { via } : {}) },
+      ip,
+    });
   });
 }
 

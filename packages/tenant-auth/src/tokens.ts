@@ -72,7 +72,11 @@ export class TenantTokens {
   // bumped by every invalidation, so a read that raced one is not cached
   private generation = 0;
 
-  constructor(private readonly sql: Sql, secret: string, options: TenantTokensOptions = {}) {
+  constructor(
+    private readonly sql: Sql,
+    secret: string,
+    options: TenantTokensOptions = {},
+  ) {
     this.key = new TextEncoder().encode(secret);
     this.ttlMs = options.ttlMs ?? 60_000;
     this.maxEntries = options.maxEntries ?? 100_000;
@@ -122,7 +126,14 @@ export class TenantTokens {
     return p;
   }
 
-  private async principal(via: UserPrincipal['via'], userId: string, clientId: unknown, tokenId: string, expiresAtMs: number, invalid: () => AppError): Promise<UserPrincipal> {
+  private async principal(
+    via: UserPrincipal['via'],
+    userId: string,
+    clientId: unknown,
+    tokenId: string,
+    expiresAtMs: number,
+    invalid: () => AppError,
+  ): Promise<UserPrincipal> {
     const state = await this.stateOf(userId);
     if (!state || state.clientId !== clientId) throw invalid();
     if (!state.active) throw new AppError('invalid_credentials', 'This user has been deactivated');

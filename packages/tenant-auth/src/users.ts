@@ -61,7 +61,10 @@ export function userJson(u: TenantUser) {
 }
 
 /** Creates a user of `clientId`; a taken username (any tenant, any case) throws a unique violation (23505). */
-export async function createTenantUser(sql: Db, u: { clientId: string; username: string; role: UserRole; password: string | null; bcryptCost: number; createdBy: string | null }): Promise<TenantUser> {
+export async function createTenantUser(
+  sql: Db,
+  u: { clientId: string; username: string; role: UserRole; password: string | null; bcryptCost: number; createdBy: string | null },
+): Promise<TenantUser> {
   const hash = u.password === null ? null : await hashPassword(u.password, u.bcryptCost);
   const [r] = await sql`
     insert into tenant_users (id, client_id, username, role, password_hash, created_by)
@@ -100,9 +103,10 @@ export async function recordSignIn(sql: Db, userId: string): Promise<void> {
 
 /** A tenant's users, oldest first; every tenant's when `clientId` is undefined (the provider's view). */
 export async function listTenantUsers(sql: Db, clientId?: string): Promise<TenantUser[]> {
-  const rows = clientId === undefined
-    ? await sql`select * from tenant_users order by client_id, created_at, id`
-    : await sql`select * from tenant_users where client_id = ${clientId} order by created_at, id`;
+  const rows =
+    clientId === undefined
+      ? await sql`select * from tenant_users order by client_id, created_at, id`
+      : await sql`select * from tenant_users where client_id = ${clientId} order by created_at, id`;
   return rows.map(toUser);
 }
 

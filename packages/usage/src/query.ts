@@ -99,7 +99,10 @@ export interface AuthFailureSource {
  * admin sign-ins, as the failed-auth alert rule counts them) and by key prefix
  * (only failures that named a recognisable key), most first, `limit` of each.
  */
-export async function authFailuresBySource(sql: Sql, f: { from: Date; to: Date; limit: number }): Promise<{
+export async function authFailuresBySource(
+  sql: Sql,
+  f: { from: Date; to: Date; limit: number },
+): Promise<{
   byAddress: Array<AuthFailureSource & { address: string }>;
   byKeyPrefix: Array<AuthFailureSource & { keyPrefix: string; clientId: string | null }>;
 }> {
@@ -116,7 +119,11 @@ export async function authFailuresBySource(sql: Sql, f: { from: Date; to: Date; 
     from auth_failures f left join api_keys k on k.prefix = f.key_prefix
     where f.key_prefix is not null and f.occurred_at >= ${f.from} and f.occurred_at < ${f.to}
     group by f.key_prefix, k.client_id order by count(*) desc, f.key_prefix limit ${f.limit}`;
-  const source = (r: Record<string, unknown>): AuthFailureSource => ({ failures: Number(r.failures), lastAt: r.last_at as Date, reasons: r.reasons as string[] });
+  const source = (r: Record<string, unknown>): AuthFailureSource => ({
+    failures: Number(r.failures),
+    lastAt: r.last_at as Date,
+    reasons: r.reasons as string[],
+  });
   return {
     byAddress: byAddress.map((r) => ({ address: r.address as string, ...source(r) })),
     byKeyPrefix: byPrefix.map((r) => ({ keyPrefix: r.key_prefix as string, clientId: (r.client_id as string | null) ?? null, ...source(r) })),

@@ -27,7 +27,8 @@ async function run(fn: (ctx: CliContext) => Promise<void>, options: RunOptions =
   } catch (err) {
     process.exitCode = 1;
     if (err instanceof CliError || err instanceof ConfigError) console.error(`✗ ${err.message}`);
-    else if ((err as { code?: string }).code === 'ECONNREFUSED') console.error('✗ Cannot reach Postgres at DATABASE_URL. Start it (docker compose up -d postgres) or set DATABASE_URL.');
+    else if ((err as { code?: string }).code === 'ECONNREFUSED')
+      console.error('✗ Cannot reach Postgres at DATABASE_URL. Start it (docker compose up -d postgres) or set DATABASE_URL.');
     else console.error(`✗ ${(err as Error).message}`);
   } finally {
     await ctx?.close();

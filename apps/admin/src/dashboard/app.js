@@ -1,7 +1,6 @@
 // The admin dashboard: plain browser JavaScript, no build step.
 // Every value from the API is rendered with textContent, never as HTML.
 // Pages register their loader in LOADERS; start.js, loaded last, starts the app.
-'use strict';
 
 const $ = (id) => document.getElementById(id);
 const PAGES = ['clients', 'client', 'keys', 'usage', 'alerts', 'system', 'audit'];
@@ -77,7 +76,12 @@ const num = (n) => ({ value: n === null || n === undefined ? '-' : fmt(n), class
 const fmt = (n) => Number(n).toLocaleString('en-US');
 
 function when(iso) {
-  return iso ? new Date(iso).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC') : '-';
+  return iso
+    ? new Date(iso)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d{3}Z$/, ' UTC')
+    : '-';
 }
 
 function bytes(n) {
@@ -200,7 +204,9 @@ function fillClientSelects(clients) {
 
 async function setClientStatus(id, change, reload) {
   await api('POST', `clients/${encodeURIComponent(id)}/${change}`);
-  flash(change === 'activate' ? `Client ${id} activated; its keys work again within a second.` : `Client ${id} deactivated; its keys stop working within a second.`);
+  flash(
+    change === 'activate' ? `Client ${id} activated; its keys work again within a second.` : `Client ${id} deactivated; its keys stop working within a second.`,
+  );
   await reload();
 }
 
@@ -329,7 +335,19 @@ $('key-filter').addEventListener('change', () => loadKeys().catch((err) => flash
 function detailsList(details) {
   const dl = el('dl', undefined, 'kv');
   for (const [k, v] of Object.entries(details ?? {})) {
-    dl.append(el('dt', k), el('dd', v === null ? '-' : typeof v === 'object' ? Object.entries(v).map(([a, b]) => `${a}: ${b === null ? '-' : typeof b === 'object' ? JSON.stringify(b) : b}`).join(', ') : String(v)));
+    dl.append(
+      el('dt', k),
+      el(
+        'dd',
+        v === null
+          ? '-'
+          : typeof v === 'object'
+            ? Object.entries(v)
+                .map(([a, b]) => `${a}: ${b === null ? '-' : typeof b === 'object' ? JSON.stringify(b) : b}`)
+                .join(', ')
+            : String(v),
+      ),
+    );
   }
   return dl;
 }
@@ -337,7 +355,16 @@ function detailsList(details) {
 async function loadAudit(more = false) {
   const query = more && auditCursor ? `audit?limit=50&cursor=${encodeURIComponent(auditCursor)}` : 'audit?limit=50';
   const { data, next_cursor } = await api('GET', query);
-  const rows = data.map((a) => row([when(a.at), { value: a.actor, className: 'wrap' }, a.action, { value: a.target, className: 'wrap' }, a.ip, { value: detailsList(a.details), className: 'details' }]));
+  const rows = data.map((a) =>
+    row([
+      when(a.at),
+      { value: a.actor, className: 'wrap' },
+      a.action,
+      { value: a.target, className: 'wrap' },
+      a.ip,
+      { value: detailsList(a.details), className: 'details' },
+    ]),
+  );
   if (more) $('audit-rows').append(...rows);
   else $('audit-rows').replaceChildren(...rows);
   auditCursor = next_cursor;

@@ -1,7 +1,6 @@
 // Charts for the dashboard: inline SVG built with DOM calls (no library, no
 // inline script or style, so the strict CSP holds). Tooltips are SVG <title>s:
 // each bucket has a hover band that names every series' value in it.
-'use strict';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const COLORS = ['#1f6feb', '#d1242f', '#2da44e', '#bf8700', '#8250df', '#0a7f86', '#cf222e', '#57606a'];
@@ -19,7 +18,10 @@ function niceTicks(max) {
   if (!(max > 0)) return [0];
   const rough = max / 4;
   const mag = 10 ** Math.floor(Math.log10(rough));
-  const step = Math.max(1, [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= rough));
+  const step = Math.max(
+    1,
+    [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= rough),
+  );
   const ticks = [];
   for (let v = 0; v < max + step; v += step) ticks.push(v);
   return ticks;
@@ -56,8 +58,17 @@ const sum = (values) => values.reduce((n, v) => n + v, 0);
  * `log` (log scale, so small series stay visible beside big ones), `height`,
  * `legend` (default true), `format` (a value's text), `axis` (an axis tick's text).
  */
-function lineChart(buckets, series, { unit = '', hourly = true, log = false, height = 240, width = 900, legend = true, format = (v) => Number(v).toLocaleString('en-US'), axis = short } = {}) {
-  const W = width, H = height, L = 52, R = 12, T = 12, B = 30;
+function lineChart(
+  buckets,
+  series,
+  { unit = '', hourly = true, log = false, height = 240, width = 900, legend = true, format = (v) => Number(v).toLocaleString('en-US'), axis = short } = {},
+) {
+  const W = width,
+    H = height,
+    L = 52,
+    R = 12,
+    T = 12,
+    B = 30;
   const max = Math.max(0, ...series.flatMap((s) => s.values));
   const ticks = log ? logTicks(max) : niceTicks(max);
   const top = ticks[ticks.length - 1] || 1;
@@ -74,7 +85,8 @@ function lineChart(buckets, series, { unit = '', hourly = true, log = false, hei
   // about one date per 110 units of width, so they never overlap
   const labelEvery = Math.max(1, Math.ceil(buckets.length / Math.max(2, Math.floor((W - L) / 110))));
   buckets.forEach((b, i) => {
-    if (i % labelEvery === 0) chart.append(svg('text', { x: x(i), y: y(0) + 16, 'text-anchor': 'middle', 'font-size': 11, fill: '#57606a' }, bucketLabel(b, hourly)));
+    if (i % labelEvery === 0)
+      chart.append(svg('text', { x: x(i), y: y(0) + 16, 'text-anchor': 'middle', 'font-size': 11, fill: '#57606a' }, bucketLabel(b, hourly)));
   });
   series.forEach((s, n) => {
     const color = s.color ?? COLORS[n % COLORS.length];
@@ -83,7 +95,8 @@ function lineChart(buckets, series, { unit = '', hourly = true, log = false, hei
       if (v !== 0) chart.append(svg('circle', { cx: x(i), cy: y(v), r: 3, fill: color, class: 'point', 'data-value': v }));
     });
     if (legend) {
-      const lx = L + (n % 4) * 210, ly = H + 8 + 20 * Math.floor(n / 4);
+      const lx = L + (n % 4) * 210,
+        ly = H + 8 + 20 * Math.floor(n / 4);
       chart.append(svg('rect', { x: lx, y: ly, width: 10, height: 10, fill: color }));
       // four legend entries share a line; one alone may be longer
       const room = series.length === 1 ? 60 : 18;

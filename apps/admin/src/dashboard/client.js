@@ -1,18 +1,29 @@
 // The client page (#client/<id>): traffic over time (per key too), error rate
 // and top workflows, quota, keys, retention and limits, activation.
 // Uses app.js's and charts.js's helpers.
-'use strict';
 
 let shownClient = null;
 /** The retention and overrides the form was filled with: only what the user changed is sent (and audited). */
 let loadedLimits = null;
 
-const LIMIT_FIELDS = ['requests_per_second', 'request_burst', 'events_per_second', 'event_burst', 'tenant_events_per_second', 'tenant_event_burst', 'events_per_day'];
+const LIMIT_FIELDS = [
+  'requests_per_second',
+  'request_burst',
+  'events_per_second',
+  'event_burst',
+  'tenant_events_per_second',
+  'tenant_event_burst',
+  'events_per_day',
+];
 
 async function loadClient(id) {
   shownClient = id;
   const path = encodeURIComponent(id);
-  const [client, summary, keys] = await Promise.all([api('GET', `clients/${path}`), api('GET', `clients/${path}/summary?hours=24`), api('GET', `keys?client=${path}`)]);
+  const [client, summary, keys] = await Promise.all([
+    api('GET', `clients/${path}`),
+    api('GET', `clients/${path}/summary?hours=24`),
+    api('GET', `keys?client=${path}`),
+  ]);
   if (shownClient !== id) return; // another client was opened meanwhile
   showClientHeader(client);
   showClientFacts(client, summary);
@@ -56,9 +67,20 @@ function showClientFacts(c, s) {
     p.replaceChildren(`Quota today: unknown (Redis could not be read) of ${fmt(q.events_per_day)} events.`);
     return;
   }
-  const meter = Object.assign(document.createElement('meter'), { min: 0, max: q.events_per_day, low: q.events_per_day * 0.8, high: q.events_per_day * 0.99, optimum: 0, value: Math.min(q.events_used, q.events_per_day) });
+  const meter = Object.assign(document.createElement('meter'), {
+    min: 0,
+    max: q.events_per_day,
+    low: q.events_per_day * 0.8,
+    high: q.events_per_day * 0.99,
+    optimum: 0,
+    value: Math.min(q.events_used, q.events_per_day),
+  });
   const share = q.events_used / q.events_per_day;
-  p.replaceChildren(`Quota today (${q.day}, UTC): `, meter, ` ${fmt(q.events_used)} of ${fmt(q.events_per_day)} events (${(share * 100).toFixed(share < 0.1 ? 2 : 1)}%)`);
+  p.replaceChildren(
+    `Quota today (${q.day}, UTC): `,
+    meter,
+    ` ${fmt(q.events_used)} of ${fmt(q.events_per_day)} events (${(share * 100).toFixed(share < 0.1 ? 2 : 1)}%)`,
+  );
 }
 
 function percent(n, of) {
@@ -67,11 +89,19 @@ function percent(n, of) {
 
 function showWorkflows(e) {
   const sample = e.sampled ? ` (the newest ${fmt(e.examined)} of them)` : '';
-  $('client-error-rate').textContent = e.examined === 0
-    ? 'No stored events ran in the last 24 hours.'
-    : `Error rate ${percent(e.failed, e.examined)}: ${fmt(e.failed)} failed of ${fmt(e.examined)} events${sample}. Failed means status FAILURE, FAILED, ERROR or TIMEOUT, or level error or fatal.`;
+  $('client-error-rate').textContent =
+    e.examined === 0
+      ? 'No stored events ran in the last 24 hours.'
+      : `Error rate ${percent(e.failed, e.examined)}: ${fmt(e.failed)} failed of ${fmt(e.examined)} events${sample}. Failed means status FAILURE, FAILED, ERROR or TIMEOUT, or level error or fatal.`;
   $('client-workflows').replaceChildren(
-    ...e.top_workflows.map((w) => row([w.workflow === null ? el('span', '(no workflow)', 'muted') : { value: w.workflow, className: 'wrap' }, num(w.events), num(w.failed), { value: percent(w.failed, w.events), className: 'num' }])),
+    ...e.top_workflows.map((w) =>
+      row([
+        w.workflow === null ? el('span', '(no workflow)', 'muted') : { value: w.workflow, className: 'wrap' },
+        num(w.events),
+        num(w.failed),
+        { value: percent(w.failed, w.events), className: 'num' },
+      ]),
+    ),
   );
   $('client-workflows').closest('table').hidden = e.top_workflows.length === 0;
 }
@@ -79,7 +109,18 @@ function showWorkflows(e) {
 function showClientKeys(keys) {
   const reload = () => loadClient(shownClient);
   $('client-keys').replaceChildren(
-    ...keys.map((k) => row([el('code', k.prefix), { value: k.name, className: 'wrap' }, k.role, keyStatusCell(k), when(k.last_used_at), k.last_used_ip, expiryCell(k, reload), keyActions(k, reload)])),
+    ...keys.map((k) =>
+      row([
+        el('code', k.prefix),
+        { value: k.name, className: 'wrap' },
+        k.role,
+        keyStatusCell(k),
+        when(k.last_used_at),
+        k.last_used_ip,
+        expiryCell(k, reload),
+        keyActions(k, reload),
+      ]),
+    ),
   );
   if (keys.length === 0) $('client-keys').replaceChildren(row([{ value: 'No keys yet: issue one above.', className: 'muted' }, '', '', '', '', '', '', '']));
 }
@@ -90,7 +131,14 @@ function expiryCell(k, reload) {
   if (k.status !== 'active') return cell;
   const select = el('select', undefined, 'small');
   select.setAttribute('aria-label', `Change the expiry of ${k.prefix}`);
-  for (const [value, label] of [['', 'change…'], ['never', 'never expires'], ['30', 'in 30 days'], ['90', 'in 90 days'], ['365', 'in a year']]) select.append(Object.assign(el('option', label), { value }));
+  for (const [value, label] of [
+    ['', 'change…'],
+    ['never', 'never expires'],
+    ['30', 'in 30 days'],
+    ['90', 'in 90 days'],
+    ['365', 'in a year'],
+  ])
+    select.append(Object.assign(el('option', label), { value }));
   select.addEventListener('change', async () => {
     if (!select.value) return;
     const expires_at = select.value === 'never' ? null : new Date(Date.now() + Number(select.value) * 86400000).toISOString();
@@ -171,7 +219,10 @@ async function loadClientUsage(id, keys) {
     ...metrics.map((m) => {
       const cell = el('figure', undefined, 'multiple');
       const format = m.format ?? fmt;
-      cell.append(el('figcaption', `${m.name}: ${format(sum(m.values))}`), lineChart(buckets, [m], { hourly, height: 170, width: 440, legend: false, format, ...(m.axis ? { axis: m.axis } : {}) }));
+      cell.append(
+        el('figcaption', `${m.name}: ${format(sum(m.values))}`),
+        lineChart(buckets, [m], { hourly, height: 170, width: 440, legend: false, format, ...(m.axis ? { axis: m.axis } : {}) }),
+      );
       return cell;
     }),
   );
@@ -189,7 +240,16 @@ async function loadClientUsage(id, keys) {
   }
   const sorted = [...perKey].sort((a, b) => b[1].events - a[1].events);
   $('client-key-usage').replaceChildren(
-    ...sorted.map(([keyId, t]) => row([el('code', prefixOf.get(keyId) ?? keyId), num(t.requests), num(t.events), { value: bytes(t.bytes), className: 'num' }, num(t.rejected), num(t.auth)])),
+    ...sorted.map(([keyId, t]) =>
+      row([
+        el('code', prefixOf.get(keyId) ?? keyId),
+        num(t.requests),
+        num(t.events),
+        { value: bytes(t.bytes), className: 'num' },
+        num(t.rejected),
+        num(t.auth),
+      ]),
+    ),
   );
   if (sorted.length === 0) $('client-key-usage').replaceChildren(row([{ value: 'No traffic in this range.', className: 'muted' }, '', '', '', '', '']));
   const series = sorted.slice(0, 8).map(([keyId, t]) => ({ name: prefixOf.get(keyId) ?? keyId, values: alignTo(buckets, t.rows, (r) => r.events_accepted) }));

@@ -1,5 +1,4 @@
 // Usage charts and alerts for the dashboard (uses app.js's and charts.js's helpers).
-'use strict';
 
 // --- usage -------------------------------------------------------------------
 
@@ -14,7 +13,11 @@ async function loadUsage() {
     if (!perClient.has(name)) perClient.set(name, []);
     perClient.get(name).push(r);
   }
-  const events = [...perClient].map(([name, rows]) => ({ name, href: name === '(admin keys)' ? undefined : clientHref(name), values: alignTo(buckets, rows, (r) => r.events_accepted) }));
+  const events = [...perClient].map(([name, rows]) => ({
+    name,
+    href: name === '(admin keys)' ? undefined : clientHref(name),
+    values: alignTo(buckets, rows, (r) => r.events_accepted),
+  }));
   $('usage-total').textContent = `${fmt(sum(events.map((s) => sum(s.values))))} in total`;
   const chart =
     events.length === 0
@@ -34,10 +37,24 @@ async function loadUsage() {
 async function loadAuthFailureSplit(from, to) {
   const r = await api('GET', `usage/auth-failures?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&limit=20`);
   const none = (cols) => row([{ value: 'No failed authentications in this range.', className: 'muted' }, ...Array(cols - 1).fill('')]);
-  $('usage-auth-addresses').replaceChildren(...(r.by_address.length ? r.by_address.map((a) => row([{ value: a.address, className: 'wrap' }, num(a.failures), when(a.last_at), { value: a.reasons.join(', '), className: 'wrap' }])) : [none(4)]));
+  $('usage-auth-addresses').replaceChildren(
+    ...(r.by_address.length
+      ? r.by_address.map((a) =>
+          row([{ value: a.address, className: 'wrap' }, num(a.failures), when(a.last_at), { value: a.reasons.join(', '), className: 'wrap' }]),
+        )
+      : [none(4)]),
+  );
   $('usage-auth-prefixes').replaceChildren(
     ...(r.by_key_prefix.length
-      ? r.by_key_prefix.map((k) => row([el('code', k.key_prefix), k.client_id ? { value: link(k.client_id, clientHref(k.client_id), 'id'), className: 'wrap' } : el('span', 'no such key', 'muted'), num(k.failures), when(k.last_at), { value: k.reasons.join(', '), className: 'wrap' }]))
+      ? r.by_key_prefix.map((k) =>
+          row([
+            el('code', k.key_prefix),
+            k.client_id ? { value: link(k.client_id, clientHref(k.client_id), 'id'), className: 'wrap' } : el('span', 'no such key', 'muted'),
+            num(k.failures),
+            when(k.last_at),
+            { value: k.reasons.join(', '), className: 'wrap' },
+          ]),
+        )
       : [none(5)]),
   );
 }
@@ -46,7 +63,18 @@ for (const id of ['usage-range', 'usage-view']) $(id).addEventListener('change',
 
 // --- alerts ------------------------------------------------------------------
 
-const RULES = ['auth_failures_address', 'auth_failures_prefix', 'dead_key_in_use', 'new_address', 'request_spike', 'dormant_key_active', 'quota', 'dead_letters', 'failed_jobs', 'key_rotation_due'];
+const RULES = [
+  'auth_failures_address',
+  'auth_failures_prefix',
+  'dead_key_in_use',
+  'new_address',
+  'request_spike',
+  'dormant_key_active',
+  'quota',
+  'dead_letters',
+  'failed_jobs',
+  'key_rotation_due',
+];
 let alertCursor = null;
 
 /** Evidence fields that name something the dashboard has a page for become links. */
@@ -73,7 +101,13 @@ function evidenceValue(key, value, a) {
 }
 
 function evidenceObject(obj) {
-  return el('span', Object.entries(obj).map(([k, v]) => `${k.replace(/_/g, ' ')}: ${/_at$|_seen$/.test(k) ? when(v) : v}`).join(', '), 'wrap');
+  return el(
+    'span',
+    Object.entries(obj)
+      .map(([k, v]) => `${k.replace(/_/g, ' ')}: ${/_at$|_seen$/.test(k) ? when(v) : v}`)
+      .join(', '),
+    'wrap',
+  );
 }
 
 /** What the evidence is about first, then its counts, lists and limits, then its times (first before last). */
@@ -91,7 +125,9 @@ function evidenceRank([k, v]) {
 function evidenceTable(a) {
   const table = el('table', undefined, 'evidence');
   const body = el('tbody');
-  const entries = Object.entries(a.evidence ?? {}).filter(([k]) => k !== 'window_ms').sort((x, y) => evidenceRank(x) - evidenceRank(y));
+  const entries = Object.entries(a.evidence ?? {})
+    .filter(([k]) => k !== 'window_ms')
+    .sort((x, y) => evidenceRank(x) - evidenceRank(y));
   if (a.evidence?.window_ms) entries.push(['window', `${Math.round(a.evidence.window_ms / 60000)} min, from ${when(a.window_start)}`]);
   for (const [k, v] of entries) {
     const tr = el('tr');
@@ -135,7 +171,9 @@ const WEBHOOK_TEXT = {
 function webhookLine(w) {
   if (!w) return el('span');
   const span = el('span', `webhook: ${WEBHOOK_TEXT[w.state] ?? w.state}`, `webhook webhook-${w.state}`);
-  const detail = [w.attempts ? `${w.attempts} attempt(s)` : '', w.finished_at ? when(w.finished_at) : '', w.last_error ? `last error: ${w.last_error}` : ''].filter(Boolean).join(', ');
+  const detail = [w.attempts ? `${w.attempts} attempt(s)` : '', w.finished_at ? when(w.finished_at) : '', w.last_error ? `last error: ${w.last_error}` : '']
+    .filter(Boolean)
+    .join(', ');
   if (detail) span.title = detail;
   if (w.state === 'retrying' || w.state === 'failed') span.textContent += detail ? ` (${detail})` : '';
   return span;
@@ -215,7 +253,8 @@ setInterval(() => {
   if (!$('nav').hidden) refreshAlertCount();
 }, 60000);
 
-for (const id of ['alert-filter', 'alert-severity', 'alert-rule']) $(id).addEventListener('change', () => loadAlerts().catch((err) => flash(err.message, true)));
+for (const id of ['alert-filter', 'alert-severity', 'alert-rule'])
+  $(id).addEventListener('change', () => loadAlerts().catch((err) => flash(err.message, true)));
 $('alerts-more').addEventListener('click', () => loadAlerts(true).catch((err) => flash(err.message, true)));
 
 Object.assign(LOADERS, { usage: () => loadUsage(), alerts: () => loadAlerts() });

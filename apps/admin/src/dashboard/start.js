@@ -1,4 +1,3 @@
 // Loaded last: every page's file has registered its loader.
-'use strict';
 
 start();

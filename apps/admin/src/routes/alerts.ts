@@ -31,7 +31,13 @@ const alertsQuery = z
 export function listAlertsRoute(deps: RouteDeps) {
   return async function list(ctx: Context): Promise<void> {
     const q = parseWith(alertsQuery, ctx.query);
-    const rows = await listAlerts(deps.sql, { status: q.status, limit: q.limit + 1, ...(q.rule ? { rule: q.rule } : {}), ...(q.severity ? { severity: q.severity } : {}), ...(q.cursor ? { beforeId: q.cursor } : {}) });
+    const rows = await listAlerts(deps.sql, {
+      status: q.status,
+      limit: q.limit + 1,
+      ...(q.rule ? { rule: q.rule } : {}),
+      ...(q.severity ? { severity: q.severity } : {}),
+      ...(q.cursor ? { beforeId: q.cursor } : {}),
+    });
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     const webhooks = await webhookDeliveries(deps.redis, deps.config.QUEUE_PREFIX, page);
@@ -63,7 +69,14 @@ export function ackAlertRoute(deps: RouteDeps) {
     const note = (await readJson(ctx, ackBody)).note || null;
     const done = await deps.sql.begin(async (tx) => {
       const r = await acknowledgeAlert(asSql(tx), id, ctx.state.admin.name, note);
-      if (r?.changed) await recordAudit(tx, { actor: ctx.state.admin.name, action: 'alert.ack', target: `alert:${id}`, details: { rule: r.alert.rule, subject: r.alert.subject, ...(note ? { note } : {}) }, ip: ctx.ip });
+      if (r?.changed)
+        await recordAudit(tx, {
+          actor: ctx.state.admin.name,
+          action: 'alert.ack',
+          target: `alert:${id}`,
+          details: { rule: r.alert.rule, subject: r.alert.subject, ...(note ? { note } : {}) },
+          ip: ctx.ip,
+        });
       return r;
     });
     if (!done) throw new AppError('not_found', `No alert "${id}"`);

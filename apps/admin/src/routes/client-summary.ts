@@ -6,7 +6,14 @@ import { parseWith } from '../middleware/json-body.js';
 import { clientSummaryJson, getClientSummary } from '../store/client-summary.js';
 import type { RouteDeps } from './deps.js';
 
-const summaryQuery = z.strictObject({ hours: z.coerce.number().int().min(1).max(24 * 31).default(24) });
+const summaryQuery = z.strictObject({
+  hours: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 31)
+    .default(24),
+});
 
 /**
  * `GET /admin/api/clients/:id/summary?hours=24`: what the client page shows

@@ -59,7 +59,9 @@ export function clientStatusRoute(deps: RouteDeps, to: 'active' | 'inactive') {
   const active = to === 'active';
   return async function setStatus(ctx: Context): Promise<void> {
     const id = String(ctx.params.id);
-    const { result, announced } = await setClientActiveEverywhere(deps.sql, deps.redis, id, active, (tx) => recordAudit(tx, audited.clientStatus(ctx.state.admin.name, id, active, ctx.ip)));
+    const { result, announced } = await setClientActiveEverywhere(deps.sql, deps.redis, id, active, (tx) =>
+      recordAudit(tx, audited.clientStatus(ctx.state.admin.name, id, active, ctx.ip)),
+    );
     if (!result) throw notFound(id);
     ctx.body = { ...clientJson((await getClientOverview(deps.sql, id))!), announced };
   };
@@ -76,7 +78,15 @@ const updateBody = z
     retention_days: z.number().int().min(1).max(3650).optional(),
     /** Per-client overrides of the ingest limits; null clears one (the default applies again). */
     limits: z
-      .object({ requests_per_second: rate, request_burst: count, events_per_second: rate, event_burst: count, tenant_events_per_second: rate, tenant_event_burst: count, events_per_day: count })
+      .object({
+        requests_per_second: rate,
+        request_burst: count,
+        events_per_second: rate,
+        event_burst: count,
+        tenant_events_per_second: rate,
+        tenant_event_burst: count,
+        events_per_day: count,
+      })
       .strict()
       .optional(),
   })
@@ -98,14 +108,32 @@ export function updateClientRoute(deps: RouteDeps) {
       if (body.retention_days !== undefined) await setRetentionDays(sql, id, body.retention_days);
       if (body.limits) {
         const l = body.limits;
-        await setLimitOverrides(sql, id, { requestsPerSecond: l.requests_per_second, requestBurst: l.request_burst, eventsPerSecond: l.events_per_second, eventBurst: l.event_burst, tenantEventsPerSecond: l.tenant_events_per_second, tenantEventBurst: l.tenant_event_burst, eventsPerDay: l.events_per_day });
+        await setLimitOverrides(sql, id, {
+          requestsPerSecond: l.requests_per_second,
+          requestBurst: l.request_burst,
+          eventsPerSecond: l.events_per_second,
+          eventBurst: l.event_burst,
+          tenantEventsPerSecond: l.tenant_events_per_second,
+          tenantEventBurst: l.tenant_event_burst,
+          eventsPerDay: l.events_per_day,
+        });
       }
       await recordAudit(tx, audited.clientUpdated(ctx.state.admin.name, id, body, ctx.ip));
       return true;
     });
     if (!found) throw new AppError('not_found', `No client "${id}"`);
-    const announced = body.retention_days === undefined || (await publishInvalidation(deps.redis, { clientId: id }).then(() => true, () => false));
+    const announced =
+      body.retention_days === undefined ||
+      (await publishInvalidation(deps.redis, { clientId: id }).then(
+        () => true,
+        () => false,
+      ));
     const [row] = await deps.sql`select retention_days from clients where id = ${id}`;
-    ctx.body = { ...clientJson((await getClientOverview(deps.sql, id))!), retention_days: row!.retention_days, limits: await getLimitOverrides(deps.sql, id), announced };
+    ctx.body = {
+      ...clientJson((await getClientOverview(deps.sql, id))!),
+      retention_days: row!.retention_days,
+      limits: await getLimitOverrides(deps.sql, id),
+      announced,
+    };
   };
 }

@@ -16,4 +16,3 @@ export function clientJson(c: ClientOverview) {
     accepted_last_24h: c.acceptedLast24h,
   };
 }
-

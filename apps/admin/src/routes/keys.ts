@@ -3,7 +3,17 @@ import { z } from 'zod';
 import { getClient } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
 import { isStorableDate } from '@central-logger/events';
-import { createKey, keyJson, listKeys, parseDuration, parseRotateKeyRequest, publishInvalidation, revokeKeyEverywhere, rotateKeyEverywhere, ROLES } from '@central-logger/keys';
+import {
+  createKey,
+  keyJson,
+  listKeys,
+  parseDuration,
+  parseRotateKeyRequest,
+  publishInvalidation,
+  revokeKeyEverywhere,
+  rotateKeyEverywhere,
+  ROLES,
+} from '@central-logger/keys';
 import { parseWith, readJson } from '../middleware/json-body.js';
 import { audited, recordAudit } from '../store/audit.js';
 import { asSql } from '../store/db.js';
@@ -15,7 +25,10 @@ const issueBody = z
     name: z.string().trim().min(1).max(200),
     role: z.enum(ROLES),
     client_id: z.string().min(1).max(63).optional(),
-    expires_in: z.string().refine((s) => parseDuration(s) !== undefined, 'use a number and a unit, e.g. 90d, 24h').optional(),
+    expires_in: z
+      .string()
+      .refine((s) => parseDuration(s) !== undefined, 'use a number and a unit, e.g. 90d, 24h')
+      .optional(),
   })
   .refine((b) => (b.role === 'admin') === (b.client_id === undefined), {
     path: ['client_id'],
@@ -67,7 +80,13 @@ export function revokeKeyRoute(deps: RouteDeps) {
   return async function revoke(ctx: Context): Promise<void> {
     const idOrPrefix = String(ctx.params.id);
     const { result, announced } = await revokeKeyEverywhere(deps.sql, deps.redis, idOrPrefix, undefined, (tx, r) =>
-      recordAudit(tx, { actor: ctx.state.admin.name, action: 'key.revoke', target: `key:${r.id}`, details: { prefix: r.prefix, name: r.name, client_id: r.clientId }, ip: ctx.ip }),
+      recordAudit(tx, {
+        actor: ctx.state.admin.name,
+        action: 'key.revoke',
+        target: `key:${r.id}`,
+        details: { prefix: r.prefix, name: r.name, client_id: r.clientId },
+        ip: ctx.ip,
+      }),
     );
     if (!result) throw new AppError('not_found', `No API key with id or prefix "${idOrPrefix}"`);
     ctx.body = { ...keyJson(result), announced };
@@ -75,7 +94,14 @@ export function revokeKeyRoute(deps: RouteDeps) {
 }
 
 // Postgres stores years 1 to 9999 only: another date is a 400, not a 500 from the update
-const expiryBody = z.object({ expires_at: z.iso.datetime({ offset: true }).refine((s) => isStorableDate(new Date(s)), 'must be from year 1 to year 9999 (UTC)').nullable() }).strict();
+const expiryBody = z
+  .object({
+    expires_at: z.iso
+      .datetime({ offset: true })
+      .refine((s) => isStorableDate(new Date(s)), 'must be from year 1 to year 9999 (UTC)')
+      .nullable(),
+  })
+  .strict();
 
 /** `PATCH /admin/api/keys/:id` `{expires_at}`: null clears it; caches everywhere forget the key. */
 export function setKeyExpiryRoute(deps: RouteDeps) {
@@ -85,12 +111,22 @@ export function setKeyExpiryRoute(deps: RouteDeps) {
     const expiresAt = body.expires_at === null ? null : new Date(body.expires_at);
     const change = await deps.sql.begin(async (tx) => {
       const c = await setKeyExpiry(tx, idOrPrefix, expiresAt);
-      if (c) await recordAudit(tx, { actor: ctx.state.admin.name, action: 'key.expiry', target: `key:${c.id}`, details: { prefix: c.prefix, client_id: c.clientId, from: c.previous, to: c.expiresAt }, ip: ctx.ip });
+      if (c)
+        await recordAudit(tx, {
+          actor: ctx.state.admin.name,
+          action: 'key.expiry',
+          target: `key:${c.id}`,
+          details: { prefix: c.prefix, client_id: c.clientId, from: c.previous, to: c.expiresAt },
+          ip: ctx.ip,
+        });
       return c;
     });
     if (!change) throw new AppError('not_found', `No API key with id or prefix "${idOrPrefix}"`);
     // announced after commit, so no process can reload the old expiry and cache it again
-    const announced = await publishInvalidation(deps.redis, { keyId: change.id }).then(() => true, () => false);
+    const announced = await publishInvalidation(deps.redis, { keyId: change.id }).then(
+      () => true,
+      () => false,
+    );
     ctx.body = { id: change.id, prefix: change.prefix, client_id: change.clientId, expires_at: change.expiresAt, announced };
   };
 }
@@ -105,7 +141,14 @@ export function rotateKeyRoute(deps: RouteDeps) {
     const { result, announced } = await rotateKeyEverywhere(deps.sql, deps.redis, undefined, String(ctx.params.id), {
       graceMs,
       bcryptCost: deps.config.BCRYPT_COST,
-      inTransaction: (tx, r) => recordAudit(tx, { actor: ctx.state.admin.name, action: 'key.rotate', target: `key:${r.previous.id}`, details: { prefix: r.previous.prefix, replaced_by: r.record.prefix, old_expires_at: r.previous.expiresAt }, ip: ctx.ip }),
+      inTransaction: (tx, r) =>
+        recordAudit(tx, {
+          actor: ctx.state.admin.name,
+          action: 'key.rotate',
+          target: `key:${r.previous.id}`,
+          details: { prefix: r.previous.prefix, replaced_by: r.record.prefix, old_expires_at: r.previous.expiresAt },
+          ip: ctx.ip,
+        }),
     });
     const { previous, record: next, key } = result;
     ctx.status = 201;

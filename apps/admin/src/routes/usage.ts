@@ -42,10 +42,15 @@ export function usageRoute(deps: RouteDeps) {
     const step = q.granularity === 'hour' ? HOUR_MS : DAY_MS;
     const to = q.to ?? new Date(Math.ceil((Date.now() + 1) / step) * step);
     const from = q.from ?? new Date(to.getTime() - (q.granularity === 'hour' ? 24 : 30) * step);
-    if (from.getUTCFullYear() < 1) throw new AppError('validation_failed', 'The request is invalid', { details: [{ field: 'from', message: 'defaults to a range before year 1; give from' }] });
+    if (from.getUTCFullYear() < 1)
+      throw new AppError('validation_failed', 'The request is invalid', {
+        details: [{ field: 'from', message: 'defaults to a range before year 1; give from' }],
+      });
     if (from >= to) throw new AppError('validation_failed', 'The request is invalid', { details: [{ field: 'from', message: 'must be before to' }] });
     if ((to.getTime() - from.getTime()) / step > MAX_BUCKETS) {
-      throw new AppError('validation_failed', 'The request is invalid', { details: [{ field: 'from', message: `at most ${MAX_BUCKETS} ${q.granularity}s per request` }] });
+      throw new AppError('validation_failed', 'The request is invalid', {
+        details: [{ field: 'from', message: `at most ${MAX_BUCKETS} ${q.granularity}s per request` }],
+      });
     }
     if (q.client !== undefined && !(await getClient(deps.sql, q.client))) throw new AppError('not_found', `No client "${q.client}"`);
     const key = q.key === undefined ? undefined : await getKey(deps.sql, undefined, q.key);
@@ -57,7 +62,9 @@ export function usageRoute(deps: RouteDeps) {
       to: to.toISOString(),
       granularity: q.granularity,
       data: rows.map(usageJson),
-      ...(q.client || key ? {} : { auth_failures: (await authFailuresOverTime(deps.sql, filter)).map((r) => ({ bucket: r.bucket.toISOString(), failures: r.failures })) }),
+      ...(q.client || key
+        ? {}
+        : { auth_failures: (await authFailuresOverTime(deps.sql, filter)).map((r) => ({ bucket: r.bucket.toISOString(), failures: r.failures })) }),
     };
   };
 }
@@ -65,9 +72,7 @@ export function usageRoute(deps: RouteDeps) {
 /** Longest range of one auth-failure breakdown; failures are kept SECURITY_RECORDS_RETENTION_DAYS (90 by default) anyway. */
 const MAX_FAILURE_RANGE_MS = 400 * DAY_MS;
 
-const failuresQuery = z
-  .object({ from: instant.optional(), to: instant.optional(), limit: z.coerce.number().int().min(1).max(100).default(20) })
-  .strict();
+const failuresQuery = z.object({ from: instant.optional(), to: instant.optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }).strict();
 
 /**
  * `GET /admin/api/usage/auth-failures?from&to&limit=20`: failed
@@ -80,13 +85,20 @@ export function authFailuresRoute(deps: RouteDeps) {
     const to = q.to ?? new Date();
     const from = q.from ?? new Date(to.getTime() - DAY_MS);
     if (from >= to) throw new AppError('validation_failed', 'The request is invalid', { details: [{ field: 'from', message: 'must be before to' }] });
-    if (to.getTime() - from.getTime() > MAX_FAILURE_RANGE_MS) throw new AppError('validation_failed', 'The request is invalid', { details: [{ field: 'from', message: 'at most 400 days per request' }] });
+    if (to.getTime() - from.getTime() > MAX_FAILURE_RANGE_MS)
+      throw new AppError('validation_failed', 'The request is invalid', { details: [{ field: 'from', message: 'at most 400 days per request' }] });
     const r = await authFailuresBySource(deps.sql, { from, to, limit: q.limit });
     ctx.body = {
       from: from.toISOString(),
       to: to.toISOString(),
       by_address: r.byAddress.map((a) => ({ address: a.address, failures: a.failures, last_at: a.lastAt, reasons: a.reasons })),
-      by_key_prefix: r.byKeyPrefix.map((k) => ({ key_prefix: k.keyPrefix, client_id: k.clientId, failures: k.failures, last_at: k.lastAt, reasons: k.reasons })),
+      by_key_prefix: r.byKeyPrefix.map((k) => ({
+        key_prefix: k.keyPrefix,
+        client_id: k.clientId,
+        failures: k.failures,
+        last_at: k.lastAt,
+        reasons: k.reasons,
+      })),
     };
   };
 }

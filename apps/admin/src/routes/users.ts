@@ -23,7 +23,11 @@ export function listUsersRoute(deps: RouteDeps) {
 export function createUserRoute(deps: RouteDeps) {
   return async function create(ctx: Context): Promise<void> {
     const body = await readJson(ctx, createBody);
-    const user = await provisionUser(deps.sql, { clientId: body.client_id, username: body.username, role: body.role, password: body.password }, { actor: ctx.state.admin.name, ip: ctx.ip, bcryptCost: deps.config.BCRYPT_COST });
+    const user = await provisionUser(
+      deps.sql,
+      { clientId: body.client_id, username: body.username, role: body.role, password: body.password },
+      { actor: ctx.state.admin.name, ip: ctx.ip, bcryptCost: deps.config.BCRYPT_COST },
+    );
     ctx.status = 201;
     ctx.body = userJson(user);
   };

@@ -12,10 +12,28 @@ export interface AuditRecord extends Required<AuditEntry> {
 
 /** The entries the admin API and the CLI both write, so each change reads the same whoever made it. */
 export const audited = {
-  clientCreated: (actor: string, c: { id: string; name: string }, ip: string | null): AuditEntry => ({ actor, action: 'client.create', target: `client:${c.id}`, details: { name: c.name }, ip }),
-  clientStatus: (actor: string, id: string, active: boolean, ip: string | null): AuditEntry => ({ actor, action: active ? 'client.activate' : 'client.deactivate', target: `client:${id}`, details: {}, ip }),
+  clientCreated: (actor: string, c: { id: string; name: string }, ip: string | null): AuditEntry => ({
+    actor,
+    action: 'client.create',
+    target: `client:${c.id}`,
+    details: { name: c.name },
+    ip,
+  }),
+  clientStatus: (actor: string, id: string, active: boolean, ip: string | null): AuditEntry => ({
+    actor,
+    action: active ? 'client.activate' : 'client.deactivate',
+    target: `client:${id}`,
+    details: {},
+    ip,
+  }),
   /** A client's retention or limits changed; `details` is what was set. */
-  clientUpdated: (actor: string, id: string, details: Record<string, unknown>, ip: string | null): AuditEntry => ({ actor, action: 'client.update', target: `client:${id}`, details, ip }),
+  clientUpdated: (actor: string, id: string, details: Record<string, unknown>, ip: string | null): AuditEntry => ({
+    actor,
+    action: 'client.update',
+    target: `client:${id}`,
+    details,
+    ip,
+  }),
   keyIssued: (actor: string, r: KeyRecord, ip: string | null): AuditEntry => ({
     actor,
     action: 'key.issue',

@@ -24,7 +24,10 @@ type Counts = Pick<ClientOverview, 'keys' | 'eventsLast24h' | 'acceptedLast24h'>
 
 export async function listClientOverviews(sql: Sql): Promise<ClientOverview[]> {
   const clients = await listClients(sql);
-  const counts = await countsOf(sql, clients.map((c) => c.id));
+  const counts = await countsOf(
+    sql,
+    clients.map((c) => c.id),
+  );
   return clients.map((c) => ({ ...c, ...counts.get(c.id)! }));
 }
 

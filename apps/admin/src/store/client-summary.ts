@@ -30,7 +30,14 @@ export interface ClientSummary {
 }
 
 /** Undefined when there is no such client. */
-export async function getClientSummary(sql: Sql, redis: Redis, prefix: string, clientId: string, defaults: Limits, hours: number): Promise<ClientSummary | undefined> {
+export async function getClientSummary(
+  sql: Sql,
+  redis: Redis,
+  prefix: string,
+  clientId: string,
+  defaults: Limits,
+  hours: number,
+): Promise<ClientSummary | undefined> {
   const [client] = await sql`select retention_days from clients where id = ${clientId}`;
   if (!client) return undefined;
   const overrides = await getLimitOverrides(sql, clientId);

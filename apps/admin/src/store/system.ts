@@ -29,7 +29,14 @@ export async function queueFigures(redis: Redis, prefix: string): Promise<QueueF
       try {
         const c = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
         const rate = await completedPerSecond(queue);
-        return { name: queue.name, waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, jobsPerSecond: rate ?? null };
+        return {
+          name: queue.name,
+          waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+          active: c.active ?? 0,
+          delayed: c.delayed ?? 0,
+          failed: c.failed ?? 0,
+          jobsPerSecond: rate ?? null,
+        };
       } finally {
         await queue.close();
       }
@@ -127,7 +134,9 @@ export async function scheduledRuns(redis: Redis, prefix: string): Promise<Sched
           name: p.job,
           everyMs: scheduler?.every ?? null,
           nextAt: scheduler?.next ? new Date(scheduler.next) : null,
-          last: last ? { finishedAt: new Date(last.finishedOn!), ok: !last.failedReason, result: last.returnvalue ?? null, error: last.failedReason || null } : null,
+          last: last
+            ? { finishedAt: new Date(last.finishedOn!), ok: !last.failedReason, result: last.returnvalue ?? null, error: last.failedReason || null }
+            : null,
         };
       } finally {
         await queue.close();
@@ -138,7 +147,11 @@ export async function scheduledRuns(redis: Redis, prefix: string): Promise<Sched
 
 /** Everything the System page shows, read at once; a part whose store cannot be read is null with the reason. */
 export async function systemStatus(sql: Sql, redis: Redis, prefix: string) {
-  const part = <T>(p: Promise<T>) => p.then((value) => ({ value, error: null as string | null }), (err: Error) => ({ value: null, error: err.message }));
+  const part = <T>(p: Promise<T>) =>
+    p.then(
+      (value) => ({ value, error: null as string | null }),
+      (err: Error) => ({ value: null, error: err.message }),
+    );
   const [queues, failed, lag, memory, partitions, schedules, deadCount, deadNewest] = await Promise.all([
     part(queueFigures(redis, prefix)),
     part(withLogsQueues(redis, prefix, (qs) => listFailedJobs(qs, 20))),

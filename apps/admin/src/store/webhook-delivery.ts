@@ -19,19 +19,40 @@ export interface WebhookDelivery {
   finished_at: Date | null;
 }
 
-const STATE: Record<JobProgress, WebhookDelivery['state']> = { queued: 'queued', running: 'running', retrying: 'retrying', done: 'delivered', failed: 'failed', missing: 'expired' };
+const STATE: Record<JobProgress, WebhookDelivery['state']> = {
+  queued: 'queued',
+  running: 'running',
+  retrying: 'retrying',
+  done: 'delivered',
+  failed: 'failed',
+  missing: 'expired',
+};
 
 /** The webhook delivery of each alert, read from the delivery queue in Redis. */
 export async function webhookDeliveries(redis: Redis, prefix: string, alerts: readonly Alert[]): Promise<Map<string, WebhookDelivery>> {
   const queued = alerts.filter((a) => a.webhookQueuedAt);
-  const out = new Map<string, WebhookDelivery>(alerts.map((a) => [a.id, { state: a.webhookQueuedAt ? 'unknown' : 'not_queued', queued_at: a.webhookQueuedAt, attempts: null, last_error: null, finished_at: null }]));
+  const out = new Map<string, WebhookDelivery>(
+    alerts.map((a) => [
+      a.id,
+      { state: a.webhookQueuedAt ? 'unknown' : 'not_queued', queued_at: a.webhookQueuedAt, attempts: null, last_error: null, finished_at: null },
+    ]),
+  );
   if (queued.length === 0) return out;
   const queue = new Queue(INSIGHTS.webhookQueue, { connection: redis, prefix });
   try {
-    const standings = await jobStandings(queue, queued.map((a) => a.id));
+    const standings = await jobStandings(
+      queue,
+      queued.map((a) => a.id),
+    );
     for (const a of queued) {
       const s = standings.get(a.id)!;
-      out.set(a.id, { state: STATE[s.progress], queued_at: a.webhookQueuedAt, attempts: s.progress === 'missing' ? null : s.attempts, last_error: s.lastError, finished_at: s.finishedAt });
+      out.set(a.id, {
+        state: STATE[s.progress],
+        queued_at: a.webhookQueuedAt,
+        attempts: s.progress === 'missing' ? null : s.attempts,
+        last_error: s.lastError,
+        finished_at: s.finishedAt,
+      });
     }
   } catch {
     // Redis out of reach: the alerts are still worth listing; their delivery shows as unknown

@@ -1,6 +1,10 @@
 /** A JSON API error: the service's `{error, message}` body and the status. */
 export class ApiError extends Error {
-  constructor(message: string, readonly status: number, readonly code: string | undefined) {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | undefined,
+  ) {
     super(message);
   }
 }

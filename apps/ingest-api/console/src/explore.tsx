@@ -92,7 +92,9 @@ export function Explore() {
           go({ text: bar });
         }}
       >
-        <label class="sr-only" for="query">Query</label>
+        <label class="sr-only" for="query">
+          Query
+        </label>
         <input
           id="query"
           type="search"
@@ -102,12 +104,16 @@ export function Explore() {
           spellcheck={false}
           autocomplete="off"
         />
-        <button type="submit" class="primary">Search</button>
+        <button type="submit" class="primary">
+          Search
+        </button>
       </form>
       <div class="toolbar">
         <div class="presets" role="group" aria-label="Time range">
           {Object.keys(PRESETS).map((p) => (
-            <button key={p} type="button" aria-pressed={q.range === p} onClick={() => go({ range: p, from: undefined, to: undefined })}>{p}</button>
+            <button key={p} type="button" aria-pressed={q.range === p} onClick={() => go({ range: p, from: undefined, to: undefined })}>
+              {p}
+            </button>
           ))}
         </div>
         <form
@@ -117,17 +123,39 @@ export function Explore() {
             go({ range: 'custom', from: fromInput(custom.from), to: fromInput(custom.to) });
           }}
         >
-          <label>From <input name="from" type="datetime-local" value={custom.from} onInput={(e) => setCustom({ ...custom, from: (e.target as HTMLInputElement).value })} /></label>
-          <label>To <input name="to" type="datetime-local" value={custom.to} onInput={(e) => setCustom({ ...custom, to: (e.target as HTMLInputElement).value })} /></label>
+          <label>
+            From{' '}
+            <input
+              name="from"
+              type="datetime-local"
+              value={custom.from}
+              onInput={(e) => setCustom({ ...custom, from: (e.target as HTMLInputElement).value })}
+            />
+          </label>
+          <label>
+            To <input name="to" type="datetime-local" value={custom.to} onInput={(e) => setCustom({ ...custom, to: (e.target as HTMLInputElement).value })} />
+          </label>
           <button type="submit">Apply</button>
         </form>
         <div class="actions">
-          <button type="button" id="live-toggle" aria-pressed={q.live} onClick={() => go({ live: !q.live })}>{q.live ? '● Live' : 'Live'}</button>
-          <button type="button" id="export" onClick={download}>Download NDJSON</button>
+          <button type="button" id="live-toggle" aria-pressed={q.live} onClick={() => go({ live: !q.live })}>
+            {q.live ? '● Live' : 'Live'}
+          </button>
+          <button type="button" id="export" onClick={download}>
+            Download NDJSON
+          </button>
         </div>
       </div>
-      {exporting && <p class="muted small" id="export-status">{exporting}</p>}
-      {error && <p class="error card" role="alert" id="query-error">{error}</p>}
+      {exporting && (
+        <p class="muted small" id="export-status">
+          {exporting}
+        </p>
+      )}
+      {error && (
+        <p class="error card" role="alert" id="query-error">
+          {error}
+        </p>
+      )}
       {/* Live shows what arrives from now on: the histogram of the range would not move with it */}
       {page?.histogram && !q.live && <Histogram {...page.histogram} onZoom={(from, to) => go({ range: 'custom', from, to })} />}
       {q.live ? (
@@ -136,7 +164,11 @@ export function Explore() {
         <>
           {loading && !page && <p class="muted">Loading…</p>}
           {page && <Results rows={page.rows} empty={error ? 'No results.' : 'No logs match this query in this range. Widen the range or clear a filter.'} />}
-          {page?.next && <button type="button" class="more" id="load-more" onClick={loadMore}>Load more</button>}
+          {page?.next && (
+            <button type="button" class="more" id="load-more" onClick={loadMore}>
+              Load more
+            </button>
+          )}
         </>
       )}
     </section>

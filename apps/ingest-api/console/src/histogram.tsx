@@ -93,7 +93,10 @@ export function Histogram(props: { data: Bucket[]; interval: string; total: numb
       )}
       <ul class="legend small">
         {['fatal', 'error', 'warn', 'info', 'debug', 'none'].map((lv) => (
-          <li key={lv}><i class={`swatch lv-${lv}`} />{lv === 'none' ? 'no level' : lv}</li>
+          <li key={lv}>
+            <i class={`swatch lv-${lv}`} />
+            {lv === 'none' ? 'no level' : lv}
+          </li>
         ))}
       </ul>
     </figure>

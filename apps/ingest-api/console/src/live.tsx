@@ -57,7 +57,9 @@ export function Live(props: { filters: URLSearchParams }) {
       <div class="live-bar">
         <span class={`dot ${state}`} aria-hidden="true" />
         <span id="live-state">{paused ? `paused${heldCount ? ` · ${heldCount} new` : ''}` : state}</span>
-        <button type="button" id="live-pause" onClick={toggle}>{paused ? 'Resume' : 'Pause'}</button>
+        <button type="button" id="live-pause" onClick={toggle}>
+          {paused ? 'Resume' : 'Pause'}
+        </button>
         <span class="muted small">newest first · last {MAX_LIVE_ROWS} kept</span>
       </div>
       <Results rows={rows} empty="Waiting for new events…" />

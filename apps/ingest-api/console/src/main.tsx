@@ -31,15 +31,29 @@ function App() {
       <header class="top">
         <strong class="brand">central-logger</strong>
         <nav aria-label="Pages">
-          <Link href="/" current={loc.path === '/'}>Explore</Link>
-          {owner && <Link href="/keys" current={loc.path === '/keys'}>Keys</Link>}
-          {owner && <Link href="/users" current={loc.path === '/users'}>Users</Link>}
-          <Link href="/usage" current={loc.path === '/usage'}>Usage</Link>
+          <Link href="/" current={loc.path === '/'}>
+            Explore
+          </Link>
+          {owner && (
+            <Link href="/keys" current={loc.path === '/keys'}>
+              Keys
+            </Link>
+          )}
+          {owner && (
+            <Link href="/users" current={loc.path === '/users'}>
+              Users
+            </Link>
+          )}
+          <Link href="/usage" current={loc.path === '/usage'}>
+            Usage
+          </Link>
         </nav>
         <span class="whoami" id="whoami">
           {me.user ? me.user.username : `key ${me.key?.prefix ?? ''}`} · {me.client_id} · {me.role}
         </span>
-        <button type="button" class="link" id="sign-out" onClick={signOut}>Sign out</button>
+        <button type="button" class="link" id="sign-out" onClick={signOut}>
+          Sign out
+        </button>
       </header>
       <main>{page(loc.path, owner, me.user?.id)}</main>
     </div>
@@ -49,7 +63,13 @@ function App() {
 function page(path: string, owner: boolean, self?: string) {
   if (path === '/usage') return <Usage />;
   if (path === '/keys' || path === '/users') {
-    if (!owner) return <section class="card" id="owners-only"><h1>Owners only</h1><p>Only an owner manages the tenant's keys and users.</p></section>;
+    if (!owner)
+      return (
+        <section class="card" id="owners-only">
+          <h1>Owners only</h1>
+          <p>Only an owner manages the tenant's keys and users.</p>
+        </section>
+      );
     return path === '/keys' ? <Keys /> : <Users self={self} />;
   }
   return <Explore />;

@@ -17,7 +17,13 @@ export function readQuery(search: string): Query {
   const p = new URLSearchParams(search);
   const from = p.get('from') ?? undefined;
   const to = p.get('to') ?? undefined;
-  return { text: p.get('query') ?? '', range: from || to ? 'custom' : PRESETS[p.get('range') ?? ''] ? p.get('range')! : '1h', from, to, live: p.get('live') === '1' };
+  return {
+    text: p.get('query') ?? '',
+    range: from || to ? 'custom' : PRESETS[p.get('range') ?? ''] ? p.get('range')! : '1h',
+    from,
+    to,
+    live: p.get('live') === '1',
+  };
 }
 
 export function writeQuery(q: Query): string {

@@ -20,7 +20,12 @@ export interface LogRow {
  */
 export function Results(props: { rows: LogRow[]; empty: string }) {
   const [open, setOpen] = useState<Set<string>>(new Set());
-  if (!props.rows.length) return <p class="empty card" id="results-empty">{props.empty}</p>;
+  if (!props.rows.length)
+    return (
+      <p class="empty card" id="results-empty">
+        {props.empty}
+      </p>
+    );
   const toggle = (id: string) => {
     const next = new Set(open);
     if (!next.delete(id)) next.add(id);
@@ -48,12 +53,17 @@ function Detail(props: { row: LogRow }) {
   const json = JSON.stringify(props.row, null, 2);
   const [copied, setCopied] = useState(false);
   const copy = async () => {
-    await navigator.clipboard.writeText(json).then(() => setCopied(true), () => setCopied(false));
+    await navigator.clipboard.writeText(json).then(
+      () => setCopied(true),
+      () => setCopied(false),
+    );
     setTimeout(() => setCopied(false), 1500);
   };
   return (
     <div class="detail">
-      <button type="button" class="copy" onClick={copy}>{copied ? 'Copied' : 'Copy JSON'}</button>
+      <button type="button" class="copy" onClick={copy}>
+        {copied ? 'Copied' : 'Copy JSON'}
+      </button>
       <pre class="json">{json}</pre>
     </div>
   );

@@ -5,11 +5,26 @@ export function Secret(props: { label: string; value: string; onDone: () => void
   const [copied, setCopied] = useState(false);
   return (
     <div class="card secret" id="new-secret" role="status">
-      <p><strong>{props.label}</strong> — shown once; copy it now.</p>
+      <p>
+        <strong>{props.label}</strong> — shown once; copy it now.
+      </p>
       <code id="new-secret-value">{props.value}</code>
       <div class="row-actions">
-        <button type="button" id="copy-secret" onClick={() => navigator.clipboard.writeText(props.value).then(() => setCopied(true), () => {})}>{copied ? 'Copied' : 'Copy'}</button>
-        <button type="button" onClick={props.onDone}>Done</button>
+        <button
+          type="button"
+          id="copy-secret"
+          onClick={() =>
+            navigator.clipboard.writeText(props.value).then(
+              () => setCopied(true),
+              () => {},
+            )
+          }
+        >
+          {copied ? 'Copied' : 'Copy'}
+        </button>
+        <button type="button" onClick={props.onDone}>
+          Done
+        </button>
       </div>
     </div>
   );

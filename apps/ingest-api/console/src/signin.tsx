@@ -9,7 +9,10 @@ export function SignIn(props: { onSignedIn: () => void }) {
   const submit = async (e: Event) => {
     e.preventDefault();
     const form = new FormData(e.currentTarget as HTMLFormElement);
-    const body = mode === 'user' ? { username: String(form.get('username') ?? ''), password: String(form.get('password') ?? '') } : { api_key: String(form.get('api_key') ?? '').trim() };
+    const body =
+      mode === 'user'
+        ? { username: String(form.get('username') ?? ''), password: String(form.get('password') ?? '') }
+        : { api_key: String(form.get('api_key') ?? '').trim() };
     setBusy(true);
     setError('');
     try {
@@ -27,14 +30,24 @@ export function SignIn(props: { onSignedIn: () => void }) {
       <h1>central-logger</h1>
       <p class="muted">Sign in to search your logs.</p>
       <div class="tabs" role="tablist">
-        <button type="button" role="tab" aria-selected={mode === 'user'} onClick={() => setMode('user')}>User</button>
-        <button type="button" role="tab" aria-selected={mode === 'key'} onClick={() => setMode('key')}>API key</button>
+        <button type="button" role="tab" aria-selected={mode === 'user'} onClick={() => setMode('user')}>
+          User
+        </button>
+        <button type="button" role="tab" aria-selected={mode === 'key'} onClick={() => setMode('key')}>
+          API key
+        </button>
       </div>
       <form id="signin-form" onSubmit={submit} class="card stack">
         {mode === 'user' ? (
           <>
-            <label>Username<input name="username" autocomplete="username" required /></label>
-            <label>Password<input name="password" type="password" autocomplete="current-password" required /></label>
+            <label>
+              Username
+              <input name="username" autocomplete="username" required />
+            </label>
+            <label>
+              Password
+              <input name="password" type="password" autocomplete="current-password" required />
+            </label>
           </>
         ) : (
           <label>
@@ -43,8 +56,12 @@ export function SignIn(props: { onSignedIn: () => void }) {
             <span class="muted small">The key is sent once to start a session; the page does not keep it.</span>
           </label>
         )}
-        <button type="submit" class="primary" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
-        <p class="error" id="signin-error" role="alert">{error}</p>
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+        <p class="error" id="signin-error" role="alert">
+          {error}
+        </p>
       </form>
     </main>
   );
@@ -72,15 +89,27 @@ export function AcceptInvite() {
     <main class="signin">
       <h1>Join central-logger</h1>
       {done ? (
-        <p class="card">You are <strong>{done}</strong>. <a href="/">Sign in</a>.</p>
+        <p class="card">
+          You are <strong>{done}</strong>. <a href="/">Sign in</a>.
+        </p>
       ) : !token ? (
         <p class="card error">This link has no invitation in it; ask for a new one.</p>
       ) : (
         <form class="card stack" onSubmit={submit}>
-          <label>New password<input name="password" type="password" autocomplete="new-password" required minLength={12} /></label>
-          <label>Again<input name="confirm" type="password" autocomplete="new-password" required /></label>
-          <button type="submit" class="primary">Set password</button>
-          <p class="error" role="alert">{error}</p>
+          <label>
+            New password
+            <input name="password" type="password" autocomplete="new-password" required minLength={12} />
+          </label>
+          <label>
+            Again
+            <input name="confirm" type="password" autocomplete="new-password" required />
+          </label>
+          <button type="submit" class="primary">
+            Set password
+          </button>
+          <p class="error" role="alert">
+            {error}
+          </p>
         </form>
       )}
     </main>

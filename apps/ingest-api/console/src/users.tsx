@@ -3,8 +3,21 @@ import { api, errorText } from './api.js';
 import { Secret } from './secret.js';
 import { fmtTime } from './histogram.js';
 
-interface User { id: string; username: string; role: string; is_active: boolean; last_login_at: string | null; created_at: string }
-interface Invite { id: string; username: string; role: string; expires_at: string; accepted_at: string | null }
+interface User {
+  id: string;
+  username: string;
+  role: string;
+  is_active: boolean;
+  last_login_at: string | null;
+  created_at: string;
+}
+interface Invite {
+  id: string;
+  username: string;
+  role: string;
+  expires_at: string;
+  accepted_at: string | null;
+}
 
 /** Users (owners): list, invite (a one-time link), change role, deactivate (two clicks). */
 export function Users(props: { self?: string }) {
@@ -14,8 +27,10 @@ export function Users(props: { self?: string }) {
   const [link, setLink] = useState<{ label: string; url: string } | null>(null);
   const [armed, setArmed] = useState<string | null>(null);
   const load = () =>
-    Promise.all([api<{ data: User[] }>('GET', '/api/v1/users'), api<{ data: Invite[] }>('GET', '/api/v1/auth/invites')])
-      .then(([u, i]) => (setUsers(u.data), setInvites(i.data.filter((x) => !x.accepted_at && Date.parse(x.expires_at) > Date.now()))), (e) => setError(errorText(e)));
+    Promise.all([api<{ data: User[] }>('GET', '/api/v1/users'), api<{ data: Invite[] }>('GET', '/api/v1/auth/invites')]).then(
+      ([u, i]) => (setUsers(u.data), setInvites(i.data.filter((x) => !x.accepted_at && Date.parse(x.expires_at) > Date.now()))),
+      (e) => setError(errorText(e)),
+    );
   useEffect(() => void load(), []);
 
   const act = async (f: () => Promise<void>) => {
@@ -46,35 +61,78 @@ export function Users(props: { self?: string }) {
       <h1>Users</h1>
       {link && <Secret label={link.label} value={link.url} onDone={() => setLink(null)} />}
       <form class="card inline-form" id="invite-form" onSubmit={invite}>
-        <label>Username<input name="username" required maxLength={64} pattern="[A-Za-z0-9][A-Za-z0-9_.@\-]{0,63}" /></label>
-        <label>Role
-          <select name="role"><option value="reader">reader</option><option value="owner">owner</option></select>
+        <label>
+          Username
+          <input name="username" required maxLength={64} pattern="[A-Za-z0-9][A-Za-z0-9_.@\-]{0,63}" />
         </label>
-        <button type="submit" class="primary">Invite</button>
+        <label>
+          Role
+          <select name="role">
+            <option value="reader">reader</option>
+            <option value="owner">owner</option>
+          </select>
+        </label>
+        <button type="submit" class="primary">
+          Invite
+        </button>
       </form>
-      {error && <p class="error" role="alert">{error}</p>}
-      {users === null ? <p class="muted">Loading…</p> : (
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {users === null ? (
+        <p class="muted">Loading…</p>
+      ) : (
         <div class="table-wrap">
           <table id="user-rows" class="cards">
-            <thead><tr><th>Username</th><th>Role</th><th>Status</th><th>Last sign-in</th><th><span class="sr-only">Actions</span></th></tr></thead>
+            <thead>
+              <tr>
+                <th>Username</th>
+                <th>Role</th>
+                <th>Status</th>
+                <th>Last sign-in</th>
+                <th>
+                  <span class="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
             <tbody>
-              {users.length === 0 && <tr><td colSpan={5} class="muted">No users yet; invite one.</td></tr>}
+              {users.length === 0 && (
+                <tr>
+                  <td colSpan={5} class="muted">
+                    No users yet; invite one.
+                  </td>
+                </tr>
+              )}
               {users.map((u) => (
                 <tr key={u.id}>
-                  <td class="clip" data-label="Username">{u.username}</td>
+                  <td class="clip" data-label="Username">
+                    {u.username}
+                  </td>
                   <td data-label="Role">
                     {u.is_active && u.id !== props.self ? (
                       <select aria-label={`Role of ${u.username}`} value={u.role} onChange={(e) => setRole(u, (e.target as HTMLSelectElement).value)}>
                         <option value="reader">reader</option>
                         <option value="owner">owner</option>
                       </select>
-                    ) : u.role}
+                    ) : (
+                      u.role
+                    )}
                   </td>
-                  <td data-label="Status"><span class={`badge ${u.is_active ? 'active' : 'revoked'}`}>{u.is_active ? 'active' : 'deactivated'}</span></td>
+                  <td data-label="Status">
+                    <span class={`badge ${u.is_active ? 'active' : 'revoked'}`}>{u.is_active ? 'active' : 'deactivated'}</span>
+                  </td>
                   <td data-label="Last sign-in">{u.last_login_at ? fmtTime(u.last_login_at) : '—'}</td>
-                  <td><div class="row-actions">
-                    {u.is_active && u.id !== props.self && <button type="button" class={armed === u.id ? 'danger' : ''} onClick={() => deactivate(u)}>{armed === u.id ? 'Confirm deactivate?' : 'Deactivate'}</button>}
-                  </div></td>
+                  <td>
+                    <div class="row-actions">
+                      {u.is_active && u.id !== props.self && (
+                        <button type="button" class={armed === u.id ? 'danger' : ''} onClick={() => deactivate(u)}>
+                          {armed === u.id ? 'Confirm deactivate?' : 'Deactivate'}
+                        </button>
+                      )}
+                    </div>
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -85,7 +143,11 @@ export function Users(props: { self?: string }) {
         <>
           <h2>Pending invitations</h2>
           <ul class="plain">
-            {invites.map((i) => <li key={i.id}><span class="clip">{i.username}</span> · {i.role} · until {fmtTime(i.expires_at)}</li>)}
+            {invites.map((i) => (
+              <li key={i.id}>
+                <span class="clip">{i.username}</span> · {i.role} · until {fmtTime(i.expires_at)}
+              </li>
+            ))}
           </ul>
         </>
       )}

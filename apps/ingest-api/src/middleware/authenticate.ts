@@ -52,7 +52,13 @@ export function forgetCredentials(verifier: KeyVerifier, what: Record<string, un
  * deactivated, role no longer allowing `scope`, another tenant). Keys are
  * rechecked without recording a use or a failure.
  */
-export async function credentialRefusal(verifier: KeyVerifier, headers: IncomingHttpHeaders, address: string, was: Principal, scope: Scope): Promise<AppError | undefined> {
+export async function credentialRefusal(
+  verifier: KeyVerifier,
+  headers: IncomingHttpHeaders,
+  address: string,
+  was: Principal,
+  scope: Scope,
+): Promise<AppError | undefined> {
   try {
     const credential = extractApiKey(headers);
     const tokens = userTokens.get(verifier);
@@ -60,7 +66,7 @@ export async function credentialRefusal(verifier: KeyVerifier, headers: Incoming
     if (credential === undefined) return await sessionRefusal(verifier, headers, address, was, scope);
     const now = tokens && looksLikeToken(credential) ? await tokens.authenticate(credential) : await verifier.recheck(credential, address);
     if (now instanceof AppError) return now;
-    if (now.clientId !== was.clientId || now.keyId !== was.keyId) return new AppError('invalid_api_key', 'The credential no longer names this stream\'s key');
+    if (now.clientId !== was.clientId || now.keyId !== was.keyId) return new AppError('invalid_api_key', "The credential no longer names this stream's key");
     requireScope(now.role, scope);
     return undefined;
   } catch (err) {
@@ -77,11 +83,23 @@ export async function credentialRefusal(verifier: KeyVerifier, headers: Incoming
  * GET/HEAD must come from the console's own origin (absent: treated as one
  * that changes state).
  */
-export async function tenantPrincipal(verifier: KeyVerifier, headers: IncomingHttpHeaders, address: string, scope?: Scope, method?: string): Promise<Principal> {
+export async function tenantPrincipal(
+  verifier: KeyVerifier,
+  headers: IncomingHttpHeaders,
+  address: string,
+  scope?: Scope,
+  method?: string,
+): Promise<Principal> {
   return (await tenantRequest(verifier, headers, address, scope, method)).principal;
 }
 
-async function tenantRequest(verifier: KeyVerifier, headers: IncomingHttpHeaders, address: string, scope?: Scope, method?: string): Promise<{ principal: Principal; session?: SessionInfo }> {
+async function tenantRequest(
+  verifier: KeyVerifier,
+  headers: IncomingHttpHeaders,
+  address: string,
+  scope?: Scope,
+  method?: string,
+): Promise<{ principal: Principal; session?: SessionInfo }> {
   const credential = extractApiKey(headers);
   const tokens = userTokens.get(verifier);
   const sessions = consoleSessions.get(verifier);
@@ -93,9 +111,10 @@ async function tenantRequest(verifier: KeyVerifier, headers: IncomingHttpHeaders
     if (!SAFE_METHODS.has(method ?? 'POST')) requireSameOrigin(headers);
     principal = await sessionPrincipal(verifier, tokens!, sessions!, session, address);
   } else {
-    principal = tokens && credential !== undefined && looksLikeToken(credential)
-      ? await tokens.authenticate(credential)
-      : await verifier.authenticate(credential, address);
+    principal =
+      tokens && credential !== undefined && looksLikeToken(credential)
+        ? await tokens.authenticate(credential)
+        : await verifier.authenticate(credential, address);
   }
   if (principal.clientId === null) {
     throw new AppError('insufficient_scope', 'Admin keys work only on the admin API');
@@ -120,7 +139,13 @@ export function authenticate(verifier: KeyVerifier, scope?: Scope) {
  * still hold with `scope`; otherwise the error a new request with the cookie
  * would get. Also undefined when the request carries no session cookie.
  */
-export async function sessionRefusal(verifier: KeyVerifier, headers: IncomingHttpHeaders, address: string, was: Principal, scope: Scope): Promise<AppError | undefined> {
+export async function sessionRefusal(
+  verifier: KeyVerifier,
+  headers: IncomingHttpHeaders,
+  address: string,
+  was: Principal,
+  scope: Scope,
+): Promise<AppError | undefined> {
   const sessions = consoleSessions.get(verifier);
   const tokens = userTokens.get(verifier);
   const id = extractApiKey(headers) === undefined ? sessionCookie(headers) : undefined;
@@ -149,12 +174,19 @@ async function liveSession(sessions: ConsoleSessions, id: string): Promise<Conso
  * itself: a deactivation or a revocation ends the session within a second.
  * A session that can no longer act is deleted.
  */
-async function sessionPrincipal(verifier: KeyVerifier, tokens: TenantTokens, sessions: ConsoleSessions, { id, reference, session }: SessionInfo, address: string, recordUse = true): Promise<Principal> {
+async function sessionPrincipal(
+  verifier: KeyVerifier,
+  tokens: TenantTokens,
+  sessions: ConsoleSessions,
+  { id, reference, session }: SessionInfo,
+  address: string,
+  recordUse = true,
+): Promise<Principal> {
   try {
-    const principal = session.kind === 'user'
-      ? await tokens.resumeSession({ ...session, id: reference })
-      : await verifier.resumeKey(session.keyId, address, recordUse);
-    if (principal.clientId !== session.clientId || principal.role !== session.role) throw new AppError('invalid_credentials', 'Your session has ended; sign in again');
+    const principal =
+      session.kind === 'user' ? await tokens.resumeSession({ ...session, id: reference }) : await verifier.resumeKey(session.keyId, address, recordUse);
+    if (principal.clientId !== session.clientId || principal.role !== session.role)
+      throw new AppError('invalid_credentials', 'Your session has ended; sign in again');
     return principal;
   } catch (err) {
     if (err instanceof AppError && err.status === 401) await sessions.end(id).catch(() => {});

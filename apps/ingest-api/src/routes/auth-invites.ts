@@ -11,7 +11,9 @@ const acceptBody = z.strictObject({ token: z.string().min(1).max(256), password:
 function parse<T>(schema: z.ZodType<T>, body: unknown, shape: string): T {
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
-  throw new AppError('validation_failed', `The body must be ${shape}`, { details: parsed.error.issues.map((i) => ({ field: i.path.join('.') || undefined, message: i.message })) });
+  throw new AppError('validation_failed', `The body must be ${shape}`, {
+    details: parsed.error.issues.map((i) => ({ field: i.path.join('.') || undefined, message: i.message })),
+  });
 }
 
 /** `POST /api/v1/auth/invites` `{username, role}` (owner): a one-time invitation, valid 24 h; its token is in this answer only. */

@@ -4,7 +4,15 @@ import { recordAudit } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
 import { readJsonBody } from '@central-logger/http';
 import { claimedPrefix, type KeyVerifier, type Principal } from '@central-logger/keys';
-import { checkSignIn, CONSOLE_SESSION_COOKIE, MAX_PASSWORD_LENGTH, recordSuccess, userJson, type ConsoleSessions, type SignInDeps } from '@central-logger/tenant-auth';
+import {
+  checkSignIn,
+  CONSOLE_SESSION_COOKIE,
+  MAX_PASSWORD_LENGTH,
+  recordSuccess,
+  userJson,
+  type ConsoleSessions,
+  type SignInDeps,
+} from '@central-logger/tenant-auth';
 import { refuseCrossSite, requireSameOrigin, sessionCookie } from '../middleware/authenticate.js';
 
 const sessionBody = z.union([
@@ -33,7 +41,8 @@ export function createSession(deps: SessionDeps) {
     const parsed = sessionBody.safeParse(await readJsonBody(ctx.req, 4 * 1024));
     if (!parsed.success) throw new AppError('validation_failed', 'The body must be {"username": "...", "password": "..."} or {"api_key": "..."}');
     const body = parsed.data;
-    const { id, session, answer } = 'api_key' in body ? await keySession(deps, body.api_key, ctx.ip) : await userSession(deps, body.username, body.password, ctx.ip);
+    const { id, session, answer } =
+      'api_key' in body ? await keySession(deps, body.api_key, ctx.ip) : await userSession(deps, body.username, body.password, ctx.ip);
     ctx.append('Set-Cookie', sessionCookieHeader(id, Date.parse(session.expiresAt), deps.secure));
     ctx.set('Cache-Control', 'no-store');
     ctx.status = 201;
@@ -65,7 +74,13 @@ async function keySession(deps: SessionDeps, apiKey: string, ip: string) {
     throw new AppError('insufficient_scope', `Only reader and owner keys open the console; this key's role is ${role}`);
   }
   const { id, session } = await deps.sessions.create({ kind: 'key', keyId: principal.keyId, clientId: principal.clientId, role });
-  await recordAudit(deps.sql, { actor: principal.prefix, action: 'tenant_login.success', target: `key:${principal.keyId}`, details: { client_id: principal.clientId, via: 'session' }, ip });
+  await recordAudit(deps.sql, {
+    actor: principal.prefix,
+    action: 'tenant_login.success',
+    target: `key:${principal.keyId}`,
+    details: { client_id: principal.clientId, via: 'session' },
+    ip,
+  });
   return { id, session, answer: { via: 'api_key', key: { id: principal.keyId, prefix: principal.prefix } } };
 }
 
@@ -89,7 +104,14 @@ export function endSession(sessions: ConsoleSessions, secure: boolean) {
 // by hand, as the admin app's: Koa's cookie helper refuses Secure when it cannot see TLS itself
 function sessionCookieHeader(value: string, expiresAtMs: number, secure: boolean): string {
   const maxAge = Math.max(0, Math.floor((expiresAtMs - Date.now()) / 1000));
-  const parts = [`${CONSOLE_SESSION_COOKIE}=${value}`, 'Path=/', `Expires=${new Date(expiresAtMs).toUTCString()}`, `Max-Age=${maxAge}`, 'HttpOnly', 'SameSite=Strict'];
+  const parts = [
+    `${CONSOLE_SESSION_COOKIE}=${value}`,
+    'Path=/',
+    `Expires=${new Date(expiresAtMs).toUTCString()}`,
+    `Max-Age=${maxAge}`,
+    'HttpOnly',
+    'SameSite=Strict',
+  ];
   if (secure) parts.push('Secure');
   return parts.join('; ');
 }

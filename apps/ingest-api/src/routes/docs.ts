@@ -40,18 +40,34 @@ function operation(path: string, method: string, op: Json): string {
 <h2><span class="method">${esc(method.toUpperCase())}</span> <code>${esc(path)}</code></h2>
 <p>${esc(op.summary)}</p>
 ${op['x-required-scope'] ? `<p class="scope">API key needed, with scope <code>${esc(op['x-required-scope'])}</code></p>` : '<p class="scope">No key needed</p>'}
-${params.length ? `<h3>Parameters</h3>${table(['name', 'in', 'required', 'type', 'description'], params.map((p) => [`<code>${esc(p.name)}</code>`, esc(p.in), p.required ? 'yes' : 'no', `<code>${esc(typeOf(p.schema))}</code>`, esc(p.description)]))}` : ''}
+${
+  params.length
+    ? `<h3>Parameters</h3>${table(
+        ['name', 'in', 'required', 'type', 'description'],
+        params.map((p) => [`<code>${esc(p.name)}</code>`, esc(p.in), p.required ? 'yes' : 'no', `<code>${esc(typeOf(p.schema))}</code>`, esc(p.description)]),
+      )}`
+    : ''
+}
 ${bodies.length ? `<h3>Request body</h3>${bodies.map(([type, c]) => `<details><summary><code>${esc(type)}</code> ${esc(typeOf(c.schema))}</summary>${pre(c.schema)}</details>`).join('')}` : ''}
-<h3>Responses</h3>${table(['status', 'description', 'body'], responses.map(([status, r]) => {
-    const schema = r.content && (Object.values(r.content as Record<string, Json>)[0]?.schema as Json | undefined);
-    return [`<code>${esc(status)}</code>`, esc(r.description), schema ? `<details><summary><code>${esc(typeOf(schema))}</code></summary>${pre(schema)}</details>` : ''];
-  }))}
+<h3>Responses</h3>${table(
+    ['status', 'description', 'body'],
+    responses.map(([status, r]) => {
+      const schema = r.content && (Object.values(r.content as Record<string, Json>)[0]?.schema as Json | undefined);
+      return [
+        `<code>${esc(status)}</code>`,
+        esc(r.description),
+        schema ? `<details><summary><code>${esc(typeOf(schema))}</code></summary>${pre(schema)}</details>` : '',
+      ];
+    }),
+  )}
 </section>`;
 }
 
 /** The OpenAPI document as one readable page: operations, parameters, bodies, responses, error codes. No scripts, no CDN, no inline style but STYLE. */
 export function renderDocs(doc: Json): string {
-  const ops = Object.entries(doc.paths as Record<string, Record<string, Json>>).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
+  const ops = Object.entries(doc.paths as Record<string, Record<string, Json>>).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({ path, method, op })),
+  );
   const schemes = Object.entries(doc.components.securitySchemes as Record<string, Json>);
   const errors = Object.entries(errorStatus).map(([code, status]) => [`<code>${status}</code>`, `<code>${esc(code)}</code>`]);
   return `<!doctype html>
@@ -66,7 +82,9 @@ export function renderDocs(doc: Json): string {
 <ul>${ops.map(({ path, method, op }) => `<li><a href="#${anchor(method, path)}"><code>${esc(method.toUpperCase())} ${esc(path)}</code></a> ${esc(op.summary)}</li>`).join('')}</ul>
 ${ops.map(({ path, method, op }) => operation(path, method, op)).join('\n')}
 <section id="errors"><h2>Error codes</h2><p>Every error is JSON <code>{"error", "message", "details"?, "request_id"}</code>.</p>${table(['status', 'error'], errors)}</section>
-<section id="schemas"><h2>Schemas</h2>${Object.entries(doc.components.schemas as Record<string, Json>).map(([name, s]) => `<h3 id="schema-${esc(name)}">${esc(name)}</h3>${pre(s)}`).join('')}</section>
+<section id="schemas"><h2>Schemas</h2>${Object.entries(doc.components.schemas as Record<string, Json>)
+    .map(([name, s]) => `<h3 id="schema-${esc(name)}">${esc(name)}</h3>${pre(s)}`)
+    .join('')}</section>
 </body></html>`;
 }
 

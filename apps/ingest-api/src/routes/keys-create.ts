@@ -11,7 +11,13 @@ export function createOwnKey(sql: Sql, bcryptCost: number) {
     const { key, record } = await sql.begin(async (tx) => {
       const created = await createKey(tx as unknown as Sql, { ...input, clientId: ctx.state.principal.clientId!, bcryptCost });
       const r = created.record;
-      await recordAudit(tx, { actor: by, action: 'key.issue', target: `key:${r.id}`, details: { prefix: r.prefix, name: r.name, role: r.role, client_id: r.clientId, expires_at: r.expiresAt, via: 'self-service' }, ip: ctx.ip });
+      await recordAudit(tx, {
+        actor: by,
+        action: 'key.issue',
+        target: `key:${r.id}`,
+        details: { prefix: r.prefix, name: r.name, role: r.role, client_id: r.clientId, expires_at: r.expiresAt, via: 'self-service' },
+        ip: ctx.ip,
+      });
       return created;
     });
     ctx.state.log.info({ client_id: record.clientId, key_prefix: record.prefix, role: record.role, by: ctx.state.principal.prefix }, 'api key created');

@@ -14,7 +14,13 @@ export function revokeOwnKey(sql: Sql, redis: Redis) {
     const id = String(ctx.params.id);
     const by = ctx.state.principal.prefix as string;
     const { result } = await revokeKeyEverywhere(sql, redis, id, ctx.state.principal.clientId!, (tx, r) =>
-      recordAudit(tx, { actor: by, action: 'key.revoke', target: `key:${r.id}`, details: { prefix: r.prefix, name: r.name, client_id: r.clientId, via: 'self-service' }, ip: ctx.ip }),
+      recordAudit(tx, {
+        actor: by,
+        action: 'key.revoke',
+        target: `key:${r.id}`,
+        details: { prefix: r.prefix, name: r.name, client_id: r.clientId, via: 'self-service' },
+        ip: ctx.ip,
+      }),
     );
     if (!result) throw new AppError('not_found', `No API key "${id}"`);
     ctx.state.log.info({ client_id: result.clientId, key_prefix: result.prefix, by: ctx.state.principal.prefix }, 'api key revoked');

@@ -18,9 +18,30 @@ export function rotateOwnKey(sql: Sql, redis: Redis, bcryptCost: number) {
       graceMs,
       bcryptCost,
       inTransaction: (tx, r) =>
-        recordAudit(tx, { actor: by, action: 'key.rotate', target: `key:${r.previous.id}`, details: { prefix: r.previous.prefix, replaced_by: r.record.prefix, old_expires_at: r.previous.expiresAt, client_id: r.previous.clientId, via: 'self-service' }, ip: ctx.ip }),
+        recordAudit(tx, {
+          actor: by,
+          action: 'key.rotate',
+          target: `key:${r.previous.id}`,
+          details: {
+            prefix: r.previous.prefix,
+            replaced_by: r.record.prefix,
+            old_expires_at: r.previous.expiresAt,
+            client_id: r.previous.clientId,
+            via: 'self-service',
+          },
+          ip: ctx.ip,
+        }),
     });
-    ctx.state.log.info({ client_id: result.record.clientId, key_prefix: result.record.prefix, replaces: result.previous.prefix, grace_ms: graceMs, by: ctx.state.principal.prefix }, 'api key rotated');
+    ctx.state.log.info(
+      {
+        client_id: result.record.clientId,
+        key_prefix: result.record.prefix,
+        replaces: result.previous.prefix,
+        grace_ms: graceMs,
+        by: ctx.state.principal.prefix,
+      },
+      'api key rotated',
+    );
     ctx.status = 201;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { key: result.key, ...keyJson(result.record), previous: keyJson(result.previous) };

@@ -12,7 +12,9 @@ export function getLogById(readSql: Sql) {
       });
     }
     if (id.includes('\u0000')) {
-      throw new AppError('validation_failed', 'Invalid path parameter: id', { details: [{ field: 'id', message: 'contains a NUL character (%00), which no id holds' }] });
+      throw new AppError('validation_failed', 'Invalid path parameter: id', {
+        details: [{ field: 'id', message: 'contains a NUL character (%00), which no id holds' }],
+      });
     }
     const log = id.length > 0 && id.length <= 128 ? await getLog(readSql, ctx.state.principal.clientId!, id) : undefined;
     if (!log) throw new AppError('not_found', `No log with id ${JSON.stringify(id.slice(0, 128))}`);

@@ -18,7 +18,7 @@ export function queryLogs(readSql: Sql, cursors: CursorCodec) {
     const after = query.cursor === undefined ? undefined : cursors.decode(clientId, query.cursor);
     if (query.cursor !== undefined && !after) {
       throw new AppError('validation_failed', 'Invalid query parameter: cursor', {
-        details: [{ field: 'cursor', message: 'is not a cursor this API issued to this key\'s tenant (modified, truncated, or another tenant\'s)' }],
+        details: [{ field: 'cursor', message: "is not a cursor this API issued to this key's tenant (modified, truncated, or another tenant's)" }],
       });
     }
     const page = await findLogs(readSql, clientId, query.filter, { limit: query.limit, after });

@@ -2,7 +2,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@central-logger/errors';
 import { clientAddress, type Exchange, type RawHandler } from '@central-logger/http';
 import type { Principal } from '@central-logger/keys';
-import { checkOtlpHeaders, countRecords, decodeExportRequest, exportLogsResponse, mapExportRequest, otlpEncodingOf, readBinaryBody, statusBody, type MappedRequest, type OtlpBody, type OtlpEncoding } from '@central-logger/otlp';
+import {
+  checkOtlpHeaders,
+  countRecords,
+  decodeExportRequest,
+  exportLogsResponse,
+  mapExportRequest,
+  otlpEncodingOf,
+  readBinaryBody,
+  statusBody,
+  type MappedRequest,
+  type OtlpBody,
+  type OtlpEncoding,
+} from '@central-logger/otlp';
 import { admit, refuseWhenOverloaded, refusedBeforeAdmission } from '../admission.js';
 import { tenantPrincipal } from '../middleware/authenticate.js';
 import { batchLimitsOf, type IngestRouteDeps } from './logs-ingest.js';
@@ -82,7 +94,12 @@ export function ingestOtlpLogs(deps: IngestRouteDeps): RawHandler<Principal> {
       // the request's share of the limits: its valid records (none when all were rejected: one request)
       const lane = await admit(deps.admission, principal, mapped.events.length, exchange);
       if (mapped.events.length > 0) {
-        await deps.committers[lane].submit({ client_id: principal.clientId!, key_id: principal.keyId, received_at: receivedAt.toISOString(), events: mapped.events });
+        await deps.committers[lane].submit({
+          client_id: principal.clientId!,
+          key_id: principal.keyId,
+          received_at: receivedAt.toISOString(),
+          events: mapped.events,
+        });
       }
       return mapped;
     } catch (err) {

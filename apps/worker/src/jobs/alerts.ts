@@ -2,7 +2,16 @@ import type { Queue } from 'bullmq';
 import type { WorkerConfig } from '@central-logger/config';
 import type { Sql } from '@central-logger/db';
 import type { Logger } from '@central-logger/http';
-import { alertsAwaitingWebhook, evaluateAlerts, failedJobsFinding, INSIGHTS, markWebhookQueued, type Alert, type FailedJobsSummary, type RuleOptions } from '@central-logger/alerts';
+import {
+  alertsAwaitingWebhook,
+  evaluateAlerts,
+  failedJobsFinding,
+  INSIGHTS,
+  markWebhookQueued,
+  type Alert,
+  type FailedJobsSummary,
+  type RuleOptions,
+} from '@central-logger/alerts';
 import { listFailedJobs } from '@central-logger/queue';
 
 export function ruleOptionsOf(c: WorkerConfig): RuleOptions {
@@ -50,13 +59,17 @@ export function alertEvaluation(sql: Sql, config: WorkerConfig, log: Logger, web
   };
   const queueWebhooks = async (hooks: Queue, now: number): Promise<void> => {
     for (const alert of await alertsAwaitingWebhook(sql, new Date(now - WEBHOOK_OUTBOX_WINDOW_MS))) {
-      await hooks.add(INSIGHTS.webhookJob, { alert_id: alert.id }, {
-        jobId: alert.id,
-        attempts: config.ALERT_WEBHOOK_ATTEMPTS,
-        backoff: { type: 'exponential', delay: config.ALERT_WEBHOOK_BACKOFF_MS },
-        removeOnComplete: { count: 1000 },
-        removeOnFail: { count: 1000 },
-      });
+      await hooks.add(
+        INSIGHTS.webhookJob,
+        { alert_id: alert.id },
+        {
+          jobId: alert.id,
+          attempts: config.ALERT_WEBHOOK_ATTEMPTS,
+          backoff: { type: 'exponential', delay: config.ALERT_WEBHOOK_BACKOFF_MS },
+          removeOnComplete: { count: 1000 },
+          removeOnFail: { count: 1000 },
+        },
+      );
       await markWebhookQueued(sql, alert.id);
     }
   };

@@ -1,4 +1,12 @@
-import { deleteExpiredRows, dropExpiredPartitions, ensurePartitions, isLockTimeout, PARTITION_LOCK_TIMEOUT_MS, pruneRecords, type Sql } from '@central-logger/db';
+import {
+  deleteExpiredRows,
+  dropExpiredPartitions,
+  ensurePartitions,
+  isLockTimeout,
+  PARTITION_LOCK_TIMEOUT_MS,
+  pruneRecords,
+  type Sql,
+} from '@central-logger/db';
 import type { Logger } from '@central-logger/http';
 
 export interface MaintenanceResult {
@@ -21,7 +29,11 @@ export interface MaintenanceResult {
  * bounded batches), then the service's own bookkeeping past its keep time.
  * Every step is idempotent, so a rerun after a crash is safe.
  */
-export function maintenance(sql: Sql, log: Logger, options: { deleteBatch: number; securityRecordsDays: number; usageDays: number; now?: () => Date; lockTimeoutMs?: number }) {
+export function maintenance(
+  sql: Sql,
+  log: Logger,
+  options: { deleteBatch: number; securityRecordsDays: number; usageDays: number; now?: () => Date; lockTimeoutMs?: number },
+) {
   const lockTimeoutMs = options.lockTimeoutMs ?? PARTITION_LOCK_TIMEOUT_MS;
   return async function runMaintenance(): Promise<MaintenanceResult> {
     const now = options.now?.() ?? new Date();

@@ -9,29 +9,33 @@ import { CliError } from '../errors.js';
 import type { Run } from '../context.js';
 
 export function registerAdminUser(program: Command, run: Run): void {
-  const adminUser = program.command('admin-user').description('manage the admin app\'s users');
+  const adminUser = program.command('admin-user').description("manage the admin app's users");
 
   adminUser
     .command('create <username>')
     .description('create an admin user; the password is read from a prompt, or from stdin when it is not a terminal')
     .action((username: string) =>
-      run(async (ctx) => {
-        if (!USERNAME_PATTERN.test(username)) throw new CliError(`Invalid username "${username}": use 1-64 letters, digits, '_', '.', '@' or '-', starting with a letter or digit`);
-        const password = process.stdin.isTTY ? await promptTwice() : await readStdinLine();
-        const problem = passwordProblem(password);
-        if (problem) throw new CliError(problem);
-        try {
-          await ctx.sql.begin(async (tx) => {
-            await createAdminUser(asSql(tx), username, password, ctx.config.BCRYPT_COST);
-            await recordAudit(tx, { actor: ctx.actor, action: 'admin_user.create', target: `admin_user:${username}`, ip: null });
-          });
-        } catch (err) {
-          if (isUniqueViolation(err)) throw new CliError(`Admin user "${username}" already exists`);
-          throw err;
-        }
-        ctx.out(`✓ Admin user created: ${username}`);
-        ctx.out('Sign in at the admin app (port 8001 by default).');
-      }, { writes: true }),
+      run(
+        async (ctx) => {
+          if (!USERNAME_PATTERN.test(username))
+            throw new CliError(`Invalid username "${username}": use 1-64 letters, digits, '_', '.', '@' or '-', starting with a letter or digit`);
+          const password = process.stdin.isTTY ? await promptTwice() : await readStdinLine();
+          const problem = passwordProblem(password);
+          if (problem) throw new CliError(problem);
+          try {
+            await ctx.sql.begin(async (tx) => {
+              await createAdminUser(asSql(tx), username, password, ctx.config.BCRYPT_COST);
+              await recordAudit(tx, { actor: ctx.actor, action: 'admin_user.create', target: `admin_user:${username}`, ip: null });
+            });
+          } catch (err) {
+            if (isUniqueViolation(err)) throw new CliError(`Admin user "${username}" already exists`);
+            throw err;
+          }
+          ctx.out(`✓ Admin user created: ${username}`);
+          ctx.out('Sign in at the admin app (port 8001 by default).');
+        },
+        { writes: true },
+      ),
     );
 }
 

@@ -22,18 +22,38 @@ export function registerAlerts(program: Command, run: Run): void {
     .action((opts: { status: string; severity?: string; rule?: string; limit: string; json?: boolean }) =>
       run(async (ctx) => {
         if (!['open', 'acknowledged', 'all'].includes(opts.status)) throw new CliError(`--status must be open, acknowledged or all, not "${opts.status}"`);
-        if (opts.severity !== undefined && !(SEVERITIES as readonly string[]).includes(opts.severity)) throw new CliError(`--severity must be one of ${SEVERITIES.join(', ')}, not "${opts.severity}"`);
-        if (opts.rule !== undefined && !(RULES as readonly string[]).includes(opts.rule)) throw new CliError(`--rule must be one of ${RULES.join(', ')}, not "${opts.rule}"`);
+        if (opts.severity !== undefined && !(SEVERITIES as readonly string[]).includes(opts.severity))
+          throw new CliError(`--severity must be one of ${SEVERITIES.join(', ')}, not "${opts.severity}"`);
+        if (opts.rule !== undefined && !(RULES as readonly string[]).includes(opts.rule))
+          throw new CliError(`--rule must be one of ${RULES.join(', ')}, not "${opts.rule}"`);
         const limit = Number(opts.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError(`--limit must be an integer from 1 to 1000, not "${opts.limit}"`);
-        const rows = await listAlerts(ctx.sql, { status: opts.status as 'open', limit, ...(opts.severity ? { severity: opts.severity as Severity } : {}), ...(opts.rule ? { rule: opts.rule as Rule } : {}) });
+        const rows = await listAlerts(ctx.sql, {
+          status: opts.status as 'open',
+          limit,
+          ...(opts.severity ? { severity: opts.severity as Severity } : {}),
+          ...(opts.rule ? { rule: opts.rule as Rule } : {}),
+        });
         const webhooks = await webhookDeliveries(ctx.redis(), ctx.config.QUEUE_PREFIX, rows);
         if (opts.json) {
           for (const a of rows) ctx.out(JSON.stringify({ ...alertJson(a), webhook: webhooks.get(a.id) }));
           return;
         }
         if (rows.length === 0) return ctx.out(`No ${opts.status === 'all' ? '' : `${opts.status} `}alerts`);
-        ctx.out(table(['ID', 'RAISED', 'SEVERITY', 'RULE', 'SUMMARY', 'WEBHOOK', 'ACKNOWLEDGED'], rows.map((a) => [a.id, when(a.raisedAt), a.severity, a.rule, a.summary, webhooks.get(a.id)!.state, a.acknowledgedAt ? `${when(a.acknowledgedAt)} by ${a.acknowledgedBy}${a.acknowledgedNote ? `: ${a.acknowledgedNote}` : ''}` : '-'])));
+        ctx.out(
+          table(
+            ['ID', 'RAISED', 'SEVERITY', 'RULE', 'SUMMARY', 'WEBHOOK', 'ACKNOWLEDGED'],
+            rows.map((a) => [
+              a.id,
+              when(a.raisedAt),
+              a.severity,
+              a.rule,
+              a.summary,
+              webhooks.get(a.id)!.state,
+              a.acknowledgedAt ? `${when(a.acknowledgedAt)} by ${a.acknowledgedBy}${a.acknowledgedNote ? `: ${a.acknowledgedNote}` : ''}` : '-',
+            ]),
+          ),
+        );
       }),
     );
 
@@ -52,18 +72,28 @@ export function registerAlerts(program: Command, run: Run): void {
     .description('acknowledge an alert (recorded in the audit log)')
     .option('--note <text>', 'why (shown with the alert, up to 1000 characters)')
     .action((id: string, opts: { note?: string }) =>
-      run(async (ctx) => {
-        const { actor } = ctx;
-        const note = opts.note?.trim() || null;
-        if (note && note.length > 1000) throw new CliError('--note must be at most 1000 characters');
-        if (note?.includes('\u0000')) throw new CliError('--note cannot contain NUL characters');
-        const done = await ctx.sql.begin(async (tx) => {
-          const r = await acknowledgeAlert(asSql(tx), id, actor, note);
-          if (r?.changed) await recordAudit(tx, { actor, action: 'alert.ack', target: `alert:${id}`, details: { rule: r.alert.rule, subject: r.alert.subject, ...(note ? { note } : {}) }, ip: null });
-          return r;
-        });
-        if (!done) throw new CliError(`No alert "${id}"`);
-        ctx.out(done.changed ? `✓ Alert ${id} acknowledged` : `Alert ${id} was already acknowledged by ${done.alert.acknowledgedBy}`);
-      }, { writes: true }),
+      run(
+        async (ctx) => {
+          const { actor } = ctx;
+          const note = opts.note?.trim() || null;
+          if (note && note.length > 1000) throw new CliError('--note must be at most 1000 characters');
+          if (note?.includes('\u0000')) throw new CliError('--note cannot contain NUL characters');
+          const done = await ctx.sql.begin(async (tx) => {
+            const r = await acknowledgeAlert(asSql(tx), id, actor, note);
+            if (r?.changed)
+              await recordAudit(tx, {
+                actor,
+                action: 'alert.ack',
+                target: `alert:${id}`,
+                details: { rule: r.alert.rule, subject: r.alert.subject, ...(note ? { note } : {}) },
+                ip: null,
+              });
+            return r;
+          });
+          if (!done) throw new CliError(`No alert "${id}"`);
+          ctx.out(done.changed ? `✓ Alert ${id} acknowledged` : `Alert ${id} was already acknowledged by ${done.alert.acknowledgedBy}`);
+        },
+        { writes: true },
+      ),
     );
 }

@@ -16,25 +16,33 @@ export function registerApiKeyImport(apiKey: Command, run: Run): void {
     .option('--file <path>', 'the .env file to read when API_KEYS is not in the environment', '.env')
     .option('--role <role>', 'role of the imported keys: agent, reader or owner', 'agent')
     .action((opts: { file: string; role: string }) =>
-      run(async (ctx) => {
-        if (!['agent', 'reader', 'owner'].includes(opts.role)) throw new CliError(`Imported keys belong to a client: use --role agent, reader or owner`);
-        const { json, source } = apiKeysSource(opts.file);
-        // the servers must compute the same lookup ids: production refuses to run without the shared secret
-        const lookupSecret = keyLookupSecret(ctx.config, (message) => process.stderr.write(`⚠️  ${message}\n`));
-        const results = await importKeys(ctx.sql, parseApiKeysMap(json), { role: opts.role as 'agent', bcryptCost: ctx.config.BCRYPT_COST, lookupSecret });
-        const imported = results.filter((r) => r.outcome === 'imported');
-        if (imported.length > 0) {
-          // one entry per run: the prefixes imported (never a key) and the clients it created
-          await recordAudit(ctx.sql, {
-            actor: ctx.actor,
-            action: 'key.import',
-            target: null,
-            details: { source, role: opts.role, prefixes: imported.map((r) => r.prefix), clients_created: results.filter((r) => r.clientCreated).map((r) => r.clientId) },
-            ip: null,
-          });
-        }
-        report(ctx, results, source);
-      }, { writes: true }),
+      run(
+        async (ctx) => {
+          if (!['agent', 'reader', 'owner'].includes(opts.role)) throw new CliError(`Imported keys belong to a client: use --role agent, reader or owner`);
+          const { json, source } = apiKeysSource(opts.file);
+          // the servers must compute the same lookup ids: production refuses to run without the shared secret
+          const lookupSecret = keyLookupSecret(ctx.config, (message) => process.stderr.write(`⚠️  ${message}\n`));
+          const results = await importKeys(ctx.sql, parseApiKeysMap(json), { role: opts.role as 'agent', bcryptCost: ctx.config.BCRYPT_COST, lookupSecret });
+          const imported = results.filter((r) => r.outcome === 'imported');
+          if (imported.length > 0) {
+            // one entry per run: the prefixes imported (never a key) and the clients it created
+            await recordAudit(ctx.sql, {
+              actor: ctx.actor,
+              action: 'key.import',
+              target: null,
+              details: {
+                source,
+                role: opts.role,
+                prefixes: imported.map((r) => r.prefix),
+                clients_created: results.filter((r) => r.clientCreated).map((r) => r.clientId),
+              },
+              ip: null,
+            });
+          }
+          report(ctx, results, source);
+        },
+        { writes: true },
+      ),
     );
 }
 
@@ -79,14 +87,24 @@ export function readEnvValue(text: string, name: string): string | undefined {
 
 function report(ctx: CliContext, results: ImportResult[], source: string): void {
   const count = (o: ImportResult['outcome']) => results.filter((r) => r.outcome === o).length;
-  ctx.out(table(['ENTRY', 'CLIENT', 'PREFIX', 'RESULT', 'CLIENT CREATED'], results.map((r) => [String(r.entry), r.clientId, r.prefix ?? '-', r.outcome.replace('_', ' '), r.clientCreated ? 'yes' : 'no'])));
+  ctx.out(
+    table(
+      ['ENTRY', 'CLIENT', 'PREFIX', 'RESULT', 'CLIENT CREATED'],
+      results.map((r) => [String(r.entry), r.clientId, r.prefix ?? '-', r.outcome.replace('_', ' '), r.clientCreated ? 'yes' : 'no']),
+    ),
+  );
   ctx.out();
   ctx.out(`✓ ${count('imported')} imported, ${count('already_present')} already present, from ${source}`);
   const legacy = results.filter((r) => r.outcome === 'imported' && r.prefix && isLegacyKeyPrefix(r.prefix)).length;
-  if (legacy > 0) ctx.out(`⚠️  ${legacy} legacy key${legacy === 1 ? ' has' : 's have'} no public id and may be weak: each is due for rotation now (central-logger api-key rotate <prefix>)`);
+  if (legacy > 0)
+    ctx.out(
+      `⚠️  ${legacy} legacy key${legacy === 1 ? ' has' : 's have'} no public id and may be weak: each is due for rotation now (central-logger api-key rotate <prefix>)`,
+    );
   const bad = count('invalid_key') + count('invalid_client');
   if (bad > 0) {
     process.exitCode = 1;
-    ctx.out(`✗ ${bad} entr${bad === 1 ? 'y' : 'ies'} skipped: keys must be 8-256 printable characters without spaces (or a valid clk_ key); client ids 1-63 of letters, digits, _ - .`);
+    ctx.out(
+      `✗ ${bad} entr${bad === 1 ? 'y' : 'ies'} skipped: keys must be 8-256 printable characters without spaces (or a valid clk_ key); client ids 1-63 of letters, digits, _ - .`,
+    );
   }
 }

@@ -17,20 +17,24 @@ export function registerClient(program: Command, run: Run): void {
     .description('create a client; <id> is the client_id its logs are stored under')
     .option('--name <name>', 'display name (defaults to the id)')
     .action((id: string, opts: { name?: string }) =>
-      run(async (ctx) => {
-        if (!CLIENT_ID_PATTERN.test(id)) throw new CliError(`Invalid client id "${id}": use 1-63 letters, digits, '_', '-' or '.', starting with a letter or digit`);
-        try {
-          const c = await ctx.sql.begin(async (tx) => {
-            const created = await createClient(asSql(tx), id, opts.name ?? id);
-            await recordAudit(tx, audited.clientCreated(ctx.actor, created, null));
-            return created;
-          });
-          ctx.out(`✓ Client created: ${c.id} (${c.name})`);
-        } catch (err) {
-          if (isUniqueViolation(err)) throw new CliError(`Client "${id}" already exists`);
-          throw err;
-        }
-      }, { writes: true }),
+      run(
+        async (ctx) => {
+          if (!CLIENT_ID_PATTERN.test(id))
+            throw new CliError(`Invalid client id "${id}": use 1-63 letters, digits, '_', '-' or '.', starting with a letter or digit`);
+          try {
+            const c = await ctx.sql.begin(async (tx) => {
+              const created = await createClient(asSql(tx), id, opts.name ?? id);
+              await recordAudit(tx, audited.clientCreated(ctx.actor, created, null));
+              return created;
+            });
+            ctx.out(`✓ Client created: ${c.id} (${c.name})`);
+          } catch (err) {
+            if (isUniqueViolation(err)) throw new CliError(`Client "${id}" already exists`);
+            throw err;
+          }
+        },
+        { writes: true },
+      ),
     );
 
   client
@@ -42,7 +46,12 @@ export function registerClient(program: Command, run: Run): void {
         const clients = await listClients(ctx.sql);
         if (opts.json) return ctx.out(JSON.stringify(clients, null, 2));
         if (clients.length === 0) return ctx.out('No clients yet. Create one with: central-logger client create <id> --name <name>');
-        ctx.out(table(['ID', 'NAME', 'STATUS', 'CREATED', 'LAST HEARTBEAT'], clients.map((c) => [c.id, c.name, c.isActive ? 'active' : 'inactive', when(c.createdAt), when(c.lastHeartbeatAt)])));
+        ctx.out(
+          table(
+            ['ID', 'NAME', 'STATUS', 'CREATED', 'LAST HEARTBEAT'],
+            clients.map((c) => [c.id, c.name, c.isActive ? 'active' : 'inactive', when(c.createdAt), when(c.lastHeartbeatAt)]),
+          ),
+        );
       }),
     );
 
@@ -54,12 +63,17 @@ export function registerClient(program: Command, run: Run): void {
       .command(`${command} <id>`)
       .description(description)
       .action((id: string) =>
-        run(async (ctx) => {
-          const { result, announced } = await setClientActiveEverywhere(ctx.sql, ctx.redis(), id, active, (tx) => recordAudit(tx, audited.clientStatus(ctx.actor, id, active, null)));
-          if (!result) throw new CliError(`No client "${id}"`);
-          ctx.out(`✓ Client ${id} ${done}`);
-          if (!announced) ctx.out('⚠️  Redis was unreachable: running processes notice within the key cache TTL instead of at once');
-        }, { writes: true }),
+        run(
+          async (ctx) => {
+            const { result, announced } = await setClientActiveEverywhere(ctx.sql, ctx.redis(), id, active, (tx) =>
+              recordAudit(tx, audited.clientStatus(ctx.actor, id, active, null)),
+            );
+            if (!result) throw new CliError(`No client "${id}"`);
+            ctx.out(`✓ Client ${id} ${done}`);
+            if (!announced) ctx.out('⚠️  Redis was unreachable: running processes notice within the key cache TTL instead of at once');
+          },
+          { writes: true },
+        ),
       );
   }
 
@@ -67,7 +81,7 @@ export function registerClient(program: Command, run: Run): void {
     .command('show <id>')
     .description("a client's retention, limits, quota today, and the error rate and top workflows of its stored events (as the dashboard's client page)")
     .option('--hours <n>', 'the window of stored events, by event time', '24')
-    .option('--json', 'print the admin API\'s JSON')
+    .option('--json', "print the admin API's JSON")
     .action((id: string, opts: { hours: string; json?: boolean }) =>
       run(async (ctx) => {
         const hours = Number(opts.hours);
@@ -79,30 +93,58 @@ export function registerClient(program: Command, run: Run): void {
         ctx.out(`Client ${id}: keeps logs ${json.retention_days} days`);
         ctx.out(`Quota ${json.quota.day} (UTC): ${json.quota.events_used ?? 'unknown (Redis unreachable)'} of ${json.quota.events_per_day} events`);
         ctx.out();
-        ctx.out(table(['LIMIT', 'IN FORCE', 'OVERRIDE'], Object.entries(json.limits.effective).map(([k, v]) => [k, String(v), json.limits.overrides[k as keyof typeof json.limits.overrides] === null ? '(default)' : String(json.limits.overrides[k as keyof typeof json.limits.overrides])])));
+        ctx.out(
+          table(
+            ['LIMIT', 'IN FORCE', 'OVERRIDE'],
+            Object.entries(json.limits.effective).map(([k, v]) => [
+              k,
+              String(v),
+              json.limits.overrides[k as keyof typeof json.limits.overrides] === null
+                ? '(default)'
+                : String(json.limits.overrides[k as keyof typeof json.limits.overrides]),
+            ]),
+          ),
+        );
         const e = json.events;
         ctx.out();
-        ctx.out(e.examined === 0 ? `No stored events ran in the last ${hours} h` : `Last ${hours} h by event time: ${e.failed} failed of ${e.examined} events${e.sampled ? ' (the newest only)' : ''}, error rate ${(e.error_rate! * 100).toFixed(1)}%`);
-        if (e.top_workflows.length) ctx.out(table(['WORKFLOW', 'EVENTS', 'FAILED'], e.top_workflows.map((w) => [w.workflow ?? '(none)', String(w.events), String(w.failed)])));
+        ctx.out(
+          e.examined === 0
+            ? `No stored events ran in the last ${hours} h`
+            : `Last ${hours} h by event time: ${e.failed} failed of ${e.examined} events${e.sampled ? ' (the newest only)' : ''}, error rate ${(e.error_rate! * 100).toFixed(1)}%`,
+        );
+        if (e.top_workflows.length)
+          ctx.out(
+            table(
+              ['WORKFLOW', 'EVENTS', 'FAILED'],
+              e.top_workflows.map((w) => [w.workflow ?? '(none)', String(w.events), String(w.failed)]),
+            ),
+          );
       }),
     );
 
   client
     .command('retention <id> <days>')
-    .description('set how many days a client\'s logs are kept (1-3650, default 30); older events are refused at ingest and deleted by the maintenance job')
+    .description("set how many days a client's logs are kept (1-3650, default 30); older events are refused at ingest and deleted by the maintenance job")
     .action((id: string, days: string) =>
-      run(async (ctx) => {
-        if (!/^\d+$/.test(days) || Number(days) < 1 || Number(days) > 3650) throw new CliError(`Invalid retention "${days}": use a whole number of days from 1 to 3650`);
-        const found = await ctx.sql.begin(async (tx) => {
-          if (!(await setRetentionDays(asSql(tx), id, Number(days)))) return false;
-          await recordAudit(tx, audited.clientUpdated(ctx.actor, id, { retention_days: Number(days) }, null));
-          return true;
-        });
-        if (!found) throw new CliError(`No client "${id}"`);
-        ctx.out(`✓ Client ${id} keeps logs for ${Number(days)} days`);
-        // ingest caches the retention with the key: have every process reload it
-        const announced = await publishInvalidation(ctx.redis(), { clientId: id }).then(() => true, () => false);
-        if (!announced) ctx.out('⚠️  Redis was unreachable: ingest applies the new window within the key cache TTL instead of at once');
-      }, { writes: true }),
+      run(
+        async (ctx) => {
+          if (!/^\d+$/.test(days) || Number(days) < 1 || Number(days) > 3650)
+            throw new CliError(`Invalid retention "${days}": use a whole number of days from 1 to 3650`);
+          const found = await ctx.sql.begin(async (tx) => {
+            if (!(await setRetentionDays(asSql(tx), id, Number(days)))) return false;
+            await recordAudit(tx, audited.clientUpdated(ctx.actor, id, { retention_days: Number(days) }, null));
+            return true;
+          });
+          if (!found) throw new CliError(`No client "${id}"`);
+          ctx.out(`✓ Client ${id} keeps logs for ${Number(days)} days`);
+          // ingest caches the retention with the key: have every process reload it
+          const announced = await publishInvalidation(ctx.redis(), { clientId: id }).then(
+            () => true,
+            () => false,
+          );
+          if (!announced) ctx.out('⚠️  Redis was unreachable: ingest applies the new window within the key cache TTL instead of at once');
+        },
+        { writes: true },
+      ),
     );
 }

@@ -20,7 +20,12 @@ export function registerDeadLetters(program: Command, run: Run): void {
         if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError(`--limit must be an integer from 1 to 1000, not "${opts.limit}"`);
         const rows = await listDeadLetters(ctx.sql, { clientId: opts.client, limit });
         if (rows.length === 0) return ctx.out('No dead letters.');
-        ctx.out(table(['ID', 'FAILED', 'CLIENT', 'EVENT ID', 'CODE', 'ERROR'], rows.map((r) => [String(r.id), when(r.failedAt), r.clientId, r.eventId, r.errorCode ?? '-', r.errorMessage.slice(0, 80)])));
+        ctx.out(
+          table(
+            ['ID', 'FAILED', 'CLIENT', 'EVENT ID', 'CODE', 'ERROR'],
+            rows.map((r) => [String(r.id), when(r.failedAt), r.clientId, r.eventId, r.errorCode ?? '-', r.errorMessage.slice(0, 80)]),
+          ),
+        );
       }),
     );
 
@@ -41,18 +46,27 @@ export function registerDeadLetters(program: Command, run: Run): void {
     .command('replay <id>')
     .description('store a dead letter again once its cause is fixed; it leaves the list when stored')
     .action((id: string) =>
-      run(async (ctx) => {
-        if (!/^\d+$/.test(id)) throw new CliError(`Invalid dead letter id "${id}"`);
-        let stored;
-        try {
-          stored = await replayDeadLetter(ctx.sql, Number(id), (tx, r) =>
-            recordAudit(tx, { actor: ctx.actor, action: 'dead_letter.replay', target: `dead_letter:${id}`, details: { client_id: r.clientId, event_id: r.eventId }, ip: null }),
-          );
-        } catch (err) {
-          throw new CliError(`Postgres still refuses dead letter ${id}: ${(err as Error).message}`);
-        }
-        if (!stored) throw new CliError(`No dead letter ${id}`);
-        ctx.out(`✓ Event ${stored.eventId} of ${stored.clientId} stored`);
-      }, { writes: true }),
+      run(
+        async (ctx) => {
+          if (!/^\d+$/.test(id)) throw new CliError(`Invalid dead letter id "${id}"`);
+          let stored;
+          try {
+            stored = await replayDeadLetter(ctx.sql, Number(id), (tx, r) =>
+              recordAudit(tx, {
+                actor: ctx.actor,
+                action: 'dead_letter.replay',
+                target: `dead_letter:${id}`,
+                details: { client_id: r.clientId, event_id: r.eventId },
+                ip: null,
+              }),
+            );
+          } catch (err) {
+            throw new CliError(`Postgres still refuses dead letter ${id}: ${(err as Error).message}`);
+          }
+          if (!stored) throw new CliError(`No dead letter ${id}`);
+          ctx.out(`✓ Event ${stored.eventId} of ${stored.clientId} stored`);
+        },
+        { writes: true },
+      ),
     );
 }

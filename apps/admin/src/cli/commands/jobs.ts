@@ -29,7 +29,12 @@ export function registerJobs(program: Command, run: Run): void {
         if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError(`--limit must be an integer from 1 to 1000, not "${opts.limit}"`);
         const failed = await withLogsQueue(ctx, (q) => listFailedJobs(q, limit));
         if (failed.count === 0) return ctx.out('No failed jobs.');
-        ctx.out(table(['JOB', 'FAILED', 'ATTEMPTS', 'EVENTS', 'CLIENTS', 'REASON'], failed.jobs.map((j) => [j.id, when(j.failedAt ?? null), String(j.attempts), String(j.events), j.clients.join(','), j.reason.slice(0, 80)])));
+        ctx.out(
+          table(
+            ['JOB', 'FAILED', 'ATTEMPTS', 'EVENTS', 'CLIENTS', 'REASON'],
+            failed.jobs.map((j) => [j.id, when(j.failedAt ?? null), String(j.attempts), String(j.events), j.clients.join(','), j.reason.slice(0, 80)]),
+          ),
+        );
         ctx.out(`\n${failed.count} failed job(s). Once the cause is fixed: central-logger jobs retry`);
       }),
     );

@@ -28,11 +28,21 @@ export function registerLimits(program: Command, run: Run): void {
       run(async (ctx) => {
         await requireClient(ctx, clientId);
         const overrides = await getLimitOverrides(ctx.sql, clientId);
-        ctx.out(table(['LIMIT', 'OVERRIDE'], OPTIONS.map(([flag, key]) => [flag.split(' ')[0]!.slice(2), overrides[key] === undefined ? '(default)' : String(overrides[key])])));
+        ctx.out(
+          table(
+            ['LIMIT', 'OVERRIDE'],
+            OPTIONS.map(([flag, key]) => [flag.split(' ')[0]!.slice(2), overrides[key] === undefined ? '(default)' : String(overrides[key])]),
+          ),
+        );
         const warnings = await listQuotaWarnings(ctx.sql, clientId);
         if (warnings.length) {
           ctx.out();
-          ctx.out(table(['DAY', 'QUOTA REACHED', 'EVENTS', 'QUOTA', 'RECORDED'], warnings.map((w) => [w.day, `${w.threshold}%`, String(w.eventsUsed), String(w.eventsPerDay), when(w.recordedAt)])));
+          ctx.out(
+            table(
+              ['DAY', 'QUOTA REACHED', 'EVENTS', 'QUOTA', 'RECORDED'],
+              warnings.map((w) => [w.day, `${w.threshold}%`, String(w.eventsUsed), String(w.eventsPerDay), when(w.recordedAt)]),
+            ),
+          );
         }
       }),
     );
@@ -40,20 +50,23 @@ export function registerLimits(program: Command, run: Run): void {
   const set = limits.command('set <client>').description("override a client's limits; 'default' clears one");
   for (const [flag, , , what] of OPTIONS) set.option(flag, what);
   set.action((clientId: string, opts: Record<string, string | undefined>) =>
-    run(async (ctx) => {
-      await requireClient(ctx, clientId);
-      const changes: { [K in keyof Limits]?: number | null } = {};
-      for (const [, key, integer] of OPTIONS) {
-        const raw = opts[key];
-        if (raw !== undefined) changes[key] = parseLimit(raw, key, integer);
-      }
-      if (Object.keys(changes).length === 0) throw new CliError(`Nothing to set: give at least one of ${OPTIONS.map(([f]) => f.split(' ')[0]).join(', ')}`);
-      await ctx.sql.begin(async (tx) => {
-        await setLimitOverrides(asSql(tx), clientId, changes);
-        await recordAudit(tx, audited.clientUpdated(ctx.actor, clientId, { limits: changes }, null));
-      });
-      ctx.out(`✓ Limits of ${clientId} updated; ingest applies them within LIMITS_CACHE_TTL_MS (5 s by default)`);
-    }, { writes: true }),
+    run(
+      async (ctx) => {
+        await requireClient(ctx, clientId);
+        const changes: { [K in keyof Limits]?: number | null } = {};
+        for (const [, key, integer] of OPTIONS) {
+          const raw = opts[key];
+          if (raw !== undefined) changes[key] = parseLimit(raw, key, integer);
+        }
+        if (Object.keys(changes).length === 0) throw new CliError(`Nothing to set: give at least one of ${OPTIONS.map(([f]) => f.split(' ')[0]).join(', ')}`);
+        await ctx.sql.begin(async (tx) => {
+          await setLimitOverrides(asSql(tx), clientId, changes);
+          await recordAudit(tx, audited.clientUpdated(ctx.actor, clientId, { limits: changes }, null));
+        });
+        ctx.out(`✓ Limits of ${clientId} updated; ingest applies them within LIMITS_CACHE_TTL_MS (5 s by default)`);
+      },
+      { writes: true },
+    ),
   );
 }
 

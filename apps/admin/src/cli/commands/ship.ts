@@ -26,7 +26,9 @@ const HIGH_WATER = 2_000;
 export function registerShip(program: Command): void {
   program
     .command('ship [file]')
-    .description('send log lines from stdin or a file to the ingest API: JSON objects mapped, other lines as their message at level info; prints how many were sent and failed')
+    .description(
+      'send log lines from stdin or a file to the ingest API: JSON objects mapped, other lines as their message at level info; prints how many were sent and failed',
+    )
     .option('--json-only', 'refuse lines that are not JSON objects (counted as failed) instead of sending them as plain text')
     .option('--follow', 'keep reading the file as it grows, across rotation and truncation, until SIGINT or SIGTERM')
     .option('--url <url>', 'the ingest API, its base or its /api/v1/logs URL (default: LOGGER_API_URL, from the environment or .env)')
@@ -43,7 +45,10 @@ export function registerShip(program: Command): void {
 async function ship(file: string | undefined, opts: ShipOptions): Promise<boolean> {
   if (opts.follow && !file) return fail('--follow needs a file');
   if (file) {
-    const readable = await access(file).then(() => true, (err: Error) => fail(`Cannot read ${file}: ${err.message}`));
+    const readable = await access(file).then(
+      () => true,
+      (err: Error) => fail(`Cannot read ${file}: ${err.message}`),
+    );
     if (!readable) return false;
   }
   // loaded here, so the commands that never ship never load the SDK
@@ -52,7 +57,12 @@ async function ship(file: string | undefined, opts: ShipOptions): Promise<boolea
   try {
     const config = loadEnvConfig(apiCliSchema);
     opts.environment ??= config.LOGGER_ENVIRONMENT;
-    client = createLogger({ url: opts.url ?? config.LOGGER_API_URL, apiKey: opts.apiKey ?? config.LOGGER_API_KEY, flushOnExit: false, onError: reportUndelivered });
+    client = createLogger({
+      url: opts.url ?? config.LOGGER_API_URL,
+      apiKey: opts.apiKey ?? config.LOGGER_API_KEY,
+      flushOnExit: false,
+      onError: reportUndelivered,
+    });
   } catch (err) {
     return fail(err instanceof ConfigError ? err.message : (err as Error).message);
   }

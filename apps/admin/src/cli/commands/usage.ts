@@ -39,16 +39,27 @@ export function registerUsage(program: Command, run: Run): void {
           ...(key ? { keyId: key.id } : {}),
         });
         if (rows.length === 0) return ctx.out('No usage recorded in that time');
-        ctx.out(table(
-          ['BUCKET', 'CLIENT', ...(key ? ['KEY'] : []), 'REQUESTS', 'EVENTS', 'BYTES', 'AUTH FAILURES', '429s', 'REJECTED'],
-          rows.map((r) => [
-            r.bucket.toISOString().slice(0, opts.granularity === 'hour' ? 13 : 10).replace('T', ' '),
-            r.clientId ?? '-',
-            ...(key ? [r.keyId ?? '-'] : []),
-            String(r.requests), String(r.eventsAccepted), String(r.bytes), String(r.authFailures), String(r.rateLimited),
-            Object.entries(r.rejected).map(([k, n]) => `${k}=${n}`).join(' ') || '-',
-          ]),
-        ));
+        ctx.out(
+          table(
+            ['BUCKET', 'CLIENT', ...(key ? ['KEY'] : []), 'REQUESTS', 'EVENTS', 'BYTES', 'AUTH FAILURES', '429s', 'REJECTED'],
+            rows.map((r) => [
+              r.bucket
+                .toISOString()
+                .slice(0, opts.granularity === 'hour' ? 13 : 10)
+                .replace('T', ' '),
+              r.clientId ?? '-',
+              ...(key ? [r.keyId ?? '-'] : []),
+              String(r.requests),
+              String(r.eventsAccepted),
+              String(r.bytes),
+              String(r.authFailures),
+              String(r.rateLimited),
+              Object.entries(r.rejected)
+                .map(([k, n]) => `${k}=${n}`)
+                .join(' ') || '-',
+            ]),
+          ),
+        );
       }),
     );
 }
@@ -69,9 +80,21 @@ export function registerAuthFailures(program: Command, run: Run): void {
         const to = new Date();
         const r = await authFailuresBySource(ctx.sql, { from: new Date(to.getTime() - Number(m[1]) * (m[2] === 'h' ? HOUR_MS : 24 * HOUR_MS)), to, limit });
         if (r.byAddress.length === 0) return ctx.out('No failed authentications in that time');
-        ctx.out(table(['ADDRESS', 'FAILURES', 'LAST', 'REASONS'], r.byAddress.map((a) => [a.address, String(a.failures), when(a.lastAt), a.reasons.join(',')])));
+        ctx.out(
+          table(
+            ['ADDRESS', 'FAILURES', 'LAST', 'REASONS'],
+            r.byAddress.map((a) => [a.address, String(a.failures), when(a.lastAt), a.reasons.join(',')]),
+          ),
+        );
         ctx.out();
-        ctx.out(r.byKeyPrefix.length ? table(['KEY PREFIX', 'CLIENT', 'FAILURES', 'LAST', 'REASONS'], r.byKeyPrefix.map((k) => [k.keyPrefix, k.clientId ?? '(no such key)', String(k.failures), when(k.lastAt), k.reasons.join(',')])) : 'No failure named a key prefix');
+        ctx.out(
+          r.byKeyPrefix.length
+            ? table(
+                ['KEY PREFIX', 'CLIENT', 'FAILURES', 'LAST', 'REASONS'],
+                r.byKeyPrefix.map((k) => [k.keyPrefix, k.clientId ?? '(no such key)', String(k.failures), when(k.lastAt), k.reasons.join(',')]),
+              )
+            : 'No failure named a key prefix',
+        );
       }),
     );
 }

@@ -34,7 +34,9 @@ export async function apiTarget(flags: ApiFlags): Promise<ApiTarget> {
 /** GET `path` as JSON; an API error becomes a CliError with the API's own message. */
 export async function getJson(target: ApiTarget, path: string, params: URLSearchParams): Promise<any> {
   const query = params.toString();
-  const res = await fetch(`${target.baseUrl}${path}${query ? `?${query}` : ''}`, { headers: { authorization: `Bearer ${target.credential}`, accept: 'application/json' } }).catch((err: Error) => {
+  const res = await fetch(`${target.baseUrl}${path}${query ? `?${query}` : ''}`, {
+    headers: { authorization: `Bearer ${target.credential}`, accept: 'application/json' },
+  }).catch((err: Error) => {
     throw new CliError(`Cannot reach ${target.baseUrl}: ${(err.cause as Error | undefined)?.message ?? err.message}`);
   });
   const text = await res.text();
@@ -46,7 +48,9 @@ export async function getJson(target: ApiTarget, path: string, params: URLSearch
 /** The API's error body as one line: its message, and each detail. */
 export function apiError(status: number, body: any): CliError {
   const message = typeof body?.message === 'string' ? body.message : `HTTP ${status}`;
-  const details = Array.isArray(body?.details) ? body.details.map((d: { field?: string; message?: string }) => `${d.field ?? ''} ${d.message ?? ''}`.trim()) : [];
+  const details = Array.isArray(body?.details)
+    ? body.details.map((d: { field?: string; message?: string }) => `${d.field ?? ''} ${d.message ?? ''}`.trim())
+    : [];
   return new CliError(details.length > 0 ? `${message} (${details.join('; ')})` : message);
 }
 
