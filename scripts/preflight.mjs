@@ -32,7 +32,12 @@ function probe({ host, port }, hello) {
       socket.destroy();
       reject(new Error('timeout'));
     }, 2000);
-    socket.once('connect', () => (hello ? socket.write(hello) : (clearTimeout(timer), socket.end(), resolve(''))));
+    socket.once('connect', () => {
+      if (hello) return void socket.write(hello);
+      clearTimeout(timer);
+      socket.end();
+      resolve('');
+    });
     socket.once('data', (d) => {
       clearTimeout(timer);
       socket.end();

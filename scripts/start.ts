@@ -12,16 +12,17 @@ const APPS = { 'ingest-api': 'apps/ingest-api/src/main.ts', worker: 'apps/worker
 const NODE_ARGS = ['--conditions=central-logger-source', '--import', 'tsx'];
 
 // each app reads .env itself, the same way (they run in this directory)
-let ingest;
-let admin;
-try {
-  ingest = loadEnvConfig(ingestSchema);
-  loadEnvConfig(workerSchema);
-  admin = loadEnvConfig(adminSchema);
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err);
-  process.exit(1);
+function loadConfigs() {
+  try {
+    const ingest = loadEnvConfig(ingestSchema);
+    loadEnvConfig(workerSchema);
+    return { ingest, admin: loadEnvConfig(adminSchema) };
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : err);
+    process.exit(1);
+  }
 }
+const { ingest, admin } = loadConfigs();
 
 console.log(`  Database: ${describeDatabase(ingest.DATABASE_URL)}`);
 if (await ensureDatabase(ingest.DATABASE_URL)) console.log('✓ Database created');

@@ -70,7 +70,7 @@ describe('admin API authentication, on every route', () => {
   });
 
   it.each(ROUTES)('%s %s: 401 for a malformed or unknown bearer key', async (method, path, body) => {
-    for (const key of ['garbage', 'clk_AAAAAAAAAAAA_' + 'a'.repeat(49)]) {
+    for (const key of ['garbage', `clk_AAAAAAAAAAAA_${'a'.repeat(49)}`]) {
       const res = await call(app, method, path, { key }, body);
       expect(res.status).toBe(401);
       expect(res.body.error).toBe('invalid_api_key');

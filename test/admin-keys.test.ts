@@ -1,8 +1,8 @@
 // The admin API's keys: issue (secret once), list, revoke, set expiry.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { createTenant, event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
-import { ANNOUNCED_WITHIN_MS, call, createAdminKey, createTestAdminUser, signIn, startAdminApp, type AdminTestApp, type Reply } from './support/admin.js';
+import { event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
+import { ANNOUNCED_WITHIN_MS, call, createTestAdminUser, signIn, startAdminApp, type AdminTestApp, type Reply } from './support/admin.js';
 
 let db: TestDatabase;
 let app: AdminTestApp;

@@ -302,7 +302,7 @@ describe('the dashboard in Chromium', () => {
         summary: `3 event(s) of client ${LONG_ID} refused by Postgres and kept in dead_letter_events`,
         evidence: {
           events: 3,
-          sample_event_ids: ['evt-' + 'z'.repeat(120), 'evt-2', 'evt-3'],
+          sample_event_ids: [`evt-${'z'.repeat(120)}`, 'evt-2', 'evt-3'],
           error_codes: ['22P05'],
           first_at: new Date(),
           last_at: new Date(),

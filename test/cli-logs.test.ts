@@ -106,7 +106,7 @@ describe('central-logger logs', () => {
     const since = await centralLogger(['logs', '--since', 'yesterday'], envFor(reader.key));
     expect(since.code).toBe(1);
     expect(since.stderr).toContain('--since takes a duration');
-    const wrongKey = await centralLogger(['logs'], envFor('clk_nothere_' + 'x'.repeat(40)));
+    const wrongKey = await centralLogger(['logs'], envFor(`clk_nothere_${'x'.repeat(40)}`));
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stderr).toContain('Invalid API key');
     expect(wrongKey.stderr).not.toContain('xxxxxxxx');

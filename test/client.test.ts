@@ -194,7 +194,14 @@ describe('createLogger (packages/client)', () => {
   it('never throws into the caller: unserializable and incomplete events go to onError, the rest of their batch is stored', async () => {
     const t = await createTenant(db.sql, 'agent');
     const errors: DeliveryError[] = [];
-    const logger = createLogger({ url: stack.baseUrl, apiKey: t.key, onError: (e) => (errors.push(e), assert.fail('onError may throw')) });
+    const logger = createLogger({
+      url: stack.baseUrl,
+      apiKey: t.key,
+      onError: (e) => {
+        errors.push(e);
+        assert.fail('onError may throw');
+      },
+    });
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     const ids = [logger.log(ev(1)), logger.log(ev(2))];

@@ -191,7 +191,7 @@ function routesOf(file: string): Array<[string, string]> {
   const routes: Array<[string, string]> = [];
   for (const m of read(file).matchAll(/router\.(get|post|put|patch|delete)\(\s*(`[^`]*`|'[^']*'|[A-Z_]+\.path)/g)) {
     const raw = m[2]!;
-    const path = constants[raw] ?? raw.slice(1, -1).replaceAll('${api}', '/admin/api');
+    const path = constants[raw] ?? raw.slice(1, -1).replaceAll('$' + '{api}', '/admin/api');
     routes.push([m[1]!.toUpperCase(), path]);
   }
   return routes;

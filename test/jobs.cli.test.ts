@@ -33,7 +33,7 @@ describe('failed jobs', () => {
 
   it('a job whose every attempt failed is listed, raises a critical alert, and `jobs retry` stores its events once', async () => {
     await db.sql`alter table workflow_logs rename to workflow_logs_away`;
-    let accepted;
+    let accepted: Awaited<ReturnType<typeof postLogs>>;
     try {
       accepted = await postLogs(stack.baseUrl, tenant.key, [event(), event(), event()]);
       expect(accepted.status).toBe(202);

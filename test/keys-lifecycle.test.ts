@@ -23,7 +23,9 @@ let db: TestDatabase;
 let stack: Stack;
 // ingest-api's clock: a key's expiry is read from it, so a test moves it on instead of sleeping
 let skewMs = 0;
-const advance = (ms: number) => void (skewMs += ms);
+const advance = (ms: number) => {
+  skewMs += ms;
+};
 afterEach(() => {
   skewMs = 0;
 });

@@ -36,7 +36,10 @@ async function relayTo(url: string): Promise<{ url: string; cut(): void }> {
       sockets.add(a);
       a.pipe(b);
       a.on('error', () => b.destroy());
-      a.on('close', () => (sockets.delete(a), b.destroy()));
+      a.on('close', () => {
+        sockets.delete(a);
+        b.destroy();
+      });
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

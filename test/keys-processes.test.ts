@@ -2,7 +2,7 @@
 // client deactivation reach both within a second without a restart, and no
 // full key appears anywhere in what the processes write or the database holds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKey, generateKey, revokeKeyEverywhere, rotateKey, withChecksum } from '@central-logger/keys';
+import { createKey, generateKey, revokeKeyEverywhere, withChecksum } from '@central-logger/keys';
 import { Redis } from 'ioredis';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { api, heartbeat, insertLegacyKey } from './support/keys.js';

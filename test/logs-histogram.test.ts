@@ -11,7 +11,7 @@ let other: Tenant;
 let agent: Tenant;
 
 // fixed hours of yesterday (UTC) so buckets are predictable
-const day = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z').getTime() - 86_400_000;
+const day = new Date(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`).getTime() - 86_400_000;
 const at = (hour: number, minute = 0, second = 0) => new Date(day + hour * 3_600_000 + minute * 60_000 + second * 1000);
 const iso = (d: Date) => d.toISOString();
 const zero = { debug: 0, info: 0, warn: 0, error: 0, fatal: 0, none: 0 };

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppError } from '@central-logger/errors';
 import { GroupCommitter, LogsProducer, producerConnection, type EventGroup } from '@central-logger/queue';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { createTenant, event, startStack, waitFor, type Stack } from './support/stack.js';
+import { createTenant, event, startStack, waitFor } from './support/stack.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -31,7 +31,10 @@ function pipelinedPosts(baseUrl: string, requests: Array<{ key: string; body: un
     socket.on('data', (chunk) => {
       text += chunk.toString();
       const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
-      if (statuses.length === requests.length) socket.end(), resolve(statuses);
+      if (statuses.length === requests.length) {
+        socket.end();
+        resolve(statuses);
+      }
     });
     socket.once('error', reject);
   });

@@ -86,7 +86,7 @@ describe('live tail: tenants', () => {
     const none = await tail(undefined);
     expect(none.status).toBe(401);
     expect(none.error).toMatchObject({ error: 'api_key_required' });
-    const wrong = await tail('clk_nothere_' + 'x'.repeat(40));
+    const wrong = await tail(`clk_nothere_${'x'.repeat(40)}`);
     expect(wrong.status).toBe(401);
     const admin = await createKey(db.sql, { name: 'admin', role: 'admin', clientId: null, bcryptCost: 4 });
     const adm = await tail(admin.key);

@@ -5,7 +5,6 @@ import {
   isoMicros,
   levelOf,
   mapExportRequest,
-  nanos,
   OTLP_DEFAULTS,
   OTLP_TYPES,
   wireBytesOf,

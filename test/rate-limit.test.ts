@@ -237,7 +237,10 @@ describe('RateLimiter', () => {
     const prefix = `${stack.env.QUEUE_PREFIX}:calls`;
     let scriptCalls = 0;
     const counted = Object.assign(Object.create(redis) as Redis, {
-      sendCommand: (command: { name: string }) => ((scriptCalls += Number(command.name === 'evalsha')), redis.sendCommand(command as never)),
+      sendCommand: (command: { name: string }) => {
+        scriptCalls += Number(command.name === 'evalsha');
+        return redis.sendCommand(command as never);
+      },
     });
     // what the script did to this limiter's keys, command by command
     const seen: string[] = [];

@@ -108,7 +108,7 @@ describe('central-logger ship', () => {
   it('ships a file with --url and --api-key (a base URL) and exits 0 when all were sent', async () => {
     const t = await createTenant(db.sql, 'agent');
     const file = join(dir, 'all-good.ndjson');
-    await writeFile(file, Array.from({ length: 250 }, (_, i) => JSON.stringify({ status: 'SUCCESS', message: `m${i}` })).join('\n') + '\n');
+    await writeFile(file, `${Array.from({ length: 250 }, (_, i) => JSON.stringify({ status: 'SUCCESS', message: `m${i}` })).join('\n')}\n`);
     const res = await centralLogger(['ship', file, '--url', stack.baseUrl, '--api-key', t.key, '--environment', 'ci', '--workflow', 'nightly'], NO_DATABASE);
     expect(res).toMatchObject({ code: 0, stdout: 'sent 250, failed 0\n' });
     const rows = await stored(t.clientId, 250);
@@ -132,7 +132,7 @@ describe('central-logger ship', () => {
     const proc = spawnService('apps/admin/src/cli/main.ts', envFor(t), ['ship', file, '--follow', '--environment', 'tail']);
     try {
       await stored(t.clientId, 2);
-      await appendFile(file, line('f3') + '{"msg":"f4 half');
+      await appendFile(file, `${line('f3')}{"msg":"f4 half`);
       await stored(t.clientId, 3);
       await appendFile(file, ' written"}\n');
       await stored(t.clientId, 4);

@@ -9,7 +9,7 @@ let tenant: Tenant;
 let other: Tenant;
 
 // fixed hours of today and yesterday (UTC) so buckets are predictable
-const today = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z').getTime();
+const today = new Date(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`).getTime();
 const at = (dayOffset: number, hour: number, minute = 0) => new Date(today + dayOffset * 86_400_000 + hour * 3_600_000 + minute * 60_000);
 const iso = (d: Date) => d.toISOString();
 

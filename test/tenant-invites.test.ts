@@ -68,7 +68,7 @@ describe('invitations', () => {
     const hash = vi.spyOn(bcrypt, 'hash');
     try {
       expect((await accept(res.body.token)).status).toBe(404);
-      expect((await accept('inv1_' + 'A'.repeat(43))).status).toBe(404);
+      expect((await accept(`inv1_${'A'.repeat(43)}`)).status).toBe(404);
       expect((await accept('garbage')).status).toBe(404);
       expect(hash).not.toHaveBeenCalled();
     } finally {

@@ -70,7 +70,10 @@ function rssMb(child: Child): number {
 /** p99 of a latency histogram in 0.1 ms buckets. */
 function p99(hist: Uint32Array, n: number): number {
   let seen = 0;
-  for (let i = 0; i < hist.length; i++) if ((seen += hist[i]!) >= 0.99 * n) return i / 10;
+  for (let i = 0; i < hist.length; i++) {
+    seen += hist[i]!;
+    if (seen >= 0.99 * n) return i / 10;
+  }
   return hist.length / 10;
 }
 
@@ -190,7 +193,7 @@ try {
   );
   console.log('| window | req/s | p99 ms | non-2xx | bcrypt compares (process total) | RSS MB |');
   console.log('| --- | --- | --- | --- | --- | --- |');
-  windows.forEach((w, i) => console.log(`| ${i + 1} | ${Math.round(w.rps)} | ${w.p99} | ${w.non2xx} | ${w.compares} | ${w.rssMb.toFixed(0)} |`));
+  for (const [i, w] of windows.entries()) console.log(`| ${i + 1} | ${Math.round(w.rps)} | ${w.p99} | ${w.non2xx} | ${w.compares} | ${w.rssMb.toFixed(0)} |`);
   console.log(
     `\nthroughput per window: min ${Math.round(Math.min(...rates))}, max ${Math.round(Math.max(...rates))}, spread ${(((Math.max(...rates) - Math.min(...rates)) / mean) * 100).toFixed(1)}% of the mean`,
   );

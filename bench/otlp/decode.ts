@@ -32,7 +32,8 @@ for (let round = 0; round < ROUNDS; round++) {
     const start = process.cpuUsage();
     for (let i = 0; i < ITERATIONS; i++) sink += step(round * ITERATIONS + i) ? 1 : 0;
     const { user, system } = process.cpuUsage(start);
-    (results[name] ??= []).push((user + system) / (ITERATIONS * RECORDS));
+    results[name] ??= [];
+    results[name].push((user + system) / (ITERATIONS * RECORDS));
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -68,7 +68,9 @@ async function drive(
         method: 'POST',
         headers: { 'content-type': contentType, 'x-api-key': key },
         setupRequest: (req) => ({ ...req, body: body(requestNumber++) }),
-        onResponse: (status, answer) => void (status !== ok && refusal === undefined && (refusal = `${status} ${answer.slice(0, 200)}`)),
+        onResponse: (status, answer) => {
+          if (status !== ok && refusal === undefined) refusal = `${status} ${answer.slice(0, 200)}`;
+        },
       },
     ],
   });

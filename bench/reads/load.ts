@@ -22,22 +22,20 @@ function line(i: number, opts: LoadOptions, now: number): string {
     r(200) === 0
       ? `checksum mismatch on batch ${r(100000)} of order ${r(1000000)}`
       : `processed order ${r(1000000)} for customer c-${r(50000)} in ${r(900)} ms`;
-  return (
-    [
-      opts.tenantId(i % opts.tenants),
-      `evt_${i.toString(36)}`,
-      executed,
-      executed,
-      ENVS[r(ENVS.length)],
-      `wf-${r(20)}`,
-      `run-${r(100000)}`,
-      status,
-      LEVELS[r(LEVELS.length)],
-      message,
-      String(r(5000)),
-      `{"region":"${REGIONS[r(3)]}","attempt":${r(5)}}`,
-    ].join('\t') + '\n'
-  );
+  return `${[
+    opts.tenantId(i % opts.tenants),
+    `evt_${i.toString(36)}`,
+    executed,
+    executed,
+    ENVS[r(ENVS.length)],
+    `wf-${r(20)}`,
+    `run-${r(100000)}`,
+    status,
+    LEVELS[r(LEVELS.length)],
+    message,
+    String(r(5000)),
+    `{"region":"${REGIONS[r(3)]}","attempt":${r(5)}}`,
+  ].join('\t')}\n`;
 }
 
 /**

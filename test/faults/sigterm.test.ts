@@ -16,7 +16,10 @@ afterAll(async () => {
 const portOpen = (port: number) =>
   new Promise<boolean>((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 

@@ -1,4 +1,3 @@
-import type { IngestConfig } from '@central-logger/config';
 import { LimitsResolver, limitsDefaults, RateLimiter } from '@central-logger/limits';
 import { BacklogMonitor, GroupCommitter, type QueueLane } from '@central-logger/queue';
 import type { IngestDeps } from './app.js';

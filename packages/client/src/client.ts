@@ -72,11 +72,20 @@ export class CentralLoggerClient implements ExitAware {
   }
 
   private add(e: LogEvent): void {
-    if (this.closing) return this.lose([e], 'closed', 'logged after close()');
-    if (!e.environment || !e.status) return this.fail([e], 'invalid_event', 'an event needs environment and status (or defaults for them)');
+    if (this.closing) {
+      this.lose([e], 'closed', 'logged after close()');
+      return;
+    }
+    if (!e.environment || !e.status) {
+      this.fail([e], 'invalid_event', 'an event needs environment and status (or defaults for them)');
+      return;
+    }
     const json = JSON.stringify(e);
     const bytes = Buffer.byteLength(json);
-    if (bytes + 2 > this.o.maxBatchBytes) return this.fail([e], 'invalid_event', `an event of ${bytes} bytes is over maxBatchBytes`);
+    if (bytes + 2 > this.o.maxBatchBytes) {
+      this.fail([e], 'invalid_event', `an event of ${bytes} bytes is over maxBatchBytes`);
+      return;
+    }
     this.waiting.push({ seq: ++this.seq, json, bytes });
     this.waitingBytes += bytes;
     this.enforceBound();

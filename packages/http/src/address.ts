@@ -42,7 +42,8 @@ export function trustProxy(app: Koa, trust: ProxyTrust): void {
   Object.defineProperty(app.request, 'ip', {
     configurable: true,
     get(this: Request): string {
-      return (this[ADDRESS] ??= clientAddress(this.req, trust));
+      this[ADDRESS] ??= clientAddress(this.req, trust);
+      return this[ADDRESS];
     },
     set(this: Request, address: string) {
       this[ADDRESS] = address;

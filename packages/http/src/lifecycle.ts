@@ -110,7 +110,8 @@ export class Exchange<P extends RequestPrincipal = RequestPrincipal> {
 
   /** The request's logger (with its request_id), made when first used. */
   log(): Logger {
-    return (this.child ??= this.options.log.child({ request_id: this.id }));
+    this.child ??= this.options.log.child({ request_id: this.id });
+    return this.child;
   }
 
   setHeader(name: string, value: string): void {

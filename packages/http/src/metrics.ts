@@ -107,7 +107,10 @@ export class RequestCounters {
   count(method: string, route: string, status: number, errorCode: string | undefined): void {
     const id = `${method} ${route} ${status}`;
     let child = this.children.get(id);
-    if (!child) this.children.set(id, (child = this.requests.labels(method, route, String(status))));
+    if (!child) {
+      child = this.requests.labels(method, route, String(status));
+      this.children.set(id, child);
+    }
     child.inc();
     if (status === 401 || status === 403) this.authFailures.inc({ code: errorCode ?? 'unknown' });
   }

@@ -93,7 +93,11 @@ export class VerifiedKeys {
     if (entry.refreshing?.generation === this.generation) return stale ? entry.key : entry.refreshing.read;
     const refreshing = { generation: this.generation, read: this.refresh(digest, entry) };
     entry.refreshing = refreshing;
-    void refreshing.read.finally(() => entry.refreshing === refreshing && (entry.refreshing = undefined)).catch(() => {});
+    void refreshing.read
+      .finally(() => {
+        if (entry.refreshing === refreshing) entry.refreshing = undefined;
+      })
+      .catch(() => {});
     if (stale) this.staleAnswers++;
     return stale ? entry.key : refreshing.read;
   }

@@ -30,9 +30,10 @@ const WIRE_BYTES = Symbol('wireBytes');
 function keepWireBytes(type: protobuf.Type): void {
   type.setup();
   const decode = type.decode as (...args: unknown[]) => protobuf.Message;
-  type.decode = function decodeKeepingWireBytes(this: protobuf.Type, reader: protobuf.Reader | Uint8Array, length?: number) {
-    // `arguments`: the generated decoder takes more than its type says (end group, depth, target)
-    const message = decode.apply(this, arguments as unknown as unknown[]);
+  // the generated decoder takes more arguments than its type says (end group, depth, target): pass them all on
+  type.decode = function decodeKeepingWireBytes(this: protobuf.Type, ...args: unknown[]) {
+    const [reader, length] = args as [protobuf.Reader | Uint8Array, number | undefined];
+    const message = decode.apply(this, args);
     if (reader instanceof protobuf.Reader && length !== undefined) {
       (message as { [WIRE_BYTES]?: Uint8Array })[WIRE_BYTES] = reader.buf.subarray(reader.pos - length, reader.pos);
     }

@@ -141,7 +141,10 @@ export class TailHub {
     if (!taken) throw limitReached(`At most ${this.o.maxPerKey} live tails per key at once; close one first`, this.o.maxPerKey, 5_000);
     const open: Open = { stream, req };
     let set = this.byTenant.get(req.clientId);
-    if (!set) this.byTenant.set(req.clientId, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.byTenant.set(req.clientId, set);
+    }
     set.add(open);
     void stream.done.then((reason) => this.forget(open, reason));
     let position: TailPosition;

@@ -38,7 +38,7 @@ export class SseParser {
     let m: RegExpExecArray | null;
     const line = /\r\n|\n|\r/g;
     let start = 0;
-    while ((m = line.exec(this.buffer))) {
+    for (m = line.exec(this.buffer); m; m = line.exec(this.buffer)) {
       // a lone \r at the very end may be the first half of \r\n: wait for more
       if (m[0] === '\r' && m.index === this.buffer.length - 1) break;
       const msg = this.line(this.buffer.slice(start, m.index));

@@ -125,7 +125,11 @@ export class TailStream {
       // a busy tenant commits every few ms: without a floor, each stream of it would read as often,
       // and a stream whose filter matches nothing would cost a read per commit
       const wait = behind ? 0 : lastRead + this.o.minReadIntervalMs - performance.now();
-      if (wait > 0 && !this.closed) await new Promise<void>((resolve) => ((this.interrupt = resolve), setTimeout(resolve, wait)));
+      if (wait > 0 && !this.closed)
+        await new Promise<void>((resolve) => {
+          this.interrupt = resolve;
+          setTimeout(resolve, wait);
+        });
       this.interrupt = undefined;
       if (this.closed) return;
       this.dirty = false;

@@ -153,6 +153,6 @@ export function rotateKeyRoute(deps: RouteDeps) {
     const { previous, record: next, key } = result;
     ctx.status = 201;
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { key, ...keyJson(next), previous: keyJson(previous), warning: 'Save this key securely - it will not be shown again!' };
+    ctx.body = { key, ...keyJson(next), previous: keyJson(previous), announced, warning: 'Save this key securely - it will not be shown again!' };
   };
 }

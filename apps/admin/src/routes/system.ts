@@ -127,7 +127,7 @@ export function replayDeadLetterRoute(deps: RouteDeps) {
   return async function replay(ctx: Context): Promise<void> {
     const { id } = parseWith(idParam, { ...ctx.params });
     await readJson(ctx, z.strictObject({}));
-    let stored;
+    let stored: Awaited<ReturnType<typeof replayDeadLetter>>;
     try {
       stored = await replayDeadLetter(deps.sql, id, (tx, r) =>
         recordAudit(tx, {

@@ -21,7 +21,7 @@ export function whenSignedOut(f: () => void): void {
  * along (httpOnly: this script never sees it); no key or token is ever kept
  * by the page.
  */
-export async function api<T = any>(method: string, path: string, body?: unknown, options: { quiet401?: boolean } = {}): Promise<T> {
+export async function api<T = unknown>(method: string, path: string, body?: unknown, options: { quiet401?: boolean } = {}): Promise<T> {
   const res = await fetch(path, {
     method,
     credentials: 'same-origin',

@@ -6,6 +6,12 @@ import { navigate, useLocation } from './router.js';
 import { parseBar, PRESETS, rangeParams, readQuery, writeQuery, type Query } from './query.js';
 import { Live } from './live.js';
 
+/** A page of GET /api/v1/logs. */
+interface LogsPage {
+  data: LogRow[];
+  next_cursor: string | null;
+}
+
 interface Page {
   rows: LogRow[];
   next: string | null;
@@ -44,17 +50,23 @@ export function Explore() {
     let stale = false;
     setLoading(true);
     setError('');
-    Promise.all([api('GET', `/api/v1/logs?${params}&limit=100`), api('GET', `/api/v1/logs/histogram?${params}`)])
+    Promise.all([api<LogsPage>('GET', `/api/v1/logs?${params}&limit=100`), api<Page['histogram']>('GET', `/api/v1/logs/histogram?${params}`)])
       .then(([logs, histogram]) => !stale && setPage({ rows: logs.data, next: logs.next_cursor, histogram }))
-      .catch((err) => !stale && (setError(errorText(err)), setPage({ rows: [], next: null, histogram: null })))
+      .catch((err) => {
+        if (stale) return;
+        setError(errorText(err));
+        setPage({ rows: [], next: null, histogram: null });
+      })
       .finally(() => !stale && setLoading(false));
-    return () => void (stale = true);
+    return () => {
+      stale = true;
+    };
   }, [key]);
 
   const loadMore = async () => {
     if (!page?.next) return;
     try {
-      const more = await api('GET', `/api/v1/logs?${shown.current}&limit=100&cursor=${encodeURIComponent(page.next)}`);
+      const more = await api<LogsPage>('GET', `/api/v1/logs?${shown.current}&limit=100&cursor=${encodeURIComponent(page.next)}`);
       setPage({ ...page, rows: [...page.rows, ...more.data], next: more.next_cursor });
     } catch (err) {
       setError(errorText(err));

@@ -67,7 +67,11 @@ export function Histogram(props: { data: Bucket[]; interval: string; total: numb
                 tabindex={0}
                 role="button"
                 aria-label={`${label(i)}: ${b.count} events; press Enter to zoom`}
-                onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), zoom(i, i))}
+                onKeyDown={(e) => {
+                  if (e.key !== 'Enter' && e.key !== ' ') return;
+                  e.preventDefault();
+                  zoom(i, i);
+                }}
               >
                 <title>{`${label(i)} — ${b.count} events`}</title>
                 <rect class="hit" x={i * W} y={0} width={W} height={100} />

@@ -44,7 +44,7 @@ export function Keys() {
     const f = new FormData(form);
     const expires = String(f.get('expires_in') ?? '').trim();
     return act(async () => {
-      const r = await api('POST', '/api/v1/keys', {
+      const r = await api<{ key: string; role: string; name: string }>('POST', '/api/v1/keys', {
         name: String(f.get('name') ?? ''),
         role: String(f.get('role')),
         ...(expires ? { expires_in: expires } : {}),
@@ -55,7 +55,7 @@ export function Keys() {
   };
   const rotate = (k: Key) =>
     act(async () => {
-      const r = await api('POST', `/api/v1/keys/${encodeURIComponent(k.id)}/rotate`, { grace: '24h' });
+      const r = await api<{ key: string }>('POST', `/api/v1/keys/${encodeURIComponent(k.id)}/rotate`, { grace: '24h' });
       setSecret({ key: r.key, what: `Replacement for ${k.prefix} (the old key works 24 h more)` });
     });
   const revoke = (k: Key) => (armed === k.id ? act(async () => void (await api('DELETE', `/api/v1/keys/${encodeURIComponent(k.id)}`))) : setArmed(k.id));

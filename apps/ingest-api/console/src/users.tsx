@@ -28,7 +28,10 @@ export function Users(props: { self?: string }) {
   const [armed, setArmed] = useState<string | null>(null);
   const load = () =>
     Promise.all([api<{ data: User[] }>('GET', '/api/v1/users'), api<{ data: Invite[] }>('GET', '/api/v1/auth/invites')]).then(
-      ([u, i]) => (setUsers(u.data), setInvites(i.data.filter((x) => !x.accepted_at && Date.parse(x.expires_at) > Date.now()))),
+      ([u, i]) => {
+        setUsers(u.data);
+        setInvites(i.data.filter((x) => !x.accepted_at && Date.parse(x.expires_at) > Date.now()));
+      },
       (e) => setError(errorText(e)),
     );
   useEffect(() => void load(), []);
@@ -48,7 +51,10 @@ export function Users(props: { self?: string }) {
     const form = e.currentTarget as HTMLFormElement;
     const f = new FormData(form);
     return act(async () => {
-      const r = await api('POST', '/api/v1/auth/invites', { username: String(f.get('username') ?? ''), role: String(f.get('role')) });
+      const r = await api<{ username: string; role: string; token: string }>('POST', '/api/v1/auth/invites', {
+        username: String(f.get('username') ?? ''),
+        role: String(f.get('role')),
+      });
       setLink({ label: `Invitation for ${r.username} (${r.role}), valid 24 h, once`, url: `${location.origin}/accept#token=${encodeURIComponent(r.token)}` });
       form.reset();
     });

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { errorStatus } from '@central-logger/errors';
 import { htmlHeaders, styleHash } from '@central-logger/http';
 
+// biome-ignore lint/suspicious/noExplicitAny: walks the OpenAPI document, whatever its shape
 type Json = Record<string, any>;
 
 // the page's one inline style block, allowed by its hash: the CSP needs no 'unsafe-inline'

@@ -85,7 +85,8 @@ export function ingestLogs(deps: IngestRouteDeps): RawHandler<Principal> {
     let status = 202;
     let body: object;
     try {
-      const principal = (exchange.principal = await tenantPrincipal(deps.verifier, req.headers, exchange.ip, 'logs:write'));
+      const principal = await tenantPrincipal(deps.verifier, req.headers, exchange.ip, 'logs:write');
+      exchange.principal = principal;
       const ids = await accept(req, principal, exchange);
       deps.metrics.eventsAccepted.inc(ids.length);
       exchange.eventsAccepted = ids.length;

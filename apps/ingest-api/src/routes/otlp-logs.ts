@@ -59,7 +59,8 @@ export function ingestOtlpLogs(deps: IngestRouteDeps): RawHandler<Principal> {
     let status = 200;
     let answer: OtlpBody;
     try {
-      const principal = (exchange.principal = await tenantPrincipal(deps.verifier, req.headers, exchange.ip, 'logs:write'));
+      const principal = await tenantPrincipal(deps.verifier, req.headers, exchange.ip, 'logs:write');
+      exchange.principal = principal;
       const mapped = await accept(req, principal, encoding, exchange);
       exchange.eventsAccepted = mapped.events.length;
       deps.metrics.eventsAccepted.inc(mapped.events.length);

@@ -78,7 +78,10 @@ export function alertEvaluation(sql: Sql, config: WorkerConfig, log: Logger, web
     // Redis out of reach must not keep the Postgres rules from running
     const failed = await failedJobsOf(logs).then(
       (f) => failedJobsFinding(f, now),
-      (err: Error) => (log.warn({ err: err.message }, 'could not read the failed jobs for rule failed_jobs'), []),
+      (err: Error) => {
+        log.warn({ err: err.message }, 'could not read the failed jobs for rule failed_jobs');
+        return [];
+      },
     );
     const { findings, raised } = await evaluateAlerts(sql, options, announce, now, failed);
     if (webhooks) await queueWebhooks(webhooks, now);

@@ -49,7 +49,7 @@ export function registerDeadLetters(program: Command, run: Run): void {
       run(
         async (ctx) => {
           if (!/^\d+$/.test(id)) throw new CliError(`Invalid dead letter id "${id}"`);
-          let stored;
+          let stored: Awaited<ReturnType<typeof replayDeadLetter>>;
           try {
             stored = await replayDeadLetter(ctx.sql, Number(id), (tx, r) =>
               recordAudit(tx, {

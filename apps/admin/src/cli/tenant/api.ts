@@ -32,7 +32,7 @@ export async function apiTarget(flags: ApiFlags): Promise<ApiTarget> {
 }
 
 /** GET `path` as JSON; an API error becomes a CliError with the API's own message. */
-export async function getJson(target: ApiTarget, path: string, params: URLSearchParams): Promise<any> {
+export async function getJson(target: ApiTarget, path: string, params: URLSearchParams): Promise<unknown> {
   const query = params.toString();
   const res = await fetch(`${target.baseUrl}${path}${query ? `?${query}` : ''}`, {
     headers: { authorization: `Bearer ${target.credential}`, accept: 'application/json' },
@@ -46,9 +46,10 @@ export async function getJson(target: ApiTarget, path: string, params: URLSearch
 }
 
 /** The API's error body as one line: its message, and each detail. */
-export function apiError(status: number, body: any): CliError {
-  const message = typeof body?.message === 'string' ? body.message : `HTTP ${status}`;
-  const details = Array.isArray(body?.details)
+export function apiError(status: number, answer: unknown): CliError {
+  const body = (answer ?? {}) as { message?: unknown; details?: unknown };
+  const message = typeof body.message === 'string' ? body.message : `HTTP ${status}`;
+  const details = Array.isArray(body.details)
     ? body.details.map((d: { field?: string; message?: string }) => `${d.field ?? ''} ${d.message ?? ''}`.trim())
     : [];
   return new CliError(details.length > 0 ? `${message} (${details.join('; ')})` : message);
