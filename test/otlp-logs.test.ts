@@ -72,7 +72,7 @@ describe('POST /v1/logs with the official OpenTelemetry JS SDK and exporters, co
     ]);
     for (const r of rows) {
       expect(r).toMatchObject({ client_id: t.clientId, workflow: 'checkout', environment: 'staging' });
-      expect(r.event_id).toMatch(/^otel_[0-9a-f]{32}$/);
+      expect(r.event_id).toMatch(/^otel_[0-9a-f]{44}$/);
     }
     const [first, second, third] = rows;
     expect(first!.at_us).toBe(`${new Date(at).toISOString().slice(0, 23)}123`);

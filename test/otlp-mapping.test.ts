@@ -73,7 +73,7 @@ describe('OTLP mapping', () => {
       duration_ms: null,
     });
     expect(e.executed_at).toBe(`${new Date(NOW - 60_000).toISOString().slice(0, 23)}123Z`);
-    expect(e.event_id).toMatch(/^otel_[0-9a-f]{32}$/);
+    expect(e.event_id).toMatch(/^otel_[0-9a-f]{44}$/);
     expect(JSON.parse(JSON.stringify(e.metadata))).toEqual({
       trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
       span_id: '00f067aa0ba902b7',
@@ -145,6 +145,14 @@ describe('OTLP mapping', () => {
     const retry = map(decodeJson(jsonRequest(records)), NOW + 5_000).events.map((e) => e.event_id);
     expect(retry).toEqual(first);
     expect(new Set(first).size).toBe(3);
+    // the record's time (ms, 12 hex digits) leads, so a tenant's new ids sort together at the end of the index
+    const ms = (BigInt(AT_NS) / 1_000_000n).toString(16).padStart(12, '0');
+    for (const id of first) expect(id.slice(0, 17)).toBe(`otel_${ms}`);
+    // a record with no time of its own: zeros, never the arrival time, so that a retry later keeps its id
+    const untimed = [{ body: str('no time') }];
+    const [late] = map(decodeJson(jsonRequest(untimed)), NOW + 60_000).events.map((e) => e.event_id);
+    expect(late).toMatch(/^otel_0{12}[0-9a-f]{32}$/);
+    expect(map(decodeJson(jsonRequest(untimed))).events[0]!.event_id).toBe(late);
     // a protobuf request of the same content (what exporter-logs-otlp-proto sends) maps to the same ids
     expect(map(viaProtobuf(decodeJson(jsonRequest(records)))).events.map((e) => e.event_id)).toEqual(first);
     // the resource is part of the content
