@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IngestConfig } from '@central-logger/config';
 import { AppError } from '@central-logger/errors';
 import { parseNdjson, validateBatch, type BatchLimits, type IngestAccepted } from '@central-logger/events';
-import { bodyTypeOf, clientAddress, randomId, readBody, type Exchange, type Logger, type RawHandler } from '@central-logger/http';
+import { bodyTypeOf, clientAddress, readBody, timeOrderedId, type Exchange, type Logger, type RawHandler } from '@central-logger/http';
 import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { GroupCommitter, QueueLane } from '@central-logger/queue';
 import { admit, refuseWhenOverloaded, refusedBeforeAdmission, type AdmissionDeps } from '../admission.js';
@@ -12,7 +12,7 @@ import { tenantPrincipal } from '../middleware/authenticate.js';
 /** The route this handler serves; the server sends it here without going through Koa. */
 export const INGEST_ROUTE = { method: 'POST', path: '/api/v1/logs' } as const;
 
-export const newEventId = (): string => randomId('evt');
+export const newEventId = (): string => timeOrderedId('evt');
 
 /** The request limits of validateBatch, from config. */
 export function batchLimitsOf(config: IngestConfig): BatchLimits {
