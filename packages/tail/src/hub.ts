@@ -1,6 +1,16 @@
 import type { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
-import { readTail, readTailOnStandby, tailStart, SNAPSHOT, type CursorCodec, type ReadRouter, type Sql, type TailPage, type TailPosition } from '@central-logger/db';
+import {
+  readTail,
+  readTailOnStandby,
+  tailStart,
+  SNAPSHOT,
+  type CursorCodec,
+  type ReadRouter,
+  type Sql,
+  type TailPage,
+  type TailPosition,
+} from '@central-logger/db';
 import { AppError, limitReached } from '@central-logger/errors';
 import type { LogFilter } from '@central-logger/events';
 import { TailLeases } from './leases.js';
