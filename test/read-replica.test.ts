@@ -102,8 +102,9 @@ describe('READ_REPLICA_URL', () => {
     } finally {
       await standbySuper`select pg_wal_replay_resume()`;
     }
-    // replay resumed: the row reaches the list
+    // replay resumed: the row reaches the list, and a standby that has replayed all it received reports no lag
     await waitFor(async () => (await getJson(stack.baseUrl, '/api/v1/logs', tenant.key)).body.data.length === 2, 10_000, 'the paused row after replay');
+    await waitFor(async () => lagOf(await getJson(stack.baseUrl, '/api/v1/stats', tenant.key)) === '0', 10_000, 'a lag of 0 once caught up');
   });
 
   it('falls back to the primary while the standby is down, and returns to it once it answers', async () => {
