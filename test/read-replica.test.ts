@@ -164,6 +164,32 @@ describe('live tail catch-up on the standby', () => {
     await deleteRedisKeys(prefix);
   });
 
+  it('shows why a tail never takes a position on a standby: its snapshot lists no transaction in flight, its xmin does', async () => {
+    const open = await owner.reserve();
+    try {
+      await open`begin`;
+      await open`insert into clients (id, name) values ('in_flight', 'in flight')`;
+      const [{ xid }] = (await open`select pg_current_xact_id()::text as xid`) as unknown as [{ xid: string }];
+      const [primary] = await owner`select pg_current_snapshot()::text as s`;
+      expect(String(primary!.s).split(':')[2]!.split(',')).toContain(xid);
+      // the standby knows the transaction (its xmin stops there) but does not list it as in flight
+      const snap = await waitFor(
+        async () => {
+          const [r] = await standbySuper`select pg_current_snapshot()::text as s`;
+          return BigInt(String(r!.s).split(':')[1]!) > BigInt(xid) && String(r!.s);
+        },
+        10_000,
+        'the standby to see the transaction',
+      );
+      const [xmin, , xip] = snap.split(':');
+      expect(BigInt(xmin!)).toBeLessThanOrEqual(BigInt(xid));
+      expect(xip).toBe('');
+      await open`rollback`;
+    } finally {
+      open.release();
+    }
+  });
+
   it('reads what the standby replayed there, the rest on the primary: every row once, in commit order', async () => {
     const clientId = 'tail_catch_up';
     await createClient(owner, clientId, 'tail');

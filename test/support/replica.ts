@@ -29,7 +29,7 @@ function command(tool: string, args: string[]): [string, string[]] {
   return isRoot ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', pgBin(tool), ...args]] : [pgBin(tool), args];
 }
 
-export interface PostgresNode {
+interface PostgresNode {
   port: number;
   /** Connection string of `database` as `user` (default: postgres, the superuser). */
   url(database?: string, user?: string): string;

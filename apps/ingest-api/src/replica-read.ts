@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import type { ReadRouter, ReadServer, Sql } from '@central-logger/db';
 
 /** The header of every tenant read the standby served: its replay lag in ms at the last sample. */
-export const LAG_HEADER = 'X-Data-Lag-Ms';
+const LAG_HEADER = 'X-Data-Lag-Ms';
 
 /** Marks the answer as served by the standby (with its lag) when it was. */
 export function markServer(ctx: Context, server: ReadServer): void {
