@@ -8,6 +8,8 @@
 // (pg_stat_replication: replay_lag, and WAL bytes not yet replayed), and
 // every 500 ms a tenant read's X-Data-Lag-Ms (what a client is told).
 // Prints events/s persisted, the lag percentiles and the load average.
+// "stored" may exceed "accepted": autocannon does not count the answers of
+// requests still in flight when it stops, but the service stored them.
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
