@@ -2,7 +2,7 @@ import type { RequestListener } from 'node:http';
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { IngestConfig } from '@central-logger/config';
-import type { CursorCodec, Sql } from '@central-logger/db';
+import { ReadRouter, type CursorCodec, type Sql } from '@central-logger/db';
 import { health, koaLifecycle, ready, refuseNulInUrl, RequestCounters, RequestLifecycle, serveRaw, trustProxy, type Logger } from '@central-logger/http';
 import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
@@ -34,6 +34,7 @@ import { createSession, endSession } from './routes/auth-session.js';
 import { changeUserRoleRoute, deactivateUserRoute, listUsersRoute } from './routes/users.js';
 import { CONSOLE_PATHS, consoleFile } from './routes/console.js';
 import { createThroughput } from './throughput.js';
+import { watchReplica } from './metrics.js';
 import { countUsage } from './middleware/usage.js';
 import { UsageCounter } from '@central-logger/usage';
 
@@ -44,8 +45,11 @@ export interface IngestDeps {
   verifier: KeyVerifier;
   producer: LogsProducer;
   log: Logger;
-  /** Tenant reads: the row-level-security role's pool (READ_DATABASE_URL) and the cursor signer. */
-  reads: { readSql: Sql; cursors: CursorCodec };
+  /**
+   * Tenant reads: the row-level-security role's pool on the primary (READ_DATABASE_URL), the cursor
+   * signer, and where reads that may lag go (the standby of READ_REPLICA_URL; default: the primary pool).
+   */
+  reads: { readSql: Sql; cursors: CursorCodec; router?: ReadRouter };
   /** Tenant users' access tokens; the service passes the one its invalidation subscriber feeds. Default: one without a subscriber. */
   tokens?: TenantTokens;
   /** The live tails of this process. Default: one made from config, redis and reads. */
@@ -153,7 +157,10 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   router.delete('/api/v1/users/:id', authenticate(deps.verifier, 'keys:manage'), deactivateUserRoute(deps.sql, deps.redis));
   router.post('/api/v1/auth/api-key', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
   const { readSql, cursors } = deps.reads;
-  router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(readSql, cursors));
+  // list, export, stats, histogram and tail catch-up may be served by the standby; a lookup by id stays on the primary
+  const reads = deps.reads.router ?? new ReadRouter(readSql);
+  watchReplica(tp.metrics.registry, reads);
+  router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(reads, cursors));
   const tail =
     deps.tail ??
     new TailHub({
@@ -161,6 +168,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       redisUrl: deps.config.REDIS_URL,
       prefix: deps.config.QUEUE_PREFIX,
       readSql,
+      router: reads,
       cursors,
       maxPerKey: deps.config.MAX_TAILS_PER_KEY,
       heartbeatMs: deps.config.TAIL_HEARTBEAT_MS,
@@ -170,9 +178,9 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       onError: (err) => deps.log.warn({ err: err.message }, 'live tail error'),
     });
   router.get('/api/v1/logs/tail', authenticate(deps.verifier, 'logs:read'), tailLogs(tail, deps.verifier));
-  router.get('/api/v1/logs/histogram', authenticate(deps.verifier, 'logs:read'), getLogHistogram(readSql));
+  router.get('/api/v1/logs/histogram', authenticate(deps.verifier, 'logs:read'), getLogHistogram(reads));
   router.get('/api/v1/logs/:id', authenticate(deps.verifier, 'logs:read'), getLogById(readSql));
-  router.get('/api/v1/stats', authenticate(deps.verifier, 'logs:read'), getStats(readSql));
+  router.get('/api/v1/stats', authenticate(deps.verifier, 'logs:read'), getStats(reads));
 
   koa.use(koaLifecycle(lifecycle));
   koa.use(refuseNulInUrl);

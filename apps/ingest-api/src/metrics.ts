@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { createRegistry } from '@central-logger/http';
 import { bcryptCalls } from '@central-logger/keys';
+import type { ReadRouter } from '@central-logger/db';
 
 /** What ingest-api counts besides requests (counted by requestMetrics). */
 export interface IngestMetrics {
@@ -82,4 +83,30 @@ export function createIngestMetrics(backlog: () => number, lanes: () => Record<s
       registers,
     }),
   };
+}
+
+/**
+ * The standby of READ_REPLICA_URL: whether reads go to it, and its replay lag
+ * at the last sample (ReadRouter samples every second; nothing is queried on
+ * a scrape). Without a standby neither gauge has a value.
+ */
+export function watchReplica(registry: Registry, router: ReadRouter): void {
+  if (!router.replica) return;
+  new Gauge({
+    name: 'read_replica_lag_seconds',
+    help: 'Replay lag of the standby that serves tenant reads (READ_REPLICA_URL), at the last sample',
+    registers: [registry],
+    collect() {
+      const lag = router.lagMs;
+      if (lag !== undefined) this.set(lag / 1000);
+    },
+  });
+  new Gauge({
+    name: 'read_replica_up',
+    help: '1 while tenant reads go to the standby, 0 while they fall back to the primary',
+    registers: [registry],
+    collect() {
+      this.set(router.lagMs === undefined ? 0 : 1);
+    },
+  });
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { ConfigError, requireProductionSecrets, type IngestConfig } from '@central-logger/config';
-import { createSql, CursorCodec, loadTenantTokenSecret, readerUrl, roleUrl, signTenantsOn } from '@central-logger/db';
+import { createSql, CursorCodec, loadTenantTokenSecret, ReadRouter, readerUrl, roleUrl, signTenantsOn } from '@central-logger/db';
 import { closeServer, createLogger, listen, serveMetrics, type Logger } from '@central-logger/http';
 import { KeyVerifier, subscribeInvalidations, verifierOptions } from '@central-logger/keys';
 import { LogsProducer, producerConnection } from '@central-logger/queue';
@@ -51,8 +51,17 @@ export async function startIngestApi(config: IngestConfig, options: IngestOption
     max: config.READ_DATABASE_POOL_SIZE,
     applicationName: 'ingest-api-read',
   });
-  // each read transaction's tenant is signed with a secret the reader role cannot read (migration 091)
-  signTenantsOn(readSql, () => loadTenantTokenSecret(sql));
+  // each read transaction's tenant is signed with a secret the reader role cannot read (migration 091);
+  // loaded once from the primary, it signs the standby's reads too (it is the same row there)
+  const loadSecret = () => loadTenantTokenSecret(sql);
+  signTenantsOn(readSql, loadSecret);
+  const replicaSql = config.READ_REPLICA_URL
+    ? createSql(config.READ_REPLICA_URL, { max: config.READ_REPLICA_POOL_SIZE, applicationName: 'ingest-api-replica' })
+    : undefined;
+  if (replicaSql) signTenantsOn(replicaSql, loadSecret);
+  const router = new ReadRouter(readSql, replicaSql, {
+    onDown: (err) => log.warn({ err: err.message }, 'read replica unavailable: tenant reads fall back to the primary'),
+  });
   const verifier = new KeyVerifier(sql, { ...verifierOptions(config, sql, redis, log), ...(options.now ? { now: options.now } : {}) });
   const unsubscribe = subscribeInvalidations(
     config.REDIS_URL,
@@ -65,7 +74,7 @@ export async function startIngestApi(config: IngestConfig, options: IngestOption
   const tokens = new TenantTokens(sql, tokenSecret, { ttlMs: config.KEY_CACHE_TTL_MS, staleMaxMs: config.KEY_STATE_STALE_MAX_MS });
   const unsubscribeUsers = subscribeUserInvalidations(config.REDIS_URL, tokens, (err) => log.warn({ err: err.message }, 'user invalidation subscriber error'));
 
-  const app = createIngestApp({ config, sql, redis, verifier, producer, log, reads: { readSql, cursors }, tokens });
+  const app = createIngestApp({ config, sql, redis, verifier, producer, log, reads: { readSql, cursors, router }, tokens });
   const server = await listen(app.listener, {
     host: config.HOST,
     port: config.INGEST_PORT,
@@ -95,6 +104,8 @@ export async function startIngestApi(config: IngestConfig, options: IngestOption
       redis.disconnect();
       await sql.end({ timeout: 5 });
       await readSql.end({ timeout: 5 });
+      router.close();
+      await replicaSql?.end({ timeout: 5 });
     },
   };
 }

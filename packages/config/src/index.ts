@@ -171,6 +171,15 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
   /** Pool size of the read connection per process. */
   READ_DATABASE_POOL_SIZE: positiveInt.default(10),
   /**
+   * A streaming standby of the primary, as central_logger_reader: tenant reads
+   * that may lag (list, export, stats, histogram, live-tail catch-up) go there,
+   * with its lag in X-Data-Lag-Ms; a lookup by id, keys and writes stay on the
+   * primary. While it is down those reads fall back to the primary. Unset: no standby.
+   */
+  READ_REPLICA_URL: z.url().optional(),
+  /** Pool size of the standby's connection per process (READ_REPLICA_URL). */
+  READ_REPLICA_POOL_SIZE: positiveInt.default(10),
+  /**
    * HMAC secret of the page cursors of GET /api/v1/logs; every ingest-api
    * process must share it. Required in production; elsewhere a random one
    * per process is used when unset.

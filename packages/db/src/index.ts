@@ -14,3 +14,4 @@ export * from './pruning.js';
 export * from './audit.js';
 export * from './logs-histogram.js';
 export * from './logs-tail.js';
+export * from './replica.js';

@@ -1,6 +1,16 @@
 import type { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
-import { readTail, tailStart, SNAPSHOT, type CursorCodec, type Sql, type TailPosition } from '@central-logger/db';
+import {
+  readTail,
+  readTailOnStandby,
+  tailStart,
+  SNAPSHOT,
+  type CursorCodec,
+  type ReadRouter,
+  type Sql,
+  type TailPage,
+  type TailPosition,
+} from '@central-logger/db';
 import { AppError, limitReached } from '@central-logger/errors';
 import type { LogFilter } from '@central-logger/events';
 import { TailLeases } from './leases.js';
@@ -13,8 +23,10 @@ export interface TailHubOptions {
   /** The subscriber connection is made from this URL, once the first tail opens. */
   redisUrl: string;
   prefix: string;
-  /** The read role's pool (row-level security). */
+  /** The read role's pool (row-level security) on the primary: new positions and live reads. */
   readSql: Sql;
+  /** With a standby (READ_REPLICA_URL), a resumed stream's catch-up reads go to it while it has replayed far enough. */
+  router?: ReadRouter;
   cursors: CursorCodec;
   /** MAX_TAILS_PER_KEY. */
   maxPerKey: number;
@@ -74,9 +86,9 @@ export class TailHub {
   private subReady: Promise<unknown> | undefined;
   private renewer: NodeJS.Timeout | undefined;
   private closing = false;
-  /** Called after every read from Postgres with the rows it got and how long it took (metrics, benches). */
-  onRead: ((rows: number, ms: number) => void) | undefined;
-  private readonly o: Required<Omit<TailHubOptions, 'invalidations'>> & Pick<TailHubOptions, 'invalidations'>;
+  /** Called after every read from Postgres with the rows it got, how long it took, and whether the standby served it (metrics, benches, tests). */
+  onRead: ((rows: number, ms: number, standby: boolean) => void) | undefined;
+  private readonly o: Required<Omit<TailHubOptions, 'invalidations' | 'router'>> & Pick<TailHubOptions, 'invalidations' | 'router'>;
 
   constructor(options: TailHubOptions) {
     this.o = {
@@ -168,11 +180,24 @@ export class TailHub {
   }
 
   private streamOptions(req: TailRequest) {
+    // a resumed stream catches up on the standby; live reads (after an announcement) stay on the primary,
+    // which has the commit that was announced
+    let catchingUp = req.cursor !== undefined && this.o.router?.replica !== undefined;
     return {
       read: async (from: TailPosition, limit: number) => {
         const started = performance.now();
-        const page = await readTail(this.o.readSql, req.clientId, req.filter, from, { rows: limit, bytes: this.o.bufferBytes });
-        this.onRead?.(page.entries.length, performance.now() - started);
+        const bounds = { rows: limit, bytes: this.o.bufferBytes };
+        if (catchingUp) {
+          const page = await this.catchUp(req, from, bounds);
+          if (!page?.more) catchingUp = false;
+          if (page) {
+            this.onRead?.(page.entries.length, performance.now() - started, true);
+            // read again at once, on the primary: what the standby had not replayed yet was announced before this stream
+            return { ...page, more: true };
+          }
+        }
+        const page = await readTail(this.o.readSql, req.clientId, req.filter, from, bounds);
+        this.onRead?.(page.entries.length, performance.now() - started, false);
         return page;
       },
       idOf: (p: TailPosition) => this.encodeCursor(req.clientId, p),
@@ -186,6 +211,18 @@ export class TailHub {
       minReadIntervalMs: this.o.minReadIntervalMs,
       onError: this.o.onError,
     };
+  }
+
+  /** A catch-up read on the standby; undefined when it is down, failed, or has not replayed far enough. */
+  private async catchUp(req: TailRequest, from: TailPosition, limit: { rows: number; bytes: number }): Promise<TailPage | undefined> {
+    const server = this.o.router!.choose();
+    if (server.sql === this.o.readSql) return undefined;
+    try {
+      return await readTailOnStandby(server.sql, req.clientId, req.filter, from, limit);
+    } catch (err) {
+      this.o.onError(err as Error);
+      return undefined;
+    }
   }
 
   /** Subscribes to the tenant's channel and registers it as tailed (both once per tenant). */
