@@ -20,9 +20,9 @@ import {
 } from '@central-logger/db';
 import { SseParser } from '@central-logger/tail/sse';
 import { TailHub } from '@central-logger/tail';
-import { startPrimaryAndStandby, type PrimaryAndStandby } from './support/replica.js';
-import { createTenant, deleteRedisKeys, event, postLogs, REDIS_URL, startStack, waitFor, type Stack, type Tenant } from './support/stack.js';
-import { getJson, logRow, seedLogs } from './support/reads.js';
+import { startPrimaryAndStandby, type PrimaryAndStandby } from '../support/replica.js';
+import { createTenant, deleteRedisKeys, event, postLogs, REDIS_URL, startStack, waitFor, type Stack, type Tenant } from '../support/stack.js';
+import { getJson, logRow, seedLogs } from '../support/reads.js';
 
 let pg: PrimaryAndStandby;
 let owner: Sql;
@@ -170,6 +170,8 @@ describe('live tail catch-up on the standby', () => {
       await open`begin`;
       await open`insert into clients (id, name) values ('in_flight', 'in flight')`;
       const [{ xid }] = (await open`select pg_current_xact_id()::text as xid`) as unknown as [{ xid: string }];
+      // a later transaction that completes: a snapshot lists in-flight ids below the newest completed one only
+      await owner`select pg_current_xact_id()`;
       const [primary] = await owner`select pg_current_snapshot()::text as s`;
       expect(String(primary!.s).split(':')[2]!.split(',')).toContain(xid);
       // the standby knows the transaction (its xmin stops there) but does not list it as in flight
@@ -212,6 +214,15 @@ describe('live tail catch-up on the standby', () => {
       // a later commit of another tenant moves the standby's xmin past them once replayed
       await seedLogs(owner, [logRow(tenant.clientId)]);
       await waitFor(async () => (await standbySuper`select count(*)::int as n from workflow_logs where client_id = ${clientId}`)[0]!.n === 2, 10_000, 'replay');
+      // a standby learns which transactions are still running from the primary's running-xacts record, written
+      // every 15 s when idle and at each checkpoint: force one, then wait for the standby's xmin to pass the rows
+      const [{ xmin }] = (await owner`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`) as unknown as [{ xmin: string }];
+      await owner`checkpoint`;
+      await waitFor(
+        async () => BigInt((await standbySuper`select pg_snapshot_xmin(pg_current_snapshot())::text as x`)[0]!.x) >= BigInt(xmin),
+        10_000,
+        "the standby's xmin",
+      );
       await standbySuper`select pg_wal_replay_pause()`;
       let pending: Awaited<ReturnType<typeof seedLogs>>;
       const out = new PassThrough();
