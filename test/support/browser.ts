@@ -86,6 +86,19 @@ export async function expectNoSidewaysScroll(page: Page, what: string): Promise<
   expect(scrollWidth, `${what}: page is ${scrollWidth} px wide in a ${innerWidth} px window`).toBeLessThanOrEqual(innerWidth);
 }
 
+/** No text of a chart under `selector` (axis labels, dates, legends) reaches past its chart's edges, where it would be clipped. */
+export async function expectChartTextInside(page: Page, selector: string): Promise<void> {
+  // a string, run in the page: the test code is compiled without the DOM's types
+  const outside = (await page.evaluate(`[...document.querySelectorAll(${JSON.stringify(`${selector} svg.chart`)})].flatMap((svg) => {
+    const box = svg.viewBox.baseVal;
+    return [...svg.querySelectorAll(':scope > text')]
+      .map((t) => ({ text: t.textContent, b: t.getBBox() }))
+      .filter(({ b }) => b.width > 0 && (b.x < box.x - 0.5 || b.x + b.width > box.x + box.width + 0.5))
+      .map(({ text, b }) => text + ' at x ' + Math.round(b.x) + '..' + Math.round(b.x + b.width) + ' of ' + box.width);
+  })`)) as string[];
+  expect(outside, `${selector}: chart text clipped`).toEqual([]);
+}
+
 /** Screenshots for a person to look at, at 1280 × 800 and a phone's width, under test-results/ (ignored by git). */
 export async function screenshots(page: Page, name: string): Promise<void> {
   await mkdir('test-results', { recursive: true });

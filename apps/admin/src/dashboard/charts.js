@@ -35,6 +35,18 @@ function logTicks(max) {
   return ticks;
 }
 
+/** Byte axis ticks: whole numbers of the largest binary unit under max (0, 1 MB, 2 MB…), never 976.6 KB. */
+function byteTicks(max) {
+  if (!(max > 0)) return [0];
+  const unit = 1024 ** Math.max(0, Math.min(4, Math.floor(Math.log(max) / Math.log(1024))));
+  return niceTicks(max / unit).map((t) => t * unit);
+}
+
+/** An axis tick in bytes, without a needless ".0" (2 MB, 512 KB). */
+function byteAxis(v) {
+  return bytes(v).replace('.0 ', ' ');
+}
+
 /** Short axis numbers: 1.2k, 3M. */
 function short(v) {
   if (v >= 1e9) return `${+(v / 1e9).toFixed(1)}G`;
@@ -56,21 +68,33 @@ const sum = (values) => values.reduce((n, v) => n + v, 0);
  * and a legend with each series' total. `buckets` are epoch ms; each series
  * has `name` and `values` aligned to them. Options: `unit`, `hourly`,
  * `log` (log scale, so small series stay visible beside big ones), `height`,
- * `legend` (default true), `format` (a value's text), `axis` (an axis tick's text).
+ * `legend` (default true), `format` (a value's text), `axis` (an axis tick's text),
+ * `ticks` (max → the axis ticks; default whole 1-2-5 steps).
  */
 function lineChart(
   buckets,
   series,
-  { unit = '', hourly = true, log = false, height = 240, width = 900, legend = true, format = (v) => Number(v).toLocaleString('en-US'), axis = short } = {},
+  {
+    unit = '',
+    hourly = true,
+    log = false,
+    height = 240,
+    width = 900,
+    legend = true,
+    format = (v) => Number(v).toLocaleString('en-US'),
+    axis = short,
+    ticks: tickRule = niceTicks,
+  } = {},
 ) {
+  const max = Math.max(0, ...series.flatMap((s) => s.values));
+  const ticks = log ? logTicks(max) : tickRule(max);
+  // the left margin fits the longest tick label (about 6.5 units a character at font size 11), so none is clipped
   const W = width,
+    L = Math.max(40, 12 + Math.ceil(6.5 * Math.max(...ticks.map((v) => String(axis(v)).length)))),
     H = height,
-    L = 52,
     R = 12,
     T = 12,
     B = 30;
-  const max = Math.max(0, ...series.flatMap((s) => s.values));
-  const ticks = log ? logTicks(max) : niceTicks(max);
   const top = ticks[ticks.length - 1] || 1;
   const scale = log ? (v) => Math.log10(1 + v) / Math.log10(1 + top) : (v) => v / top;
   const x = (i) => L + (buckets.length <= 1 ? 0 : (i * (W - L - R)) / (buckets.length - 1));

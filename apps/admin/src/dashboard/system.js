@@ -83,7 +83,7 @@ async function loadSystem() {
         num(j.attempts),
         num(j.events),
         { value: j.clients.join(', '), className: 'wrap' },
-        { value: j.reason, className: 'wrap' },
+        { value: clamped(j.reason), className: 'wrap' },
       ]),
     ),
   );
@@ -95,13 +95,30 @@ async function loadSystem() {
   const parts = s.partitions ?? [];
   const total = row([
     el('strong', `${parts.length} partitions`),
-    num(parts.reduce((n, p) => n + (p.rows_estimate ?? 0), 0)),
+    // unknown (-) while no partition has been analysed, rather than a total of 0
+    num(parts.some((p) => p.rows_estimate !== null) ? parts.reduce((n, p) => n + (p.rows_estimate ?? 0), 0) : null),
     { value: bytes(parts.reduce((n, p) => n + p.bytes, 0)), className: 'num' },
   ]);
   $('system-partitions').replaceChildren(
     ...parts.map((p) => row([el('code', p.name), num(p.rows_estimate), { value: bytes(p.bytes), className: 'num' }])),
     total,
   );
+}
+
+/**
+ * Long free text (a job's reason, a database error, an event id): at most three
+ * lines, so a narrow column never makes a row a screen tall; a click or Enter shows it all.
+ */
+function clamped(text) {
+  const span = el('span', text, 'clamp');
+  span.title = text;
+  span.tabIndex = 0;
+  const toggle = () => span.classList.toggle('open');
+  span.addEventListener('click', toggle);
+  span.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') toggle();
+  });
+  return span;
 }
 
 function deadLetterRow(d) {
@@ -131,8 +148,8 @@ function deadLetterRow(d) {
     num(d.id),
     when(d.failed_at),
     { value: link(d.client_id, clientHref(d.client_id), 'id'), className: 'wrap' },
-    { value: d.event_id, className: 'wrap' },
-    { value: `${d.error_code ?? ''} ${d.error_message}`, className: 'wrap' },
+    { value: clamped(d.event_id), className: 'wrap' },
+    { value: clamped(`${d.error_code ?? ''} ${d.error_message}`), className: 'wrap' },
     actions,
   ]);
 }
