@@ -11,6 +11,7 @@ import { utcDay } from '@central-logger/limits';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTestAdminUser, startAdminApp, type AdminTestApp } from './support/admin.js';
 import {
+  chartsDrawnFor,
   expectChartTextInside,
   expectNoSidewaysScroll,
   launchChromium,
@@ -272,6 +273,14 @@ describe('the dashboard in Chromium', () => {
     await expectNoSidewaysScroll(b.page, 'usage');
     await expectChartTextInside(b.page, '#usage');
     await screenshots(b.page, 'usage');
+    // at a phone's width the wide chart is redrawn 440 units wide, so its text is not scaled to a few pixels
+    expect(await b.page.locator('#usage-auth-chart svg').getAttribute('viewBox')).toMatch(/^0 0 900 /);
+    await b.page.setViewportSize({ width: 390, height: 844 });
+    await chartsDrawnFor(b.page, 390);
+    expect(await b.page.locator('#usage-auth-chart svg').getAttribute('viewBox')).toMatch(/^0 0 440 /);
+    await expectChartTextInside(b.page, '#usage');
+    await b.page.setViewportSize({ width: 1280, height: 800 });
+    await chartsDrawnFor(b.page, 1280);
     await b.page.locator('#usage-view').selectOption('log');
     await b.page.locator('#usage-events-chart > svg').waitFor();
     expect(await b.page.locator('#usage-events-chart svg').textContent()).toContain('tenant_5: 2');
@@ -479,5 +488,14 @@ describe('the dashboard in Chromium', () => {
     await b.page.locator('#audit-rows tr').first().waitFor();
     await expectNoSidewaysScroll(b.page, 'audit');
     await screenshots(b.page, 'audit');
+    // at a phone's width no row is screens tall: a very long detail shows three lines until clicked
+    await b.page.setViewportSize({ width: 390, height: 844 });
+    const rowHeights = (await b.page.evaluate(`[...document.querySelectorAll('#audit-rows tr')].map((tr) => tr.getBoundingClientRect().height)`)) as number[];
+    expect(Math.max(...rowHeights)).toBeLessThan(120);
+    const note = b.page.locator('#audit-rows tr', { hasText: LONG_ID }).locator('.clamp');
+    const shut = (await note.boundingBox())!.height;
+    await note.click();
+    expect((await note.boundingBox())!.height).toBeGreaterThan(shut * 2);
+    await b.page.setViewportSize({ width: 1280, height: 800 });
   });
 });

@@ -107,7 +107,16 @@ export async function screenshots(page: Page, name: string): Promise<void> {
     [390, 844],
   ] as const) {
     await page.setViewportSize({ width, height });
+    // the usage page redraws its wide charts for a phone's width (insights.js): wait until it has
+    await chartsDrawnFor(page, width);
     await page.screenshot({ path: `test-results/admin-${name}-${width}.png`, fullPage: true });
   }
   await page.setViewportSize({ width: 1280, height: 800 });
+  await chartsDrawnFor(page, 1280);
+}
+
+/** After a resize: waits until the page's charts are drawn for `width` (insights.js sets data-charts on <html>). */
+export async function chartsDrawnFor(page: Page, width: number): Promise<void> {
+  // a locator, not waitForFunction: that evaluates a string, which the page's CSP refuses
+  await page.locator(`html[data-charts=${width <= 700 ? 'narrow' : 'wide'}]`).waitFor({ state: 'attached' });
 }

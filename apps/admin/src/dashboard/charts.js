@@ -5,6 +5,8 @@
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const COLORS = ['#1f6feb', '#d1242f', '#2da44e', '#bf8700', '#8250df', '#0a7f86', '#cf222e', '#57606a'];
 const HOUR_MS = 3600000;
+/** At a phone's width the wide charts are drawn 440 units wide, as the small ones, so their text stays readable scaled down. */
+const NARROW = window.matchMedia('(max-width: 700px)');
 
 function svg(tag, attrs = {}, text) {
   const node = document.createElementNS(SVG_NS, tag);
@@ -79,7 +81,7 @@ function lineChart(
     hourly = true,
     log = false,
     height = 240,
-    width = 900,
+    width = NARROW.matches ? 440 : 900,
     legend = true,
     format = (v) => Number(v).toLocaleString('en-US'),
     axis = short,
@@ -99,7 +101,9 @@ function lineChart(
   const scale = log ? (v) => Math.log10(1 + v) / Math.log10(1 + top) : (v) => v / top;
   const x = (i) => L + (buckets.length <= 1 ? 0 : (i * (W - L - R)) / (buckets.length - 1));
   const y = (v) => T + (H - T - B) * (1 - scale(v));
-  const rows = legend ? Math.ceil(series.length / 4) : 0;
+  // legend entries 210 units apart: four a line at full width, fewer on a narrow chart
+  const perLine = Math.max(1, Math.floor((W - L) / 210));
+  const rows = legend ? Math.ceil(series.length / perLine) : 0;
   const chart = svg('svg', { viewBox: `0 0 ${W} ${H + 20 * rows}`, role: 'img', class: 'chart' });
   for (const v of ticks) {
     chart.append(svg('line', { x1: L, y1: y(v), x2: W - R, y2: y(v), stroke: v === 0 ? '#8c959f' : '#eaeef2' }));
@@ -119,11 +123,11 @@ function lineChart(
       if (v !== 0) chart.append(svg('circle', { cx: x(i), cy: y(v), r: 3, fill: color, class: 'point', 'data-value': v }));
     });
     if (legend) {
-      const lx = L + (n % 4) * 210,
-        ly = H + 8 + 20 * Math.floor(n / 4);
+      const lx = L + (n % perLine) * 210,
+        ly = H + 8 + 20 * Math.floor(n / perLine);
       chart.append(svg('rect', { x: lx, y: ly, width: 10, height: 10, fill: color }));
-      // four legend entries share a line; one alone may be longer
-      const room = series.length === 1 ? 60 : 18;
+      // four legend entries share a line; one alone on its line may be longer, as far as the chart is wide
+      const room = series.length === 1 || perLine === 1 ? Math.min(60, Math.floor((W - L - 14) / 7.5) - 10) : 18;
       const name = s.name.length > room ? `${s.name.slice(0, room - 1)}…` : s.name;
       chart.append(svg('text', { x: lx + 14, y: ly + 9, 'font-size': 12, fill: '#1d232a' }, `${name}: ${format(sum(s.values))}`));
     }

@@ -82,7 +82,7 @@ async function loadSystem() {
         when(j.failed_at),
         num(j.attempts),
         num(j.events),
-        { value: j.clients.join(', '), className: 'wrap' },
+        { value: j.clients.join(', ') || '-', className: 'wrap' },
         { value: clamped(j.reason), className: 'wrap' },
       ]),
     ),
@@ -103,22 +103,6 @@ async function loadSystem() {
     ...parts.map((p) => row([el('code', p.name), num(p.rows_estimate), { value: bytes(p.bytes), className: 'num' }])),
     total,
   );
-}
-
-/**
- * Long free text (a job's reason, a database error, an event id): at most three
- * lines, so a narrow column never makes a row a screen tall; a click or Enter shows it all.
- */
-function clamped(text) {
-  const span = el('span', text, 'clamp');
-  span.title = text;
-  span.tabIndex = 0;
-  const toggle = () => span.classList.toggle('open');
-  span.addEventListener('click', toggle);
-  span.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter') toggle();
-  });
-  return span;
 }
 
 function deadLetterRow(d) {
