@@ -8,6 +8,9 @@ export const conditions = ['central-logger-source', 'module', 'node', 'developme
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
+  // the environment vitest loads globalSetup in (test/support/global-setup.ts imports @central-logger/db):
+  // without this it took the packages' dist/, so a checkout never built failed before any test
+  environments: { __vitest__: { resolve: { conditions } } },
   test: {
     include: ['test/**/*.test.ts'],
     // the fault suite runs on its own: npm run test:faults

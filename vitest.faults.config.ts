@@ -7,6 +7,7 @@ export default defineConfig({
   // the sources of the workspace packages, as in the main suite (vitest.config.ts)
   resolve: { conditions },
   ssr: { resolve: { conditions } },
+  environments: { __vitest__: { resolve: { conditions } } },
   test: {
     include: ['test/faults/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],

@@ -165,8 +165,13 @@ describe('admin dashboard in Chromium', () => {
     // sign out: back to the sign-in form, and the session no longer works
     await page.locator('#signout').click();
     await form.waitFor({ state: 'visible' });
+    // signed out: the navigation and every page go with the session
+    expect(await page.locator('#nav').isVisible()).toBe(false);
+    for (const section of ['clients', 'client', 'keys', 'usage', 'alerts', 'system', 'audit'])
+      expect(await page.locator(`#${section}`).isVisible(), section).toBe(false);
     await page.reload();
     await form.waitFor({ state: 'visible' });
+    expect(await page.locator('#nav').isVisible()).toBe(false);
   });
 
   // a legacy key (no public id, possibly weak) is due for rotation at once

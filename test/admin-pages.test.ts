@@ -10,7 +10,17 @@ import { createKey } from '@central-logger/keys';
 import { utcDay } from '@central-logger/limits';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTestAdminUser, startAdminApp, type AdminTestApp } from './support/admin.js';
-import { expectNoSidewaysScroll, launchChromium, open, screenshots, scriptErrors, signInBrowser, type Browser } from './support/browser.js';
+import {
+  chartsDrawnFor,
+  expectChartTextInside,
+  expectNoSidewaysScroll,
+  launchChromium,
+  open,
+  screenshots,
+  scriptErrors,
+  signInBrowser,
+  type Browser,
+} from './support/browser.js';
 import { REDIS_URL, waitFor } from './support/stack.js';
 
 let db: TestDatabase;
@@ -125,9 +135,31 @@ describe('the dashboard in Chromium', () => {
       'Rejected (429s and refused events): 40',
     ]);
     expect(await b.page.locator('#client-key-usage tr').first().textContent()).toContain(a.record.prefix);
-    expect(await b.page.locator('#client-key-chart svg').textContent()).toContain(r.record.prefix);
-    // tooltips name every series of a bucket
-    expect(await b.page.locator('#client-key-chart svg rect.hover title').first().textContent()).toContain(`${a.record.prefix}:`);
+    // the bytes axis counts whole binary units, and every axis label fits in its chart
+    expect(await b.page.locator('#client-charts figure', { hasText: 'Bytes' }).locator('svg > text[text-anchor=end]').allTextContents()).toEqual([
+      '0 B',
+      '1 MB',
+      '2 MB',
+      '3 MB',
+    ]);
+    await expectChartTextInside(b.page, '#client');
+    // each key over time, on its own scale (the reader key's 3 events show beside 48,400): events, then bytes, requests, rejections
+    const keyCharts = b.page.locator('#client-key-chart figure');
+    const captions = () => keyCharts.locator('figcaption').allTextContents();
+    await expect.poll(captions).toEqual([`${a.record.prefix} 48,400 events`, `${r.record.prefix} 3 events`]);
+    expect(Number(await keyCharts.nth(1).locator('circle.point').getAttribute('cy'))).toBeLessThan(60);
+    for (const [metric, shown] of [
+      ['bytes', [`${a.record.prefix} 13.8 MB`, `${r.record.prefix} 900 B`]],
+      ['requests', [`${a.record.prefix} 4,840 requests`, `${r.record.prefix} 1 requests`]],
+      ['rejected', [`${a.record.prefix} 40 rejected`, `${r.record.prefix} 0 rejected`]],
+    ] as const) {
+      await b.page.locator('#client-key-metric').selectOption(metric);
+      await expect.poll(captions, { message: metric }).toEqual(shown);
+    }
+    await b.page.locator('#client-key-metric').selectOption('bytes');
+    // a tooltip names the key, the hour and its value
+    expect(await keyCharts.nth(1).locator('rect.hover title').allTextContents()).toContainEqual(expect.stringContaining(`${r.record.prefix}: 900 B`));
+    await expectChartTextInside(b.page, '#client-key-chart');
     await expectNoSidewaysScroll(b.page, 'client page');
     await screenshots(b.page, 'client');
 
@@ -239,7 +271,16 @@ describe('the dashboard in Chromium', () => {
     expect(await b.page.locator('#usage-auth-total').textContent()).toBe('4 in total');
     expect(await b.page.locator('#usage .counting-rule').textContent()).toContain('event time');
     await expectNoSidewaysScroll(b.page, 'usage');
+    await expectChartTextInside(b.page, '#usage');
     await screenshots(b.page, 'usage');
+    // at a phone's width the wide chart is redrawn 440 units wide, so its text is not scaled to a few pixels
+    expect(await b.page.locator('#usage-auth-chart svg').getAttribute('viewBox')).toMatch(/^0 0 900 /);
+    await b.page.setViewportSize({ width: 390, height: 844 });
+    await chartsDrawnFor(b.page, 390);
+    expect(await b.page.locator('#usage-auth-chart svg').getAttribute('viewBox')).toMatch(/^0 0 440 /);
+    await expectChartTextInside(b.page, '#usage');
+    await b.page.setViewportSize({ width: 1280, height: 800 });
+    await chartsDrawnFor(b.page, 1280);
     await b.page.locator('#usage-view').selectOption('log');
     await b.page.locator('#usage-events-chart > svg').waitFor();
     expect(await b.page.locator('#usage-events-chart svg').textContent()).toContain('tenant_5: 2');
@@ -407,6 +448,15 @@ describe('the dashboard in Chromium', () => {
     expect(await b.page.locator('#system-partitions').textContent()).toContain('workflow_logs_default');
     await expectNoSidewaysScroll(b.page, 'system, full');
     await screenshots(b.page, 'system');
+    // at a phone's width no row is screens tall: long reasons, event ids and errors show three lines until clicked
+    await b.page.setViewportSize({ width: 390, height: 844 });
+    const rowHeights = (await b.page.evaluate(`[...document.querySelectorAll('#system tbody tr')].map((tr) => tr.getBoundingClientRect().height)`)) as number[];
+    expect(Math.max(...rowHeights)).toBeLessThan(100);
+    const error = b.page.locator('#system-dead tr', { hasText: '22021' }).locator('.clamp').last();
+    const shut = (await error.boundingBox())!.height;
+    await error.click();
+    expect((await error.boundingBox())!.height).toBeGreaterThan(shut * 2);
+    await b.page.setViewportSize({ width: 1280, height: 800 });
 
     // inspect and replay a dead letter
     const dl = b.page.locator('#system-dead tr', { hasText: 'dl-ok' });
@@ -438,5 +488,14 @@ describe('the dashboard in Chromium', () => {
     await b.page.locator('#audit-rows tr').first().waitFor();
     await expectNoSidewaysScroll(b.page, 'audit');
     await screenshots(b.page, 'audit');
+    // at a phone's width no row is screens tall: a very long detail shows three lines until clicked
+    await b.page.setViewportSize({ width: 390, height: 844 });
+    const rowHeights = (await b.page.evaluate(`[...document.querySelectorAll('#audit-rows tr')].map((tr) => tr.getBoundingClientRect().height)`)) as number[];
+    expect(Math.max(...rowHeights)).toBeLessThan(120);
+    const note = b.page.locator('#audit-rows tr', { hasText: LONG_ID }).locator('.clamp');
+    const shut = (await note.boundingBox())!.height;
+    await note.click();
+    expect((await note.boundingBox())!.height).toBeGreaterThan(shut * 2);
+    await b.page.setViewportSize({ width: 1280, height: 800 });
   });
 });

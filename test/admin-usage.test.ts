@@ -115,6 +115,28 @@ describe('GET /admin/api/usage', () => {
     ).toEqual([a.record.id, a2.record.id].sort());
   });
 
+  it('per key and hour: requests, events, bytes and rejections of each key (what the client page charts per key)', async () => {
+    const res = await call(app, 'GET', `/admin/api/usage?client=${a.clientId}&by=key&granularity=hour&${range}`, { key: adminKey });
+    expect(res.status).toBe(200);
+    const hour2 = new Date(day + 2 * HOUR).toISOString();
+    const row = (keyId: string, events: number, rejected: Record<string, number>) => ({
+      bucket: hour2,
+      client_id: a.clientId,
+      key_id: keyId,
+      requests: events + 1,
+      events_accepted: events,
+      bytes: events * 100,
+      auth_failures: 1,
+      rate_limited: 1,
+      rejected,
+    });
+    const byKey = (x: { key_id: string }, y: { key_id: string }) => (x.key_id < y.key_id ? -1 : 1);
+    expect(res.body.data.filter((r: { bucket: string }) => r.bucket === hour2).sort(byKey)).toEqual(
+      [row(a.record.id, 20, {}), row(a2.record.id, 5, { payload_too_large: 1 })].sort(byKey),
+    );
+    expect(res.body.data.map((r: { key_id: string }) => r.key_id)).not.toContain(null);
+  });
+
   it('defaults to the last 24 hours', async () => {
     const res = await call(app, 'GET', '/admin/api/usage', { key: adminKey });
     expect(res.status).toBe(200);

@@ -1,6 +1,7 @@
 // central-logger alerts list|ack and central-logger usage, through bin/central-logger.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertAlert } from '@central-logger/alerts';
+import { createKey } from '@central-logger/keys';
 import { centralLogger } from './support/child-processes.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, REDIS_URL } from './support/stack.js';
@@ -56,6 +57,15 @@ describe('central-logger usage', () => {
     expect(out.stdout).toMatch(new RegExp(`${t.clientId}\\s+12\\s+340\\s+5600\\s+0\\s+0\\s+validation_failed=2`));
     const byKey = await cli('usage', '--key', t.record.prefix, '--granularity', 'day', '--since', '2d');
     expect(byKey.stdout).toContain(t.record.id);
+    // --by key: a row per key and hour, bytes and rejections included
+    const second = await createKey(db.sql, { name: 'second', role: 'agent', clientId: t.clientId, bcryptCost: 4 });
+    await db.sql`insert into usage_hourly (hour, key_id, client_id, requests, events_accepted, bytes, rate_limited) values (date_trunc('hour', now()), ${second.record.id}, ${t.clientId}, 3, 4, 77, 9)`;
+    const perKey = await cli('usage', '--client', t.clientId, '--by', 'key');
+    expect(perKey.code).toBe(0);
+    expect(perKey.stdout).toMatch(/\bKEY\b/);
+    expect(perKey.stdout).toMatch(new RegExp(`${t.clientId}\\s+${t.record.id}\\s+12\\s+340\\s+5600\\s+0\\s+0\\s+validation_failed=2`));
+    expect(perKey.stdout).toMatch(new RegExp(`${t.clientId}\\s+${second.record.id}\\s+3\\s+4\\s+77\\s+0\\s+9\\s+-`));
+    expect((await cli('usage', '--by', 'workflow')).stderr).toContain('--by must be client or key');
     const missing = await cli('usage', '--client', 'nope');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('No client "nope"');

@@ -86,6 +86,19 @@ export async function expectNoSidewaysScroll(page: Page, what: string): Promise<
   expect(scrollWidth, `${what}: page is ${scrollWidth} px wide in a ${innerWidth} px window`).toBeLessThanOrEqual(innerWidth);
 }
 
+/** No text of a chart under `selector` (axis labels, dates, legends) reaches past its chart's edges, where it would be clipped. */
+export async function expectChartTextInside(page: Page, selector: string): Promise<void> {
+  // a string, run in the page: the test code is compiled without the DOM's types
+  const outside = (await page.evaluate(`[...document.querySelectorAll(${JSON.stringify(`${selector} svg.chart`)})].flatMap((svg) => {
+    const box = svg.viewBox.baseVal;
+    return [...svg.querySelectorAll(':scope > text')]
+      .map((t) => ({ text: t.textContent, b: t.getBBox() }))
+      .filter(({ b }) => b.width > 0 && (b.x < box.x - 0.5 || b.x + b.width > box.x + box.width + 0.5))
+      .map(({ text, b }) => text + ' at x ' + Math.round(b.x) + '..' + Math.round(b.x + b.width) + ' of ' + box.width);
+  })`)) as string[];
+  expect(outside, `${selector}: chart text clipped`).toEqual([]);
+}
+
 /** Screenshots for a person to look at, at 1280 × 800 and a phone's width, under test-results/ (ignored by git). */
 export async function screenshots(page: Page, name: string): Promise<void> {
   await mkdir('test-results', { recursive: true });
@@ -94,7 +107,16 @@ export async function screenshots(page: Page, name: string): Promise<void> {
     [390, 844],
   ] as const) {
     await page.setViewportSize({ width, height });
+    // the usage page redraws its wide charts for a phone's width (insights.js): wait until it has
+    await chartsDrawnFor(page, width);
     await page.screenshot({ path: `test-results/admin-${name}-${width}.png`, fullPage: true });
   }
   await page.setViewportSize({ width: 1280, height: 800 });
+  await chartsDrawnFor(page, 1280);
+}
+
+/** After a resize: waits until the page's charts are drawn for `width` (insights.js sets data-charts on <html>). */
+export async function chartsDrawnFor(page: Page, width: number): Promise<void> {
+  // a locator, not waitForFunction: that evaluates a string, which the page's CSP refuses
+  await page.locator(`html[data-charts=${width <= 700 ? 'narrow' : 'wide'}]`).waitFor({ state: 'attached' });
 }

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
-import { requireProductionSecrets, type AdminConfig } from '@central-logger/config';
+import { PRODUCTION_SECRETS, requireProductionSecrets, type AdminConfig } from '@central-logger/config';
 import { createSql, roleUrl } from '@central-logger/db';
 import { closeServer, createLogger, createRegistry, listen, serveMetrics, type Logger } from '@central-logger/http';
 import { KeyVerifier, subscribeInvalidations, verifierOptions } from '@central-logger/keys';
@@ -16,7 +16,7 @@ export interface AdminService {
 
 /** `log` replaces the process logger (tests read what would be logged). */
 export async function startAdmin(config: AdminConfig, options: { log?: Logger } = {}): Promise<AdminService> {
-  requireProductionSecrets(config, ['KEY_LOOKUP_SECRET']);
+  requireProductionSecrets(config, PRODUCTION_SECRETS.admin);
   const log = options.log ?? createLogger('admin', config.LOG_LEVEL);
   // its own role (migration 090), never the owner
   const sql = createSql(config.ADMIN_DATABASE_URL ?? roleUrl(config.DATABASE_URL, 'admin'), { max: config.DATABASE_POOL_SIZE, applicationName: 'admin' });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { ConfigError, requireProductionSecrets, type IngestConfig } from '@central-logger/config';
+import { ConfigError, PRODUCTION_SECRETS, requireProductionSecrets, type IngestConfig } from '@central-logger/config';
 import { createSql, CursorCodec, loadTenantTokenSecret, ReadRouter, readerUrl, roleUrl, signTenantsOn } from '@central-logger/db';
 import { closeServer, createLogger, listen, serveMetrics, type Logger } from '@central-logger/http';
 import { KeyVerifier, subscribeInvalidations, verifierOptions } from '@central-logger/keys';
@@ -30,7 +30,7 @@ export interface IngestOptions {
 
 export async function startIngestApi(config: IngestConfig, options: IngestOptions = {}): Promise<IngestService> {
   const log = options.log ?? createLogger('ingest-api', config.LOG_LEVEL);
-  requireProductionSecrets(config, ['CURSOR_SECRET', 'KEY_LOOKUP_SECRET', 'TENANT_TOKEN_SECRET']);
+  requireProductionSecrets(config, PRODUCTION_SECRETS['ingest-api']);
   const cursors = new CursorCodec(cursorSecret(config, log));
   const tokenSecret = tenantTokenSecret(config, (m) => log.warn(m));
   // its own role (migration 090); tenant reads go through the row-level-security reader role

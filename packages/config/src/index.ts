@@ -459,13 +459,25 @@ export const keyImportSchema = z.object({
 });
 
 /**
+ * The shared secrets each process refuses to start without in production
+ * (requireProductionSecrets at its start). docker-compose.yml passes each app
+ * its own (test/docker-compose.test.ts checks it); the worker needs none, the
+ * CLI (run in the admin container) KEY_LOOKUP_SECRET for `api-key import`.
+ */
+export const PRODUCTION_SECRETS = {
+  'ingest-api': ['CURSOR_SECRET', 'KEY_LOOKUP_SECRET', 'TENANT_TOKEN_SECRET'],
+  admin: ['KEY_LOOKUP_SECRET'],
+  worker: [],
+} as const satisfies Record<string, readonly string[]>;
+
+/**
  * The secrets every process of a deployment must share: required in
  * production, where a development default would be public or per-process.
  * Throws one ConfigError listing every one that is missing, so a first
  * production start names them all at once (each service's own loader still
  * picks the development default elsewhere).
  */
-export function requireProductionSecrets(config: { NODE_ENV: string } & Record<string, unknown>, names: string[]): void {
+export function requireProductionSecrets(config: { NODE_ENV: string } & Record<string, unknown>, names: readonly string[]): void {
   if (config.NODE_ENV !== 'production') return;
   const missing = names.filter((name) => !config[name]);
   if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required in production (a random value, the same on every process)`));

@@ -331,23 +331,37 @@ $('key-filter').addEventListener('change', () => loadKeys().catch((err) => flash
 
 // --- audit -------------------------------------------------------------------
 
-/** An audit entry's details as `key: value` lines, long values wrapped. */
+/**
+ * Long free text (a job's reason, a database error, an event id, an audit detail): at most three
+ * lines, so a narrow column never makes a row a screen tall; a click or Enter shows it all.
+ */
+function clamped(text) {
+  const span = el('span', text, 'clamp');
+  span.title = text;
+  span.tabIndex = 0;
+  const toggle = () => span.classList.toggle('open');
+  span.addEventListener('click', toggle);
+  span.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') toggle();
+  });
+  return span;
+}
+
+/** An audit entry's details as `key: value` lines, long values wrapped, very long ones three lines until clicked. */
 function detailsList(details) {
   const dl = el('dl', undefined, 'kv');
   for (const [k, v] of Object.entries(details ?? {})) {
-    dl.append(
-      el('dt', k),
-      el(
-        'dd',
-        v === null
-          ? '-'
-          : typeof v === 'object'
-            ? Object.entries(v)
-                .map(([a, b]) => `${a}: ${b === null ? '-' : typeof b === 'object' ? JSON.stringify(b) : b}`)
-                .join(', ')
-            : String(v),
-      ),
-    );
+    const text =
+      v === null
+        ? '-'
+        : typeof v === 'object'
+          ? Object.entries(v)
+              .map(([a, b]) => `${a}: ${b === null ? '-' : typeof b === 'object' ? JSON.stringify(b) : b}`)
+              .join(', ')
+          : String(v);
+    const dd = el('dd');
+    dd.append(text.length > 120 ? clamped(text) : text);
+    dl.append(el('dt', k), dd);
   }
   return dl;
 }

@@ -5,6 +5,8 @@
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const COLORS = ['#1f6feb', '#d1242f', '#2da44e', '#bf8700', '#8250df', '#0a7f86', '#cf222e', '#57606a'];
 const HOUR_MS = 3600000;
+/** At a phone's width the wide charts are drawn 440 units wide, as the small ones, so their text stays readable scaled down. */
+const NARROW = window.matchMedia('(max-width: 700px)');
 
 function svg(tag, attrs = {}, text) {
   const node = document.createElementNS(SVG_NS, tag);
@@ -35,6 +37,18 @@ function logTicks(max) {
   return ticks;
 }
 
+/** Byte axis ticks: whole numbers of the largest binary unit under max (0, 1 MB, 2 MB…), never 976.6 KB. */
+function byteTicks(max) {
+  if (!(max > 0)) return [0];
+  const unit = 1024 ** Math.max(0, Math.min(4, Math.floor(Math.log(max) / Math.log(1024))));
+  return niceTicks(max / unit).map((t) => t * unit);
+}
+
+/** An axis tick in bytes, without a needless ".0" (2 MB, 512 KB). */
+function byteAxis(v) {
+  return bytes(v).replace('.0 ', ' ');
+}
+
 /** Short axis numbers: 1.2k, 3M. */
 function short(v) {
   if (v >= 1e9) return `${+(v / 1e9).toFixed(1)}G`;
@@ -56,26 +70,40 @@ const sum = (values) => values.reduce((n, v) => n + v, 0);
  * and a legend with each series' total. `buckets` are epoch ms; each series
  * has `name` and `values` aligned to them. Options: `unit`, `hourly`,
  * `log` (log scale, so small series stay visible beside big ones), `height`,
- * `legend` (default true), `format` (a value's text), `axis` (an axis tick's text).
+ * `legend` (default true), `format` (a value's text), `axis` (an axis tick's text),
+ * `ticks` (max → the axis ticks; default whole 1-2-5 steps).
  */
 function lineChart(
   buckets,
   series,
-  { unit = '', hourly = true, log = false, height = 240, width = 900, legend = true, format = (v) => Number(v).toLocaleString('en-US'), axis = short } = {},
+  {
+    unit = '',
+    hourly = true,
+    log = false,
+    height = 240,
+    width = NARROW.matches ? 440 : 900,
+    legend = true,
+    format = (v) => Number(v).toLocaleString('en-US'),
+    axis = short,
+    ticks: tickRule = niceTicks,
+  } = {},
 ) {
+  const max = Math.max(0, ...series.flatMap((s) => s.values));
+  const ticks = log ? logTicks(max) : tickRule(max);
+  // the left margin fits the longest tick label (about 6.5 units a character at font size 11), so none is clipped
   const W = width,
+    L = Math.max(40, 12 + Math.ceil(6.5 * Math.max(...ticks.map((v) => String(axis(v)).length)))),
     H = height,
-    L = 52,
     R = 12,
     T = 12,
     B = 30;
-  const max = Math.max(0, ...series.flatMap((s) => s.values));
-  const ticks = log ? logTicks(max) : niceTicks(max);
   const top = ticks[ticks.length - 1] || 1;
   const scale = log ? (v) => Math.log10(1 + v) / Math.log10(1 + top) : (v) => v / top;
   const x = (i) => L + (buckets.length <= 1 ? 0 : (i * (W - L - R)) / (buckets.length - 1));
   const y = (v) => T + (H - T - B) * (1 - scale(v));
-  const rows = legend ? Math.ceil(series.length / 4) : 0;
+  // legend entries 210 units apart: four a line at full width, fewer on a narrow chart
+  const perLine = Math.max(1, Math.floor((W - L) / 210));
+  const rows = legend ? Math.ceil(series.length / perLine) : 0;
   const chart = svg('svg', { viewBox: `0 0 ${W} ${H + 20 * rows}`, role: 'img', class: 'chart' });
   for (const v of ticks) {
     chart.append(svg('line', { x1: L, y1: y(v), x2: W - R, y2: y(v), stroke: v === 0 ? '#8c959f' : '#eaeef2' }));
@@ -95,11 +123,11 @@ function lineChart(
       if (v !== 0) chart.append(svg('circle', { cx: x(i), cy: y(v), r: 3, fill: color, class: 'point', 'data-value': v }));
     });
     if (legend) {
-      const lx = L + (n % 4) * 210,
-        ly = H + 8 + 20 * Math.floor(n / 4);
+      const lx = L + (n % perLine) * 210,
+        ly = H + 8 + 20 * Math.floor(n / perLine);
       chart.append(svg('rect', { x: lx, y: ly, width: 10, height: 10, fill: color }));
-      // four legend entries share a line; one alone may be longer
-      const room = series.length === 1 ? 60 : 18;
+      // four legend entries share a line; one alone on its line may be longer, as far as the chart is wide
+      const room = series.length === 1 || perLine === 1 ? Math.min(60, Math.floor((W - L - 14) / 7.5) - 10) : 18;
       const name = s.name.length > room ? `${s.name.slice(0, room - 1)}…` : s.name;
       chart.append(svg('text', { x: lx + 14, y: ly + 9, 'font-size': 12, fill: '#1d232a' }, `${name}: ${format(sum(s.values))}`));
     }

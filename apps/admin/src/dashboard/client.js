@@ -50,7 +50,7 @@ function showClientFacts(c, s) {
     ['Created', when(c.created_at)],
     ['Last heartbeat', when(c.last_heartbeat_at)],
     ['Keys', `${c.keys.active} active of ${c.keys.total}`],
-    ['Events accepted, last 24 h', fmt(c.accepted_last_24h)],
+    ['Accepted, last 24 h', fmt(c.accepted_last_24h)],
     ['Keeps logs for', `${s.retention_days} days`],
   ];
   if (c.deactivated_at) facts.push(['Deactivated', when(c.deactivated_at)]);
@@ -203,46 +203,54 @@ $('client-key-form').addEventListener('submit', async (e) => {
 
 const rejectedOf = (r) => r.rate_limited + Object.values(r.rejected).reduce((n, v) => n + v, 0);
 
-/** The client's usage by arrival: four small charts of its totals, then its keys side by side. */
+/** What the client page charts, as a whole and per key. */
+const TRAFFIC = {
+  events: { name: 'Events accepted', pick: (r) => r.events_accepted, unit: ' events' },
+  bytes: { name: 'Bytes', pick: (r) => r.bytes, format: bytes, axis: byteAxis, ticks: byteTicks },
+  requests: { name: 'Requests', pick: (r) => r.requests, unit: ' requests' },
+  rejected: { name: 'Rejected (429s and refused events)', pick: rejectedOf, color: COLORS[1], unit: ' rejected' },
+};
+
+/** The last usage answer of the client page, so that changing the per-key metric needs no request. */
+let shownUsage = null;
+
+function chartOptions(m, hourly) {
+  return { hourly, format: m.format ?? fmt, ...(m.axis ? { axis: m.axis, ticks: m.ticks } : {}) };
+}
+
+/** The client's usage by arrival (GET usage?client&by=key): its totals over time, a table per key, and each key over time. */
 async function loadClientUsage(id, keys) {
   const hourly = $('client-range').value !== '30d';
   const usage = await api('GET', `usage?client=${encodeURIComponent(id)}&by=key&granularity=${hourly ? 'hour' : 'day'}`);
   if (shownClient !== id) return;
   const buckets = bucketsBetween(usage.from, usage.to, hourly ? HOUR_MS : 24 * HOUR_MS);
-  const metrics = [
-    { name: 'Events accepted', values: alignTo(buckets, usage.data, (r) => r.events_accepted) },
-    { name: 'Bytes', values: alignTo(buckets, usage.data, (r) => r.bytes), format: bytes, axis: bytes },
-    { name: 'Requests', values: alignTo(buckets, usage.data, (r) => r.requests) },
-    { name: 'Rejected (429s and refused events)', values: alignTo(buckets, usage.data, rejectedOf), color: COLORS[1] },
-  ];
+  shownUsage = { buckets, hourly, rows: usage.data, prefixOf: new Map(keys.map((k) => [k.id, k.prefix])) };
   $('client-charts').replaceChildren(
-    ...metrics.map((m) => {
+    ...Object.values(TRAFFIC).map((m) => {
       const cell = el('figure', undefined, 'multiple');
-      const format = m.format ?? fmt;
+      const values = alignTo(buckets, usage.data, m.pick);
       cell.append(
-        el('figcaption', `${m.name}: ${format(sum(m.values))}`),
-        lineChart(buckets, [m], { hourly, height: 170, width: 440, legend: false, format, ...(m.axis ? { axis: m.axis } : {}) }),
+        el('figcaption', `${m.name}: ${(m.format ?? fmt)(sum(values))}`),
+        lineChart(buckets, [{ name: m.name, values, color: m.color }], { ...chartOptions(m, hourly), height: 170, width: 440, legend: false }),
       );
       return cell;
     }),
   );
-  const prefixOf = new Map(keys.map((k) => [k.id, k.prefix]));
   const perKey = new Map();
   for (const r of usage.data) {
-    const t = perKey.get(r.key_id) ?? { requests: 0, events: 0, bytes: 0, rejected: 0, auth: 0, rows: [] };
+    const t = perKey.get(r.key_id) ?? { requests: 0, events: 0, bytes: 0, rejected: 0, auth: 0 };
     t.requests += r.requests;
     t.events += r.events_accepted;
     t.bytes += r.bytes;
     t.rejected += rejectedOf(r);
     t.auth += r.auth_failures;
-    t.rows.push(r);
     perKey.set(r.key_id, t);
   }
   const sorted = [...perKey].sort((a, b) => b[1].events - a[1].events);
   $('client-key-usage').replaceChildren(
     ...sorted.map(([keyId, t]) =>
       row([
-        el('code', prefixOf.get(keyId) ?? keyId),
+        el('code', shownUsage.prefixOf.get(keyId) ?? keyId),
         num(t.requests),
         num(t.events),
         { value: bytes(t.bytes), className: 'num' },
@@ -252,10 +260,31 @@ async function loadClientUsage(id, keys) {
     ),
   );
   if (sorted.length === 0) $('client-key-usage').replaceChildren(row([{ value: 'No traffic in this range.', className: 'muted' }, '', '', '', '', '']));
-  const series = sorted.slice(0, 8).map(([keyId, t]) => ({ name: prefixOf.get(keyId) ?? keyId, values: alignTo(buckets, t.rows, (r) => r.events_accepted) }));
-  // with no traffic the table above says so; an empty chart would only repeat it
-  $('client-key-chart').replaceChildren(...(series.length ? [lineChart(buckets, series, { hourly, unit: ' events' })] : []));
+  showKeysOverTime();
 }
+
+/**
+ * One small chart per key (the busiest 8) of the metric chosen, each on its own
+ * scale so a quiet key's shape shows beside a busy one's.
+ */
+function showKeysOverTime() {
+  if (!shownUsage) return;
+  const { buckets, hourly, rows, prefixOf } = shownUsage;
+  const m = TRAFFIC[$('client-key-metric').value] ?? TRAFFIC.events;
+  const byKey = new Map();
+  for (const r of rows) byKey.set(r.key_id, [...(byKey.get(r.key_id) ?? []), r]);
+  const series = [...byKey]
+    .map(([keyId, keyRows]) => ({ name: prefixOf.get(keyId) ?? keyId, values: alignTo(buckets, keyRows, m.pick), color: m.color }))
+    .sort((a, b) => sum(b.values) - sum(a.values))
+    .slice(0, 8);
+  // with no traffic the table above says so; empty charts would only repeat it
+  const box = series.length ? smallMultiples(buckets, series, { ...chartOptions(m, hourly), unit: m.unit ?? '' }) : undefined;
+  // two a row, the size of the client's own charts above
+  box?.classList.add('two');
+  $('client-key-chart').replaceChildren(...(box ? [box] : []));
+}
+
+$('client-key-metric').addEventListener('change', showKeysOverTime);
 
 $('client-range').addEventListener('change', () => {
   if (!shownClient) return;

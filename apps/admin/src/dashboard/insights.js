@@ -258,3 +258,14 @@ for (const id of ['alert-filter', 'alert-severity', 'alert-rule'])
 $('alerts-more').addEventListener('click', () => loadAlerts(true).catch((err) => flash(err.message, true)));
 
 Object.assign(LOADERS, { usage: () => loadUsage(), alerts: () => loadAlerts() });
+
+// Turning a phone, or resizing a window across 700 px, redraws the usage page's wide charts at the new
+// width (only this page: it holds no form a redraw would reset). data-charts says which width is drawn.
+function markChartWidth() {
+  document.documentElement.dataset.charts = NARROW.matches ? 'narrow' : 'wide';
+}
+NARROW.addEventListener('change', () => {
+  const redraw = route()[0] === 'usage' && !$('usage').hidden ? loadUsage() : Promise.resolve();
+  redraw.catch((err) => flash(err.message, true)).finally(markChartWidth);
+});
+markChartWidth();

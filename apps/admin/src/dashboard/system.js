@@ -82,8 +82,8 @@ async function loadSystem() {
         when(j.failed_at),
         num(j.attempts),
         num(j.events),
-        { value: j.clients.join(', '), className: 'wrap' },
-        { value: j.reason, className: 'wrap' },
+        { value: j.clients.join(', ') || '-', className: 'wrap' },
+        { value: clamped(j.reason), className: 'wrap' },
       ]),
     ),
   );
@@ -95,7 +95,8 @@ async function loadSystem() {
   const parts = s.partitions ?? [];
   const total = row([
     el('strong', `${parts.length} partitions`),
-    num(parts.reduce((n, p) => n + (p.rows_estimate ?? 0), 0)),
+    // unknown (-) while no partition has been analysed, rather than a total of 0
+    num(parts.some((p) => p.rows_estimate !== null) ? parts.reduce((n, p) => n + (p.rows_estimate ?? 0), 0) : null),
     { value: bytes(parts.reduce((n, p) => n + p.bytes, 0)), className: 'num' },
   ]);
   $('system-partitions').replaceChildren(
@@ -131,8 +132,8 @@ function deadLetterRow(d) {
     num(d.id),
     when(d.failed_at),
     { value: link(d.client_id, clientHref(d.client_id), 'id'), className: 'wrap' },
-    { value: d.event_id, className: 'wrap' },
-    { value: `${d.error_code ?? ''} ${d.error_message}`, className: 'wrap' },
+    { value: clamped(d.event_id), className: 'wrap' },
+    { value: clamped(`${d.error_code ?? ''} ${d.error_message}`), className: 'wrap' },
     actions,
   ]);
 }

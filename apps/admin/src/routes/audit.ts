@@ -4,7 +4,7 @@ import { parseWith } from '../middleware/json-body.js';
 import { listAudit } from '../store/audit.js';
 import type { RouteDeps } from './deps.js';
 
-const auditQuery = z.object({
+const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z
     .string()

@@ -4,7 +4,7 @@ import { CLIENT_ID_PATTERN, createClient, getClient, isUniqueViolation, setReten
 import { AppError } from '@central-logger/errors';
 import { publishInvalidation, setClientActiveEverywhere } from '@central-logger/keys';
 import { getLimitOverrides, setLimitOverrides } from '@central-logger/limits';
-import { readJson } from '../middleware/json-body.js';
+import { parseWith, readJson } from '../middleware/json-body.js';
 import { audited, recordAudit } from '../store/audit.js';
 import { asSql } from '../store/db.js';
 import { getClientOverview, listClientOverviews } from '../store/client-overview.js';
@@ -34,9 +34,13 @@ export function createClientRoute(deps: RouteDeps) {
   };
 }
 
+/** These take no query parameters: one sent anyway is a 400 naming it, as on every admin list. */
+const noQuery = z.strictObject({});
+
 /** `GET /admin/api/clients`: with last heartbeat, key counts and recent event counts. */
 export function listClientsRoute(deps: RouteDeps) {
   return async function list(ctx: Context): Promise<void> {
+    parseWith(noQuery, ctx.query);
     ctx.body = { data: (await listClientOverviews(deps.sql)).map(clientJson) };
   };
 }
@@ -44,6 +48,7 @@ export function listClientsRoute(deps: RouteDeps) {
 /** `GET /admin/api/clients/:id` */
 export function getClientRoute(deps: RouteDeps) {
   return async function get(ctx: Context): Promise<void> {
+    parseWith(noQuery, ctx.query);
     const c = await getClientOverview(deps.sql, String(ctx.params.id));
     if (!c) throw notFound(String(ctx.params.id));
     ctx.body = clientJson(c);

@@ -60,7 +60,7 @@ async function requireActiveClient(deps: RouteDeps, clientId: string): Promise<v
   if (!client.isActive) throw new AppError('conflict', `Client "${clientId}" is inactive`);
 }
 
-const listQuery = z.object({ client: z.string().min(1).max(63).optional() });
+const listQuery = z.strictObject({ client: z.string().min(1).max(63).optional() });
 
 /** `GET /admin/api/keys[?client=<id>]` */
 export function listKeysRoute(deps: RouteDeps) {

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { listTenantUsers, MAX_PASSWORD_LENGTH, provisionUser, retireUser, userJson } from '@central-logger/tenant-auth';
-import { readJson } from '../middleware/json-body.js';
+import { parseWith, readJson } from '../middleware/json-body.js';
 import type { RouteDeps } from './deps.js';
 
 const createBody = z.strictObject({
@@ -11,10 +11,13 @@ const createBody = z.strictObject({
   password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
 });
 
+// an empty client_id means every client, as before the query was checked
+const listQuery = z.strictObject({ client_id: z.string().max(64).optional() });
+
 /** `GET /admin/api/users[?client_id=]`: tenant users, never a password hash. */
 export function listUsersRoute(deps: RouteDeps) {
   return async function list(ctx: Context): Promise<void> {
-    const clientId = typeof ctx.query.client_id === 'string' && ctx.query.client_id ? ctx.query.client_id : undefined;
+    const clientId = parseWith(listQuery, ctx.query).client_id || undefined;
     ctx.body = { data: (await listTenantUsers(deps.sql, clientId)).map(userJson) };
   };
 }

@@ -11,20 +11,26 @@ interface UsageOptions {
   key?: string;
   granularity: string;
   since: string;
+  by: string;
 }
 
-/** `central-logger usage [--client <id>] [--key <id|prefix>] [--granularity hour|day] [--since 24h]`: the admin API's usage, as a table. */
+/**
+ * `central-logger usage [--client <id>] [--key <id|prefix>] [--by client|key] [--granularity hour|day] [--since 24h]`:
+ * the admin API's usage (`GET usage`), as a table; `--by key` splits each bucket by key, as the client page does.
+ */
 export function registerUsage(program: Command, run: Run): void {
   program
     .command('usage')
     .description('requests, events, bytes, auth failures, 429s and rejected events, per hour or day (rolled up by the worker every minute)')
     .option('--client <id>', 'one client')
     .option('--key <id|prefix>', 'one key')
+    .option('--by <what>', 'client, or key: a row per key and bucket', 'client')
     .option('--granularity <unit>', 'hour or day', 'hour')
     .option('--since <duration>', 'how far back, e.g. 24h, 7d', '24h')
     .action((opts: UsageOptions) =>
       run(async (ctx) => {
         if (opts.granularity !== 'hour' && opts.granularity !== 'day') throw new CliError(`--granularity must be hour or day, not "${opts.granularity}"`);
+        if (opts.by !== 'client' && opts.by !== 'key') throw new CliError(`--by must be client or key, not "${opts.by}"`);
         const m = /^(\d{1,4})([hd])$/.exec(opts.since);
         if (!m) throw new CliError(`--since must be a number of hours or days, e.g. 24h or 7d, not "${opts.since}"`);
         const back = Number(m[1]) * (m[2] === 'h' ? HOUR_MS : 24 * HOUR_MS);
@@ -35,20 +41,22 @@ export function registerUsage(program: Command, run: Run): void {
           from: new Date(Date.now() - back),
           to: new Date(Date.now() + HOUR_MS),
           granularity: opts.granularity,
+          by: opts.by,
           ...(opts.client ? { clientId: opts.client } : {}),
           ...(key ? { keyId: key.id } : {}),
         });
         if (rows.length === 0) return ctx.out('No usage recorded in that time');
+        const perKey = key !== undefined || opts.by === 'key';
         ctx.out(
           table(
-            ['BUCKET', 'CLIENT', ...(key ? ['KEY'] : []), 'REQUESTS', 'EVENTS', 'BYTES', 'AUTH FAILURES', '429s', 'REJECTED'],
+            ['BUCKET', 'CLIENT', ...(perKey ? ['KEY'] : []), 'REQUESTS', 'EVENTS', 'BYTES', 'AUTH FAILURES', '429s', 'REJECTED'],
             rows.map((r) => [
               r.bucket
                 .toISOString()
                 .slice(0, opts.granularity === 'hour' ? 13 : 10)
                 .replace('T', ' '),
               r.clientId ?? '-',
-              ...(key ? [r.keyId ?? '-'] : []),
+              ...(perKey ? [r.keyId ?? '-'] : []),
               String(r.requests),
               String(r.eventsAccepted),
               String(r.bytes),
