@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { DeliveryError } from './delivery-error.js';
 import { closeOnSignals, unwatchExit, watchExit, type ExitAware } from './exit.js';
 import { backoffMs, isRetryable, postBatch, type Answer } from './http.js';
 import { resolveOptions, type ClientOptions, type LogEvent, type Resolved } from './options.js';
+import { uuidv7 } from './event-id.js';
 
 /** An event serialized once, when it was logged. */
 interface Entry {
@@ -63,7 +63,7 @@ export class CentralLoggerClient implements ExitAware {
   log(event: LogEvent): string | undefined {
     let e: LogEvent | undefined;
     try {
-      e = { ...this.o.defaults, ...event, event_id: event.event_id ?? randomUUID(), executed_at: isoTime(event.executed_at) };
+      e = { ...this.o.defaults, ...event, event_id: event.event_id ?? uuidv7(), executed_at: isoTime(event.executed_at) };
       this.add(e);
     } catch (err) {
       this.fail([e ?? event], 'invalid_event', `an event could not be serialized: ${(err as Error).message}`);
