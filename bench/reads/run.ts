@@ -98,6 +98,13 @@ const pageCase = (name: string, target: number | undefined, filter: (now: number
   },
 });
 
+/** The same page read by one query over the whole range, as before time slices: the A of an A/B in every run. */
+const unslicedCase = (name: string, filter: (now: number) => LogFilter): Case => ({
+  name,
+  run: (sql, c, now) => withTenant(sql, c, (tx) => logsQuery(tx, c, filter(now), { limit: 101 })),
+  explain: async () => [],
+});
+
 /** What the console asks for: `from`/`to` and interval auto, parsed as the route parses them. */
 const histogramCase = (name: string, target: number, rangeMs: number): Case => {
   const query = (now: number) => parseHistogramQuery({ from: new Date(now - rangeMs).toISOString(), to: new Date(now).toISOString() }, now);
@@ -125,6 +132,8 @@ const CASES: Case[] = [
   pageCase('newest 100', 10, () => ({})),
   pageCase('status=FAILURE, last 24 h', 100, (now) => ({ status: 'FAILURE', from: new Date(now - DAY), to: new Date(now) })),
   pageCase('q=mismatch', 25, () => ({ q: 'mismatch' })),
+  unslicedCase('newest 100, one query over every partition (before)', () => ({})),
+  unslicedCase('q=mismatch, one query over every partition (before)', () => ({ q: 'mismatch' })),
   histogramCase('histogram, 24 h (auto: by hour)', 50, DAY),
   histogramCase('histogram, 7 days (auto: by day)', 150, 7 * DAY),
   {

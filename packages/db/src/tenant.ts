@@ -71,7 +71,7 @@ export async function withTenant<T>(sql: Sql, clientId: string, fn: (tx: Tx) => 
     // so the tenant costs no extra round trip
     // force_custom_plan: postgres.js prepares each statement, and after five runs Postgres may switch to
     // a generic plan, blind to the parameters: the time range that prunes day partitions, the q pattern.
-    // Such a plan of a q search ran 5-10 times slower (bench/reads); a plan for the values costs less.
+    // Such a plan of a q search ran 4-9 times slower (bench/reads); a plan for the values costs less.
     const scoped =
       tx`select set_config('app.client_id', ${clientId}, true), set_config('app.tenant_token', ${token}, true), set_config('plan_cache_mode', 'force_custom_plan', true)`.execute();
     scoped.catch(() => {}); // its failure also fails fn's queries; it is rethrown below
