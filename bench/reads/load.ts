@@ -10,10 +10,13 @@ export interface LoadOptions {
   rows: number;
   tenants: number;
   tenantId: (i: number) => string;
+  /** The newest instant a row may have (ms); rows spread over the 30 days before it. */
+  now: number;
 }
 
 /** One COPY text line; no field holds a tab, newline or backslash. */
-function line(i: number, opts: LoadOptions, now: number): string {
+function line(i: number, opts: LoadOptions): string {
+  const now = opts.now;
   const r = (n: number) => Math.floor(Math.random() * n);
   const executed = new Date(now - Math.random() * 30 * DAY).toISOString();
   const status = STATUSES[r(STATUSES.length)]!;
@@ -44,7 +47,6 @@ function line(i: number, opts: LoadOptions, now: number): string {
  * their own definitions (pg_indexes), as one would for any bulk load.
  */
 export async function loadRows(sql: Sql, opts: LoadOptions): Promise<void> {
-  const now = Date.now();
   for (let t = 0; t < opts.tenants; t++) await sql`insert into clients (id, name) values (${opts.tenantId(t)}, 'bench') on conflict do nothing`;
   const indexes = await sql`
     select indexname, indexdef from pg_indexes
@@ -57,7 +59,7 @@ export async function loadRows(sql: Sql, opts: LoadOptions): Promise<void> {
   const CHUNK = 2_000;
   for (let i = 0; i < opts.rows; i += CHUNK) {
     let text = '';
-    for (let j = i; j < Math.min(opts.rows, i + CHUNK); j++) text += line(j, opts, now);
+    for (let j = i; j < Math.min(opts.rows, i + CHUNK); j++) text += line(j, opts);
     if (!copy.write(text)) await new Promise((resolve) => copy.once('drain', resolve));
   }
   await new Promise<void>((resolve, reject) => copy.end((err?: Error | null) => (err ? reject(err) : resolve())));

@@ -1,12 +1,15 @@
 /**
  * Read-path benchmark: loads N rows across T tenants by COPY into its own
  * database, then times the queries the API runs (the same functions, as the
- * row-level-security read role) and prints p50/p95 and each EXPLAIN.
+ * row-level-security read role) and prints p50/p95 beside each target, the
+ * baseline, the load average, and each EXPLAIN.
  *
- *   npx tsx --conditions=central-logger-source bench/reads/run.ts [--rows 5000000] [--tenants 50] [--iterations 100] [--keep] [--reuse]
+ *   npx tsx --conditions=central-logger-source bench/reads/run.ts [--rows 5000000] [--tenants 50] [--iterations 200] [--keep] [--reuse]
  *     [--url postgres://postgres@127.0.0.1:5432/central_logger_bench_reads]
  *
- * --keep leaves the database for another run; --reuse skips the load when it is there.
+ * --keep leaves the database for another run; --reuse skips the load when it
+ * is there and measures as of the time it was loaded, so each window (24 h,
+ * 7 days) holds as many rows as in a fresh run.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -22,20 +25,21 @@ import {
   logsQuery,
   logStats,
   migrate,
+  pageSlices,
   readerUrl,
   signTenantsOn,
   statsQuery,
   withTenant,
   type Sql,
 } from '@central-logger/db';
-import type { LogFilter } from '@central-logger/events';
+import { parseHistogramQuery, type LogFilter } from '@central-logger/events';
 import { loadRows } from './load.js';
 
 const { values: args } = parseArgs({
   options: {
     rows: { type: 'string', default: '5000000' },
     tenants: { type: 'string', default: '50' },
-    iterations: { type: 'string', default: '100' },
+    iterations: { type: 'string', default: '200' },
     url: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/central_logger_bench_reads' },
     keep: { type: 'boolean', default: false },
     reuse: { type: 'boolean', default: false },
@@ -47,16 +51,19 @@ const ITERATIONS = Number(args.iterations);
 const DAY = 86_400_000;
 const tenantId = (i: number) => `bench_${String(i).padStart(3, '0')}`;
 
-async function prepare(url: string): Promise<void> {
+/** Loads the rows unless --reuse finds them; returns the instant they were loaded at (the clients are created then). */
+async function prepare(url: string): Promise<number> {
   const owner = createSql(url, { max: 2, applicationName: 'bench-reads' });
   try {
     await migrate(owner);
-    const [loaded] = args.reuse ? await owner`select count(*)::int as n from clients where id like 'bench%'` : [{ n: 0 }];
+    const [loaded] = args.reuse ? await owner`select count(*)::int as n, max(created_at) as at from clients where id like 'bench%'` : [{ n: 0, at: null }];
     if (loaded!.n > 0) {
-      console.log('reusing the loaded database');
-      return;
+      console.log(`reusing the database loaded at ${(loaded!.at as Date).toISOString()}`);
+      return (loaded!.at as Date).getTime();
     }
-    await loadRows(owner, { rows: ROWS, tenants: TENANTS, tenantId });
+    const started = Date.now();
+    await loadRows(owner, { rows: ROWS, tenants: TENANTS, tenantId, now: started });
+    return started;
   } finally {
     await owner.end();
   }
@@ -64,54 +71,76 @@ async function prepare(url: string): Promise<void> {
 
 interface Case {
   name: string;
-  target: number;
+  /** p95 target in ms; undefined for the baseline and figures kept for comparison. */
+  target?: number;
   run(sql: Sql, clientId: string, now: number): Promise<unknown>;
   explain(sql: Sql, clientId: string, now: number): Promise<string[]>;
 }
 
-const pageCase = (name: string, target: number, filter: (now: number) => LogFilter): Case => ({
+const explainOf = (sql: Sql, c: string, query: (tx: Parameters<Parameters<typeof withTenant>[2]>[0]) => ReturnType<typeof logsQuery>) =>
+  withTenant(sql, c, async (tx) => (await tx`explain (analyze, costs off, timing off, summary on) ${query(tx)}`).map((r) => r['QUERY PLAN'] as string));
+
+const pageCase = (name: string, target: number | undefined, filter: (now: number) => LogFilter): Case => ({
   name,
   target,
-  run: (sql, c, now) => findLogs(sql, c, filter(now), { limit: 100 }),
-  explain: (sql, c, now) =>
-    withTenant(sql, c, async (tx) =>
-      (await tx`explain (analyze, costs off, timing off, summary on) ${logsQuery(tx, c, filter(now), { limit: 101 })}`).map((r) => r['QUERY PLAN'] as string),
-    ),
+  run: (sql, c, now) => findLogs(sql, c, filter(now), { limit: 100, now }),
+  // the plan of each time slice findLogs reads, newest first, until the page is full (see pageSlices)
+  explain: async (sql, c, now) => {
+    const out: string[] = [];
+    let found = 0;
+    for (const slice of pageSlices(filter(now), undefined, now)) {
+      const plan = await explainOf(sql, c, (tx) => logsQuery(tx, c, slice, { limit: 101 - found }));
+      out.push(`-- slice ${slice.from?.toISOString() ?? '…'} to ${slice.to?.toISOString() ?? '…'}`, ...plan);
+      found += Number(/rows=(\d+)/.exec(plan[0]!)?.[1] ?? 0);
+      if (found >= 101) break;
+    }
+    return out;
+  },
 });
+
+/** The same page read by one query over the whole range, as before time slices: the A of an A/B in every run. */
+const unslicedCase = (name: string, filter: (now: number) => LogFilter): Case => ({
+  name,
+  run: (sql, c, now) => withTenant(sql, c, (tx) => logsQuery(tx, c, filter(now), { limit: 101 })),
+  explain: async () => [],
+});
+
+/** What the console asks for: `from`/`to` and interval auto, parsed as the route parses them. */
+const histogramCase = (name: string, target: number, rangeMs: number): Case => {
+  const query = (now: number) => parseHistogramQuery({ from: new Date(now - rangeMs).toISOString(), to: new Date(now).toISOString() }, now);
+  return {
+    name,
+    target,
+    run: (sql, c, now) => {
+      const q = query(now);
+      return logHistogram(sql, c, q.filter, q.intervalMs);
+    },
+    explain: (sql, c, now) => {
+      const q = query(now);
+      return explainOf(sql, c, (tx) => histogramQuery(tx, c, q.filter, q.intervalMs));
+    },
+  };
+};
 
 const CASES: Case[] = [
   {
     // the floor on this machine right now: transaction, tenant setting, a trivial query, commit
     name: 'baseline: tenant transaction, select 1',
-    target: Infinity,
     run: (sql, c) => withTenant(sql, c, (tx) => tx`select 1`),
     explain: async () => [],
   },
-  pageCase('newest 100', 20, () => ({})),
+  pageCase('newest 100', 10, () => ({})),
   pageCase('status=FAILURE, last 24 h', 100, (now) => ({ status: 'FAILURE', from: new Date(now - DAY), to: new Date(now) })),
-  pageCase('q=mismatch', 100, () => ({ q: 'mismatch' })),
+  pageCase('q=mismatch', 25, () => ({ q: 'mismatch' })),
+  unslicedCase('newest 100, one query over every partition (before)', () => ({})),
+  unslicedCase('q=mismatch, one query over every partition (before)', () => ({ q: 'mismatch' })),
+  histogramCase('histogram, 24 h (auto: by hour)', 50, DAY),
+  histogramCase('histogram, 7 days (auto: by day)', 150, 7 * DAY),
   {
     name: 'stats by day, 30 days',
-    target: 100,
+    target: 30,
     run: (sql, c, now) => logStats(sql, c, { from: new Date(now - 30 * DAY), to: new Date(now) }, 'day'),
-    explain: (sql, c, now) =>
-      withTenant(sql, c, async (tx) =>
-        (await tx`explain (analyze, costs off, timing off, summary on) ${statsQuery(tx, c, { from: new Date(now - 30 * DAY), to: new Date(now) }, 'day')}`).map(
-          (r) => r['QUERY PLAN'] as string,
-        ),
-      ),
-  },
-  {
-    // what the console's chart asks for by default: interval auto = 1h over 24 h, split by level
-    name: 'histogram, 24 h by hour',
-    target: 100,
-    run: (sql, c, now) => logHistogram(sql, c, { from: new Date(now - DAY), to: new Date(now) }, 3_600_000),
-    explain: (sql, c, now) =>
-      withTenant(sql, c, async (tx) =>
-        (
-          await tx`explain (analyze, costs off, timing off, summary on) ${histogramQuery(tx, c, { from: new Date(now - DAY), to: new Date(now) }, 3_600_000)}`
-        ).map((r) => r['QUERY PLAN'] as string),
-      ),
+    explain: (sql, c, now) => explainOf(sql, c, (tx) => statsQuery(tx, c, { from: new Date(now - 30 * DAY), to: new Date(now) }, 'day')),
   },
 ];
 
@@ -119,32 +148,46 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function measure(reader: Sql): Promise<void> {
-  const now = Date.now();
-  console.log(
-    `load average: ${loadavg()
-      .map((n) => n.toFixed(2))
-      .join(' ')} (${cpus().length} cores; other work on the machine shows in the baseline)`,
-  );
-  for (const c of CASES) {
-    for (let i = 0; i < 5; i++) await c.run(reader, tenantId(i % TENANTS), now); // warm-up
-    const times: number[] = [];
-    for (let i = 0; i < ITERATIONS; i++) {
+const load = () =>
+  loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
+
+/**
+ * Runs every case once per round, in a new random order each round, so that
+ * a burst of other work on the machine lands on all of them alike.
+ */
+async function measure(reader: Sql, now: number): Promise<void> {
+  console.log(`load average before: ${load()} (${cpus().length} cores; other work on the machine shows in the baseline)`);
+  for (const c of CASES) for (let i = 0; i < 5; i++) await c.run(reader, tenantId(i % TENANTS), now); // warm-up
+  const times = new Map<Case, number[]>(CASES.map((c) => [c, []]));
+  for (let i = 0; i < ITERATIONS; i++) {
+    const order = [...CASES].sort(() => Math.random() - 0.5);
+    for (const c of order) {
       const started = performance.now();
       await c.run(reader, tenantId(Math.floor(Math.random() * TENANTS)), now);
-      times.push(performance.now() - started);
+      times.get(c)!.push(performance.now() - started);
     }
-    times.sort((a, b) => a - b);
-    const p95 = percentile(times, 95);
+  }
+  console.log(`load average after:  ${load()}\n`);
+  console.log(`| query | p50 | p95 | target p95 | |\n| --- | --- | --- | --- | --- |`);
+  for (const c of CASES) {
+    const t = times.get(c)!.sort((a, b) => a - b);
+    const p95 = percentile(t, 95);
+    const verdict = c.target === undefined ? '' : p95 <= c.target ? 'met' : '**missed**';
     console.log(
-      `\n## ${c.name}: p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms (${c.target === Infinity ? 'no target' : `target p95 < ${c.target} ms: ${p95 < c.target ? 'met' : 'MISSED'}`}; ${ITERATIONS} runs)`,
+      `| ${c.name} | ${percentile(t, 50).toFixed(1)} ms | ${p95.toFixed(1)} ms | ${c.target === undefined ? '–' : `≤ ${c.target} ms`} | ${verdict} |`,
     );
+  }
+  console.log(`\n(${ITERATIONS} runs of each, interleaved; a random tenant each run)`);
+  for (const c of CASES) {
     const plan = await c.explain(reader, tenantId(7 % TENANTS), now);
+    if (plan.length === 0) continue;
     plans.push(`## ${c.name}\n${plan.join('\n')}\n`);
     console.log(
-      summarize(plan)
+      `\n## ${c.name}\n${summarize(plan)
         .map((l) => `    ${l}`)
-        .join('\n'),
+        .join('\n')}`,
     );
   }
   await mkdir('bench/results', { recursive: true });
@@ -154,8 +197,21 @@ async function measure(reader: Sql): Promise<void> {
 
 const plans: string[] = [];
 
-/** The plan's top nodes, then each index used (partitions folded together), then the timings. */
+/** Each slice's plan (pages), or the one plan, summarized. */
 function summarize(plan: string[]): string[] {
+  if (!plan[0]?.startsWith('-- slice')) return summarizeOne(plan);
+  const out: string[] = [];
+  let from = 0;
+  for (let i = 1; i <= plan.length; i++) {
+    if (i < plan.length && !plan[i]!.startsWith('-- slice')) continue;
+    out.push(plan[from]!, ...summarizeOne(plan.slice(from + 1, i)));
+    from = i;
+  }
+  return out;
+}
+
+/** The plan's top nodes, then each index used (partitions folded together), then the timings. */
+function summarizeOne(plan: string[]): string[] {
   const firstPartition = plan.findIndex((l) => /workflow_logs_(p\d{8}|default)/.test(l));
   const top = plan.slice(0, firstPartition < 0 ? plan.length : Math.min(firstPartition, 6)).filter((l) => !/One-Time Filter/.test(l));
   const used = new Map<string, number>();
@@ -173,7 +229,7 @@ function summarize(plan: string[]): string[] {
 const url = args.url!;
 if (!args.reuse) await dropDatabase(url);
 await ensureDatabase(url);
-await prepare(url);
+const loadedAt = await prepare(url);
 const reader = createSql(readerUrl(url), { max: 1, applicationName: 'bench-reads-reader' });
 // as ingest-api does (migration 091): each read transaction's tenant is signed
 signTenantsOn(reader, async () => {
@@ -185,7 +241,7 @@ signTenantsOn(reader, async () => {
   }
 });
 try {
-  await measure(reader);
+  await measure(reader, loadedAt);
 } finally {
   await reader.end();
   if (!args.keep) await dropDatabase(url);

@@ -21,14 +21,18 @@ export interface HistogramBucket {
 export function histogramQuery(tx: Tx, clientId: string, filter: LogFilter & { from: Date; to: Date }, intervalMs: number) {
   const bucket = tx`date_bin(make_interval(secs => ${intervalMs / 1000}), l.executed_at, timestamptz '1970-01-01 00:00:00+00')`;
   const byLevel = LEVELS.map((lv) => tx`count(*) filter (where l.level = ${lv})::float8 as ${tx(lv)}`).reduce((all, c) => tx`${all}, ${c}`);
-  // one scan, one group per bucket: the level split is a filtered count, not a second grouping
+  // one scan, one group per bucket: the level split is a filtered count, not a second grouping;
+  // grouped by the timestamp, converted to epoch milliseconds (numeric arithmetic) once per bucket
   return tx`
-    select extract(epoch from ${bucket})::float8 * 1000 as start, count(*)::float8 as count,
-      ${byLevel},
-      count(*) filter (where l.level is null)::float8 as "none"
-    from workflow_logs l
-    where ${logConditions(tx, clientId, filter)}
-    group by 1`;
+    select extract(epoch from b.bucket)::float8 * 1000 as start, b.count, ${tx(LEVELS.map((lv) => `b.${lv}`))}, b."none"
+    from (
+      select ${bucket} as bucket, count(*)::float8 as count,
+        ${byLevel},
+        count(*) filter (where l.level is null)::float8 as "none"
+      from workflow_logs l
+      where ${logConditions(tx, clientId, filter)}
+      group by 1
+    ) b`;
 }
 
 /**
