@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createClient, createSql, dropDatabase, ensureDatabase, insertLogs, type LogRow, migrate, type Sql } from '@central-logger/db';
+import { createClient, createSql, dropDatabase, ensureDatabase, type LogRow, migrate, type Sql } from '@central-logger/db';
 import type { TransactionSql } from 'postgres';
 
 const DATABASE_URL = process.env.PG_COST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cl_bench_pg_cost';
@@ -55,35 +55,33 @@ async function copyInto(sql: Sql | TransactionSql, table: string, rows: readonly
   await pipeline(Readable.from([copyText(rows)]), writable);
 }
 
-type Variant = { name: string; write: (sql: Sql, rows: LogRow[]) => Promise<void> };
+type Variant = { name: string; write: (sql: Sql, rows: LogRow[]) => Promise<unknown> };
+type Fragment = ReturnType<Sql['unsafe']>;
+const RECORD = `client_id text, event_id text, received_at timestamptz, executed_at timestamptz, environment text, workflow text, run_id text,
+  status text, level text, message text, duration_ms float8, metadata jsonb`;
+
+/** The INSERT of commit d8fb90a (twelve array parameters, unnest), optionally after `prefix` (e.g. EXPLAIN). */
+function unnestInsert(sql: Sql, rows: readonly LogRow[], conflict: boolean, prefix: Fragment = sql.unsafe('')) {
+  const col = <K extends keyof LogRow>(k: K) => rows.map((r) => r[k]) as string[];
+  return sql`${prefix} insert into workflow_logs (${sql.unsafe(COLUMNS)}) select * from unnest(
+    ${col('client_id')}::text[], ${col('event_id')}::text[], ${col('received_at')}::text[]::timestamptz[], ${col('executed_at')}::text[]::timestamptz[],
+    ${col('environment')}::text[], ${col('workflow')}::text[], ${col('run_id')}::text[], ${col('status')}::text[], ${col('level')}::text[],
+    ${col('message')}::text[], ${col('duration_ms')}::float8[], ${rows.map((r) => JSON.stringify(r.metadata))}::text[]::jsonb[])
+    ${sql.unsafe(conflict ? 'on conflict do nothing' : '')}`;
+}
+
+/** This branch's INSERT (insertLogs with `conflict`, insertNewLogs without): one JSON parameter, json_to_recordset. */
+function jsonInsert(sql: Sql, rows: readonly LogRow[], conflict: boolean, prefix: Fragment = sql.unsafe('')) {
+  return sql`${prefix} insert into workflow_logs (${sql.unsafe(COLUMNS)})
+    select ${sql.unsafe(COLUMNS)} from json_to_recordset(${JSON.stringify(rows)}::text::json) as r(${sql.unsafe(RECORD)})
+    ${sql.unsafe(conflict ? 'on conflict do nothing' : '')}`;
+}
+
 const variants: Variant[] = [
-  { name: 'unnest, on conflict (now)', write: (sql, rows) => insertLogs(sql, rows).then(() => undefined) },
-  {
-    name: 'unnest, no on conflict',
-    write: async (sql, rows) => {
-      const col = <K extends keyof LogRow>(k: K) => rows.map((r) => r[k]) as string[];
-      await sql`insert into workflow_logs (${sql.unsafe(COLUMNS)}) select * from unnest(
-        ${col('client_id')}::text[], ${col('event_id')}::text[], ${col('received_at')}::text[]::timestamptz[], ${col('executed_at')}::text[]::timestamptz[],
-        ${col('environment')}::text[], ${col('workflow')}::text[], ${col('run_id')}::text[], ${col('status')}::text[], ${col('level')}::text[],
-        ${col('message')}::text[], ${col('duration_ms')}::float8[], ${rows.map((r) => JSON.stringify(r.metadata))}::text[]::jsonb[])`;
-    },
-  },
-  {
-    name: 'json_to_recordset, on conflict',
-    write: async (sql, rows) => {
-      await sql`insert into workflow_logs (${sql.unsafe(COLUMNS)}) select ${sql.unsafe(COLUMNS)} from json_to_recordset(${JSON.stringify(rows)}::text::json)
-        as t(client_id text, event_id text, received_at timestamptz, executed_at timestamptz, environment text, workflow text, run_id text,
-             status text, level text, message text, duration_ms float8, metadata jsonb) on conflict do nothing`;
-    },
-  },
-  {
-    name: 'json_to_recordset, no on conflict',
-    write: async (sql, rows) => {
-      await sql`insert into workflow_logs (${sql.unsafe(COLUMNS)}) select ${sql.unsafe(COLUMNS)} from json_to_recordset(${JSON.stringify(rows)}::text::json)
-        as t(client_id text, event_id text, received_at timestamptz, executed_at timestamptz, environment text, workflow text, run_id text,
-             status text, level text, message text, duration_ms float8, metadata jsonb)`;
-    },
-  },
+  { name: 'unnest, on conflict (before)', write: (sql, rows) => unnestInsert(sql, rows, true) },
+  { name: 'unnest, no on conflict', write: (sql, rows) => unnestInsert(sql, rows, false) },
+  { name: 'json_to_recordset, on conflict (insertLogs)', write: (sql, rows) => jsonInsert(sql, rows, true) },
+  { name: 'json_to_recordset, no on conflict (insertNewLogs)', write: (sql, rows) => jsonInsert(sql, rows, false) },
   {
     name: 'COPY to temp, insert select on conflict',
     write: (sql, rows) =>
@@ -154,6 +152,23 @@ async function main(): Promise<void> {
     const t = totals[i]!;
     console.log(
       `| ${v.name} | ${(t.cpu / t.rows).toFixed(1)} | ${(t.node / t.rows).toFixed(1)} | ${(t.wall / t.rows).toFixed(1)} | ${(t.wal / t.rows).toFixed(0)} | ${((1000 * t.fpi) / t.rows).toFixed(1)} |`,
+    );
+  }
+  // one statement of each INSERT form under EXPLAIN (ANALYZE, BUFFERS, WAL): its own WAL and buffers, no other backend's
+  console.log('\nEXPLAIN (ANALYZE, BUFFERS, WAL) of one statement each, per row:\n');
+  console.log('| INSERT | WAL records | WAL bytes | full-page images | shared buffers hit | dirtied |\n| --- | --- | --- | --- | --- | --- |');
+  const explain = admin.unsafe('explain (analyze, buffers, wal, timing off, format json)');
+  const forms: Array<[string, (rows: LogRow[]) => Promise<unknown>]> = [
+    ['unnest, on conflict (before)', (rows) => unnestInsert(admin, rows, true, explain)],
+    ['json_to_recordset, on conflict', (rows) => jsonInsert(admin, rows, true, explain)],
+    ['json_to_recordset, no on conflict', (rows) => jsonInsert(admin, rows, false, explain)],
+  ];
+  for (const [name, run] of forms) {
+    const [row] = (await run(rowsOf('cost-0'))) as Array<{ 'QUERY PLAN': Array<{ Plan: Record<string, number> }> }>;
+    const plan = row!['QUERY PLAN'][0]!.Plan;
+    const per = (k: string) => ((plan[k] ?? 0) / ROWS).toFixed(2);
+    console.log(
+      `| ${name} | ${per('WAL Records')} | ${per('WAL Bytes')} | ${per('WAL FPI')} | ${per('Shared Hit Blocks')} | ${per('Shared Dirtied Blocks')} |`,
     );
   }
   await Promise.all([...conns, admin].map((c) => c.end()));
