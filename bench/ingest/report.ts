@@ -60,7 +60,7 @@ export function printReport(r: Report): void {
   );
   console.log(rows.map((row, i) => `| ${row.join(' | ')} |${i === 0 ? `\n|${row.map(() => ' --- ').join('|')}|` : ''}`).join('\n'));
   console.log(
-    '\nCPU per 1,000 stored events (ms) by process (load and drain; postgres and redis: all their processes on this machine); mean events per queue job; mean rows per INSERT:',
+    '\nCPU per 1,000 stored events (ms) by process (load and drain; postgres: its background processes and the bench database backends; redis: all its processes); mean events per queue job; mean rows per INSERT:',
   );
   for (const s of r.scenarios) {
     const perEvents = (v: number) => fmt((1000 * 1000 * v) / Math.max(1, s.stored), 1);
@@ -77,7 +77,7 @@ export function printReport(r: Report): void {
   printRatios(r);
   if (!batched || !single || !naive) return;
   const targets: Array<[string, boolean]> = [
-    [`batched ≥ 40% of COPY: ${fmt((100 * batched.persistedPerS) / r.ceiling, 1)}%`, batched.persistedPerS >= 0.4 * r.ceiling],
+    [`batched ≥ 60% of COPY: ${fmt((100 * batched.persistedPerS) / r.ceiling, 1)}%`, batched.persistedPerS >= 0.6 * r.ceiling],
     [`single-event ≥ 8,000 req/s persisted: ${fmt(single.persistedPerS)}`, single.persistedPerS >= 8_000],
     [`single-event p99 ≤ 50 ms: ${fmt(single.p99, 1)}`, single.p99 <= 50],
     [`batched ≥ 10× naive: ${fmt(batched.persistedPerS / naive.persistedPerS, 1)}×`, batched.persistedPerS >= 10 * naive.persistedPerS],
