@@ -93,6 +93,34 @@ describe('LogBatcher', () => {
     expect(order).toEqual(['fast', 'bulk']);
   });
 
+  it('expects new rows; a batch holding a stored row is written again skipping it, and so are the INSERTs after it for conflictHoldMs', async () => {
+    const conflicts: number[] = [];
+    const batcher = new LogBatcher(db.sql, { maxRows: 1000, flushMs: 5, conflictHoldMs: 60_000, onConflict: (rows) => conflicts.push(rows) });
+    const [a, b, c] = [row('held'), row('held'), row('held')];
+    await batcher.add([a]);
+    expect(conflicts).toEqual([]);
+    // a redelivered row beside a new one: the plain INSERT is refused whole, then both are written skipping `a`
+    await batcher.add([a, b]);
+    expect(conflicts).toEqual([2]);
+    // within the hold, a batch holding a stored row skips it from the start: no second refusal
+    await batcher.add([b, c]);
+    expect(conflicts).toEqual([2]);
+    const stored = await db.sql`select event_id from workflow_logs where client_id = 'held' order by event_id`;
+    expect(stored.map((r) => r.event_id)).toEqual([a.event_id, b.event_id, c.event_id].sort());
+  });
+
+  it('expects new rows again once the hold after a conflict is over', async () => {
+    const conflicts: number[] = [];
+    const batcher = new LogBatcher(db.sql, { maxRows: 1000, flushMs: 5, conflictHoldMs: 0, onConflict: (rows) => conflicts.push(rows) });
+    const a = row('unheld');
+    await batcher.add([a]);
+    await batcher.add([a]);
+    await batcher.add([a, row('unheld')]);
+    expect(conflicts).toEqual([1, 2]);
+    const [{ count }] = (await db.sql`select count(*)::int from workflow_logs where client_id = 'unheld'`) as unknown as [{ count: number }];
+    expect(count).toBe(2);
+  });
+
   it('fails the adds on an error that is not about the data, so their jobs are retried', async () => {
     const other = await createTestDatabase();
     const batcher = new LogBatcher(other.sql, { maxRows: 1000, flushMs: 5 });

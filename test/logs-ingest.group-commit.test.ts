@@ -100,13 +100,13 @@ describe('group commit at the queue', () => {
     try {
       const good = group('gc-good', 3);
       const bad = group('gc-bad', 1);
-      // only a job that bypassed the edge can carry a NUL; Postgres refuses it (22021)
+      // only a job that bypassed the edge can carry a NUL; Postgres refuses it (22P05: the rows travel as JSON, whose \u0000 has no text form)
       bad.events[0]!.message = 'a\u0000b';
       await db.sql`insert into clients (id, name) values ('gc-good', 'g'), ('gc-bad', 'b') on conflict do nothing`;
       const job = await stack.queue.add('persist-logs', { groups: [bad, good] }, { attempts: 3 });
       await waitFor(async () => (await job.getState()) === 'completed', 10_000, 'the job to complete');
       const [letter] = await db.sql`select * from dead_letter_events where client_id = 'gc-bad'`;
-      expect(letter).toMatchObject({ error_code: '22021', event_id: bad.events[0]!.event_id });
+      expect(letter).toMatchObject({ error_code: '22P05', event_id: bad.events[0]!.event_id });
       const rows = await db.sql`select client_id, count(*)::int as n from workflow_logs where client_id in ('gc-good', 'gc-bad') group by client_id`;
       expect(rows).toEqual([{ client_id: 'gc-good', n: 3 }]);
     } finally {

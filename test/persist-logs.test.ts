@@ -90,7 +90,7 @@ describe('persist-logs worker', () => {
       const rows = await db.sql`select * from dead_letter_events where client_id = 'neighbours'`;
       return rows.length > 0 && rows;
     });
-    expect(letter).toMatchObject({ error_code: '22021', event_id: poison.groups[0]!.events[1]!.event_id });
+    expect(letter).toMatchObject({ error_code: '22P05', event_id: poison.groups[0]!.events[1]!.event_id });
     await waitFor(() => stack.drained());
     expect((await stack.queue.getFailed()).some((j) => clientOf(j.data) === 'neighbours')).toBe(false);
   });

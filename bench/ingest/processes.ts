@@ -29,17 +29,18 @@ function processCpuSeconds(pid: number | string): number {
 
 /**
  * Every process of this machine whose command is `command` (e.g. all of
- * Postgres's), as one meter. Backends that exit during a run take their
+ * Postgres's) and whose title (cmdline) `counts`, as one meter. Backends that exit during a run take their
  * time with them; the services' own connections outlive the scenarios.
  */
-export function commandMeter(name: string, command: string): CpuMeter {
+export function commandMeter(name: string, command: string, counts: (title: string) => boolean = () => true): CpuMeter {
   return {
     name,
     cpuSeconds() {
       let total = 0;
       for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
         try {
-          if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === command) total += processCpuSeconds(pid);
+          if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== command) continue;
+          if (counts(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) total += processCpuSeconds(pid);
         } catch {
           // gone
         }
@@ -48,6 +49,17 @@ export function commandMeter(name: string, command: string): CpuMeter {
     },
   };
 }
+
+/**
+ * A Postgres process title that is not another database's client backend
+ * ("postgres: 15/main: user db 127.0.0.1(5432) idle"): the background
+ * processes and `database`'s backends. On a machine shared with other test
+ * runs, their backends' CPU is not the bench's.
+ */
+export const postgresOf =
+  (database: string) =>
+  (title: string): boolean =>
+    !/ (\d{1,3}(\.\d{1,3}){3}|[\da-f:]+)\(\d+\)|\[local\]/.test(title) || title.includes(` ${database} `);
 
 /** This process: the load generator (autocannon runs in it). */
 export const selfMeter = (name: string): CpuMeter => ({

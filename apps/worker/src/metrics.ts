@@ -9,6 +9,8 @@ export interface WorkerMetrics {
   lagSeconds: Histogram<'lane'>;
   /** Events Postgres refused, kept in dead_letter_events. */
   deadLettered: Counter;
+  /** INSERTs that met a row already stored and were written again skipping stored rows. */
+  insertConflicts: Counter;
 }
 
 /** `jobCounts` (by lane, then state) is read on each scrape, never on the job path. */
@@ -46,5 +48,10 @@ export function createWorkerMetrics(jobCounts: () => Promise<Record<string, Reco
       registers,
     }),
     deadLettered: new Counter({ name: 'worker_dead_lettered_events_total', help: 'Events Postgres refused at insert, kept in dead_letter_events', registers }),
+    insertConflicts: new Counter({
+      name: 'worker_insert_conflicts_total',
+      help: 'INSERTs that met a row already stored (redelivery, client retry) and were written again skipping stored rows',
+      registers,
+    }),
   };
 }

@@ -48,7 +48,12 @@ export async function startWorker(config: WorkerConfig, options: { queueName?: s
   });
   const batcher = new LogBatcher(
     sql,
-    { maxRows: config.BATCH_MAX_EVENTS, flushMs: config.BATCH_FLUSH_MS, maxInFlight: config.BATCH_CONCURRENCY },
+    {
+      maxRows: config.BATCH_MAX_EVENTS,
+      flushMs: config.BATCH_FLUSH_MS,
+      maxInFlight: config.BATCH_CONCURRENCY,
+      onConflict: () => metrics.insertConflicts.inc(),
+    },
     (rows, ms) => {
       metrics.batchRows.observe(rows);
       metrics.insertSeconds.observe(ms / 1000);
