@@ -36,6 +36,7 @@ import { CONSOLE_PATHS, consoleFile } from './routes/console.js';
 import { createThroughput } from './throughput.js';
 import { countUsage } from './middleware/usage.js';
 import { UsageCounter } from '@central-logger/usage';
+import type { RateLimiter } from '@central-logger/limits';
 
 export interface IngestDeps {
   config: IngestConfig;
@@ -62,6 +63,8 @@ export interface IngestApp {
   tail: TailHub;
   /** Per-key request counters; `settled()` once what was counted has reached Redis. */
   usage: UsageCounter;
+  /** The ingest rate limits; `close()` gives this process's unspent leases back. */
+  limiter: RateLimiter;
 }
 
 /** The public API: wiring only; the logic lives in packages/. */
@@ -184,6 +187,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     koa,
     registry: tp.metrics.registry,
     usage,
+    limiter: tp.limiter,
     tail,
     listener(req, res) {
       // a raw route's handler that throws instead of answering is answered by the lifecycle too (serveRaw)

@@ -1,4 +1,3 @@
-import type { IngestConfig } from '@central-logger/config';
 import { LimitsResolver, limitsDefaults, RateLimiter } from '@central-logger/limits';
 import { BacklogMonitor, GroupCommitter, type QueueLane } from '@central-logger/queue';
 import type { IngestDeps } from './app.js';
@@ -39,10 +38,12 @@ export function createThroughput(deps: IngestDeps): Throughput {
       },
     );
   const committers = { fast: committer('fast'), bulk: committer('bulk') };
-  const limiter = new RateLimiter(deps.redis, `${config.QUEUE_PREFIX}:ingest`, {
-    eventsPerSecond: config.FAIR_SHARE_EVENTS_PER_SECOND,
-    burst: config.FAIR_SHARE_BURST,
-  });
+  const limiter = new RateLimiter(
+    deps.redis,
+    `${config.QUEUE_PREFIX}:ingest`,
+    { eventsPerSecond: config.FAIR_SHARE_EVENTS_PER_SECOND, burst: config.FAIR_SHARE_BURST },
+    { ms: config.RATE_LEASE_MS, share: config.RATE_LEASE_SHARE },
+  );
   const limits = new LimitsResolver(deps.sql, limitsDefaults(config), config.LIMITS_CACHE_TTL_MS, (err) =>
     deps.log.warn({ err: err.message }, 'could not read client limits; using the last known'),
   );
