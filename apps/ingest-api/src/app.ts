@@ -73,7 +73,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   trustProxy(koa, deps.config);
   koa.silent = true;
   const tp = createThroughput(deps);
-  const usage = new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX);
+  const usage = new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX, Date.now, deps.config.USAGE_FLUSH_MS);
   // one lifecycle for every answer, Koa's and the raw routes': request id, logger, error answer, metrics, usage (outside /api/v1 only the OTLP route counts), access log
   const lifecycle = new RequestLifecycle<Principal>({
     log: deps.log,

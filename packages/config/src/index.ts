@@ -236,6 +236,11 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
    */
   RATE_LEASE_SHARE: z.coerce.number().min(0).max(1).default(0.1),
   /**
+   * Usage counts (requests, events, bytes, refusals per key) gather in the process this long before one script call
+   * adds them to Redis; 0: every event-loop turn. A process that dies loses at most this long of counts. Default 100.
+   */
+  USAGE_FLUSH_MS: z.coerce.number().int().min(0).max(60_000).default(100),
+  /**
    * Backpressure: ingest answers 503 while more queue jobs than this wait (waiting or delayed for retry, both lanes' queues).
    * A job holds at most GROUP_COMMIT_MAX_EVENTS events (~300 B each in Redis), so 2000 × 500 × 300 B ≈ 300 MB is
    * the worst case this lets Redis hold; keep it well under Redis maxmemory. Default 2000.
