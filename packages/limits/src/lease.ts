@@ -19,6 +19,13 @@ export interface LeaseOptions {
   share: number;
 }
 
+/**
+ * The fewest requests worth a lease: a key busy with fewer in a window saves
+ * hardly a call by one, and its lease would mostly go back unspent (one more
+ * call); with many keys each seldom used, that would cost more than it saves.
+ */
+const MIN_LEASE_REQUESTS = 4;
+
 /** Numbers per request in the script's answer (see rate-limit.lua). */
 export const N = 11;
 
@@ -121,7 +128,7 @@ export class Leases {
     const { share } = this.options;
     const requests = Math.min(Math.max(k.lastRequests, k.requests), Math.floor(share * limits.requestBurst));
     const events = Math.min(Math.max(k.lastEvents, k.events), Math.floor(share * Math.min(limits.eventBurst, limits.tenantEventBurst)));
-    if (requests < 1) return [0, 0];
+    if (requests < MIN_LEASE_REQUESTS) return [0, 0];
     k.leasing = true;
     return [requests, events];
   }
