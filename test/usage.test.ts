@@ -290,7 +290,10 @@ describe('UsageCounter', () => {
     const prefix = `{ucount${Date.now()}}`;
     let calls = 0;
     const counted = Object.assign(Object.create(redis) as Redis, {
-      sendCommand: (command: { name: string }) => ((calls += Number(command.name === 'evalsha')), redis.sendCommand(command as never)),
+      sendCommand: (command: { name: string }) => {
+        if (command.name === 'evalsha') calls++;
+        return redis.sendCommand(command as never);
+      },
     });
     try {
       const counter = new UsageCounter(counted, prefix);

@@ -81,7 +81,10 @@ export class UsageCounter {
   record(u: RequestUsage): Promise<void> {
     const key = usageHashKey(this.prefix, hourOf(this.now()));
     let fields = this.pending.get(key);
-    if (!fields) this.pending.set(key, (fields = new Map()));
+    if (!fields) {
+      fields = new Map();
+      this.pending.set(key, fields);
+    }
     const subject = 'keyId' in u.subject ? `k:${u.subject.keyId}` : `p:${u.subject.prefix}`;
     add(fields, `${subject}${SEP}requests`, 1);
     if (u.bytes > 0) add(fields, `${subject}${SEP}bytes`, u.bytes);
