@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RateLimiter, type LeaseOptions, type Limits, type RateDecision } from '@central-logger/limits';
+import { eventsUsedToday, RateLimiter, type LeaseOptions, type Limits, type RateDecision } from '@central-logger/limits';
 import { REDIS_URL } from './support/stack.js';
 
 const connections: Redis[] = [];
@@ -95,9 +95,25 @@ describe('leased rate-limit tokens', () => {
     // the headers' view, leased or not, is the key's: events used today and requests left, one request after another
     expect(decisions.map((d) => d.usedToday)).toEqual(decisions.map((_, i) => 5 * (i + 1)));
     expect(decisions.map((d) => d.states[0]!.remaining)).toEqual(decisions.map((_, i) => 99 - i));
-    expect(await p.limiter.usedToday('client-key_day')).toBeGreaterThan(150);
-    await p.limiter.close();
+    // in Redis, the day's counter holds the leased events too (what other processes see) …
+    const other = new Redis(REDIS_URL);
+    connections.push(other);
+    expect(await eventsUsedToday(other, prefix, 'client-key_day')).toBeGreaterThan(150);
+    // … while the process that holds them counts only what it spent
     expect(await p.limiter.usedToday('client-key_day')).toBe(150);
+    await p.limiter.close();
+    expect(await eventsUsedToday(other, prefix, 'client-key_day')).toBe(150);
+  });
+
+  it('peek shows a key the tokens its own process holds as still its own', async () => {
+    const prefix = `{lease-${randomUUID()}}`;
+    const p = processLimiter(prefix, { ms: 60_000, share: 0.5 });
+    expect(ok(await drive(p.limiter, 'key_peek', 4, 3, 2))).toBe(12);
+    const seen = await p.limiter.peek({ clientId: 'client-key_peek', keyId: 'key_peek', limits: LIMITS });
+    expect(seen.states[0]!.remaining).toBe(LIMITS.requestBurst - 12);
+    expect(seen.states[1]!.remaining).toBe(LIMITS.eventBurst - 24);
+    expect(seen.usedToday).toBe(24);
+    await p.limiter.close();
   });
 
   it('refuses exactly at the quota, leased or not', async () => {

@@ -143,6 +143,19 @@ export class Leases {
     k.lease = { day, limits, expiresAt: now + this.options.ms, requests, events, fair, base, spentRequests: 0, spentEvents: 0 };
   }
 
+  /** What this process holds of the key's tokens of `day`: [requests, events]. */
+  held(keyId: string, day: string): [number, number] {
+    const l = this.keys.get(keyId)?.lease;
+    return l && l.day === day ? [l.requests, l.events] : [0, 0];
+  }
+
+  /** Events this process holds in leases of `day` of the client's keys. */
+  heldByClient(clientId: string, day: string): number {
+    let events = 0;
+    for (const k of this.keys.values()) if (k.clientId === clientId && k.lease?.day === day) events += k.lease.events;
+    return events;
+  }
+
   /** A call that asked for a lease failed: the next may ask again. */
   failed(keyId: string): void {
     const k = this.keys.get(keyId);

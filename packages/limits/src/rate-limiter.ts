@@ -132,12 +132,24 @@ export class RateLimiter {
 
   /** Events the client stored on the UTC day of `now`. */
   async usedToday(clientId: string, now = Date.now()): Promise<number> {
-    return eventsUsedToday(this.redis, this.prefix, clientId, now);
+    // less what this process leased and has not spent (other processes' leases are counted: see LeaseOptions)
+    return (await eventsUsedToday(this.redis, this.prefix, clientId, now)) - this.leases.heldByClient(clientId, utcDay(now));
   }
 
   private run(req: RateRequest, peek: boolean, now: number): Promise<RateDecision> {
     const toMidnight = msToNextUtcDay(now);
-    return this.call(req, peek, utcDay(now), toMidnight + 3_600_000).then((out) => decide(req, out, toMidnight));
+    const day = utcDay(now);
+    return this.call(req, peek, day, toMidnight + 3_600_000).then((out) => {
+      if (peek) {
+        // what this process holds of the key is still the key's: its own view stays exact
+        const [requests, events] = this.leases.held(req.keyId, day);
+        out[1]! += requests;
+        out[2]! += events;
+        out[3]! -= events;
+        out[8]! += events;
+      }
+      return decide(req, out, toMidnight);
+    });
   }
 
   /** Sends expired leases back, each in a group of no requests. */
