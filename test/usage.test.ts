@@ -83,6 +83,8 @@ describe('usage counting and roll-up', () => {
     expect(await send(eb, b.key, batch(6), 6)).toBe(429);
 
     await waitFor(() => stack.drained(), 10_000, 'the queue to drain');
+    // the counts gather in the process for USAGE_FLUSH_MS: sent now
+    await stack.ingest.app.usage.settled();
     const insights = stack.worker!.insights;
     await insights.rollUp();
     // twice more, two at once: absolute values, so nothing is counted twice
@@ -153,6 +155,7 @@ describe('usage counting and roll-up', () => {
   });
 
   it('records the addresses a key is used from (no database write per request)', async () => {
+    await stack.ingest.app.usage.settled();
     await stack.worker!.insights.rollUp();
     const rows = await db.sql`select address from key_addresses where key_id = ${a.record.id}`;
     expect(rows.map((r) => r.address)).toEqual(['127.0.0.1']);
@@ -181,6 +184,7 @@ describe('usage counting and roll-up', () => {
     expect(keys.status).toBe(200);
     const health = await fetch(`${stack.baseUrl}/health`, { headers: { 'x-api-key': owner.key } });
     expect(health.status).toBe(200);
+    await stack.ingest.app.usage.settled();
     await stack.worker!.insights.rollUp();
     const [row] = await db.sql`select requests, events_accepted from usage_hourly where key_id = ${owner.record.id}`;
     expect(row).toEqual({ requests: '2', events_accepted: '0' });
@@ -267,6 +271,7 @@ describe('usage counting and roll-up', () => {
       );
       expect(statuses.every((s) => s === 202)).toBe(true);
       await waitFor(() => stack.drained(), 10_000, 'the queue to drain');
+      await Promise.all([stack.ingest.app.usage.settled(), other.ingest.app.usage.settled()]);
       await stack.worker!.insights.rollUp();
       const [row] = await db.sql`select sum(requests)::int as requests, sum(events_accepted)::int as events from usage_hourly where client_id = ${t.clientId}`;
       const [stored] = await db.sql`select count(*)::int as n from workflow_logs where client_id = ${t.clientId}`;
@@ -286,7 +291,7 @@ describe('UsageCounter', () => {
     let calls = 0;
     const counted = Object.assign(Object.create(redis) as Redis, {
       sendCommand: (command: { name: string }) => {
-        calls += Number(command.name === 'evalsha');
+        if (command.name === 'evalsha') calls++;
         return redis.sendCommand(command as never);
       },
     });
@@ -319,6 +324,38 @@ describe('UsageCounter', () => {
         'p:clk_x\trej:invalid_api_key': '1',
       });
       expect(await redis.ttl(usageHashKey(prefix, hourOf(Date.now())))).toBeGreaterThan(0);
+    } finally {
+      await redis.del(usageHashKey(prefix, hourOf(Date.now())));
+      redis.disconnect();
+    }
+  });
+  it('with a flush interval, gathers the counts of many turns into one script call, and settled() sends them at once', async () => {
+    const redis = new Redis(REDIS_URL);
+    const prefix = `{uflush${Date.now()}}`;
+    let calls = 0;
+    const counted = Object.assign(Object.create(redis) as Redis, {
+      sendCommand: (command: { name: string }) => {
+        if (command.name === 'evalsha' || command.name === 'eval') calls++;
+        return redis.sendCommand(command as never);
+      },
+    });
+    try {
+      const counter = new UsageCounter(counted, prefix, Date.now, 60_000);
+      const recorded: Array<Promise<void>> = [];
+      for (let turn = 0; turn < 5; turn++) {
+        recorded.push(counter.record({ subject: { keyId: 'key_f' }, bytes: 7, eventsAccepted: 2, authFailure: false, rateLimited: false }));
+        await new Promise((r) => setImmediate(r));
+      }
+      // five turns later, nothing sent yet
+      expect(calls).toBe(0);
+      await counter.settled();
+      await Promise.all(recorded);
+      expect(calls).toBe(1);
+      expect(await redis.hgetall(usageHashKey(prefix, hourOf(Date.now())))).toEqual({
+        'k:key_f\trequests': '5',
+        'k:key_f\tbytes': '35',
+        'k:key_f\tevents': '10',
+      });
     } finally {
       await redis.del(usageHashKey(prefix, hourOf(Date.now())));
       redis.disconnect();

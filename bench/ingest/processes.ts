@@ -153,3 +153,66 @@ export function productionSecrets(): Record<string, string> {
   const secret = () => randomBytes(24).toString('hex');
   return { NODE_ENV: 'production', CURSOR_SECRET: secret(), KEY_LOOKUP_SECRET: secret(), TENANT_TOKEN_SECRET: secret() };
 }
+
+/** Peak figures (MB) of one process's memory, from its /metrics (prom-client's default metrics). */
+export interface MemoryPeaks {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  /** Memory of C++ objects bound to JS ones, Buffers and ArrayBuffers included (socket and body buffers). */
+  external: number;
+}
+
+const MEMORY_METRICS: Array<[keyof MemoryPeaks, string]> = [
+  ['rss', 'process_resident_memory_bytes'],
+  ['heapTotal', 'nodejs_heap_size_total_bytes'],
+  ['heapUsed', 'nodejs_heap_size_used_bytes'],
+  ['external', 'nodejs_external_memory_bytes'],
+];
+
+/**
+ * Samples the memory of processes from their /metrics every `everyMs` and keeps
+ * each figure's peak: where a process's resident memory goes (V8's heap, used
+ * or only reserved, against buffers outside it).
+ */
+export class MemorySampler {
+  readonly peaks: Record<string, MemoryPeaks> = {};
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly urls: Record<string, string>,
+    everyMs = 500,
+  ) {
+    for (const name of Object.keys(urls)) this.peaks[name] = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0 };
+    this.timer = setInterval(() => void this.sample(), everyMs);
+  }
+
+  private async sample(): Promise<void> {
+    for (const [name, url] of Object.entries(this.urls)) {
+      try {
+        const text = await (await fetch(url)).text();
+        const peak = this.peaks[name]!;
+        for (const [field, metric] of MEMORY_METRICS) {
+          const m = new RegExp(`^${metric}(?:\\{[^}]*\\})?\\s+(\\S+)`, 'm').exec(text);
+          if (m) peak[field] = Math.max(peak[field], Number(m[1]) / 1_048_576);
+        }
+      } catch {
+        // not up yet, or gone
+      }
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One line per process: its peaks in MB. */
+  describe(): string {
+    return Object.entries(this.peaks)
+      .map(
+        ([name, p]) =>
+          `${name} rss ${p.rss.toFixed(0)}, heap total ${p.heapTotal.toFixed(0)}, heap used ${p.heapUsed.toFixed(0)}, external ${p.external.toFixed(0)}`,
+      )
+      .join('; ');
+  }
+}

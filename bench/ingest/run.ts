@@ -15,7 +15,19 @@ import { createClient, createSql, dropDatabase, ensureDatabase, migrate, type Sq
 import { createKey } from '@central-logger/keys';
 import { deleteKeysUnder } from '@central-logger/queue';
 import { copyCeiling } from './copy-ceiling.js';
-import { commandMeter, freePort, postgresOf, productionSecrets, RUN_MODE, selfMeter, startChild, waitHealthy, type Child, type CpuMeter } from './processes.js';
+import {
+  commandMeter,
+  freePort,
+  MemorySampler,
+  postgresOf,
+  productionSecrets,
+  RUN_MODE,
+  selfMeter,
+  startChild,
+  waitHealthy,
+  type Child,
+  type CpuMeter,
+} from './processes.js';
 import { printReport, type Scenario } from './report.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 30);
@@ -150,11 +162,13 @@ async function main(): Promise<void> {
   const children: Child[] = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];
   const scenarios: Scenario[] = [];
   let rss: Record<string, number> = {};
+  let memory: MemorySampler | undefined;
   try {
     const url = `http://127.0.0.1:${port}`;
     // /metrics of ingest-api is on its own listener, off the public port
     const metrics = { worker: `http://127.0.0.1:${metricsPort}/metrics`, ingest: `http://127.0.0.1:${ingestMetricsPort}/metrics` };
     await Promise.all([waitHealthy(`${url}/health`), waitHealthy(`http://127.0.0.1:${metricsPort}/health`)]);
+    memory = new MemorySampler({ 'ingest-api': metrics.ingest, worker: metrics.worker });
     if (ONLY !== 'single') {
       console.error(`batched: ${CONNECTIONS} connections × ${DURATION_S} s …`);
       scenarios.push(await scenario('batched (100 events/POST)', sql, url, keys.batched, 'bench-batched', 100, DURATION_S, children, metrics));
@@ -164,6 +178,7 @@ async function main(): Promise<void> {
       scenarios.push(await scenario('single event/POST', sql, url, keys.single, 'bench-single', 1, DURATION_S, children, metrics));
     }
   } finally {
+    memory?.stop();
     for (const c of children) await c.stop();
     rss = Object.fromEntries(children.map((c) => [c.name, c.peakRssMb()]));
     // the run's queue (and its completed jobs) goes with it
@@ -174,6 +189,7 @@ async function main(): Promise<void> {
   if (ONLY && ONLY !== 'batched') {
     await sql.end();
     printReport({ scenarios, ceiling: 0, ceilingRows: 0, rss, cores: cpus().length, durationS: DURATION_S, connections: CONNECTIONS, mode: RUN_MODE });
+    printMemory(memory);
     return;
   }
 
@@ -200,6 +216,12 @@ async function main(): Promise<void> {
   }
   await sql.end();
   printReport({ scenarios, ceiling, ceilingRows, rss, cores: cpus().length, durationS: DURATION_S, connections: CONNECTIONS, mode: RUN_MODE });
+  printMemory(memory);
+}
+
+/** Where the peak memory went, sampled every 500 ms from each process's /metrics (MB; the peaks need not be at the same moment). */
+function printMemory(memory: MemorySampler | undefined): void {
+  if (memory) console.log(`Peak memory (MB, sampled from /metrics): ${memory.describe()}\n`);
 }
 
 await main();

@@ -37,6 +37,7 @@ import { createThroughput } from './throughput.js';
 import { watchReplica } from './metrics.js';
 import { countUsage } from './middleware/usage.js';
 import { UsageCounter } from '@central-logger/usage';
+import type { RateLimiter } from '@central-logger/limits';
 
 export interface IngestDeps {
   config: IngestConfig;
@@ -66,6 +67,8 @@ export interface IngestApp {
   tail: TailHub;
   /** Per-key request counters; `settled()` once what was counted has reached Redis. */
   usage: UsageCounter;
+  /** The ingest rate limits; `close()` gives this process's unspent leases back. */
+  limiter: RateLimiter;
 }
 
 /** The public API: wiring only; the logic lives in packages/. */
@@ -74,7 +77,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   trustProxy(koa, deps.config);
   koa.silent = true;
   const tp = createThroughput(deps);
-  const usage = new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX);
+  const usage = new UsageCounter(deps.redis, deps.config.QUEUE_PREFIX, Date.now, deps.config.USAGE_FLUSH_MS);
   // one lifecycle for every answer, Koa's and the raw routes': request id, logger, error answer, metrics, usage (outside /api/v1 only the OTLP route counts), access log
   const lifecycle = new RequestLifecycle<Principal>({
     log: deps.log,
@@ -192,6 +195,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     koa,
     registry: tp.metrics.registry,
     usage,
+    limiter: tp.limiter,
     tail,
     listener(req, res) {
       // a raw route's handler that throws instead of answering is answered by the lifecycle too (serveRaw)

@@ -100,6 +100,8 @@ export async function startIngestApi(config: IngestConfig, options: IngestOption
       await verifier.close();
       // the last requests' usage, counted as they were answered, reaches Redis before it closes
       await app.usage.settled();
+      // leased rate-limit tokens this process did not spend go back to the other processes
+      await app.limiter.close();
       await producer.close();
       redis.disconnect();
       await sql.end({ timeout: 5 });

@@ -38,10 +38,12 @@ export function createThroughput(deps: IngestDeps): Throughput {
       },
     );
   const committers = { fast: committer('fast'), bulk: committer('bulk') };
-  const limiter = new RateLimiter(deps.redis, `${config.QUEUE_PREFIX}:ingest`, {
-    eventsPerSecond: config.FAIR_SHARE_EVENTS_PER_SECOND,
-    burst: config.FAIR_SHARE_BURST,
-  });
+  const limiter = new RateLimiter(
+    deps.redis,
+    `${config.QUEUE_PREFIX}:ingest`,
+    { eventsPerSecond: config.FAIR_SHARE_EVENTS_PER_SECOND, burst: config.FAIR_SHARE_BURST },
+    { ms: config.RATE_LEASE_MS, share: config.RATE_LEASE_SHARE },
+  );
   const limits = new LimitsResolver(deps.sql, limitsDefaults(config), config.LIMITS_CACHE_TTL_MS, (err) =>
     deps.log.warn({ err: err.message }, 'could not read client limits; using the last known'),
   );

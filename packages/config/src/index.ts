@@ -234,6 +234,22 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
   /** How long a process trusts a client's limit overrides before reading them again. Default 5000. */
   LIMITS_CACHE_TTL_MS: positiveInt.default(5_000),
   /**
+   * Leased rate-limit tokens: a busy key's tokens are taken from Redis ahead, for at most this long, and its next
+   * requests spend them with no Redis round trip; unspent ones go back when the lease ends. 0 turns leasing off
+   * (one script call per event-loop turn). Default 250.
+   */
+  RATE_LEASE_MS: z.coerce.number().int().min(0).max(10_000).default(250),
+  /**
+   * Leased rate-limit tokens: the most of each burst (a key's requests and events) one process may hold, and so
+   * what a key can be refused early while another process holds it (docs/operations.md). Default 0.1.
+   */
+  RATE_LEASE_SHARE: z.coerce.number().min(0).max(1).default(0.1),
+  /**
+   * Usage counts (requests, events, bytes, refusals per key) gather in the process this long before one script call
+   * adds them to Redis; 0: every event-loop turn. A process that dies loses at most this long of counts. Default 100.
+   */
+  USAGE_FLUSH_MS: z.coerce.number().int().min(0).max(60_000).default(100),
+  /**
    * Backpressure: ingest answers 503 while more queue jobs than this wait (waiting or delayed for retry, both lanes' queues).
    * A job holds at most GROUP_COMMIT_MAX_EVENTS events (~300 B each in Redis), so 2000 × 500 × 300 B ≈ 300 MB is
    * the worst case this lets Redis hold; keep it well under Redis maxmemory. Default 2000.

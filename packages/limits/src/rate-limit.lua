@@ -13,13 +13,26 @@
 -- tenant events/s, tenant event burst, fair-share events/s, fair-share burst,
 -- events/day, day ttl (ms), peek (1: only report the state, take and record
 -- nothing), bulk closed (1: the bulk lane is full, refuse what would go
--- there), the number of requests c, then c event counts.
+-- there), the lease given back (request tokens, event tokens, fair-share
+-- tokens: what a process leased and did not spend), the lease wanted (request
+-- tokens, event tokens), the number of requests c, then c event counts.
 -- Returns for each request, in ARGV order, 11 numbers: verdict (0 ok,
 -- 1 requests, 2 events, 3 quota, 4 tenant events, 5 bulk lane full), request
 -- tokens left, event tokens left, events today, retry after (ms, -1: next
 -- day), warnings crossed (bit 1: 80%, bit 2: 100%), ms until the request
 -- bucket is full, ms until the event bucket is full, tenant event tokens left,
--- ms until the tenant bucket is full, lane (0 fast, 1 bulk).
+-- ms until the tenant bucket is full, lane (0 fast, 1 bulk); after each
+-- group's requests, 3 numbers: the lease granted (request tokens, event
+-- tokens, fair-share tokens among those events).
+-- Leases: after its requests, a group takes the lease it asks for, as far as
+-- every bucket holds it: requests from the key's request bucket, events from
+-- the key's and the client's event buckets and from the day's quota at once,
+-- and fair-share tokens (at most the events) as far as the client has them;
+-- never up to the next quota warning's threshold (80%, 100%), so the request
+-- that reaches one is decided, and warns, here.
+-- Leased tokens are taken like spent ones, so no process can spend more than
+-- the buckets hold; what a process gives back is added again (at most to the
+-- burst; the quota's events are taken off the day's counter).
 -- Fair share: a request whose events fit in its client's fair-share bucket
 -- takes them from it and goes to the fast lane; one that does not takes
 -- nothing from it and goes to the bulk lane (or, while that is full, is
@@ -50,8 +63,10 @@ local function group(kb, kt, kd, kw, a)
   local quota, dayTtl = tonumber(ARGV[a + 9]), tonumber(ARGV[a + 10])
   local peek = ARGV[a + 11] == '1'
   local bulkClosed = ARGV[a + 12] == '1'
-  local count = tonumber(ARGV[a + 13])
-  local A = a + 13
+  local gr, ge, gf = tonumber(ARGV[a + 13]), tonumber(ARGV[a + 14]), tonumber(ARGV[a + 15])
+  local wr, we = tonumber(ARGV[a + 16]), tonumber(ARGV[a + 17])
+  local count = tonumber(ARGV[a + 18])
+  local A = a + 18
 
   local b = redis.call('HMGET', kb, 'r', 'e', 't')
   local dt = math.max(0, now - (tonumber(b[3]) or now))
@@ -63,6 +78,12 @@ local function group(kb, kt, kd, kw, a)
   local f = refill(tb[2], fb, fr, tdt)
   local used = tonumber(redis.call('GET', kd) or '0')
   local taken = 0
+  if ge > 0 or gr > 0 then
+    -- a lease given back: its tokens are the buckets' again, its events no longer count against today
+    r, e, te, f = math.min(rb, r + gr), math.min(eb, e + ge), math.min(teb, te + ge), math.min(fb, f + gf)
+    used = math.max(0, used - ge)
+    taken = -ge
+  end
   local warnedAt = { false, false }
 
   for i = 1, count do
@@ -111,10 +132,34 @@ local function group(kb, kt, kd, kw, a)
     end
   end
 
+  local lr, le, lf = 0, 0, 0
+  if not peek and wr > 0 then
+    lr = math.min(wr, math.floor(r))
+    -- no lease reaches a quota warning's threshold: the request that crosses it is decided here, and warns
+    local t80 = math.ceil(quota * 0.8)
+    local room = (used < t80 and t80 or quota) - 1 - used
+    le = math.max(0, math.min(we, math.floor(e), math.floor(te), room))
+    if lr >= 1 then
+      lf = math.max(0, math.min(le, math.floor(f)))
+      r, e, te, f = r - lr, e - le, te - le, f - lf
+      used = used + le
+      taken = taken + le
+    else
+      lr, le = 0, 0
+    end
+  end
+  out[o + 1], out[o + 2], out[o + 3] = lr, le, lf
+  o = o + 3
+
   if not peek then
-    if taken > 0 then
+    if taken ~= 0 then
       local total = redis.call('INCRBY', kd, taken)
-      if total == taken then redis.call('PEXPIRE', kd, dayTtl) end
+      if total <= 0 then
+        -- a lease given back after the day's counter expired: nothing to take it from
+        redis.call('SET', kd, 0, 'PX', dayTtl)
+      elseif total == taken then
+        redis.call('PEXPIRE', kd, dayTtl)
+      end
     end
     redis.call('HSET', kb, 'r', r, 'e', e, 't', now)
     redis.call('PEXPIRE', kb, math.ceil(math.max(rb / rr, (eb - math.min(e, 0)) / er) * 1000) + 1000)

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { Leases, N, type GiveBack, type LeaseOptions } from './lease.js';
 import { msToNextUtcDay, utcDay, type FairShare, type Limits } from './limits.js';
 
 const SCRIPT = readFileSync(new URL('./rate-limit.lua', import.meta.url), 'utf8');
@@ -14,9 +15,6 @@ const VERDICTS: Verdict[] = ['ok', 'requests', 'events', 'quota', 'tenant', 'bac
  * when the fast lane is empty.
  */
 export type Lane = 'fast' | 'bulk';
-
-/** Numbers per request in the script's answer. */
-const N = 11;
 
 /** One limit's state, as the RateLimit-* headers show it. */
 export interface LimitState {
@@ -57,8 +55,15 @@ type Evaluate = (numKeys: number, ...keysAndArgs: Array<string | number>) => Pro
 
 /** The requests of one key (same limits, same day, same peek) waiting for the next script call. */
 interface Group {
+  keyId: string;
+  day: string;
+  limits: Limits;
   keys: [string, string, string, string];
   args: Array<string | number>;
+  /** Unspent leased tokens going back with this call. */
+  back: GiveBack;
+  /** The lease this call asks for: requests, events (zeros: none). */
+  want: [number, number];
   events: number[];
   waiters: Array<{ resolve: (result: number[]) => void; reject: (err: unknown) => void }>;
 }
@@ -72,25 +77,52 @@ interface Group {
  * read and one write of its buckets: a request costs at most one Redis round
  * trip and under load a fraction of one. The clock is Redis's, so processes with
  * skewed clocks share one bucket fairly.
+ *
+ * With leases (`lease.ms` > 0, see LeaseOptions) a busy key's call also takes
+ * tokens ahead, and the key's next requests spend them here, with no round
+ * trip, until they run out or the lease ends. What a request finds in its
+ * lease is exact in one process (a request the lease cannot cover gives the
+ * rest back in the call that decides it); across processes a key is never
+ * admitted beyond its limits, and can be refused early by at most what the
+ * other processes hold.
  */
 export class RateLimiter {
   private readonly evaluate: Evaluate;
   private pending = new Map<string, Group>();
   private sealed = 0;
+  private readonly leases: Leases;
+  private readonly sweeper: NodeJS.Timeout | undefined;
 
-  /** `fair`: the fast lane's share of each client (FAIR_SHARE_*). */
+  /** `fair`: the fast lane's share of each client (FAIR_SHARE_*); `lease`: leased tokens (RATE_LEASE_*; default off). */
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly fair: FairShare = { eventsPerSecond: 2_000, burst: 10_000 },
+    lease: LeaseOptions = { ms: 0, share: 0 },
   ) {
     redis.defineCommand('centralLoggerRateLimit', { lua: SCRIPT });
     this.evaluate = (redis as unknown as { centralLoggerRateLimit: Evaluate }).centralLoggerRateLimit.bind(redis);
+    this.leases = new Leases(lease);
+    if (this.leases.enabled) {
+      this.sweeper = setInterval(() => this.giveBack(this.leases.sweep(Date.now())), lease.ms);
+      this.sweeper.unref();
+    }
   }
 
   /** Takes one request and `req.events` events, or refuses them all. */
   take(req: RateRequest, now = Date.now()): Promise<RateDecision> {
+    if (this.leases.enabled) {
+      const day = utcDay(now);
+      const local = this.leases.spend(req.keyId, req.clientId, req.events, req.limits, day, req.bulkClosed === true, now);
+      if (local) return Promise.resolve(decide(req, local, msToNextUtcDay(now)));
+    }
     return this.run(req, false, now);
+  }
+
+  /** Gives every lease back to Redis (on shutdown: what this process did not spend is the other processes' again). */
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    await this.giveBack(this.leases.all());
   }
 
   /** The state of the limits, taking and recording nothing (for answers refused before the limits are checked). */
@@ -100,12 +132,74 @@ export class RateLimiter {
 
   /** Events the client stored on the UTC day of `now`. */
   async usedToday(clientId: string, now = Date.now()): Promise<number> {
-    return eventsUsedToday(this.redis, this.prefix, clientId, now);
+    // less what this process leased and has not spent (other processes' leases are counted: see LeaseOptions)
+    return (await eventsUsedToday(this.redis, this.prefix, clientId, now)) - this.leases.heldByClient(clientId, utcDay(now));
   }
 
   private run(req: RateRequest, peek: boolean, now: number): Promise<RateDecision> {
     const toMidnight = msToNextUtcDay(now);
-    return this.call(req, peek, utcDay(now), toMidnight + 3_600_000).then((out) => decide(req, out, toMidnight));
+    const day = utcDay(now);
+    return this.call(req, peek, day, toMidnight + 3_600_000).then((out) => {
+      if (peek) {
+        // what this process holds of the key is still the key's: its own view stays exact
+        const [requests, events] = this.leases.held(req.keyId, day);
+        out[1]! += requests;
+        out[2]! += events;
+        out[3]! -= events;
+        out[8]! += events;
+      }
+      return decide(req, out, toMidnight);
+    });
+  }
+
+  /** Sends expired leases back, each in a group of no requests. */
+  private giveBack(expired: Array<{ keyId: string; clientId: string; day: string; limits: Limits; back: GiveBack }>): Promise<unknown> {
+    const now = Date.now();
+    return Promise.allSettled(
+      expired.map((x) => {
+        const group = this.newGroup({ clientId: x.clientId, keyId: x.keyId, events: 0, limits: x.limits }, false, x.day, msToNextUtcDay(now) + 3_600_000);
+        group.back = x.back;
+        return this.enqueue(`${x.keyId}\n${x.day}\nback\n${++this.sealed}`, group);
+      }),
+    );
+  }
+
+  /** A group of no requests yet; a call with it asks for the key's lease when it is worth one. */
+  private newGroup(req: RateRequest, peek: boolean, day: string, dayTtlMs: number): Group {
+    const l = req.limits;
+    return {
+      keyId: req.keyId,
+      day,
+      limits: l,
+      keys: [`${this.prefix}:rl:k:${req.keyId}`, `${this.prefix}:rl:t:${req.clientId}`, ...this.dayKeys(req.clientId, day)],
+      args: [
+        l.requestsPerSecond,
+        l.requestBurst,
+        l.eventsPerSecond,
+        l.eventBurst,
+        l.tenantEventsPerSecond,
+        l.tenantEventBurst,
+        this.fair.eventsPerSecond,
+        this.fair.burst,
+        l.eventsPerDay,
+        dayTtlMs,
+        peek ? 1 : 0,
+        req.bulkClosed ? 1 : 0,
+      ],
+      back: [0, 0, 0],
+      want: [0, 0],
+      events: [],
+      waiters: [],
+    };
+  }
+
+  /** Queues a group of its own (no requests) for the next script call; settles with it. */
+  private enqueue(id: string, group: Group): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) setImmediate(() => this.flush());
+      group.waiters.push({ resolve, reject });
+      this.pending.set(id, group);
+    });
   }
 
   /** Queues one request for the script call of this turn of the event loop, in the group of its key. */
@@ -125,27 +219,11 @@ export class RateLimiter {
         group = undefined;
       }
       if (!group) {
-        group = {
-          keys: [`${this.prefix}:rl:k:${req.keyId}`, `${this.prefix}:rl:t:${req.clientId}`, ...this.dayKeys(req.clientId, day)],
-          args: [
-            l.requestsPerSecond,
-            l.requestBurst,
-            l.eventsPerSecond,
-            l.eventBurst,
-            l.tenantEventsPerSecond,
-            l.tenantEventBurst,
-            this.fair.eventsPerSecond,
-            this.fair.burst,
-            l.eventsPerDay,
-            dayTtlMs,
-            peek ? 1 : 0,
-            closed,
-          ],
-          events: [],
-          waiters: [],
-        };
+        group = this.newGroup(req, peek, day, dayTtlMs);
+        if (!peek && this.leases.enabled) group.want = this.leases.want(req.keyId, l);
         this.pending.set(id, group);
       }
+      if (!peek && this.leases.enabled) addTo(group.back, this.leases.takeBack(req.keyId, day));
       group.events.push(req.events);
       group.waiters.push({ resolve, reject });
     });
@@ -161,14 +239,26 @@ export class RateLimiter {
     }
     if (this.pending.size > 0) setImmediate(() => this.flush());
     const keys = groups.flatMap((g) => g.keys);
-    const args = groups.flatMap((g) => [...g.args, g.events.length, ...g.events]);
+    const args = groups.flatMap((g) => [...g.args, ...g.back, ...g.want, g.events.length, ...g.events]);
     this.evaluate(keys.length, ...keys, ...args).then(
       (out) => {
-        let i = 0;
-        for (const g of groups) for (const w of g.waiters) w.resolve(out.slice(N * i, N * ++i));
+        const now = Date.now();
+        let o = 0;
+        for (const g of groups) {
+          // a group's answer: N numbers per request, then the lease granted (3)
+          const answers = g.events.map((_, i) => out.slice(o + N * i, o + N * (i + 1)));
+          o += N * g.events.length;
+          if (g.want[0] > 0) this.leases.granted(g.keyId, g.day, g.limits, out.slice(o, o + 3), answers.at(-1), now);
+          o += 3;
+          // a group of no requests (a lease given back) has one waiter and no answer
+          for (let i = 0; i < g.waiters.length; i++) g.waiters[i]!.resolve(answers[i] ?? []);
+        }
       },
       (err: unknown) => {
-        for (const g of groups) for (const w of g.waiters) w.reject(err);
+        for (const g of groups) {
+          if (g.want[0] > 0) this.leases.failed(g.keyId);
+          for (const w of g.waiters) w.reject(err);
+        }
       },
     );
   }
@@ -176,6 +266,12 @@ export class RateLimiter {
   private dayKeys(clientId: string, day: string): [string, string] {
     return dayKeysOf(this.prefix, clientId, day);
   }
+}
+
+function addTo(into: GiveBack, more: GiveBack): void {
+  into[0] += more[0];
+  into[1] += more[1];
+  into[2] += more[2];
 }
 
 function dayKeysOf(prefix: string, clientId: string, day: string): [string, string] {

@@ -49,6 +49,11 @@ type CountUsage = (numKeys: number, ...keysAndArgs: Array<string | number>) => P
  * never has less of any counter than an earlier one. (A script rather than
  * MULTI: on a connection with many scripts defined, as BullMQ's is, each
  * ioredis pipeline object costs more than the round trip.)
+ *
+ * With `flushMs` > 0 the counts gather in the process for that long instead
+ * of one turn (USAGE_FLUSH_MS): one call per interval, however busy; a
+ * process that dies loses at most that interval's counts (`settled()`, which
+ * shutdown awaits, sends them at once).
  */
 export class UsageCounter {
   /** Increments not yet sent: hash key → field → amount. */
@@ -58,10 +63,16 @@ export class UsageCounter {
   private sending: Promise<unknown> = Promise.resolve();
   private readonly countUsage: CountUsage;
 
+  /** Sends what `flushMs` gathered; set while counts wait for it. */
+  private timer: NodeJS.Timeout | undefined;
+  private release: (() => void) | undefined;
+
+  /** `flushMs`: how long counts gather before they are sent (default 0: the next turn of the event loop). */
   constructor(
     redis: Redis,
     private readonly prefix: string,
     private readonly now: () => number = Date.now,
+    private readonly flushMs = 0,
   ) {
     redis.defineCommand('centralLoggerCountUsage', { lua: SCRIPT });
     this.countUsage = (redis as unknown as { centralLoggerCountUsage: CountUsage }).centralLoggerCountUsage.bind(redis);
@@ -82,11 +93,22 @@ export class UsageCounter {
     if (u.rateLimited) add(fields, `${subject}${SEP}rate_limited`, 1);
     if (u.rejected) add(fields, `${subject}${SEP}rej:${u.rejected.reason}`, Math.max(1, u.rejected.events));
     if (u.address !== undefined && 'keyId' in u.subject) add(fields, `a:${u.subject.keyId}${SEP}${u.address}`, 1);
-    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+    this.flushing ??= new Promise<void>((resolve) => this.schedule(resolve)).then(() => this.flush());
     return this.flushing;
   }
 
+  private schedule(resolve: () => void): void {
+    if (this.flushMs <= 0) {
+      setImmediate(resolve);
+      return;
+    }
+    this.release = resolve;
+    this.timer = setTimeout(resolve, this.flushMs);
+  }
+
   private async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = this.release = undefined;
     const pending = this.pending;
     this.pending = new Map();
     this.flushing = undefined;
@@ -102,6 +124,8 @@ export class UsageCounter {
 
   /** Resolves once every increment recorded so far has reached Redis or failed (the rules read them from there). */
   async settled(): Promise<void> {
+    // counts gathering for a later flush go now
+    this.release?.();
     await this.flushing?.catch(() => {});
     await this.sending;
   }
