@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QUEUES, shardOf, shardPrefix, shardPrefixes } from '@central-logger/queue';
+import { LogsProducer, producerConnection, QUEUES, shardOf, shardPrefix, shardPrefixes } from '@central-logger/queue';
 import { tenantKey, tenantTagged } from '@central-logger/redis';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { createTenant, deleteRedisKeys, event, postLogs, REDIS_URL, startStack, waitFor, type Stack, type Tenant } from './support/stack.js';
@@ -60,7 +60,7 @@ describe('QUEUE_SHARDS=3 on one Redis', () => {
     const tenants: Tenant[] = [];
     // tenants until every shard has one
     while (new Set(tenants.map((t) => shardOf(t.clientId, 3))).size < 3) tenants.push(await createTenant(db.sql, 'agent', 'shard'));
-    const perTenant = 20;
+    const perTenant = 10;
     // each key's first use verifies it (bcrypt), one at a time from one address
     for (const t of tenants) expect((await postLogs(stack.baseUrl, t.key, event({ event_id: 'e000', message: '0' }))).status).toBe(202);
     await Promise.all(
@@ -96,5 +96,29 @@ describe('QUEUE_SHARDS=3 on one Redis', () => {
     // the default queue names under shard 0 are the ones of before
     expect(stack.queue.name).toBe('logs');
     expect(stack.worker!.workers.map((w) => w.opts.prefix)).toEqual(shardPrefixes(stack.env.QUEUE_PREFIX!, 3).flatMap((p) => [p, p]));
+  }, 90_000);
+});
+
+describe('REDIS_WAIT_REPLICAS on a Redis without replicas', () => {
+  it('answers 503 (unavailable, Retry-After) when the job reached no replica in time, and resolves with 0 asked', async () => {
+    const prefix = `{wait${Date.now()}}`;
+    const redis = producerConnection(REDIS_URL);
+    await waitFor(async () => redis.status === 'ready', 5_000, 'redis ready');
+    const job = { groups: [{ client_id: 'c', key_id: 'k', received_at: new Date().toISOString(), events: [] as never[] }] };
+    const waiting = new LogsProducer(redis, prefix, { attempts: 1, backoffMs: 10, timeoutMs: 300, waitReplicas: 1 });
+    const plain = new LogsProducer(redis, prefix, { attempts: 1, backoffMs: 10, timeoutMs: 300 });
+    try {
+      const err = await waiting.enqueue(job).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'unavailable', headers: { 'Retry-After': '5' } });
+      // the job is stored: what refused it was the wait for a replica (the client's retry is deduplicated by event_id)
+      expect(await waiting.queue.getWaitingCount()).toBe(1);
+      await expect(plain.enqueue(job)).resolves.toBeUndefined();
+      expect(await plain.queue.getWaitingCount()).toBe(2);
+    } finally {
+      await waiting.close();
+      await plain.close();
+      redis.disconnect();
+      await deleteRedisKeys(prefix);
+    }
   });
 });

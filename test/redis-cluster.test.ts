@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revokeKeyEverywhere } from '@central-logger/keys';
-import { producerConnection, shardOf, shardPrefixes } from '@central-logger/queue';
+import { LogsProducer, producerConnection, shardOf, shardPrefixes } from '@central-logger/queue';
 import { createRedis, tenantTagged, type RedisClient } from '@central-logger/redis';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { startLocalCluster, type LocalCluster } from './support/redis-cluster.js';
@@ -91,5 +91,24 @@ describe('the service on a Redis Cluster', () => {
       'the revoked key refused',
     );
     expect(res.body.error).toBe('api_key_revoked');
+  });
+
+  it("with REDIS_WAIT_REPLICAS=1 stores a job only once the master of its shard's slot got a replica's acknowledgement", async () => {
+    const conn = producerConnection({ url: 'redis://unused', clusterNodes: cluster.nodes });
+    await waitFor(async () => conn.status === 'ready', 10_000, 'cluster connection ready');
+    const prefix = `${stack.env.QUEUE_PREFIX}w`.replace('}w', 'w}');
+    const producer = new LogsProducer(conn, prefix, { attempts: 1, backoffMs: 10, timeoutMs: 5_000, shards: 3, waitReplicas: 1 });
+    try {
+      const job = { groups: [{ client_id: 'c', key_id: 'k', received_at: new Date().toISOString(), events: [] as never[] }] };
+      for (let shard = 0; shard < 3; shard++) await producer.enqueue(job, 'fast', shard);
+      for (const q of producer.lanes.fast) expect(await q.getWaitingCount()).toBe(1);
+      // two replicas are more than any master has: refused in time, as a 503
+      const greedy = new LogsProducer(conn, prefix, { attempts: 1, backoffMs: 10, timeoutMs: 500, shards: 3, waitReplicas: 2 });
+      await expect(greedy.enqueue(job, 'fast', 1)).rejects.toMatchObject({ code: 'unavailable' });
+      await greedy.close();
+    } finally {
+      await producer.close();
+      conn.disconnect();
+    }
   });
 });

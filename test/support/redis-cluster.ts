@@ -27,6 +27,12 @@ export interface LocalCluster {
   masters(): Promise<number[]>;
   /** The port of the master serving `key`'s slot now. */
   masterOf(key: string): Promise<number>;
+  /** The slot of `key`, and the first slot of the range its master serves now. */
+  slotOf(key: string): Promise<{ slot: number; rangeStart: number }>;
+  /** The node id of the node on `port`. */
+  nodeId(port: number): Promise<string>;
+  /** The port of a replica of the master on `port`. */
+  replicaOf(port: number): Promise<number>;
   /** Runs redis-cli against a live node; resolves with its output. */
   cli(args: string[], timeoutMs?: number): Promise<string>;
   /** Kills one node at once (SIGKILL, as a crash). */
@@ -83,6 +89,9 @@ export async function startLocalCluster(options: { appendfsync?: 'always' | 'eve
         '',
         '--maxmemory-policy',
         'noeviction',
+        // DEBUG SLEEP makes a replica lag on purpose (the fault tests)
+        '--enable-debug-command',
+        'local',
       ],
       { stdio: 'pipe' },
     );
@@ -115,8 +124,21 @@ export async function startLocalCluster(options: { appendfsync?: 'always' | 'eve
       .split('\n')
       .map((line) => {
         const [, address, flags, , , , , state, ...slots] = line.split(' ');
-        return { port: Number(address!.split('@')[0]!.split(':')[1]), flags: flags!.split(','), state, slots };
+        const [id, , , master] = line.split(' ');
+        return { id: id!, master: master!, port: Number(address!.split('@')[0]!.split(':')[1]), flags: flags!.split(','), state, slots };
       });
+  };
+  const serving = async (key: string) => {
+    const slot = Number((await cli(['cluster', 'keyslot', key])).trim());
+    for (const n of await clusterNodes()) {
+      if (!n.flags.includes('master') || n.flags.includes('fail')) continue;
+      for (const range of n.slots) {
+        if (range.startsWith('[')) continue;
+        const [a, b] = range.split('-').map(Number);
+        if (slot >= a! && slot <= (b ?? a!)) return { port: n.port, slot, rangeStart: a! };
+      }
+    }
+    throw new Error(`no master serves slot ${slot}`);
   };
   const masters = async () =>
     (await clusterNodes()).filter((n) => n.flags.includes('master') && !n.flags.includes('fail') && n.slots.length > 0).map((n) => n.port);
@@ -126,16 +148,23 @@ export async function startLocalCluster(options: { appendfsync?: 'always' | 'eve
     env: addresses.join(','),
     masters,
     async masterOf(key) {
-      const slot = Number((await cli(['cluster', 'keyslot', key])).trim());
-      for (const n of await clusterNodes()) {
-        if (!n.flags.includes('master') || n.flags.includes('fail')) continue;
-        for (const range of n.slots) {
-          if (range.startsWith('[')) continue;
-          const [a, b] = range.split('-').map(Number);
-          if (slot >= a! && slot <= (b ?? a!)) return n.port;
-        }
-      }
-      throw new Error(`no master serves slot ${slot}`);
+      return (await serving(key)).port;
+    },
+    async slotOf(key) {
+      const { slot, rangeStart } = await serving(key);
+      return { slot, rangeStart };
+    },
+    async nodeId(port) {
+      const n = (await clusterNodes()).find((x) => x.port === port);
+      if (!n) throw new Error(`no node on ${port}`);
+      return n.id;
+    },
+    async replicaOf(port) {
+      const all = await clusterNodes();
+      const master = all.find((x) => x.port === port);
+      const replica = all.find((x) => x.master === master?.id && !x.flags.includes('fail'));
+      if (!replica) throw new Error(`no replica of ${port}`);
+      return replica.port;
     },
     cli,
     async kill(port) {
