@@ -35,6 +35,8 @@ export interface LocalCluster {
   replicaOf(port: number): Promise<number>;
   /** Runs redis-cli against a live node; resolves with its output. */
   cli(args: string[], timeoutMs?: number): Promise<string>;
+  /** Stops (SIGSTOP) or resumes (SIGCONT) one node's process: a node that hangs. */
+  pause(port: number, paused: boolean): void;
   /** Kills one node at once (SIGKILL, as a crash). */
   kill(port: number): Promise<void>;
   /** Waits until every live node reports cluster_state:ok and every slot has a master. */
@@ -167,6 +169,11 @@ export async function startLocalCluster(options: { appendfsync?: 'always' | 'eve
       return replica.port;
     },
     cli,
+    pause(port, paused) {
+      const node = nodes.get(port);
+      if (!node) throw new Error(`no node on ${port}`);
+      signalGroup(node.child, paused ? 'SIGSTOP' : 'SIGCONT');
+    },
     async kill(port) {
       const node = nodes.get(port);
       if (!node) throw new Error(`no node on ${port}`);
@@ -194,6 +201,7 @@ export async function startLocalCluster(options: { appendfsync?: 'always' | 'eve
       }
     },
     async destroy() {
+      for (const port of live()) cluster.pause(port, false);
       for (const port of live()) await cluster.kill(port).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     },
