@@ -62,7 +62,7 @@ describe('ingest over HTTP while Postgres is unreachable', () => {
   let relay: Awaited<ReturnType<typeof relayTo>>;
   let server: HttpServer;
   let base: string;
-  let redis: Redis;
+  let redis: ReturnType<typeof producerConnection>;
   let producer: LogsProducer;
   let publisher: Redis;
   let verifier: KeyVerifier;

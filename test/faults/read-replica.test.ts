@@ -200,7 +200,7 @@ describe('live tail catch-up on the standby', () => {
     const reads: boolean[] = [];
     const hub = new TailHub({
       redis,
-      redisUrl: REDIS_URL,
+      redisTarget: REDIS_URL,
       prefix,
       readSql,
       router,

@@ -14,8 +14,8 @@ export interface FaultHarness {
   /** The bulk lane's queue (logs-bulk), for inspection. */
   bulkQueue: Queue;
   apps: AppProcess[];
-  /** Starts an app as a child process with this harness's environment. */
-  start(name: AppName): Promise<AppProcess>;
+  /** Starts an app as a child process with this harness's environment (ready within `timeoutMs`, default 20 s). */
+  start(name: AppName, timeoutMs?: number): Promise<AppProcess>;
   /** Kills every app (by process group), then removes the queue's keys and the database. */
   close(): Promise<void>;
 }
@@ -35,8 +35,8 @@ export async function createFaultHarness(extraEnv: Record<string, string> = {}):
     queue,
     bulkQueue,
     apps,
-    async start(name) {
-      const app = await startApp(name, env);
+    async start(name, timeoutMs) {
+      const app = await startApp(name, env, timeoutMs);
       apps.push(app);
       return app;
     },

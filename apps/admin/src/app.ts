@@ -4,7 +4,7 @@ import type { AdminConfig } from '@central-logger/config';
 import type { Sql } from '@central-logger/db';
 import { health, koaLifecycle, ready, refuseNulInUrl, RequestCounters, RequestLifecycle, trustProxy, type Logger, type Registry } from '@central-logger/http';
 import { parseDuration, type KeyVerifier } from '@central-logger/keys';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { hashPassword } from './auth/passwords.js';
 import { requireAdmin } from './middleware/require-admin.js';

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { Redis } from 'ioredis';
+import { createRedis, redisTarget } from '@central-logger/redis';
 import { PRODUCTION_SECRETS, requireProductionSecrets, type AdminConfig } from '@central-logger/config';
 import { createSql, roleUrl } from '@central-logger/db';
 import { closeServer, createLogger, createRegistry, listen, serveMetrics, type Logger } from '@central-logger/http';
@@ -23,11 +23,11 @@ export async function startAdmin(config: AdminConfig, options: { log?: Logger } 
   // Commands wait for a (re)connection for at most 2 s instead of failing at
   // once, so sign-in works from the first request after start; a Redis outage
   // still answers 503 within 2 s rather than hanging.
-  const redis = new Redis(config.REDIS_URL, { commandTimeout: 2_000, maxRetriesPerRequest: 1 });
+  const redis = createRedis(redisTarget(config), { commandTimeout: 2_000, maxRetriesPerRequest: 1 });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   // the admin API accepts admin keys, so it hears of revocations like ingest does
   const verifier = new KeyVerifier(sql, verifierOptions(config, sql, redis, log));
-  const unsubscribe = subscribeInvalidations(config.REDIS_URL, verifier, (err) => log.warn({ err: err.message }, 'key invalidation subscriber error'));
+  const unsubscribe = subscribeInvalidations(redisTarget(config), verifier, (err) => log.warn({ err: err.message }, 'key invalidation subscriber error'));
   const metrics = createRegistry('admin');
   const server = await listen(createAdminApp({ config, sql, redis, log, verifier, metrics }), {
     host: config.HOST,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 import type { Sql } from '@central-logger/db';
 import { AppError, isAppError } from '@central-logger/errors';
 import type { Logger } from '@central-logger/http';

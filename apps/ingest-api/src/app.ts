@@ -6,7 +6,7 @@ import { ReadRouter, type CursorCodec, type Sql } from '@central-logger/db';
 import { health, koaLifecycle, ready, refuseNulInUrl, RequestCounters, RequestLifecycle, serveRaw, trustProxy, type Logger } from '@central-logger/http';
 import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
-import type { Redis } from 'ioredis';
+import { redisTarget, type RedisClient as Redis } from '@central-logger/redis';
 import type { Registry } from 'prom-client';
 import { acceptConsoleSessions, acceptUserTokens, authenticate, forgetCredentials } from './middleware/authenticate.js';
 import { KEY_INVALIDATION_CHANNEL } from '@central-logger/keys';
@@ -168,7 +168,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     deps.tail ??
     new TailHub({
       redis: deps.redis,
-      redisUrl: deps.config.REDIS_URL,
+      redisTarget: redisTarget(deps.config),
       prefix: deps.config.QUEUE_PREFIX,
       readSql,
       router: reads,

@@ -5,6 +5,7 @@ import { createSql, CursorCodec, loadTenantTokenSecret, ReadRouter, readerUrl, r
 import { closeServer, createLogger, listen, serveMetrics, type Logger } from '@central-logger/http';
 import { KeyVerifier, subscribeInvalidations, verifierOptions } from '@central-logger/keys';
 import { LogsProducer, producerConnection } from '@central-logger/queue';
+import { redisTarget } from '@central-logger/redis';
 import { subscribeUserInvalidations, TenantTokens, tenantTokenSecret } from '@central-logger/tenant-auth';
 import { createIngestApp, type IngestApp } from './app.js';
 
@@ -38,12 +39,19 @@ export async function startIngestApi(config: IngestConfig, options: IngestOption
     max: config.DATABASE_POOL_SIZE,
     applicationName: 'ingest-api',
   });
-  const redis = producerConnection(config.REDIS_URL);
+  const redis = producerConnection(redisTarget(config));
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   const producer = new LogsProducer(
     redis,
     config.QUEUE_PREFIX,
-    { attempts: config.JOB_ATTEMPTS, backoffMs: config.JOB_BACKOFF_MS, timeoutMs: config.ENQUEUE_TIMEOUT_MS, retryAfterS: config.UNAVAILABLE_RETRY_AFTER_S },
+    {
+      attempts: config.JOB_ATTEMPTS,
+      backoffMs: config.JOB_BACKOFF_MS,
+      timeoutMs: config.ENQUEUE_TIMEOUT_MS,
+      retryAfterS: config.UNAVAILABLE_RETRY_AFTER_S,
+      shards: config.QUEUE_SHARDS,
+      waitReplicas: config.REDIS_WAIT_REPLICAS,
+    },
     options.queueName,
   );
   producer.queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
@@ -64,7 +72,7 @@ export async function startIngestApi(config: IngestConfig, options: IngestOption
   });
   const verifier = new KeyVerifier(sql, { ...verifierOptions(config, sql, redis, log), ...(options.now ? { now: options.now } : {}) });
   const unsubscribe = subscribeInvalidations(
-    config.REDIS_URL,
+    redisTarget(config),
     verifier,
     (err) => log.warn({ err: err.message }, 'key invalidation subscriber error'),
     () => log.info('key invalidations subscribed'),
@@ -72,7 +80,9 @@ export async function startIngestApi(config: IngestConfig, options: IngestOption
 
   // tenant users' tokens: the user's active state is cached like a key and forgotten on the same channel
   const tokens = new TenantTokens(sql, tokenSecret, { ttlMs: config.KEY_CACHE_TTL_MS, staleMaxMs: config.KEY_STATE_STALE_MAX_MS });
-  const unsubscribeUsers = subscribeUserInvalidations(config.REDIS_URL, tokens, (err) => log.warn({ err: err.message }, 'user invalidation subscriber error'));
+  const unsubscribeUsers = subscribeUserInvalidations(redisTarget(config), tokens, (err) =>
+    log.warn({ err: err.message }, 'user invalidation subscriber error'),
+  );
 
   const app = createIngestApp({ config, sql, redis, verifier, producer, log, reads: { readSql, cursors, router }, tokens });
   const server = await listen(app.listener, {

@@ -1,5 +1,5 @@
 import { LimitsResolver, limitsDefaults, RateLimiter } from '@central-logger/limits';
-import { BacklogMonitor, GroupCommitter, type QueueLane } from '@central-logger/queue';
+import { BacklogMonitor, GroupCommitter, ShardedCommitter, type QueueLane } from '@central-logger/queue';
 import type { IngestDeps } from './app.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 
@@ -7,8 +7,11 @@ import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 export interface Throughput {
   metrics: IngestMetrics;
   backlog: BacklogMonitor;
-  /** Group commit per lane: a job holds the events of one lane only, so a light tenant's events never wait in a bulk job. */
-  committers: Record<QueueLane, GroupCommitter>;
+  /**
+   * Group commit per lane and queue shard: a job holds the events of one lane only, so a light tenant's events
+   * never wait in a bulk job, and of one shard's tenants only.
+   */
+  committers: Record<QueueLane, ShardedCommitter>;
   limiter: RateLimiter;
   limits: LimitsResolver;
   /** Counts a request refused because the bulk lane was over its bound. */
@@ -17,7 +20,7 @@ export interface Throughput {
 
 export function createThroughput(deps: IngestDeps): Throughput {
   const { config } = deps;
-  const backlog = new BacklogMonitor({ fast: deps.producer.queue, bulk: deps.producer.bulkQueue }, deps.redis, {
+  const backlog = new BacklogMonitor(deps.producer.lanes, deps.redis, {
     sampleMs: config.BACKLOG_SAMPLE_MS,
     maxJobs: config.MAX_QUEUE_BACKLOG_JOBS,
     maxBulkJobs: config.MAX_BULK_BACKLOG_JOBS,
@@ -27,9 +30,9 @@ export function createThroughput(deps: IngestDeps): Throughput {
     () => backlog.current(),
     () => backlog.byLane(),
   );
-  const committer = (lane: QueueLane) =>
+  const committer = (lane: QueueLane, shard: number) =>
     new GroupCommitter(
-      (job) => deps.producer.enqueue(job, lane),
+      (job) => deps.producer.enqueue(job, lane, shard),
       { windowMs: config.GROUP_COMMIT_MS, maxEvents: config.GROUP_COMMIT_MAX_EVENTS },
       (_groups, events) => {
         metrics.jobEvents.observe(events);
@@ -37,7 +40,8 @@ export function createThroughput(deps: IngestDeps): Throughput {
         metrics.laneEvents.inc({ lane }, events);
       },
     );
-  const committers = { fast: committer('fast'), bulk: committer('bulk') };
+  const sharded = (lane: QueueLane) => new ShardedCommitter(Array.from({ length: deps.producer.shards }, (_, shard) => committer(lane, shard)));
+  const committers = { fast: sharded('fast'), bulk: sharded('bulk') };
   const limiter = new RateLimiter(
     deps.redis,
     `${config.QUEUE_PREFIX}:ingest`,

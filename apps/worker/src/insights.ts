@@ -1,5 +1,5 @@
 import { Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 import type { WorkerConfig } from '@central-logger/config';
 import type { Sql } from '@central-logger/db';
 import type { Logger } from '@central-logger/http';
@@ -31,7 +31,7 @@ export async function startInsights(config: WorkerConfig, sql: Sql, connection: 
     lookbackHours: config.USAGE_ROLLUP_LOOKBACK_HOURS,
     novelAfterDays: config.ALERT_NEW_ADDRESS_DAYS,
   });
-  const logsQueues = openLogsQueues(connection, config.QUEUE_PREFIX);
+  const logsQueues = openLogsQueues(connection, config.QUEUE_PREFIX, undefined, config.QUEUE_SHARDS);
   const evaluate = alertEvaluation(sql, config, log, webhookQueue, logsQueues);
 
   const queue = new Queue(INSIGHTS.queue, opts);

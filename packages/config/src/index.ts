@@ -39,8 +39,26 @@ export const baseSchema = z.object({
   WORKER_DB_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   ADMIN_DB_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  /**
+   * Redis Cluster: some of its nodes, comma-separated `host:port` (or
+   * `redis://[user:password@]host:port`); the others are discovered. Set, every
+   * Redis connection is a cluster connection and REDIS_URL is not used. Default: unset (one Redis).
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .transform((v) => (v?.trim() ? v.split(',').map((s) => s.trim()) : undefined))
+    .pipe(z.array(z.string().regex(/^(redis:\/\/([^@/]*@)?)?[^:/,@]+:\d{1,5}$/, 'must be host:port, comma-separated')).optional()),
   /** BullMQ key prefix; a hash tag keeps one queue in one Redis Cluster slot. */
   QUEUE_PREFIX: z.string().min(1).default('{cl}'),
+  /**
+   * Log queues (each a fast and a bulk lane) ingest spreads tenants over, each
+   * under a hash tag of its own (`{cl}`, `{cl-1}`, …), so on a Redis Cluster
+   * the queues land on different masters. A tenant always goes to the same
+   * shard (a hash of its id), so its events keep their order; workers consume
+   * every shard. Every ingest-api and worker must have the same value. Default 1.
+   */
+  QUEUE_SHARDS: z.coerce.number().int().min(1).max(64).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** bcrypt cost for new key hashes (10 ≈ 50 ms a check on this hardware). */
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(10),
@@ -160,6 +178,13 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
   JOB_BACKOFF_MS: positiveInt.default(500),
   /** Longest wait for Redis to store a job before the request is answered 503. */
   ENQUEUE_TIMEOUT_MS: positiveInt.default(2_000),
+  /**
+   * Answer 202 only once each job reached this many Redis replicas (Redis
+   * `WAIT`, on the connection that stored it, bounded by ENQUEUE_TIMEOUT_MS);
+   * fewer in time is a 503 (the job may still be stored: the client's retry is
+   * deduplicated by event_id). 0: answer once the master stored it. Default 0.
+   */
+  REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).default(0),
 
   // --- tenant reads ---
   /**

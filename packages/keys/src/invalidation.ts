@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { createRedis, type RedisClient as Redis, type RedisTarget } from '@central-logger/redis';
 import type { Invalidation, KeyVerifier } from './verifier.js';
 
 /** Redis pub/sub channel on which key and client changes are announced. */
@@ -10,17 +10,19 @@ export async function publishInvalidation(redis: Redis, what: Invalidation): Pro
 }
 
 /**
- * Subscribes a verifier to invalidations on a dedicated connection. On every
+ * Subscribes a verifier to invalidations on a dedicated connection (on a
+ * Redis Cluster, classic pub/sub: a message published on any node reaches
+ * subscribers on every node). On every
  * (re)connect the whole cache is dropped, because messages sent while
  * disconnected are lost. Returns a function that unsubscribes and disconnects.
  */
 export function subscribeInvalidations(
-  redisUrl: string,
+  target: RedisTarget,
   verifier: KeyVerifier,
   onError: (err: Error) => void,
   onSubscribed: () => void = () => {},
 ): () => Promise<void> {
-  const sub = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
+  const sub = createRedis(target, { lazyConnect: true, maxRetriesPerRequest: null });
   sub.on('error', onError);
   sub.on('ready', () => verifier.invalidate({ all: true }));
   sub.on('message', (_channel: string, message: string) => {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 import { activateClient, deactivateClient, type Sql } from '@central-logger/db';
 import { publishInvalidation } from './invalidation.js';
 import { rotateKey, type Rotation } from './rotation.js';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 import type { Logger } from 'pino';
 import type { BaseConfig, HttpConfig } from '@central-logger/config';
 import type { Sql } from '@central-logger/db';

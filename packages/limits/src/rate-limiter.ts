@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import { isCluster, tenantKey, type RedisClient as Redis } from '@central-logger/redis';
 import { Leases, N, type GiveBack, type LeaseOptions } from './lease.js';
 import { msToNextUtcDay, utcDay, type FairShare, type Limits } from './limits.js';
 
@@ -55,6 +55,7 @@ type Evaluate = (numKeys: number, ...keysAndArgs: Array<string | number>) => Pro
 
 /** The requests of one key (same limits, same day, same peek) waiting for the next script call. */
 interface Group {
+  clientId: string;
   keyId: string;
   day: string;
   limits: Limits;
@@ -168,10 +169,11 @@ export class RateLimiter {
   private newGroup(req: RateRequest, peek: boolean, day: string, dayTtlMs: number): Group {
     const l = req.limits;
     return {
+      clientId: req.clientId,
       keyId: req.keyId,
       day,
       limits: l,
-      keys: [`${this.prefix}:rl:k:${req.keyId}`, `${this.prefix}:rl:t:${req.clientId}`, ...this.dayKeys(req.clientId, day)],
+      keys: [this.key(req.clientId, `rl:k:${req.keyId}`), this.key(req.clientId, `rl:t:${req.clientId}`), ...this.dayKeys(req.clientId, day)],
       args: [
         l.requestsPerSecond,
         l.requestBurst,
@@ -238,6 +240,17 @@ export class RateLimiter {
       this.pending.delete(id);
     }
     if (this.pending.size > 0) setImmediate(() => this.flush());
+    // on a cluster a script's keys must share a slot: one call per tenant (its keys carry its hash tag)
+    if (!isCluster(this.redis)) {
+      this.send(groups);
+      return;
+    }
+    const byClient = new Map<string, Group[]>();
+    for (const g of groups) byClient.set(g.clientId, [...(byClient.get(g.clientId) ?? []), g]);
+    for (const batch of byClient.values()) this.send(batch);
+  }
+
+  private send(groups: Group[]): void {
     const keys = groups.flatMap((g) => g.keys);
     const args = groups.flatMap((g) => [...g.args, ...g.back, ...g.want, g.events.length, ...g.events]);
     this.evaluate(keys.length, ...keys, ...args).then(
@@ -263,8 +276,12 @@ export class RateLimiter {
     );
   }
 
+  private key(clientId: string, rest: string): string {
+    return tenantKey(this.redis, this.prefix, clientId, rest);
+  }
+
   private dayKeys(clientId: string, day: string): [string, string] {
-    return dayKeysOf(this.prefix, clientId, day);
+    return dayKeysOf(this.redis, this.prefix, clientId, day);
   }
 }
 
@@ -274,13 +291,14 @@ function addTo(into: GiveBack, more: GiveBack): void {
   into[2] += more[2];
 }
 
-function dayKeysOf(prefix: string, clientId: string, day: string): [string, string] {
-  return [`${prefix}:rl:d:${clientId}:${day}`, `${prefix}:rl:w:${clientId}:${day}`];
+/** A client's keys of one day (events stored, warnings given): on a cluster under the client's hash tag (tenantKey). */
+function dayKeysOf(redis: Redis, prefix: string, clientId: string, day: string): [string, string] {
+  return [tenantKey(redis, prefix, clientId, `rl:d:${clientId}:${day}`), tenantKey(redis, prefix, clientId, `rl:w:${clientId}:${day}`)];
 }
 
 /** Events the client stored against its daily quota on the UTC day of `now` (read only; what the admin app shows). */
 export async function eventsUsedToday(redis: Redis, prefix: string, clientId: string, now = Date.now()): Promise<number> {
-  return Number((await redis.get(dayKeysOf(prefix, clientId, utcDay(now))[0])) ?? 0);
+  return Number((await redis.get(dayKeysOf(redis, prefix, clientId, utcDay(now))[0])) ?? 0);
 }
 
 /** The decision for one request from its numbers of the script's answer. */

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from '@central-logger/redis';
 import type { QueueLane } from './jobs.js';
 
 export interface BacklogOptions {
@@ -33,10 +33,10 @@ export class BacklogMonitor {
   private sampledAt = 0;
   private sampling = false;
 
-  /** `queues`: both lanes' queues; `redis`: their Redis, whose memory use is read. */
+  /** `queues`: both lanes' queues (of every shard); `redis`: their Redis, whose memory use is read (a cluster's fullest master). */
   constructor(
-    private readonly queues: Record<QueueLane, Queue>,
-    private readonly redis: Redis,
+    private readonly queues: Record<QueueLane, Queue | readonly Queue[]>,
+    private readonly redis: RedisClient,
     private readonly options: BacklogOptions,
   ) {}
 
@@ -74,10 +74,10 @@ export class BacklogMonitor {
     this.sampling = true;
     this.sampledAt = now;
     try {
-      const [fast, bulk, info] = await Promise.all([waitingJobs(this.queues.fast), waitingJobs(this.queues.bulk), this.redis.info('memory')]);
+      const [fast, bulk, memory] = await Promise.all([waitingJobs(this.queues.fast), waitingJobs(this.queues.bulk), fullestMemory(this.redis)]);
       this.jobs = fast + bulk;
       this.bulkJobs = bulk;
-      this.memory = { used: infoNumber(info, 'used_memory'), max: infoNumber(info, 'maxmemory') };
+      this.memory = memory;
     } catch {
       // keep the last values
     } finally {
@@ -87,11 +87,25 @@ export class BacklogMonitor {
   }
 }
 
-/** Jobs not yet taken by a worker: waiting, prioritized (legacy bulk-lane jobs), delayed for a retry. */
-async function waitingJobs(queue: Queue): Promise<number> {
-  const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed');
-  return (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+/** Jobs not yet taken by a worker, in all `queues`: waiting, prioritized (legacy bulk-lane jobs), delayed for a retry. */
+async function waitingJobs(queues: Queue | readonly Queue[]): Promise<number> {
+  const each = await Promise.all(
+    (Array.isArray(queues) ? queues : [queues as Queue]).map(async (queue) => {
+      const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed');
+      return (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+    }),
+  );
+  return each.reduce((a, b) => a + b, 0);
 }
+
+/** Memory use of Redis; on a cluster, of the master nearest its maxmemory (the first to refuse writes). */
+async function fullestMemory(redis: RedisClient): Promise<{ used: number; max: number }> {
+  const infos = await Promise.all((isCluster(redis) ? redis.nodes('master') : [redis]).map((node) => node.info('memory')));
+  const each = infos.map((info) => ({ used: infoNumber(info, 'used_memory'), max: infoNumber(info, 'maxmemory') }));
+  return each.reduce((a, b) => (ratio(b) > ratio(a) ? b : a));
+}
+
+const ratio = (m: { used: number; max: number }) => (m.max > 0 ? m.used / m.max : 0);
 
 function infoNumber(info: string, field: string): number {
   return Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);

@@ -1,15 +1,18 @@
 import { Queue, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { laneOf, laneQueueName, QUEUE_LANES, QUEUES, type QueueLane } from './jobs.js';
+import type { RedisClient } from '@central-logger/redis';
+import { laneOf, laneQueueName, QUEUE_LANES, QUEUES, shardPrefixes, type QueueLane } from './jobs.js';
 
 /** The logs queue on `connection`, to read or retry its jobs (LogsProducer adds them). */
-export function openLogsQueue(connection: Redis, prefix: string): Queue {
+export function openLogsQueue(connection: RedisClient, prefix: string): Queue {
   return new Queue(QUEUES.logs, { connection, prefix });
 }
 
-/** Both lanes' logs queues on `connection` (the fast lane's first), to read or retry their jobs. */
-export function openLogsQueues(connection: Redis, prefix: string, logsQueue: string = QUEUES.logs): Queue[] {
-  return QUEUE_LANES.map((lane) => new Queue(laneQueueName(lane, logsQueue), { connection, prefix }));
+/**
+ * Both lanes' logs queues on `connection`, of each of `shards` queue shards
+ * (shard 0's fast lane first, then its bulk lane, then shard 1's…), to read or retry their jobs.
+ */
+export function openLogsQueues(connection: RedisClient, prefix: string, logsQueue: string = QUEUES.logs, shards = 1): Queue[] {
+  return shardPrefixes(prefix, shards).flatMap((p) => QUEUE_LANES.map((lane) => new Queue(laneQueueName(lane, logsQueue), { connection, prefix: p })));
 }
 
 /** A persist-logs job that gave up: its events were accepted (202) but are not stored. */

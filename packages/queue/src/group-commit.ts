@@ -1,10 +1,15 @@
-import type { EventGroup, PersistLogsJob } from './jobs.js';
+import { shardOf, type EventGroup, type PersistLogsJob } from './jobs.js';
 
 export interface GroupCommitOptions {
   /** Longest a request's events wait for others while a job is being stored; 0 stores each request's job at once. */
   windowMs: number;
   /** A job is stored as soon as it holds this many events. */
   maxEvents: number;
+}
+
+/** What takes a request's events for the queue: a GroupCommitter, or one per queue shard (ShardedCommitter). */
+export interface Committer {
+  submit(group: EventGroup): Promise<void>;
 }
 
 interface Waiter {
@@ -24,7 +29,7 @@ interface Waiter {
  * stored it, rejected (the same error for all) when it could not be.
  * A request's events are never split across jobs.
  */
-export class GroupCommitter {
+export class GroupCommitter implements Committer {
   private groups: EventGroup[] = [];
   private waiters: Waiter[] = [];
   private events = 0;
@@ -80,5 +85,23 @@ export class GroupCommitter {
   private stored(): void {
     this.storing--;
     if (this.storing === 0 && this.groups.length > 0) this.commit();
+  }
+}
+
+/**
+ * A group committer per queue shard: each request's events go to its
+ * tenant's shard (shardOf), so one tenant's jobs stay in one queue, in order,
+ * and a job holds the tenants of one shard only.
+ */
+export class ShardedCommitter implements Committer {
+  constructor(private readonly committers: readonly GroupCommitter[]) {}
+
+  submit(group: EventGroup): Promise<void> {
+    return this.committers[shardOf(group.client_id, this.committers.length)]!.submit(group);
+  }
+
+  /** Stores what every shard's committer gathered, now. */
+  commit(): void {
+    for (const c of this.committers) c.commit();
   }
 }

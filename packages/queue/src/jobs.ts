@@ -10,7 +10,7 @@ export const QUEUES = { logs: 'logs', logsBulk: 'logs-bulk' } as const;
  * (WORKER_CONCURRENCY at once), bulk-lane jobs in `logs-bulk` beside it
  * (BULK_WORKER_CONCURRENCY at once), so bulk jobs can never hold the worker
  * slots fast jobs need. Both share the prefix, so a hash-tagged prefix keeps
- * the pair in one Redis Cluster slot, and each future queue shard gets a pair.
+ * the pair in one Redis Cluster slot, and each queue shard (shardPrefix) has a pair.
  */
 export type QueueLane = 'fast' | 'bulk';
 export const QUEUE_LANES: readonly QueueLane[] = ['fast', 'bulk'];
@@ -18,6 +18,40 @@ export const QUEUE_LANES: readonly QueueLane[] = ['fast', 'bulk'];
 /** The queue of `lane` beside the logs queue named `logsQueue` (default `logs`, `logs-bulk`). */
 export function laneQueueName(lane: QueueLane, logsQueue: string = QUEUES.logs): string {
   return lane === 'bulk' ? `${logsQueue}-bulk` : logsQueue;
+}
+
+/**
+ * The key prefix of queue shard `shard` (QUEUE_SHARDS): shard 0's is the
+ * prefix itself, so one shard keeps the names of before; shard n's has the
+ * prefix's hash tag suffixed `-n` (`{cl}` → `{cl-1}`), so on a Redis Cluster
+ * each shard's queues (both lanes) share one slot and the shards spread over
+ * the masters. A prefix without a tag is suffixed `-n`.
+ */
+export function shardPrefix(prefix: string, shard: number): string {
+  if (shard === 0) return prefix;
+  const open = prefix.indexOf('{');
+  const close = open < 0 ? -1 : prefix.indexOf('}', open + 1);
+  return close < 0 ? `${prefix}-${shard}` : `${prefix.slice(0, close)}-${shard}${prefix.slice(close)}`;
+}
+
+/** The prefixes of all `shards` queue shards, shard 0 first. */
+export function shardPrefixes(prefix: string, shards: number): string[] {
+  return Array.from({ length: shards }, (_, i) => shardPrefix(prefix, i));
+}
+
+/**
+ * The queue shard of a tenant: a stable hash (FNV-1a, 32 bits) of its id
+ * modulo the shard count. Every ingest-api computes the same, so one tenant's
+ * jobs all go to one shard, in order.
+ */
+export function shardOf(clientId: string, shards: number): number {
+  if (shards <= 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < clientId.length; i++) {
+    h ^= clientId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % shards;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
+import { createRedis, type RedisClient as Redis, type RedisTarget } from '@central-logger/redis';
 import {
   readTail,
   readTailOnStandby,
@@ -20,8 +20,11 @@ import { TailStream, type EndReason } from './stream.js';
 export interface TailHubOptions {
   /** Commands (leases, the tailed set): the app's connection, which fails fast when Redis is down. */
   redis: Redis;
-  /** The subscriber connection is made from this URL, once the first tail opens. */
-  redisUrl: string;
+  /**
+   * Where the subscriber connects, once the first tail opens: REDIS_URL, or the cluster (classic pub/sub reaches
+   * every node's subscribers).
+   */
+  redisTarget: RedisTarget;
   prefix: string;
   /** The read role's pool (row-level security) on the primary: new positions and live reads. */
   readSql: Sql;
@@ -240,7 +243,7 @@ export class TailHub {
 
   private subscriber(): Promise<unknown> {
     if (this.subReady) return this.subReady;
-    const sub = new Redis(this.o.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
+    const sub = createRedis(this.o.redisTarget, { lazyConnect: true, maxRetriesPerRequest: null });
     this.sub = sub;
     sub.on('error', (err: Error) => this.o.onError(err));
     let connected = false;

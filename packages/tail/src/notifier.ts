@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 import { tailNames } from './names.js';
 
 export interface TailNotifierOptions {

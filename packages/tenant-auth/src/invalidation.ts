@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { createRedis, type RedisClient as Redis, type RedisTarget } from '@central-logger/redis';
 import { KEY_INVALIDATION_CHANNEL } from '@central-logger/keys';
 import type { Sql, Tx } from '@central-logger/db';
 import type { TenantTokens, UserInvalidation } from './tokens.js';
@@ -19,12 +19,12 @@ export async function publishUserInvalidation(redis: Redis, what: UserInvalidati
  * while disconnected are lost. Returns a function that disconnects.
  */
 export function subscribeUserInvalidations(
-  redisUrl: string,
+  target: RedisTarget,
   tokens: TenantTokens,
   onError: (err: Error) => void,
   onSubscribed: () => void = () => {},
 ): () => Promise<void> {
-  const sub = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
+  const sub = createRedis(target, { lazyConnect: true, maxRetriesPerRequest: null });
   sub.on('error', onError);
   sub.on('ready', () => tokens.invalidate({ all: true }));
   sub.on('message', (_channel: string, message: string) => {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 import { recordAudit, type Sql, type Tx } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
 import { deactivateUserEverywhere, publishUserInvalidation } from './invalidation.js';

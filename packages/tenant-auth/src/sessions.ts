@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 import { AppError } from '@central-logger/errors';
 
 /** The console's session cookie: an opaque random id; everything else stays in Redis. */

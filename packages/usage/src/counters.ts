@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 
 const SCRIPT = readFileSync(new URL('./count-usage.lua', import.meta.url), 'utf8');
 

@@ -1,7 +1,7 @@
 import { cliSchema, loadEnvConfig, type CliConfig } from '@central-logger/config';
 import { createSql, describeDatabase, roleUrl, type Sql } from '@central-logger/db';
 import { userInfo } from 'node:os';
-import { Redis } from 'ioredis';
+import { createRedis, redisTarget, type RedisClient as Redis } from '@central-logger/redis';
 
 /** What every CLI command gets: config, a small pool, and Redis opened on demand. */
 export interface CliContext {
@@ -42,7 +42,7 @@ export function createCliContext(options: { asOwner?: boolean } = {}): CliContex
     actor: `cli:${userInfo().username}`,
     sql,
     redis() {
-      redis ??= new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2_000, retryStrategy: () => null });
+      redis ??= createRedis(redisTarget(config), { maxRetriesPerRequest: 1, connectTimeout: 2_000, retryStrategy: () => null });
       redis.on('error', () => {});
       return redis;
     },

@@ -2,7 +2,7 @@ import type { AdminConfig } from '@central-logger/config';
 import type { Sql } from '@central-logger/db';
 import type { Logger } from '@central-logger/http';
 import type { KeyVerifier } from '@central-logger/keys';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 import type { LoginLimiter } from '../auth/login-limiter.js';
 
 /** What the admin routes share; built once by createAdminApp. */

@@ -37,7 +37,7 @@ export const deadLetterJson = (d: DeadLetter) => ({
 export function systemRoute(deps: RouteDeps) {
   return async function system(ctx: Context): Promise<void> {
     parseWith(z.strictObject({}), ctx.query);
-    ctx.body = systemJson(await systemStatus(deps.sql, deps.redis, deps.config.QUEUE_PREFIX));
+    ctx.body = systemJson(await systemStatus(deps.sql, deps.redis, deps.config.QUEUE_PREFIX, deps.config.QUEUE_SHARDS));
   };
 }
 
@@ -85,7 +85,7 @@ export function systemJson(s: Awaited<ReturnType<typeof systemStatus>>) {
 export function retryJobsRoute(deps: RouteDeps) {
   return async function retry(ctx: Context): Promise<void> {
     await readJson(ctx, z.strictObject({}));
-    const retried = await withLogsQueues(deps.redis, deps.config.QUEUE_PREFIX, (qs) => retryFailedJobs(qs));
+    const retried = await withLogsQueues(deps.redis, deps.config.QUEUE_PREFIX, (qs) => retryFailedJobs(qs), deps.config.QUEUE_SHARDS);
     if (retried > 0)
       await recordAudit(deps.sql, { actor: ctx.state.admin.name, action: 'jobs.retry', target: 'queue:logs', details: { jobs: retried }, ip: ctx.ip });
     ctx.body = { retried };

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 import type { Sql } from '@central-logger/db';
 import { eventsUsedToday, getLimitOverrides, utcDay, type Limits } from '@central-logger/limits';
 

@@ -1,8 +1,17 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 import { INSIGHTS } from '@central-logger/alerts';
 import { countDeadLetters, listDeadLetters, type Sql } from '@central-logger/db';
-import { completedPerSecond, laneQueueName, listFailedJobs, MAINTENANCE, QUEUE_LANES } from '@central-logger/queue';
+import {
+  completedPerSecond,
+  laneQueueName,
+  listFailedJobs,
+  MAINTENANCE,
+  openLogsQueues,
+  QUEUE_LANES,
+  shardPrefixes,
+  type QueueLane,
+} from '@central-logger/queue';
 
 /** Lag is measured over events stored in this last stretch of time… */
 export const LAG_WINDOW_MINUTES = 15;
@@ -21,27 +30,38 @@ export interface QueueFigures {
   jobsPerSecond: number | null;
 }
 
-/** Waiting, active, delayed and failed jobs of the logs queues (both lanes), with their throughput. */
-export async function queueFigures(redis: Redis, prefix: string): Promise<QueueFigures[]> {
-  return Promise.all(
-    QUEUE_LANES.map(async (lane) => {
-      const queue = new Queue(laneQueueName(lane), { connection: redis, prefix });
-      try {
-        const c = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
-        const rate = await completedPerSecond(queue);
-        return {
-          name: queue.name,
-          waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
-          active: c.active ?? 0,
-          delayed: c.delayed ?? 0,
-          failed: c.failed ?? 0,
-          jobsPerSecond: rate ?? null,
-        };
-      } finally {
-        await queue.close();
-      }
-    }),
-  );
+/** Waiting, active, delayed and failed jobs of the logs queues (both lanes, summed over `shards` queue shards), with their throughput. */
+export async function queueFigures(redis: Redis, prefix: string, shards = 1): Promise<QueueFigures[]> {
+  return Promise.all(QUEUE_LANES.map((lane) => Promise.all(shardPrefixes(prefix, shards).map((p) => shardFigures(redis, p, lane))).then(sumFigures)));
+}
+
+async function shardFigures(redis: Redis, prefix: string, lane: QueueLane): Promise<QueueFigures> {
+  const queue = new Queue(laneQueueName(lane), { connection: redis, prefix });
+  try {
+    const c = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
+    const rate = await completedPerSecond(queue);
+    return {
+      name: queue.name,
+      waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+      active: c.active ?? 0,
+      delayed: c.delayed ?? 0,
+      failed: c.failed ?? 0,
+      jobsPerSecond: rate ?? null,
+    };
+  } finally {
+    await queue.close();
+  }
+}
+
+function sumFigures(each: QueueFigures[]): QueueFigures {
+  return each.reduce((a, b) => ({
+    name: a.name,
+    waiting: a.waiting + b.waiting,
+    active: a.active + b.active,
+    delayed: a.delayed + b.delayed,
+    failed: a.failed + b.failed,
+    jobsPerSecond: a.jobsPerSecond === null && b.jobsPerSecond === null ? null : (a.jobsPerSecond ?? 0) + (b.jobsPerSecond ?? 0),
+  }));
 }
 
 export interface Lag {
@@ -146,15 +166,15 @@ export async function scheduledRuns(redis: Redis, prefix: string): Promise<Sched
 }
 
 /** Everything the System page shows, read at once; a part whose store cannot be read is null with the reason. */
-export async function systemStatus(sql: Sql, redis: Redis, prefix: string) {
+export async function systemStatus(sql: Sql, redis: Redis, prefix: string, shards = 1) {
   const part = <T>(p: Promise<T>) =>
     p.then(
       (value) => ({ value, error: null as string | null }),
       (err: Error) => ({ value: null, error: err.message }),
     );
   const [queues, failed, lag, memory, partitions, schedules, deadCount, deadNewest] = await Promise.all([
-    part(queueFigures(redis, prefix)),
-    part(withLogsQueues(redis, prefix, (qs) => listFailedJobs(qs, 20))),
+    part(queueFigures(redis, prefix, shards)),
+    part(withLogsQueues(redis, prefix, (qs) => listFailedJobs(qs, 20), shards)),
     part(workerLag(sql)),
     part(redisMemory(redis)),
     part(logPartitions(sql)),
@@ -165,9 +185,9 @@ export async function systemStatus(sql: Sql, redis: Redis, prefix: string) {
   return { queues, failed, lag, memory, partitions, schedules, deadCount, deadNewest };
 }
 
-/** Both lanes' logs queues for the length of `fn`. */
-export async function withLogsQueues<T>(redis: Redis, prefix: string, fn: (queues: Queue[]) => Promise<T>): Promise<T> {
-  const queues = QUEUE_LANES.map((lane) => new Queue(laneQueueName(lane), { connection: redis, prefix }));
+/** Both lanes' logs queues (of every one of `shards` queue shards) for the length of `fn`. */
+export async function withLogsQueues<T>(redis: Redis, prefix: string, fn: (queues: Queue[]) => Promise<T>, shards = 1): Promise<T> {
+  const queues = openLogsQueues(redis, prefix, undefined, shards);
   try {
     return await fn(queues);
   } finally {

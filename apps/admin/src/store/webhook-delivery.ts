@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 import { INSIGHTS, type Alert } from '@central-logger/alerts';
 import { jobStandings, type JobProgress } from '@central-logger/queue';
 

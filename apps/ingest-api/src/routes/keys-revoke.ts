@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { recordAudit, type Sql } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
 import { keyJson, revokeKeyEverywhere } from '@central-logger/keys';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 
 /**
  * `DELETE /api/v1/keys/:id` (id or prefix): revokes one of the caller's

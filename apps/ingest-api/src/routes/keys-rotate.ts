@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { recordAudit, type Sql } from '@central-logger/db';
 import { readJsonBody } from '@central-logger/http';
 import { keyJson, parseRotateKeyRequest, rotateKeyEverywhere } from '@central-logger/keys';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 
 /**
  * `POST /api/v1/keys/:id/rotate` body `{"grace": "24h"}` (optional): a new

@@ -4,7 +4,7 @@ import { AppError } from '@central-logger/errors';
 import { parseNdjson, validateBatch, type BatchLimits, type IngestAccepted } from '@central-logger/events';
 import { bodyTypeOf, clientAddress, readBody, timeOrderedId, type Exchange, type Logger, type RawHandler } from '@central-logger/http';
 import type { KeyVerifier, Principal } from '@central-logger/keys';
-import type { GroupCommitter, QueueLane } from '@central-logger/queue';
+import type { Committer, QueueLane } from '@central-logger/queue';
 import { admit, refuseWhenOverloaded, refusedBeforeAdmission, type AdmissionDeps } from '../admission.js';
 import type { IngestMetrics } from '../metrics.js';
 import { tenantPrincipal } from '../middleware/authenticate.js';
@@ -29,7 +29,7 @@ export interface IngestRouteDeps {
   verifier: KeyVerifier;
   admission: AdmissionDeps;
   /** Group commit of each queue lane. */
-  committers: Record<QueueLane, GroupCommitter>;
+  committers: Record<QueueLane, Committer>;
   metrics: IngestMetrics;
   log: Logger;
 }

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@central-logger/redis';
 import { z } from 'zod';
 import type { Sql } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';

@@ -7,7 +7,7 @@ import { table, when } from '../table.js';
 
 /** Both lanes' logs queues, for the length of one command. */
 async function withLogsQueue<T>(ctx: CliContext, fn: (queues: ReturnType<typeof openLogsQueues>) => Promise<T>): Promise<T> {
-  const queues = openLogsQueues(ctx.redis(), ctx.config.QUEUE_PREFIX);
+  const queues = openLogsQueues(ctx.redis(), ctx.config.QUEUE_PREFIX, undefined, ctx.config.QUEUE_SHARDS);
   try {
     return await fn(queues);
   } finally {

@@ -16,7 +16,7 @@ export function registerSystem(program: Command, run: Run): void {
     .option('--json', "print the admin API's JSON")
     .action((opts: { json?: boolean }) =>
       run(async (ctx) => {
-        const s = systemJson(await systemStatus(ctx.sql, ctx.redis(), ctx.config.QUEUE_PREFIX));
+        const s = systemJson(await systemStatus(ctx.sql, ctx.redis(), ctx.config.QUEUE_PREFIX, ctx.config.QUEUE_SHARDS));
         if (opts.json) return ctx.out(JSON.stringify(s, null, 2));
         if (s.queues)
           ctx.out(
