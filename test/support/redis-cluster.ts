@@ -83,6 +83,10 @@ export async function startLocalCluster(options: { appendfsync?: 'always' | 'eve
         'nodes.conf',
         '--cluster-node-timeout',
         String(options.nodeTimeoutMs ?? 2_000),
+        // a replica the fault tests cut off on purpose must still take over: by default one whose link was down
+        // longer than 10 node timeouts (here a few seconds of a loaded machine) refuses to, and no master returns
+        '--cluster-replica-validity-factor',
+        '0',
         '--appendonly',
         'yes',
         '--appendfsync',
