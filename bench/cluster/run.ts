@@ -5,8 +5,10 @@
 // as docker-compose.yml runs Redis), on free ports.
 // On one machine a cluster adds work (more processes, one connection per master, redirects, per-tenant
 // script calls) and no cores: this measures the overhead, not the gain a cluster gives across machines.
+// A fourth setup runs two ingest-api and two workers on one Redis (tenants 1 and 3 to the first ingest-api,
+// tenant 2 to the second): what a second process of each gives on the same 2 cores.
 // Settings (environment): BENCH_DURATION_S (15), BENCH_CONNECTIONS (30, spread over 3 tenants, one per
-// queue shard), BENCH_ROUNDS (2), BENCH_DATABASE_URL.
+// queue shard), BENCH_ROUNDS (2), BENCH_SETUPS (e.g. 1,4: only those setups, 1-based), BENCH_DATABASE_URL.
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
@@ -40,6 +42,8 @@ const body = JSON.stringify(
 interface Setup {
   name: string;
   env: Record<string, string>;
+  /** ingest-api and worker processes of each (1); tenant i is sent to ingest-api i mod processes */
+  processes?: number;
 }
 
 interface Result {
@@ -71,15 +75,14 @@ async function tenants(sql: Sql, tag: string): Promise<Array<{ id: string; key: 
 const stored = async (sql: Sql, ids: string[]) => Number((await sql`select count(*)::int as n from workflow_logs where client_id in ${sql(ids)}`)[0]!.n);
 
 async function measure(sql: Sql, setup: Setup, round: number): Promise<Result> {
-  const [port, metricsPort, ingestMetricsPort] = [await freePort(), await freePort(), await freePort()];
-  const env = {
+  const processes = setup.processes ?? 1;
+  const ports: Array<{ port: number; metricsPort: number; ingestMetricsPort: number }> = [];
+  for (let i = 0; i < processes; i++) ports.push({ port: await freePort(), metricsPort: await freePort(), ingestMetricsPort: await freePort() });
+  const common = {
     ...productionSecrets(),
     DATABASE_URL,
     LOG_LEVEL: 'warn',
     QUEUE_PREFIX: `{bc${randomBytes(3).toString('hex')}}`,
-    INGEST_PORT: String(port),
-    WORKER_METRICS_PORT: String(metricsPort),
-    INGEST_METRICS_PORT: String(ingestMetricsPort),
     RATE_KEY_REQUESTS_PER_SECOND: '1000000',
     RATE_KEY_REQUEST_BURST: '1000000',
     RATE_KEY_EVENTS_PER_SECOND: '100000000',
@@ -89,22 +92,27 @@ async function measure(sql: Sql, setup: Setup, round: number): Promise<Result> {
     RATE_TENANT_EVENT_BURST: '100000000',
     ...setup.env,
   };
-  const children = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];
+  const children = ports.flatMap((p) => {
+    const env = { ...common, INGEST_PORT: String(p.port), WORKER_METRICS_PORT: String(p.metricsPort), INGEST_METRICS_PORT: String(p.ingestMetricsPort) };
+    return [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];
+  });
   try {
-    const url = `http://127.0.0.1:${port}`;
-    await Promise.all([waitHealthy(`${url}/health`), waitHealthy(`http://127.0.0.1:${metricsPort}/health`)]);
+    const urls = ports.map((p) => `http://127.0.0.1:${p.port}`);
+    await Promise.all(ports.flatMap((p, i) => [waitHealthy(`${urls[i]}/health`), waitHealthy(`http://127.0.0.1:${p.metricsPort}/health`)]));
     const ts = await tenants(sql, `${setup.name.replace(/\W+/g, '')}-${round}-${randomBytes(2).toString('hex')}`);
-    // each key verified once before the clock starts
-    for (const t of ts) await fetch(`${url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': t.key }, body });
+    const urlOf = (i: number) => urls[i % urls.length]!;
+    // each key verified once, on its process, before the clock starts
+    for (const [i, t] of ts.entries())
+      await fetch(`${urlOf(i)}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': t.key }, body });
     const before = await stored(
       sql,
       ts.map((t) => t.id),
     );
     const started = performance.now();
     const results = await Promise.all(
-      ts.map((t) =>
+      ts.map((t, i) =>
         autocannon({
-          url: `${url}/api/v1/logs`,
+          url: `${urlOf(i)}/api/v1/logs`,
           method: 'POST',
           connections: Math.max(1, Math.floor(CONNECTIONS / TENANTS)),
           duration: DURATION_S,
@@ -157,11 +165,15 @@ async function main(): Promise<void> {
   await sql`select ensure_workflow_logs_partitions(current_date - 1, current_date + 3)`;
   const single = await startPrivateRedis();
   const cluster = await startLocalCluster();
-  const setups: Setup[] = [
+  const all: Setup[] = [
     { name: '1 Redis', env: { REDIS_URL: single.url, QUEUE_SHARDS: '1' } },
     { name: 'cluster 3+3, 3 shards', env: { REDIS_CLUSTER_NODES: cluster.env, QUEUE_SHARDS: '3' } },
     { name: 'cluster 3+3, 3 shards, WAIT 1', env: { REDIS_CLUSTER_NODES: cluster.env, QUEUE_SHARDS: '3', REDIS_WAIT_REPLICAS: '1' } },
+    { name: '1 Redis, 2 ingest-api + 2 workers', env: { REDIS_URL: single.url, QUEUE_SHARDS: '1' }, processes: 2 },
   ];
+  // BENCH_SETUPS=1,4: only those (1-based), e.g. one process of each against two
+  const picked = process.env.BENCH_SETUPS?.split(',').map((n) => Number(n) - 1);
+  const setups = picked ? all.filter((_, i) => picked.includes(i)) : all;
   const results: Result[] = [];
   try {
     for (let round = 1; round <= ROUNDS; round++) {
@@ -191,8 +203,15 @@ async function main(): Promise<void> {
     const xs = results.filter((r) => r.setup === name).map((r) => r.persistedPerS);
     return xs.reduce((a, b) => a + b, 0) / xs.length;
   };
-  const [one, clustered, waited] = setups.map((s) => mean(s.name)) as [number, number, number];
-  console.log(`\ncluster / 1 Redis, persisted: ${(clustered / one).toFixed(2)}; WAIT 1 / no WAIT on the cluster: ${(waited / clustered).toFixed(2)}`);
+  const [one, clustered, waited, twoOfEach] = all.map((s) => mean(s.name));
+  const ratio = (what: string, a: number | undefined, b: number | undefined) =>
+    a && b && Number.isFinite(a) && Number.isFinite(b) ? `${what}: ${(a / b).toFixed(2)}` : undefined;
+  const ratios = [
+    ratio('cluster / 1 Redis, persisted', clustered, one),
+    ratio('WAIT 1 / no WAIT on the cluster', waited, clustered),
+    ratio('2 ingest-api + 2 workers / 1 of each', twoOfEach, one),
+  ].filter(Boolean);
+  console.log(`\n${ratios.join('; ')}`);
   console.log('one machine: the cluster shares the same cores as everything else, so this is its overhead, not its gain');
 }
 
