@@ -48,7 +48,9 @@ describe('the compiled build', () => {
       startBuilt('apps/worker/dist/main.js', /"worker started"/),
     ]);
     const ingest = `http://127.0.0.1:${ingestPort}`;
-    expect((await fetch(`${ingest}/ready`)).status).toBe(200);
+    // ready once its connections are (the producer's Redis connection queues nothing offline: a ping before
+    // it connects fails, and /ready says 503, as it should)
+    await waitFor(async () => (await fetch(`${ingest}/ready`)).status === 200, 10_000, 'ingest-api ready');
     expect((await fetch(`http://127.0.0.1:${adminPort}/ready`)).status).toBe(200);
     // the dashboard's files are read from dist/ (copied there by the build)
     const dashboard = await fetch(`http://127.0.0.1:${adminPort}/`);
