@@ -18,7 +18,7 @@ import { shardOf } from '@central-logger/queue';
 import { killAllChildren } from '../../test/support/child-processes.js';
 import { startPrivateRedis } from '../../test/support/private-services.js';
 import { startLocalCluster } from '../../test/support/redis-cluster.js';
-import { freePort, productionSecrets, startChild, waitHealthy } from '../ingest/processes.js';
+import { freePort, productionSecrets, startChild, waitHealthy, UNLIMITED_RATES } from '../ingest/processes.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 30);
@@ -83,13 +83,7 @@ async function measure(sql: Sql, setup: Setup, round: number): Promise<Result> {
     DATABASE_URL,
     LOG_LEVEL: 'warn',
     QUEUE_PREFIX: `{bc${randomBytes(3).toString('hex')}}`,
-    RATE_KEY_REQUESTS_PER_SECOND: '1000000',
-    RATE_KEY_REQUEST_BURST: '1000000',
-    RATE_KEY_EVENTS_PER_SECOND: '100000000',
-    RATE_KEY_EVENT_BURST: '100000000',
-    RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
-    RATE_TENANT_EVENTS_PER_SECOND: '100000000',
-    RATE_TENANT_EVENT_BURST: '100000000',
+    ...UNLIMITED_RATES,
     ...setup.env,
   };
   const children = ports.flatMap((p) => {

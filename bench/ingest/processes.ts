@@ -216,3 +216,14 @@ export class MemorySampler {
       .join('; ');
   }
 }
+
+/** Rate limits out of a benchmark's reach: it measures throughput, not the limiter's refusals. */
+export const UNLIMITED_RATES = {
+  RATE_KEY_REQUESTS_PER_SECOND: '1000000',
+  RATE_KEY_REQUEST_BURST: '1000000',
+  RATE_KEY_EVENTS_PER_SECOND: '100000000',
+  RATE_KEY_EVENT_BURST: '100000000',
+  RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
+  RATE_TENANT_EVENTS_PER_SECOND: '100000000',
+  RATE_TENANT_EVENT_BURST: '100000000',
+} as const;

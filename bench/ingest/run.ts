@@ -27,6 +27,7 @@ import {
   waitHealthy,
   type Child,
   type CpuMeter,
+  UNLIMITED_RATES,
 } from './processes.js';
 import { printReport, type Scenario } from './report.js';
 
@@ -151,13 +152,7 @@ async function main(): Promise<void> {
     INGEST_PORT: String(port),
     WORKER_METRICS_PORT: String(metricsPort),
     INGEST_METRICS_PORT: String(ingestMetricsPort),
-    RATE_KEY_REQUESTS_PER_SECOND: '1000000',
-    RATE_KEY_REQUEST_BURST: '1000000',
-    RATE_KEY_EVENTS_PER_SECOND: '100000000',
-    RATE_KEY_EVENT_BURST: '100000000',
-    RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
-    RATE_TENANT_EVENTS_PER_SECOND: '100000000',
-    RATE_TENANT_EVENT_BURST: '100000000',
+    ...UNLIMITED_RATES,
   };
   const children: Child[] = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];
   const scenarios: Scenario[] = [];

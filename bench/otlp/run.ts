@@ -18,7 +18,17 @@ import { createClient, createSql, dropDatabase, ensureDatabase, migrate, type Sq
 import { createKey } from '@central-logger/keys';
 import { deleteKeysUnder } from '@central-logger/queue';
 import { benchBodies, RECORDS } from './bodies.js';
-import { commandMeter, freePort, productionSecrets, selfMeter, startChild, waitHealthy, type Child, type CpuMeter } from '../ingest/processes.js';
+import {
+  commandMeter,
+  freePort,
+  productionSecrets,
+  selfMeter,
+  startChild,
+  waitHealthy,
+  type Child,
+  type CpuMeter,
+  UNLIMITED_RATES,
+} from '../ingest/processes.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
@@ -111,13 +121,7 @@ async function main(): Promise<void> {
     QUEUE_PREFIX: `{bench${randomBytes(3).toString('hex')}}`,
     INGEST_PORT: String(port),
     WORKER_METRICS_PORT: String(metricsPort),
-    RATE_KEY_REQUESTS_PER_SECOND: '1000000',
-    RATE_KEY_REQUEST_BURST: '1000000',
-    RATE_KEY_EVENTS_PER_SECOND: '100000000',
-    RATE_KEY_EVENT_BURST: '100000000',
-    RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
-    RATE_TENANT_EVENTS_PER_SECOND: '100000000',
-    RATE_TENANT_EVENT_BURST: '100000000',
+    ...UNLIMITED_RATES,
     // one tenant at a time: all of it in the fast lane, whose workers drain it as fast as they can (the bulk lane's
     // few workers would make the drain depend on how much of a phase passed the fair share)
     FAIR_SHARE_EVENTS_PER_SECOND: '100000000',

@@ -18,7 +18,7 @@ import { createClient, createSql, ensureDatabase, migrate, readerUrl, type Sql }
 import { createKey } from '@central-logger/keys';
 import { deleteKeysUnder } from '@central-logger/queue';
 import { startPrimaryAndStandby } from '../../test/support/replica.js';
-import { freePort, productionSecrets, startChild, waitHealthy, type Child } from '../ingest/processes.js';
+import { freePort, productionSecrets, startChild, waitHealthy, type Child, UNLIMITED_RATES } from '../ingest/processes.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -75,13 +75,7 @@ async function main(): Promise<void> {
       INGEST_PORT: String(port),
       WORKER_METRICS_PORT: String(metricsPort),
       INGEST_METRICS_PORT: String(ingestMetricsPort),
-      RATE_KEY_REQUESTS_PER_SECOND: '1000000',
-      RATE_KEY_REQUEST_BURST: '1000000',
-      RATE_KEY_EVENTS_PER_SECOND: '100000000',
-      RATE_KEY_EVENT_BURST: '100000000',
-      RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
-      RATE_TENANT_EVENTS_PER_SECOND: '100000000',
-      RATE_TENANT_EVENT_BURST: '100000000',
+      ...UNLIMITED_RATES,
     };
     children.push(startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env));
     const url = `http://127.0.0.1:${port}`;

@@ -24,7 +24,7 @@ import { createClient, createSql, dropDatabase, ensureDatabase, migrate, type Sq
 import { createKey } from '@central-logger/keys';
 import { deleteKeysUnder } from '@central-logger/queue';
 import { SseParser } from '@central-logger/tail/sse';
-import { commandMeter, freePort, productionSecrets, startChild, waitHealthy, type Child, type CpuMeter } from '../ingest/processes.js';
+import { commandMeter, freePort, productionSecrets, startChild, waitHealthy, type Child, type CpuMeter, UNLIMITED_RATES } from '../ingest/processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -189,13 +189,7 @@ async function main(): Promise<void> {
     WORKER_METRICS_PORT: String(metricsPort),
     INGEST_METRICS_PORT: String(ingestMetricsPort),
     MAX_TAILS_PER_KEY: '1000',
-    RATE_KEY_REQUESTS_PER_SECOND: '1000000',
-    RATE_KEY_REQUEST_BURST: '1000000',
-    RATE_KEY_EVENTS_PER_SECOND: '100000000',
-    RATE_KEY_EVENT_BURST: '100000000',
-    RATE_TENANT_EVENTS_PER_DAY: '1000000000000',
-    RATE_TENANT_EVENTS_PER_SECOND: '100000000',
-    RATE_TENANT_EVENT_BURST: '100000000',
+    ...UNLIMITED_RATES,
   };
   const children: Child[] = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];
   const meters: CpuMeter[] = [...children, commandMeter('postgres', 'postgres')];
