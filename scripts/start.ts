@@ -3,7 +3,7 @@
 // admin (8001) together until Ctrl-C, each connecting as its own role.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { adminSchema, ConfigError, ingestSchema, loadEnvConfig, workerSchema } from '@central-logger/config';
+import { adminSchema, appNodeOptions, ConfigError, ingestSchema, loadEnvConfig, workerSchema } from '@central-logger/config';
 import { createSql, describeDatabase, ensureDatabase, getClient, migrate, roleUrl, setRolePasswords } from '@central-logger/db';
 import { createDemoTenant } from '../apps/admin/src/store/demo-tenant.js';
 
@@ -66,7 +66,9 @@ const children = new Map<string, ChildProcess>();
 let stopping = false;
 
 for (const [name, entry] of Object.entries(APPS)) {
-  const child = spawn(process.execPath, [...NODE_ARGS, entry], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+  // the heap cap production runs with (the Dockerfile's NODE_OPTIONS)
+  const env = { ...process.env, NODE_OPTIONS: appNodeOptions(process.env.NODE_OPTIONS) };
+  const child = spawn(process.execPath, [...NODE_ARGS, entry], { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.set(name, child);
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream! }).on('line', (line) => console.log(`[${name}] ${line}`));

@@ -6,7 +6,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { adminSchema, cliSchema, ingestSchema, loadConfig, PRODUCTION_SECRETS, requireProductionSecrets, workerSchema } from '@central-logger/config';
+import {
+  adminSchema,
+  APP_HEAP_OPTION,
+  appNodeOptions,
+  cliSchema,
+  ingestSchema,
+  loadConfig,
+  PRODUCTION_SECRETS,
+  requireProductionSecrets,
+  workerSchema,
+} from '@central-logger/config';
 import { keyLookupSecret } from '@central-logger/keys';
 import { tenantTokenSecret } from '@central-logger/tenant-auth';
 
@@ -101,5 +111,24 @@ describe('docker-compose.yml', () => {
       const dependsOn = (compose.services[name] as { depends_on?: Record<string, { condition: string }> }).depends_on;
       expect(dependsOn?.migrate?.condition, name).toBe('service_completed_successfully');
     }
+  });
+
+  it("every app runs with the image's heap cap, which is the one npm start and the benches add (APP_HEAP_OPTION)", () => {
+    // the final stage's ENV (the stages before it build, they don't run the apps)
+    const finalStage = readFileSync('Dockerfile', 'utf8')
+      .split(/^FROM /m)
+      .at(-1)!;
+    const env = /^ENV (.+)$/m.exec(finalStage)?.[1] ?? '';
+    expect(env.split(/\s+/)).toContain(`NODE_OPTIONS=${APP_HEAP_OPTION}`);
+    for (const name of Object.keys(APPS)) expect(environmentOf(name, USER_ENV).NODE_OPTIONS, name).toBeUndefined();
+  });
+});
+
+describe('appNodeOptions', () => {
+  it("adds the heap cap to the operator's NODE_OPTIONS, and leaves a heap size they chose alone", () => {
+    expect(appNodeOptions(undefined)).toBe('--max-old-space-size=512');
+    expect(appNodeOptions('  ')).toBe('--max-old-space-size=512');
+    expect(appNodeOptions('--enable-source-maps')).toBe('--enable-source-maps --max-old-space-size=512');
+    expect(appNodeOptions('--max-old-space-size=2048')).toBe('--max-old-space-size=2048');
   });
 });

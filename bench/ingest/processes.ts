@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { appNodeOptions } from '@central-logger/config';
 
 /** Something whose CPU time a scenario measures. */
 export interface CpuMeter {
@@ -95,7 +96,8 @@ export function startChild(name: string, entry: string, env: Record<string, stri
   prof.push(...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   // ENV_FILE none: a developer's .env must not change what is measured
   const proc = spawn(process.execPath, [...prof, ...nodeArgsFor(entry, mode)], {
-    env: { ...process.env, ENV_FILE: 'none', ...env },
+    // the heap cap production runs with (the Dockerfile's NODE_OPTIONS)
+    env: { ...process.env, ENV_FILE: 'none', NODE_OPTIONS: appNodeOptions(process.env.NODE_OPTIONS), ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   let peak = 0;
