@@ -43,8 +43,8 @@ RUN npm pkg delete scripts.prepare --workspace=packages/client \
       --workspace=apps/ingest-api --workspace=apps/worker --workspace=apps/admin
 
 FROM node:20-bookworm-slim
-# the old generation capped at 512 MB (APP_HEAP_OPTION in packages/config): Node would size it from the host's memory
-ENV NODE_ENV=production HOST=0.0.0.0 NODE_OPTIONS=--max-old-space-size=512
+# the old generation capped at 1 GB (APP_HEAP_OPTION in packages/config): Node would size it from the host's memory
+ENV NODE_ENV=production HOST=0.0.0.0 NODE_OPTIONS=--max-old-space-size=1024
 WORKDIR /app
 # owned by root, run as node: the processes cannot change their own code
 COPY --from=deps /app/node_modules node_modules

@@ -126,9 +126,9 @@ describe('docker-compose.yml', () => {
 
 describe('appNodeOptions', () => {
   it("adds the heap cap to the operator's NODE_OPTIONS, and leaves a heap size they chose alone", () => {
-    expect(appNodeOptions(undefined)).toBe('--max-old-space-size=512');
-    expect(appNodeOptions('  ')).toBe('--max-old-space-size=512');
-    expect(appNodeOptions('--enable-source-maps')).toBe('--enable-source-maps --max-old-space-size=512');
+    expect(appNodeOptions(undefined)).toBe('--max-old-space-size=1024');
+    expect(appNodeOptions('  ')).toBe('--max-old-space-size=1024');
+    expect(appNodeOptions('--enable-source-maps')).toBe('--enable-source-maps --max-old-space-size=1024');
     expect(appNodeOptions('--max-old-space-size=2048')).toBe('--max-old-space-size=2048');
   });
 });
