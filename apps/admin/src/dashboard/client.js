@@ -50,7 +50,7 @@ function showClientFacts(c, s) {
     ['Created', when(c.created_at)],
     ['Last heartbeat', when(c.last_heartbeat_at)],
     ['Keys', `${c.keys.active} active of ${c.keys.total}`],
-    ['Accepted, last 24 h', fmt(c.accepted_last_24h)],
+    ['Accepted, last 24\u00a0h', fmt(c.accepted_last_24h)],
     ['Keeps logs for', `${s.retention_days} days`],
   ];
   if (c.deactivated_at) facts.push(['Deactivated', when(c.deactivated_at)]);
