@@ -3,7 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BacklogMonitor, deleteKeysUnder, listFailedJobs, LogsProducer, openLogsQueues, retryFailedJobs, type EventGroup } from '@central-logger/queue';
+import {
+  BacklogMonitor,
+  deleteKeysUnder,
+  listFailedJobs,
+  LogsProducer,
+  openLogsQueues,
+  retryFailedJobs,
+  shardPrefix,
+  type EventGroup,
+} from '@central-logger/queue';
 import { REDIS_URL } from './support/stack.js';
 
 const prefix = `{t${randomBytes(5).toString('hex')}}`;
@@ -92,6 +101,47 @@ describe('queue lanes', () => {
     expect(await queues[0]!.getFailedCount()).toBe(0);
     expect(await queues[1]!.getFailedCount()).toBe(0);
     expect((await queues[1]!.getWaiting()).every((j) => j.queueName === 'logs-bulk')).toBe(true);
+    await Promise.all(queues.map((q) => q.close()));
+  });
+
+  it('names the queue shard of a failed job: each shard numbers its own jobs, so ids alone would collide', async () => {
+    const shardedPrefix = `${prefix}-sharded`;
+    const queues = openLogsQueues(redis, shardedPrefix, undefined, 2);
+    // shard 0's fast lane and shard 1's: one job each, both numbered 1 by their own queue
+    const [shard0, , shard1] = queues;
+    for (const [q, client] of [
+      [shard0!, 'on-shard-0'],
+      [shard1!, 'on-shard-1'],
+    ] as const) {
+      await q.add(
+        'persist-logs',
+        { groups: [{ client_id: client, key_id: 'k', received_at: new Date().toISOString(), events: [{ event_id: 'e' }] }] },
+        { attempts: 1 },
+      );
+    }
+    const connections = [shard0!, shard1!].map(() => redis.duplicate());
+    const workers = [shard0!, shard1!].map(
+      (q, i) =>
+        new Worker(
+          q.name,
+          async () => {
+            throw new Error('down');
+          },
+          { connection: connections[i]!, prefix: String(q.opts.prefix), concurrency: 1 },
+        ),
+    );
+    const deadline = Date.now() + 10_000;
+    while ((await shard0!.getFailedCount()) < 1 || (await shard1!.getFailedCount()) < 1) {
+      if (Date.now() > deadline) throw new Error('the jobs did not fail');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await Promise.all(workers.map((w) => w.close()));
+    for (const c of connections) c.disconnect();
+    const failed = await listFailedJobs(queues, 10);
+    const byClient = Object.fromEntries(failed.jobs.map((j) => [j.clients[0], j]));
+    expect(byClient['on-shard-0']).toMatchObject({ id: '1', shard: 0, lane: 'fast' });
+    expect(byClient['on-shard-1']).toMatchObject({ id: 's1:1', shard: 1, lane: 'fast' });
+    await deleteKeysUnder(redis, shardPrefix(shardedPrefix, 1));
     await Promise.all(queues.map((q) => q.close()));
   });
 });

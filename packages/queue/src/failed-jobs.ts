@@ -12,14 +12,25 @@ export function openLogsQueue(connection: RedisClient, prefix: string): Queue {
  * (shard 0's fast lane first, then its bulk lane, then shard 1's…), to read or retry their jobs.
  */
 export function openLogsQueues(connection: RedisClient, prefix: string, logsQueue: string = QUEUES.logs, shards = 1): Queue[] {
-  return shardPrefixes(prefix, shards).flatMap((p) => QUEUE_LANES.map((lane) => new Queue(laneQueueName(lane, logsQueue), { connection, prefix: p })));
+  return shardPrefixes(prefix, shards).flatMap((p, shard) =>
+    QUEUE_LANES.map((lane) => {
+      const queue = new Queue(laneQueueName(lane, logsQueue), { connection, prefix: p });
+      shardOfQueue.set(queue, shard);
+      return queue;
+    }),
+  );
 }
+
+/** The queue shard of each queue openLogsQueues opened (a prefix alone does not say: `app-2` may be a base prefix). */
+const shardOfQueue = new WeakMap<Queue, number>();
 
 /** A persist-logs job that gave up: its events were accepted (202) but are not stored. */
 export interface FailedJob {
-  /** The job's id; a bulk-lane job's is prefixed `bulk:` (each queue numbers its own jobs). */
+  /** The job's id, unique across the queues: each queue numbers its own jobs, so a bulk-lane job's is prefixed `bulk:` and one of queue shard n > 0 `s<n>:` (`s1:bulk:7`). */
   id: string;
   lane: QueueLane;
+  /** The queue shard (QUEUE_SHARDS) the job is in; 0 without shards. */
+  shard: number;
   failedAt: Date | undefined;
   attempts: number;
   reason: string;
@@ -42,16 +53,18 @@ export interface FailedJobs {
  */
 export async function listFailedJobs(queues: Queue | readonly Queue[], limit = 50): Promise<FailedJobs> {
   const each = await Promise.all(asList(queues).map((q) => Promise.all([q.getFailedCount(), q.getFailed(0, limit - 1)])));
-  const jobs = each.flatMap(([, js]) => js.filter(Boolean).map(failedJob));
+  const jobs = each.flatMap(([, js], i) => js.filter(Boolean).map((job) => failedJob(job, shardOfQueue.get(asList(queues)[i]!) ?? 0)));
   jobs.sort((a, b) => (b.failedAt?.getTime() ?? 0) - (a.failedAt?.getTime() ?? 0));
   return { count: each.reduce((n, [c]) => n + c, 0), jobs: jobs.slice(0, limit) };
 }
 
-function failedJob(job: Job): FailedJob {
+function failedJob(job: Job, shard: number): FailedJob {
   const groups = (job.data as { groups?: Array<{ client_id?: unknown; events?: unknown[] }> } | null)?.groups ?? [];
+  const id = job.queueName.endsWith('-bulk') ? `bulk:${job.id}` : String(job.id);
   return {
-    id: job.queueName.endsWith('-bulk') ? `bulk:${job.id}` : String(job.id),
+    id: shard > 0 ? `s${shard}:${id}` : id,
     lane: laneOf(job),
+    shard,
     failedAt: job.finishedOn ? new Date(job.finishedOn) : undefined,
     attempts: job.attemptsMade,
     reason: job.failedReason ?? '',

@@ -11,6 +11,7 @@ import type { RouteDeps } from './deps.js';
 export const failedJobJson = (j: FailedJob) => ({
   id: j.id,
   lane: j.lane,
+  shard: j.shard,
   failed_at: j.failedAt ?? null,
   attempts: j.attempts,
   events: j.events,
