@@ -4,6 +4,7 @@ import { portOf } from '@central-logger/http';
 import type { EventGroup } from '@central-logger/queue';
 import { startWorker } from '../apps/worker/src/service.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { metric } from './support/metrics.js';
 import { createTenant, event, postLogs, startStack, waitFor, type Stack } from './support/stack.js';
 
 let db: TestDatabase;
@@ -25,15 +26,6 @@ afterAll(async () => {
 
 const batch = (n: number, message = 'flood') => Array.from({ length: n }, () => event({ message }));
 /** The value of one sample line of a Prometheus scrape, e.g. `metric{labels} 3`. */
-async function metric(url: string, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
-  const text = await (await fetch(url)).text();
-  const line = text
-    .split('\n')
-    .find(
-      (l) => l.startsWith(name) && (l[name.length] === ' ' || l[name.length] === '{') && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
-    );
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
 const countOf = async (clientId: string) => Number((await db.sql`select count(*)::int as n from workflow_logs where client_id = ${clientId}`)[0]!.n);
 
 // generous rates: what these tests look at is the queue, not the limits

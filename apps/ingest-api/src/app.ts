@@ -104,6 +104,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     committers: tp.committers,
     metrics: tp.metrics,
     log: deps.log,
+    bodies: tp.bodies,
   };
   const postLogs = serveRaw(lifecycle, INGEST_ROUTE, ingestLogs(ingestDeps));
   // POST /v1/logs (OTLP/HTTP, for OpenTelemetry SDKs and Collectors): another decoder in front of the same pipeline, also served without Koa

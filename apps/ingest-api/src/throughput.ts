@@ -1,3 +1,5 @@
+import { Gauge } from 'prom-client';
+import { BodyBudget } from '@central-logger/http';
 import { LimitsResolver, limitsDefaults, RateLimiter } from '@central-logger/limits';
 import { BacklogMonitor, GroupCommitter, ShardedCommitter, type QueueLane } from '@central-logger/queue';
 import type { IngestDeps } from './app.js';
@@ -16,6 +18,8 @@ export interface Throughput {
   limits: LimitsResolver;
   /** Counts a request refused because the bulk lane was over its bound. */
   countBulkRefusal: (events: number) => void;
+  /** The request bodies the process holds at once (MAX_INFLIGHT_BODY_BYTES, per client MAX_INFLIGHT_BODY_BYTES_PER_CLIENT). */
+  bodies: BodyBudget;
 }
 
 export function createThroughput(deps: IngestDeps): Throughput {
@@ -55,5 +59,18 @@ export function createThroughput(deps: IngestDeps): Throughput {
     metrics.bulkRefusedRequests.inc();
     metrics.bulkRefusedEvents.inc(events);
   };
-  return { metrics, backlog, committers, limiter, limits, countBulkRefusal };
+  const bodies = new BodyBudget({
+    maxBytes: config.MAX_INFLIGHT_BODY_BYTES,
+    maxPerOwnerBytes: config.MAX_INFLIGHT_BODY_BYTES_PER_CLIENT,
+    retryAfterS: config.UNAVAILABLE_RETRY_AFTER_S,
+  });
+  new Gauge({
+    name: 'ingest_body_bytes_in_flight',
+    help: 'Request body bytes (after gunzip) the ingest routes hold now (MAX_INFLIGHT_BODY_BYTES)',
+    registers: [metrics.registry],
+    collect() {
+      this.set(bodies.heldBytes);
+    },
+  });
+  return { metrics, backlog, committers, limiter, limits, countBulkRefusal, bodies };
 }

@@ -167,6 +167,10 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
   MAX_BODY_BYTES: positiveInt.default(1024 * 1024),
   /** Bytes after decompression per request; a gzip bomb stops here. */
   MAX_DECOMPRESSED_BYTES: positiveInt.default(8 * 1024 * 1024),
+  /** Body bytes (after gunzip) the ingest requests of one process may hold at once; past it, 503 unavailable. Default 64 MiB. */
+  MAX_INFLIGHT_BODY_BYTES: positiveInt.default(64 * 1024 * 1024),
+  /** Body bytes (after gunzip) one client's ingest requests may hold at once in one process; past it, 429 for that client only. Default 16 MiB. */
+  MAX_INFLIGHT_BODY_BYTES_PER_CLIENT: positiveInt.default(16 * 1024 * 1024),
   MAX_EVENTS_PER_REQUEST: positiveInt.default(1000),
   /** Serialized size of one event. */
   MAX_EVENT_BYTES: positiveInt.default(64 * 1024),
@@ -300,6 +304,20 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
 
 export const ingestSchema = ingestSettingsSchema
   .superRefine((c, ctx) => {
+    if (c.MAX_INFLIGHT_BODY_BYTES_PER_CLIENT > c.MAX_INFLIGHT_BODY_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MAX_INFLIGHT_BODY_BYTES_PER_CLIENT'],
+        message: `must be at most MAX_INFLIGHT_BODY_BYTES (${c.MAX_INFLIGHT_BODY_BYTES}): one client could fill the process's budget, and everyone would get 503 before it gets 429`,
+      });
+    }
+    if (c.MAX_INFLIGHT_BODY_BYTES_PER_CLIENT < Math.min(c.MAX_BODY_BYTES, c.MAX_DECOMPRESSED_BYTES)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MAX_INFLIGHT_BODY_BYTES_PER_CLIENT'],
+        message: `must be at least the largest body a request may have (MAX_BODY_BYTES ${c.MAX_BODY_BYTES}, MAX_DECOMPRESSED_BYTES ${c.MAX_DECOMPRESSED_BYTES}), or a body within the limits is refused even alone`,
+      });
+    }
     if (c.MAX_BULK_BACKLOG_JOBS !== undefined && c.MAX_BULK_BACKLOG_JOBS >= c.MAX_QUEUE_BACKLOG_JOBS) {
       ctx.addIssue({
         code: 'custom',

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { AppError } from '@central-logger/errors';
+import type { BodyHold } from './body-budget.js';
 import { JsonDepthGuard, type DepthLimit } from './json-depth.js';
 
 export type BodyType = 'json' | 'ndjson';
@@ -57,10 +58,12 @@ export function bodyTypeOf(contentType: string | undefined, contentEncoding: str
  * Invalid UTF-8 is rejected instead of silently becoming U+FFFD.
  * `received`, when given, counts the bytes read off the wire (compressed,
  * and up to the cut-off of a refused body): what usage counts, with or
- * without a Content-Length.
+ * without a Content-Length. `hold`, when given, takes each chunk (after
+ * gunzip) from the process's BodyBudget, refusing the body once its tenant or
+ * the process holds too much (the caller releases it when done).
  */
-export async function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits, received?: WireBytes): Promise<string> {
-  const bytes = await readBodyBytes(req, gzip, limits, received);
+export async function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits, received?: WireBytes, hold?: BodyHold): Promise<string> {
+  const bytes = await readBodyBytes(req, gzip, limits, received, hold);
   try {
     return UTF8.decode(bytes);
   } catch {
@@ -69,7 +72,7 @@ export async function readBody(req: IncomingMessage, gzip: boolean, limits: Body
 }
 
 /** `readBody` for a binary body (e.g. protobuf): the same limits and errors, the bytes as they are. */
-export async function readBodyBytes(req: IncomingMessage, gzip: boolean, limits: BodyLimits, received?: WireBytes): Promise<Buffer> {
+export async function readBodyBytes(req: IncomingMessage, gzip: boolean, limits: BodyLimits, received?: WireBytes, hold?: BodyHold): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge('The request body', limits.maxBytes);
 
@@ -77,7 +80,7 @@ export async function readBodyBytes(req: IncomingMessage, gzip: boolean, limits:
   const guard = limits.depth ? new JsonDepthGuard(limits.depth) : undefined;
   try {
     if (gzip) {
-      const inflated = limit(limits.maxDecompressedBytes, 'The decompressed request body', undefined, guard);
+      const inflated = limit(limits.maxDecompressedBytes, 'The decompressed request body', undefined, guard, hold);
       await pipeline(req, limit(limits.maxBytes, 'The request body', received), createGunzip(), async (source) => {
         for await (const chunk of inflated(source)) chunks.push(chunk);
       });
@@ -85,7 +88,7 @@ export async function readBodyBytes(req: IncomingMessage, gzip: boolean, limits:
       // no pipeline or async iterator here: on the hot path their per-request
       // AbortController, AbortError (with a stack trace) and generators cost
       // more than reading the body
-      chunks.push(...(await readPlain(req, Math.min(limits.maxBytes, limits.maxDecompressedBytes), received, guard)));
+      chunks.push(...(await readPlain(req, Math.min(limits.maxBytes, limits.maxDecompressedBytes), received, guard, hold)));
     }
   } catch (err) {
     if (err instanceof AppError) throw err;
@@ -100,7 +103,13 @@ export async function readBodyBytes(req: IncomingMessage, gzip: boolean, limits:
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The raw chunks of a body without Content-Encoding, refusing it once it passes `max` bytes. */
-function readPlain(req: IncomingMessage, max: number, received: WireBytes | undefined, guard: JsonDepthGuard | undefined): Promise<Buffer[]> {
+function readPlain(
+  req: IncomingMessage,
+  max: number,
+  received: WireBytes | undefined,
+  guard: JsonDepthGuard | undefined,
+  hold: BodyHold | undefined,
+): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -119,6 +128,7 @@ function readPlain(req: IncomingMessage, max: number, received: WireBytes | unde
         return;
       }
       try {
+        hold?.take(chunk.length);
         guard?.push(chunk);
       } catch (err) {
         req.pause();
@@ -147,13 +157,14 @@ function readPlain(req: IncomingMessage, max: number, received: WireBytes | unde
   });
 }
 
-function limit(max: number, what: string, received?: WireBytes, guard?: JsonDepthGuard) {
+function limit(max: number, what: string, received?: WireBytes, guard?: JsonDepthGuard, hold?: BodyHold) {
   return async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     let total = 0;
     for await (const chunk of source) {
       total += chunk.length;
       if (received) received.bytes += chunk.length;
       if (total > max) throw tooLarge(what, max);
+      hold?.take(chunk.length);
       guard?.push(chunk);
       yield chunk;
     }

@@ -1,6 +1,7 @@
 export * from './logger.js';
 export * from './lifecycle.js';
 export * from './body.js';
+export * from './body-budget.js';
 export * from './server.js';
 export * from './health.js';
 export * from './signals.js';

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IngestConfig } from '@central-logger/config';
 import { AppError } from '@central-logger/errors';
 import { parseNdjson, validateBatch, type BatchLimits, type IngestAccepted } from '@central-logger/events';
-import { bodyTypeOf, clientAddress, readBody, timeOrderedId, type Exchange, type Logger, type RawHandler } from '@central-logger/http';
+import { bodyTypeOf, clientAddress, readBody, timeOrderedId, type BodyBudget, type Exchange, type Logger, type RawHandler } from '@central-logger/http';
 import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { Committer, QueueLane } from '@central-logger/queue';
 import { admit, refuseWhenOverloaded, refusedBeforeAdmission, type AdmissionDeps } from '../admission.js';
@@ -32,6 +32,8 @@ export interface IngestRouteDeps {
   committers: Record<QueueLane, Committer>;
   metrics: IngestMetrics;
   log: Logger;
+  /** The request bodies the process holds at once, in total and per client. */
+  bodies: BodyBudget;
 }
 
 /**
@@ -104,10 +106,11 @@ export function ingestLogs(deps: IngestRouteDeps): RawHandler<Principal> {
   /** Reads, checks and queues the request's events; their ids once Redis holds them. */
   async function accept(req: IncomingMessage, principal: Principal, exchange: Exchange<Principal>): Promise<string[]> {
     let admitted = false;
+    const hold = deps.bodies.hold(principal.clientId!);
     try {
       refuseWhenOverloaded(deps.admission);
       const { type, gzip } = bodyTypeOf(req.headers['content-type'], req.headers['content-encoding']);
-      const text = await readBody(req, gzip, limitsOf[type], exchange);
+      const text = await readBody(req, gzip, limitsOf[type], exchange, hold);
       const parsed = type === 'ndjson' ? parseNdjson(text) : parseJson(text);
       const receivedAt = new Date();
       const queued = validateBatch(parsed, { ...limits, maxAgeDays: principal.retentionDays }, newEventId, receivedAt.getTime());
@@ -118,6 +121,9 @@ export function ingestLogs(deps: IngestRouteDeps): RawHandler<Principal> {
       return queued.map((e) => e.event_id);
     } catch (err) {
       throw admitted ? err : await refusedBeforeAdmission(deps.admission, principal, err, exchange);
+    } finally {
+      // the body and what was parsed from it are in the job (or dropped) by now
+      hold.release();
     }
   }
 }

@@ -79,10 +79,11 @@ export function ingestOtlpLogs(deps: IngestRouteDeps): RawHandler<Principal> {
   /** Reads, decodes, maps and queues the request's records; what was queued and what was rejected, once Redis holds the events. */
   async function accept(req: IncomingMessage, principal: Principal, encoding: OtlpEncoding | undefined, exchange: Exchange<Principal>): Promise<MappedRequest> {
     let admitted = false;
+    const hold = deps.bodies.hold(principal.clientId!);
     try {
       refuseWhenOverloaded(deps.admission);
       const { gzip } = checkOtlpHeaders(encoding, req.headers['content-encoding']);
-      const body = await readBinaryBody(req, gzip, bodyLimits, exchange);
+      const body = await readBinaryBody(req, gzip, bodyLimits, exchange, hold);
       const request = decodeExportRequest(body, encoding!);
       const total = countRecords(request);
       if (total > limits.maxEvents) {
@@ -105,6 +106,8 @@ export function ingestOtlpLogs(deps: IngestRouteDeps): RawHandler<Principal> {
       return mapped;
     } catch (err) {
       throw admitted ? err : await refusedBeforeAdmission(deps.admission, principal, err, exchange);
+    } finally {
+      hold.release();
     }
   }
 }
