@@ -1,9 +1,12 @@
 // READ_REPLICA_URL on a real primary and streaming standby of this file's own
 // (test/support/replica.ts): which reads the standby serves, the lag header,
-// the standby down (reads fall back to the primary) and the primary down
-// (reads still answer from the standby, ingest still answers 202 from Redis).
-import { PassThrough } from 'node:stream';
+// the standby too far behind (READ_REPLICA_MAX_LAG_MS: reads go to the
+// primary), the standby down (reads fall back to the primary), /ready's
+// replica state through all three, and the primary down (reads still answer
+// from the standby, even past the cutoff; ingest still answers 202 from Redis).
+import { PassThrough, Writable } from 'node:stream';
 import { Redis } from 'ioredis';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createClient,
@@ -30,6 +33,9 @@ let standbySuper: Sql;
 let stack: Stack;
 let tenant: Tenant;
 const DB = 'central_logger';
+// small enough to reach in a test, large enough that the first test sees a lag of a second on the standby
+const MAX_LAG_MS = 5_000;
+const logs: string[] = [];
 
 beforeAll(async () => {
   pg = await startPrimaryAndStandby();
@@ -46,7 +52,17 @@ beforeAll(async () => {
     'the standby to replay',
   );
   const db = { url: pg.primary.url(DB), sql: owner, drop: async () => {} };
-  stack = await startStack(db, { READ_REPLICA_URL: readerUrl(pg.standby.url(DB)), READ_REPLICA_POOL_SIZE: '2' });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  stack = await startStack(
+    db,
+    { READ_REPLICA_URL: readerUrl(pg.standby.url(DB)), READ_REPLICA_POOL_SIZE: '2', READ_REPLICA_MAX_LAG_MS: String(MAX_LAG_MS) },
+    { log: pino({ level: 'info' }, sink) },
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -58,6 +74,14 @@ afterAll(async () => {
 
 const lagOf = (r: { headers: Headers }) => r.headers.get('x-data-lag-ms');
 const ids = (body: { data: Array<{ event_id: string }> }) => body.data.map((l) => l.event_id);
+/** GET /ready, its status and body. */
+const readiness = async () => {
+  const r = await fetch(`${stack.baseUrl}/ready`);
+  return { status: r.status, body: (await r.json()) as { status: string; checks: Record<string, string>; replica?: string; replica_lag_ms?: number | null } };
+};
+const gaugeValue = async (name: string) =>
+  Number(new RegExp(`${name}\\{[^}]*\\} (\\S+)`).exec(await stack.ingest.app.registry.getSingleMetricAsString(name))?.[1]);
+const logged = (message: string) => logs.filter((l) => l.includes(message)).length;
 
 describe('READ_REPLICA_URL', () => {
   it('serves list, export, stats and histogram from the standby with X-Data-Lag-Ms, and a lookup by id from the primary', async () => {
@@ -108,6 +132,66 @@ describe('READ_REPLICA_URL', () => {
     await waitFor(async () => lagOf(await getJson(stack.baseUrl, '/api/v1/stats', tenant.key)) === '0', 10_000, 'a lag of 0 once caught up');
   });
 
+  it('sends reads to the primary while the lag is above READ_REPLICA_MAX_LAG_MS, says so in /ready, and returns to the standby once under', async () => {
+    const ok = await waitFor(
+      async () => {
+        const r = await readiness();
+        return r.body.replica === 'ok' && r;
+      },
+      10_000,
+      'replica ok',
+    );
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' }, replica: 'ok', replica_lag_ms: expect.any(Number) });
+    expect(ok.body.replica_lag_ms).toBeLessThanOrEqual(MAX_LAG_MS);
+    const [seen] = await seedLogs(owner, [logRow(tenant.clientId)]);
+    await waitFor(async () => ids((await getJson(stack.baseUrl, '/api/v1/logs', tenant.key)).body).includes(seen!.event_id), 10_000, 'replay');
+
+    await standbySuper`select pg_wal_replay_pause()`;
+    try {
+      // WAL after the pause: the standby has received what it has not replayed, so its lag grows
+      const [late] = await seedLogs(owner, [logRow(tenant.clientId, { status: 'PAST_CUTOFF' })]);
+      const lagging = await waitFor(
+        async () => {
+          const r = await readiness();
+          return r.body.replica === 'lagging' && r;
+        },
+        20_000,
+        'replica lagging',
+      );
+      // still ready: the primary serves those reads
+      expect(lagging.status).toBe(200);
+      expect(lagging.body.status).toBe('ready');
+      expect(lagging.body.replica_lag_ms).toBeGreaterThan(MAX_LAG_MS);
+      const list = await getJson(stack.baseUrl, '/api/v1/logs', tenant.key);
+      expect(list.status).toBe(200);
+      expect(lagOf(list)).toBeNull();
+      expect(ids(list.body)).toContain(late!.event_id);
+      const stats = await getJson(stack.baseUrl, '/api/v1/stats?group_by=status', tenant.key);
+      expect(lagOf(stats)).toBeNull();
+      expect(stats.body.data.map((b: { key: string }) => b.key)).toContain('PAST_CUTOFF');
+      expect(await gaugeValue('read_replica_up')).toBe(0);
+      expect(await gaugeValue('read_replica_lag_seconds')).toBeGreaterThan(MAX_LAG_MS / 1000);
+      // once when reads left, not per sample or per request
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(logged('read replica lag above READ_REPLICA_MAX_LAG_MS')).toBe(1);
+    } finally {
+      await standbySuper`select pg_wal_replay_resume()`;
+    }
+    await waitFor(async () => (await readiness()).body.replica === 'ok', 10_000, 'replica ok after replay');
+    const back = await waitFor(
+      async () => {
+        const r = await getJson(stack.baseUrl, '/api/v1/logs', tenant.key);
+        return lagOf(r) !== null && r;
+      },
+      10_000,
+      'reads back on the standby',
+    );
+    expect(Number(lagOf(back))).toBeLessThanOrEqual(MAX_LAG_MS);
+    expect(await gaugeValue('read_replica_up')).toBe(1);
+    expect(logged('read replica lag back under READ_REPLICA_MAX_LAG_MS')).toBe(1);
+  });
+
   it('falls back to the primary while the standby is down, and returns to it once it answers', async () => {
     await pg.standby.stop();
     try {
@@ -115,6 +199,17 @@ describe('READ_REPLICA_URL', () => {
       const during = await getJson(stack.baseUrl, '/api/v1/logs', tenant.key);
       expect(during.status).toBe(200);
       expect(lagOf(during)).toBeNull();
+      // /ready says the standby is down, and stays 200: its reads are on the primary
+      const down = await waitFor(
+        async () => {
+          const r = await readiness();
+          return r.body.replica === 'down' && r;
+        },
+        10_000,
+        'replica down',
+      );
+      expect(down.status).toBe(200);
+      expect(down.body).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' }, replica: 'down', replica_lag_ms: null });
       const [fresh] = await seedLogs(owner, [logRow(tenant.clientId)]);
       // read-your-writes while on the primary
       const after = await getJson(stack.baseUrl, '/api/v1/logs', tenant.key);
@@ -140,6 +235,22 @@ describe('READ_REPLICA_URL', () => {
       expect(accepted.status).toBe(202);
       // the jobs wait in Redis for the primary
       expect(await stack.drained()).toBe(false);
+      // cut off from its primary, the standby's lag is the age of its last replayed commit: past the cutoff,
+      // reads are sent to the primary, cannot be served there, and are answered by the standby all the same
+      const cutOff = await waitFor(
+        async () => {
+          const r = await readiness();
+          return r.body.replica === 'lagging' && r;
+        },
+        20_000,
+        'the standby past the cutoff',
+      );
+      expect(cutOff.status).toBe(503);
+      expect(cutOff.body.checks.postgres).toBe('unreachable');
+      const old = await getJson(stack.baseUrl, '/api/v1/logs', tenant.key);
+      expect(old.status).toBe(200);
+      expect(Number(lagOf(old))).toBeGreaterThan(MAX_LAG_MS);
+      expect(ids(old.body)).toEqual(ids(before.body));
     } finally {
       await pg.primary.start();
     }

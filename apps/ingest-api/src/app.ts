@@ -35,6 +35,7 @@ import { changeUserRoleRoute, deactivateUserRoute, listUsersRoute } from './rout
 import { CONSOLE_PATHS, consoleFile } from './routes/console.js';
 import { createThroughput } from './throughput.js';
 import { watchReplica } from './metrics.js';
+import { replicaReadiness } from './replica-read.js';
 import { countUsage } from './middleware/usage.js';
 import { UsageCounter } from '@central-logger/usage';
 import type { RateLimiter } from '@central-logger/limits';
@@ -133,7 +134,13 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
 
   const router = new Router();
   router.get('/health', health);
-  router.get('/ready', ready({ postgres: () => deps.sql`select 1`, redis: () => deps.redis.ping() }));
+  const { readSql, cursors } = deps.reads;
+  // list, export, stats, histogram and tail catch-up may be served by the standby; a lookup by id stays on the primary
+  const reads = deps.reads.router ?? new ReadRouter(readSql);
+  router.get(
+    '/ready',
+    ready({ postgres: () => deps.sql`select 1`, redis: () => deps.redis.ping() }, () => replicaReadiness(reads)),
+  );
   const doc = openApiDocument();
   router.get('/openapi.json', openApi(doc));
   router.get('/docs', docsPage(doc));
@@ -160,9 +167,6 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   router.patch('/api/v1/users/:id', authenticate(deps.verifier, 'keys:manage'), changeUserRoleRoute(deps.sql, deps.redis));
   router.delete('/api/v1/users/:id', authenticate(deps.verifier, 'keys:manage'), deactivateUserRoute(deps.sql, deps.redis));
   router.post('/api/v1/auth/api-key', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
-  const { readSql, cursors } = deps.reads;
-  // list, export, stats, histogram and tail catch-up may be served by the standby; a lookup by id stays on the primary
-  const reads = deps.reads.router ?? new ReadRouter(readSql);
   watchReplica(tp.metrics.registry, reads);
   router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(reads, cursors));
   const tail =

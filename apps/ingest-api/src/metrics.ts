@@ -88,7 +88,8 @@ export function createIngestMetrics(backlog: () => number, lanes: () => Record<s
 /**
  * The standby of READ_REPLICA_URL: whether reads go to it, and its replay lag
  * at the last sample (ReadRouter samples every second; nothing is queried on
- * a scrape). Without a standby neither gauge has a value.
+ * a scrape). Up 0 with a lag is a standby too far behind; up 0 without one,
+ * a standby that does not answer. Without a standby neither gauge has a value.
  */
 export function watchReplica(registry: Registry, router: ReadRouter): void {
   if (!router.replica) return;
@@ -103,10 +104,10 @@ export function watchReplica(registry: Registry, router: ReadRouter): void {
   });
   new Gauge({
     name: 'read_replica_up',
-    help: '1 while tenant reads go to the standby, 0 while they fall back to the primary',
+    help: '1 while tenant reads go to the standby, 0 while they fall back to the primary (standby down, or its lag above READ_REPLICA_MAX_LAG_MS)',
     registers: [registry],
     collect() {
-      this.set(router.lagMs === undefined ? 0 : 1);
+      this.set(router.state === 'ok' ? 1 : 0);
     },
   });
 }

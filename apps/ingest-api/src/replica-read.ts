@@ -15,3 +15,14 @@ export async function laggingRead<T>(ctx: Context, reads: ReadRouter, fn: (sql: 
   markServer(ctx, server);
   return value;
 }
+
+/**
+ * The standby's part of /ready's body (nothing without READ_REPLICA_URL): its
+ * state and lag at the last sample. Never a reason for 503: while it is down
+ * or too far behind, its reads go to the primary.
+ */
+export function replicaReadiness(reads: ReadRouter): Record<string, unknown> {
+  const state = reads.state;
+  if (!state) return {};
+  return { replica: state, replica_lag_ms: reads.lagMs ?? null };
+}

@@ -68,7 +68,15 @@ export async function startIngestApi(config: IngestConfig, options: IngestOption
     : undefined;
   if (replicaSql) signTenantsOn(replicaSql, loadSecret);
   const router = new ReadRouter(readSql, replicaSql, {
+    maxLagMs: config.READ_REPLICA_MAX_LAG_MS,
     onDown: (err) => log.warn({ err: err.message }, 'read replica unavailable: tenant reads fall back to the primary'),
+    onLagging: (lagging, lagMs) =>
+      log.warn(
+        { lag_ms: lagMs, max_lag_ms: config.READ_REPLICA_MAX_LAG_MS },
+        lagging
+          ? 'read replica lag above READ_REPLICA_MAX_LAG_MS: tenant reads go to the primary'
+          : 'read replica lag back under READ_REPLICA_MAX_LAG_MS: tenant reads return to the standby',
+      ),
   });
   const verifier = new KeyVerifier(sql, { ...verifierOptions(config, sql, redis, log), ...(options.now ? { now: options.now } : {}) });
   const unsubscribe = subscribeInvalidations(

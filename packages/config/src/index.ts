@@ -209,6 +209,12 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
   /** Pool size of the standby's connection per process (READ_REPLICA_URL). */
   READ_REPLICA_POOL_SIZE: positiveInt.default(10),
   /**
+   * While the standby's sampled replay lag is above this many ms, the reads
+   * READ_REPLICA_URL would serve go to the primary instead; they return once
+   * it is back at or under it. 0: no cutoff. Default 30,000.
+   */
+  READ_REPLICA_MAX_LAG_MS: z.coerce.number().int().min(0).default(30_000),
+  /**
    * HMAC secret of the page cursors of GET /api/v1/logs; every ingest-api
    * process must share it. Required in production; elsewhere a random one
    * per process is used when unset.

@@ -10,11 +10,24 @@ export interface ReadServer {
   lagMs?: number;
 }
 
+/** The standby as reads see it: serving them, answering but too far behind (reads on the primary), or not answering. */
+export type ReplicaState = 'ok' | 'lagging' | 'down';
+
 export interface ReadRouterOptions {
   /** How often the standby's lag (and whether it answers) is sampled. Default 1,000 ms. */
   sampleMs?: number;
+  /**
+   * Reads leave a standby whose sampled lag is above this many ms for the
+   * primary, and return once a sample is at or under it
+   * (READ_REPLICA_MAX_LAG_MS). 0: no cutoff. Default 30,000.
+   */
+  maxLagMs?: number;
+  /** Measures the standby's replay lag in ms (default: one statement on the standby); a seam for tests. */
+  measureLag?: (replica: Sql) => Promise<number>;
   /** A sample or a read on the standby failed; reads go to the primary until a sample succeeds. */
   onDown?: (err: Error) => void;
+  /** The sampled lag crossed `maxLagMs`: reads move to the primary (`true`) or back to the standby (`false`). Once per crossing. */
+  onLagging?: (lagging: boolean, lagMs: number) => void;
 }
 
 /**
@@ -29,13 +42,16 @@ export interface ReadRouterOptions {
  * primary and has replayed all the WAL it received; otherwise (replay
  * behind, or cut off from the primary) how old its last replayed commit is,
  * an upper bound on how stale its answers are. When the
- * standby is down reads fall back to the primary: an answer from the primary
- * is never older than one from the standby, and a standby outage must not
- * become a read outage.
+ * standby is down, or its lag is above `maxLagMs`, reads fall back to the
+ * primary: an answer from the primary is never older than one from the
+ * standby, and a standby outage must not become a read outage. The other way
+ * round, a read the primary cannot take goes to a standby too far behind
+ * (its data is old, but it is the only answer there is).
  */
 export class ReadRouter {
   private lag: number | undefined;
   private up = false;
+  private lagging = false;
   private timer: NodeJS.Timeout | undefined;
   private sampling: Promise<void> | undefined;
 
@@ -55,14 +71,26 @@ export class ReadRouter {
     return this.up ? this.lag : undefined;
   }
 
+  /** The standby's state at the last sample (/ready); undefined without a standby. */
+  get state(): ReplicaState | undefined {
+    if (!this.replica) return undefined;
+    if (!this.up) return 'down';
+    return this.lagging ? 'lagging' : 'ok';
+  }
+
   /** Resolves once the first sample is in (tests, start-up). */
   async ready(): Promise<void> {
     await this.sampling;
   }
 
-  /** The server for the next read: the standby while its last sample succeeded. */
+  /** Samples the standby now, as the timer does every `sampleMs` (tests). */
+  async sampleNow(): Promise<void> {
+    await this.sample();
+  }
+
+  /** The server for the next read: the standby while its last sample succeeded with a lag under the cutoff. */
   choose(): ReadServer {
-    if (this.replica && this.up) return { sql: this.replica, lagMs: this.lag ?? 0 };
+    if (this.replica && this.up && !this.lagging) return { sql: this.replica, lagMs: this.lag ?? 0 };
     return { sql: this.primary };
   }
 
@@ -75,9 +103,9 @@ export class ReadRouter {
     try {
       return { value: await fn(server.sql), server };
     } catch (err) {
-      if (server.sql === this.primary || !standbyFailed(err)) throw err;
-      this.markDown(err as Error);
-      return { value: await fn(this.primary), server: { sql: this.primary } };
+      const other = this.fallback(server, err);
+      if (!other) throw err;
+      return { value: await fn(other.sql), server: other };
     }
   }
 
@@ -86,25 +114,55 @@ export class ReadRouter {
     clearInterval(this.timer);
   }
 
+  /** Where a read that failed on `server` is tried once more, if anywhere. */
+  private fallback(server: ReadServer, err: unknown): ReadServer | undefined {
+    if (!this.replica) return undefined;
+    if (server.sql === this.replica) {
+      if (!standbyFailed(err)) return undefined;
+      this.markDown(err as Error);
+      return { sql: this.primary };
+    }
+    // on the primary for lag: an old answer beats none while the primary is unreachable
+    if (this.up && this.lagging && isUnavailable(err)) return { sql: this.replica, lagMs: this.lag ?? 0 };
+    return undefined;
+  }
+
   private async sample(): Promise<void> {
+    let lag: number;
     try {
-      const [row] = await this.replica!`
-        select case
-          when not pg_is_in_recovery() then 0
-          when exists (select from pg_stat_wal_receiver) and pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() then 0
-          else greatest(0, extract(epoch from clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)
-        end::float8 as lag_ms`;
-      this.lag = Math.round(Number(row?.lag_ms ?? 0));
-      this.up = true;
+      lag = Math.round(await (this.options.measureLag ?? measureLag)(this.replica!));
     } catch (err) {
       this.markDown(err as Error);
+      return;
     }
+    this.lag = lag;
+    this.up = true;
+    const max = this.options.maxLagMs ?? 30_000;
+    const lagging = max > 0 && lag > max;
+    if (lagging !== this.lagging) this.options.onLagging?.(lagging, lag);
+    this.lagging = lagging;
   }
 
   private markDown(err: Error): void {
     if (this.up) this.options.onDown?.(err);
     this.up = false;
+    // once it answers again, a lag above the cutoff is reported anew
+    this.lagging = false;
   }
+}
+
+/**
+ * The standby's replay lag in ms: 0 while it streams and has replayed all it
+ * received, otherwise the age of its last replayed commit (0 on a primary).
+ */
+async function measureLag(replica: Sql): Promise<number> {
+  const [row] = await replica`
+    select case
+      when not pg_is_in_recovery() then 0
+      when exists (select from pg_stat_wal_receiver) and pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() then 0
+      else greatest(0, extract(epoch from clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)
+    end::float8 as lag_ms`;
+  return Number(row?.lag_ms ?? 0);
 }
 
 /** The standby is unreachable, or cancelled the statement because replay needed its rows (40001 on a standby). */

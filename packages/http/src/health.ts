@@ -7,8 +7,12 @@ export function health(ctx: Context): void {
   ctx.body = { status: 'ok' };
 }
 
-/** `GET /ready`: each dependency answers within 2 s; 503 naming the ones that do not. */
-export function ready(checks: Record<string, Check>) {
+/**
+ * `GET /ready`: each dependency answers within 2 s; 503 naming the ones that
+ * do not. `info` adds fields to the body that never make it 503 (the state of
+ * something the process does without).
+ */
+export function ready(checks: Record<string, Check>, info?: () => Record<string, unknown>) {
   return async (ctx: Context): Promise<void> => {
     const results = await Promise.all(
       Object.entries(checks).map(
@@ -25,7 +29,7 @@ export function ready(checks: Record<string, Check>) {
     const status = Object.fromEntries(results);
     const ok = results.every(([, r]) => r === 'ok');
     ctx.status = ok ? 200 : 503;
-    ctx.body = { status: ok ? 'ready' : 'unavailable', checks: status };
+    ctx.body = { status: ok ? 'ready' : 'unavailable', checks: status, ...info?.() };
   };
 }
 
