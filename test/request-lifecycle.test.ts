@@ -246,3 +246,51 @@ describe('a route that throws: Koa, raw, and raw outside its handler', () => {
     expect(await res.json()).toEqual({ error: 'rate_limited', message: 'Slow down', request_id: res.headers.get('x-request-id') });
   });
 });
+
+describe('a backing service down (the `unavailable` option): 503 with Retry-After, not 500, through Koa and raw', () => {
+  let baseUrl: string;
+  let closeServer: () => void;
+  const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+
+  beforeAll(async () => {
+    const lifecycle = new RequestLifecycle({
+      log: capturingLogger().log,
+      unavailable: (err) => (err as { code?: unknown }).code === 'ECONNREFUSED',
+      unavailableRetryAfterS: 7,
+    });
+    const koa = new Koa();
+    koa.silent = true;
+    koa.use(koaLifecycle(lifecycle));
+    koa.use(async (ctx) => {
+      if (ctx.path === '/koa-down') throw refused();
+      throw new Error('a bug');
+    });
+    const raw = serveRaw(lifecycle, { method: 'POST', path: '/raw-down' }, async () => {
+      throw refused();
+    });
+    const koaListener = koa.callback();
+    const server = await listen((req, res) => (req.url === '/raw-down' ? raw(req, res) : void koaListener(req, res)), {
+      host: '127.0.0.1',
+      port: 0,
+      requestTimeoutMs: 5_000,
+      headersTimeoutMs: 5_000,
+    });
+    baseUrl = `http://127.0.0.1:${portOf(server)}`;
+    closeServer = () => server.close();
+  });
+  afterAll(() => closeServer?.());
+
+  it.each([
+    { name: 'Koa', method: 'GET', path: '/koa-down' },
+    { name: 'raw', method: 'POST', path: '/raw-down' },
+  ])('$name', async ({ method, path }) => {
+    const res = await fetch(`${baseUrl}${path}`, { method });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('7');
+    expect(await res.json()).toEqual({ error: 'unavailable', message: expect.stringContaining('retry later'), request_id: res.headers.get('x-request-id') });
+  });
+
+  it('any other failure is still a bare 500', async () => {
+    expect((await fetch(`${baseUrl}/other`)).status).toBe(500);
+  });
+});

@@ -1,7 +1,7 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { AdminConfig } from '@central-logger/config';
-import type { Sql } from '@central-logger/db';
+import { isUnavailable, type Sql } from '@central-logger/db';
 import { health, koaLifecycle, ready, refuseNulInUrl, RequestCounters, RequestLifecycle, trustProxy, type Logger, type Registry } from '@central-logger/http';
 import { parseDuration, type KeyVerifier } from '@central-logger/keys';
 import type { RedisClient as Redis } from '@central-logger/redis';
@@ -78,7 +78,12 @@ export function createAdminApp(deps: AdminDeps): Koa {
 
   // the request lifecycle ingest-api has too: request id, logger, error answer, metrics, access log
   // (admin answers, key secrets and lists of keys, must never sit in a cache)
-  app.use(koaLifecycle(new RequestLifecycle({ log: deps.log, counters: deps.metrics && new RequestCounters(deps.metrics), noStoreUnder: api })));
+  // Postgres unreachable: 503 unavailable, not 500
+  app.use(
+    koaLifecycle(
+      new RequestLifecycle({ log: deps.log, counters: deps.metrics && new RequestCounters(deps.metrics), noStoreUnder: api, unavailable: isUnavailable }),
+    ),
+  );
   app.use(refuseNulInUrl);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));

@@ -2,7 +2,7 @@ import type { RequestListener } from 'node:http';
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { IngestConfig } from '@central-logger/config';
-import { ReadRouter, type CursorCodec, type Sql } from '@central-logger/db';
+import { isUnavailable, ReadRouter, type CursorCodec, type Sql } from '@central-logger/db';
 import { health, koaLifecycle, ready, refuseNulInUrl, RequestCounters, RequestLifecycle, serveRaw, trustProxy, type Logger } from '@central-logger/http';
 import type { KeyVerifier, Principal } from '@central-logger/keys';
 import type { LogsProducer } from '@central-logger/queue';
@@ -86,6 +86,9 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     usage: countUsage(usage, deps.log, (path) => path.startsWith('/api/v1/') || path === OTLP_ROUTE.path),
     // tenant answers (logs, stats, keys, limits) and their errors are never cached
     noStoreUnder: '/api/',
+    // Postgres unreachable (the primary, and the standby too when there is one): 503 unavailable, not 500
+    unavailable: isUnavailable,
+    unavailableRetryAfterS: deps.config.UNAVAILABLE_RETRY_AFTER_S,
   });
 
   // POST /api/v1/logs, the hot path, is served without Koa (see ingestLogs)

@@ -50,6 +50,15 @@ export interface LifecycleOptions<P extends RequestPrincipal> {
   usage?: (exchange: Exchange<P>) => void;
   /** Answers under this path (lowercase, matched in any case) carry `Cache-Control: no-store`, error answers too. None when absent. */
   noStoreUnder?: string;
+  /**
+   * Recognises failures that mean a service behind this one cannot be reached
+   * right now (Postgres down: `isUnavailable` of @central-logger/db): they are
+   * answered `503 unavailable` with `Retry-After: unavailableRetryAfterS`,
+   * not 500. None when absent.
+   */
+  unavailable?: (err: unknown) => boolean;
+  /** Retry-After of those answers, in seconds. Default 5. */
+  unavailableRetryAfterS?: number;
 }
 
 /** A service's lifecycle: begins an `Exchange` per request. */
@@ -125,7 +134,14 @@ export class Exchange<P extends RequestPrincipal = RequestPrincipal> {
    * headers of this exchange.
    */
   fail(err: unknown): ErrorAnswer {
-    const answer = errorAnswer(err, this.id, () => this.log());
+    const { unavailable, unavailableRetryAfterS = 5 } = this.options;
+    const outage = unavailable?.(err)
+      ? new AppError('unavailable', 'A service this request needs cannot be reached right now; retry later', {
+          headers: { 'Retry-After': String(unavailableRetryAfterS) },
+          cause: err,
+        })
+      : undefined;
+    const answer = errorAnswer(outage ?? err, this.id, () => this.log());
     this.status = answer.status;
     this.errorCode = answer.body.error;
     Object.assign(this.headers, answer.headers);
