@@ -212,6 +212,16 @@ export async function startLocalCluster(options: { appendfsync?: 'always' | 'eve
   };
   try {
     await cluster.waitOk();
+    // and every replica has synced with its master: until then WAIT (REDIS_WAIT_REPLICAS) acknowledges nothing,
+    // and a test that loads the cluster at once saw only 503s on a busy machine
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const replicas = (await clusterNodes()).filter((n) => n.flags.includes('slave')).map((n) => n.port);
+      const infos = await Promise.all(replicas.map((p) => cliOn(p, ['info', 'replication'], 5_000).catch(() => '')));
+      if (replicas.length > 0 && infos.every((i) => i.includes('master_link_status:up'))) break;
+      if (Date.now() > deadline) throw new Error('the replicas did not sync with their masters');
+      await new Promise((r) => setTimeout(r, 100));
+    }
   } catch (err) {
     await cluster.destroy();
     throw err;
