@@ -248,11 +248,16 @@ describe('the tenant console in Chromium', () => {
     await page.getByRole('button', { name: '1h', exact: true }).click();
     await expect.poll(() => new URL(page.url()).searchParams.get('range')).toBe('1h');
     await expect.poll(() => page.locator('#histogram').getAttribute('data-to')).not.toBe(before); // the 1 h histogram has replaced the zoomed one
-    // the new histogram's bars, once drawn (a bar being replaced has no box)
-    await bars.first().locator('rect.hit').waitFor();
-    await bars.last().locator('rect.hit').waitFor();
-    const first = (await bars.first().locator('rect.hit').boundingBox())!;
-    const last = (await bars.last().locator('rect.hit').boundingBox())!;
+    // the new histogram's bars, once drawn: a bar being replaced has no box, and the histogram may be redrawn
+    // between a wait for its bars and the reading of their boxes, so the boxes are read until both are there
+    let boxes: Array<{ x: number; y: number; height: number } | null> = [null, null];
+    await expect
+      .poll(async () => {
+        boxes = [await bars.first().locator('rect.hit').boundingBox(), await bars.last().locator('rect.hit').boundingBox()];
+        return boxes.every((b) => b !== null);
+      })
+      .toBe(true);
+    const [first, last] = boxes as [{ x: number; y: number; height: number }, { x: number; y: number; height: number }];
     await page.mouse.move(first.x + 2, first.y + first.height / 2);
     await page.mouse.down();
     await page.mouse.move((first.x + last.x) / 2, first.y + first.height / 2, { steps: 5 });
