@@ -91,11 +91,11 @@ export function nodeArgsFor(entry: string, mode: RunMode = RUN_MODE): string[] {
 /** Runs an app (or a bench server) as its own Node process (see nodeArgsFor), logs to our stderr. */
 export function startChild(name: string, entry: string, env: Record<string, string>, mode: RunMode = RUN_MODE): Child {
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child there (open in Chrome DevTools)
-  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${name}`] : [];
+  const flags = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${name}`] : [];
   // BENCH_NODE_FLAGS="--max-semi-space-size=8 …": V8 flags for the apps only (NODE_OPTIONS would also change the load generator)
-  prof.push(...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
+  flags.push(...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   // ENV_FILE none: a developer's .env must not change what is measured
-  const proc = spawn(process.execPath, [...prof, ...nodeArgsFor(entry, mode)], {
+  const proc = spawn(process.execPath, [...flags, ...nodeArgsFor(entry, mode)], {
     // the heap cap production runs with (the Dockerfile's NODE_OPTIONS)
     env: { ...process.env, ENV_FILE: 'none', NODE_OPTIONS: appNodeOptions(process.env.NODE_OPTIONS), ...env },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -523,12 +523,7 @@ export const keyImportSchema = z.object({
   API_KEYS: z.string().optional(),
 });
 
-/**
- * The shared secrets each process refuses to start without in production
- * (requireProductionSecrets at its start). docker-compose.yml passes each app
- * its own (test/docker-compose.test.ts checks it); the worker needs none, the
- * CLI (run in the admin container) KEY_LOOKUP_SECRET for `api-key import`.
- */
+// --- the apps' Node processes ---
 /**
  * The V8 flag every app process runs with: the old generation capped at
  * 1 GB. Node sizes the heap from the machine's memory (a 4.3 GB limit on
@@ -549,6 +544,13 @@ export function appNodeOptions(nodeOptions: string | undefined): string {
   return own ? `${own} ${APP_HEAP_OPTION}` : APP_HEAP_OPTION;
 }
 
+// --- production ---
+/**
+ * The shared secrets each process refuses to start without in production
+ * (requireProductionSecrets at its start). docker-compose.yml passes each app
+ * its own (test/docker-compose.test.ts checks it); the worker needs none, the
+ * CLI (run in the admin container) KEY_LOOKUP_SECRET for `api-key import`.
+ */
 export const PRODUCTION_SECRETS = {
   'ingest-api': ['CURSOR_SECRET', 'KEY_LOOKUP_SECRET', 'TENANT_TOKEN_SECRET'],
   admin: ['KEY_LOOKUP_SECRET'],

@@ -52,8 +52,9 @@ export interface FailedJobs {
  * retries it.
  */
 export async function listFailedJobs(queues: Queue | readonly Queue[], limit = 50): Promise<FailedJobs> {
-  const each = await Promise.all(asList(queues).map((q) => Promise.all([q.getFailedCount(), q.getFailed(0, limit - 1)])));
-  const jobs = each.flatMap(([, js], i) => js.filter(Boolean).map((job) => failedJob(job, shardOfQueue.get(asList(queues)[i]!) ?? 0)));
+  const list = asList(queues);
+  const each = await Promise.all(list.map((q) => Promise.all([q.getFailedCount(), q.getFailed(0, limit - 1)])));
+  const jobs = each.flatMap(([, js], i) => js.filter(Boolean).map((job) => failedJob(job, shardOfQueue.get(list[i]!) ?? 0)));
   jobs.sort((a, b) => (b.failedAt?.getTime() ?? 0) - (a.failedAt?.getTime() ?? 0));
   return { count: each.reduce((n, [c]) => n + c, 0), jobs: jobs.slice(0, limit) };
 }
