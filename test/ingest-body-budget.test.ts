@@ -102,6 +102,10 @@ describe('in-flight request bodies (MAX_INFLIGHT_BODY_BYTES, MAX_INFLIGHT_BODY_B
     expect((await postLogs(stack.baseUrl, c.key, event({ message: 'c'.repeat(60_000) }))).status).toBe(202);
     for (const s of open) s.destroy();
     await waitFor(async () => (await held()) === 0, 10_000, 'every body to be given back');
+    // a body is read only for a verified key: a stalled body under a key that does not exist holds nothing
+    const unknown = stalledPost('cl_live_0000000000000000000000000000000000000000', 190_000, 150_000);
+    await new Promise<void>((resolve) => unknown.once('data', () => resolve()));
+    expect(await held()).toBe(0);
     // and A, no longer holding anything, is served again
     expect((await postLogs(stack.baseUrl, a.key, event({ message: 'x'.repeat(20_000) }))).status).toBe(202);
   });
