@@ -64,11 +64,34 @@ describe('persist-logs worker', () => {
     expect(await count('redeliver')).toBe(2);
   });
 
-  it('completes every job of a burst only after its rows are stored', async () => {
-    for (let i = 0; i < 50; i++) await producer.enqueue(job('many', [{}, {}]));
-    await waitFor(async () => (await count('many')) === 100, 10_000, '100 rows');
-    const completed = await stack.queue.getJobs(['completed'], 0, 200);
-    expect(completed.filter((j) => clientOf(j.data) === 'many')).toHaveLength(50);
+  it('completes every job of a burst only after its rows are stored, and then keeps no copy of its events in Redis', async () => {
+    // at each job's completion, which of its events Postgres already holds (queried while the worker goes on)
+    const checks: Array<Promise<{ id: string; expected: number; stored: number }>> = [];
+    const onCompleted = (j: { id?: string; data: PersistLogsJob }) => {
+      if (clientOf(j.data) !== 'many') return;
+      const ids = j.data.groups.flatMap((g) => g.events.map((e) => e.event_id));
+      checks.push(
+        db.sql`select count(*)::int as n from workflow_logs where client_id = 'many' and event_id in ${db.sql(ids)}`.then((r) => ({
+          id: j.id!,
+          expected: ids.length,
+          stored: r[0]!.n as number,
+        })),
+      );
+    };
+    stack.worker!.worker.on('completed', onCompleted);
+    try {
+      for (let i = 0; i < 50; i++) await producer.enqueue(job('many', [{}, {}]));
+      await waitFor(async () => checks.length === 50, 10_000, '50 completions');
+      const seen = await Promise.all(checks);
+      for (const c of seen) expect(c.stored, `job ${c.id}`).toBe(c.expected);
+      expect(await count('many')).toBe(100);
+      // the stored jobs are gone from Redis: their hashes (which held the events) and the completed set
+      for (const c of seen) expect(await stack.queue.getJob(c.id)).toBeUndefined();
+      expect(await stack.queue.getCompletedCount()).toBe(0);
+      expect(await redis.exists(...seen.map((c) => stack.queue.toKey(c.id)))).toBe(0);
+    } finally {
+      stack.worker!.worker.off('completed', onCompleted);
+    }
   });
 
   it('fails a payload that can never be valid at once, without retrying, and keeps it', async () => {

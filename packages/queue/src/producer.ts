@@ -88,7 +88,9 @@ export class LogsProducer {
     const job = await queue.add(JOBS.persistLogs, data, {
       attempts: this.policy.attempts,
       backoff: { type: 'exponential', delay: this.policy.backoffMs },
-      removeOnComplete: { count: 1000 },
+      // a stored job is deleted at once: its events are in Postgres, and a copy kept in Redis would outlive the
+      // tenant's retention and deletions there, and hold Redis memory (1,000 kept bulk jobs of 500 events: ~150 MB)
+      removeOnComplete: true,
       // failed jobs are the dead letters: keep them
       removeOnFail: false,
     });
