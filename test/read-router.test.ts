@@ -34,6 +34,7 @@ function routerWith(lag: { ms: number; down?: boolean }, options: ReadRouterOpti
       return lag.ms;
     },
     onDown: () => events.push('down'),
+    onUp: (ms) => events.push(`up ${ms}`),
     onLagging: (lagging, ms) => events.push(`${lagging ? 'lagging' : 'back'} ${ms}`),
     ...options,
   });
@@ -105,7 +106,28 @@ describe('ReadRouter with READ_REPLICA_MAX_LAG_MS', () => {
       Object.assign(lag, { down: false });
       await router.sampleNow();
       expect(router.state).toBe('lagging');
-      expect(events).toEqual(['lagging 5000', 'down', 'lagging 5000']);
+      expect(events).toEqual(['lagging 5000', 'down', 'up 5000', 'lagging 5000']);
+    } finally {
+      router.close();
+    }
+  });
+
+  it('reports a standby that answers again under the cutoff once, as back (no lagging crossing to report it)', async () => {
+    const lag = { ms: 200 };
+    const { router, events } = routerWith(lag, { maxLagMs: 1_000 });
+    try {
+      await router.ready();
+      Object.assign(lag, { down: true });
+      await router.sampleNow();
+      await router.sampleNow();
+      expect(router.choose()).toEqual({ sql: primary });
+      Object.assign(lag, { down: false, ms: 300 });
+      await router.sampleNow();
+      await router.sampleNow();
+      expect(router.state).toBe('ok');
+      expect(router.choose()).toEqual({ sql: db.sql, lagMs: 300 });
+      // the first sample (start-up) reports nothing; the outage and the return once each
+      expect(events).toEqual(['down', 'up 300']);
     } finally {
       router.close();
     }

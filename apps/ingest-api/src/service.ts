@@ -70,6 +70,7 @@ export async function startIngestApi(config: IngestConfig, options: IngestOption
   const router = new ReadRouter(readSql, replicaSql, {
     maxLagMs: config.READ_REPLICA_MAX_LAG_MS,
     onDown: (err) => log.warn({ err: err.message }, 'read replica unavailable: tenant reads fall back to the primary'),
+    onUp: (lagMs) => log.info({ lag_ms: lagMs }, 'read replica answers again: tenant reads return to it (unless its lag is above READ_REPLICA_MAX_LAG_MS)'),
     onLagging: (lagging, lagMs) =>
       log.warn(
         { lag_ms: lagMs, max_lag_ms: config.READ_REPLICA_MAX_LAG_MS },

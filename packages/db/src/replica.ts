@@ -26,6 +26,8 @@ export interface ReadRouterOptions {
   measureLag?: (replica: Sql) => Promise<number>;
   /** A sample or a read on the standby failed; reads go to the primary until a sample succeeds. */
   onDown?: (err: Error) => void;
+  /** After `onDown`, a sample succeeded: reads return to the standby (unless its lag is above `maxLagMs`: `onLagging` follows). */
+  onUp?: (lagMs: number) => void;
   /** The sampled lag crossed `maxLagMs`: reads move to the primary (`true`) or back to the standby (`false`). Once per crossing. */
   onLagging?: (lagging: boolean, lagMs: number) => void;
 }
@@ -51,6 +53,8 @@ export interface ReadRouterOptions {
 export class ReadRouter {
   private lag: number | undefined;
   private up = false;
+  /** Reported down (onDown) and not yet up again. */
+  private down = false;
   private lagging = false;
   private timer: NodeJS.Timeout | undefined;
   private sampling: Promise<void> | undefined;
@@ -137,6 +141,10 @@ export class ReadRouter {
     }
     this.lag = lag;
     this.up = true;
+    if (this.down) {
+      this.down = false;
+      this.options.onUp?.(lag);
+    }
     const max = this.options.maxLagMs ?? 30_000;
     const lagging = max > 0 && lag > max;
     if (lagging !== this.lagging) this.options.onLagging?.(lagging, lag);
@@ -144,7 +152,10 @@ export class ReadRouter {
   }
 
   private markDown(err: Error): void {
-    if (this.up) this.options.onDown?.(err);
+    if (this.up) {
+      this.options.onDown?.(err);
+      this.down = true;
+    }
     this.up = false;
     // once it answers again, a lag above the cutoff is reported anew
     this.lagging = false;
