@@ -60,7 +60,9 @@ export function bodyTypeOf(contentType: string | undefined, contentEncoding: str
  * and up to the cut-off of a refused body): what usage counts, with or
  * without a Content-Length. `hold`, when given, takes each chunk (after
  * gunzip) from the process's BodyBudget, refusing the body once its tenant or
- * the process holds too much (the caller releases it when done).
+ * the process holds too much (the caller releases it when done); while the
+ * body is read, the budget may revoke the hold, which fails the read with its
+ * 429 at once.
  */
 export async function readBody(req: IncomingMessage, gzip: boolean, limits: BodyLimits, received?: WireBytes, hold?: BodyHold): Promise<string> {
   const bytes = await readBodyBytes(req, gzip, limits, received, hold);
@@ -80,8 +82,12 @@ export async function readBodyBytes(req: IncomingMessage, gzip: boolean, limits:
   const guard = limits.depth ? new JsonDepthGuard(limits.depth) : undefined;
   try {
     if (gzip) {
+      const gunzip = createGunzip();
+      // a revoked hold fails the pipeline at once, even if the client sends nothing more;
+      // pipeline then destroys the request but not its socket, which carries the 429
+      hold?.onRevoke((err) => gunzip.destroy(err));
       const inflated = limit(limits.maxDecompressedBytes, 'The decompressed request body', undefined, guard, hold);
-      await pipeline(req, limit(limits.maxBytes, 'The request body', received), createGunzip(), async (source) => {
+      await pipeline(req, limit(limits.maxBytes, 'The request body', received), gunzip, async (source) => {
         for await (const chunk of inflated(source)) chunks.push(chunk);
       });
     } else {
@@ -91,11 +97,17 @@ export async function readBodyBytes(req: IncomingMessage, gzip: boolean, limits:
       chunks.push(...(await readPlain(req, Math.min(limits.maxBytes, limits.maxDecompressedBytes), received, guard, hold)));
     }
   } catch (err) {
+    // once revoked, whatever else failed too, the request was cut for holding too much
+    if (hold?.revoked) throw hold.revoked;
     if (err instanceof AppError) throw err;
     const code = (err as { code?: string }).code ?? '';
     if (code.startsWith('Z_')) throw new AppError('validation_failed', 'The body is not valid gzip', { cause: err });
     throw new AppError('bad_request', 'The request body could not be read', { cause: err });
+  } finally {
+    hold?.offRevoke();
   }
+  // revoked as the read ended: its bytes were given back, so the body must not be used
+  if (hold?.revoked) throw hold.revoked;
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
@@ -117,6 +129,9 @@ function readPlain(
     req.once('end', onEnd);
     req.once('error', settle);
     req.once('close', onClose);
+    // revoked while the client stalls: fail the read now; the route answers the 429 and closes
+    // the connection (destroying the request would destroy the socket before that answer)
+    hold?.onRevoke(onRevoke);
 
     function onData(chunk: Buffer): void {
       total += chunk.length;
@@ -139,6 +154,10 @@ function readPlain(
     }
     function onEnd(): void {
       settle();
+    }
+    function onRevoke(err: AppError): void {
+      req.pause();
+      settle(err);
     }
     function onClose(): void {
       settle(new Error('the client closed the request before its body ended'));
