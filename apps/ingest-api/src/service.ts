@@ -27,6 +27,8 @@ export interface IngestOptions {
   log?: Logger;
   /** The clock keys' expiry and the key cache read (default Date.now); tests move theirs instead of sleeping. */
   now?: () => number;
+  /** The queue producer's class (default LogsProducer); bench/ingest/no-queue.ts measures the service with its queue write taken out. */
+  Producer?: typeof LogsProducer;
 }
 
 export async function startIngestApi(config: IngestConfig, options: IngestOptions = {}): Promise<IngestService> {
@@ -41,7 +43,7 @@ export async function startIngestApi(config: IngestConfig, options: IngestOption
   });
   const redis = producerConnection(redisTarget(config));
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  const producer = new LogsProducer(
+  const producer = new (options.Producer ?? LogsProducer)(
     redis,
     config.QUEUE_PREFIX,
     {
