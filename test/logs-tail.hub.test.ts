@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 const hubOf = (extra: Partial<ConstructorParameters<typeof TailHub>[0]> = {}) =>
-  new TailHub({ redis, redisTarget: REDIS_URL, prefix, readSql, cursors, maxPerKey: 5, heartbeatMs: 60_000, ...extra });
+  new TailHub({ redis, redisTarget: REDIS_URL, prefix, readSql, cursors, maxPerKey: 5, maxPerClient: 20, heartbeatMs: 60_000, ...extra });
 
 /** Everything read from `out` as SSE messages, as it comes. */
 function collect(out: PassThrough) {

@@ -12,7 +12,12 @@ const open: TailClient[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  stack = await startStack(db, { CURSOR_SECRET: 'test-cursor-secret-of-at-least-32-chars', TAIL_HEARTBEAT_MS: '300', MAX_TAILS_PER_KEY: '50' });
+  stack = await startStack(db, {
+    CURSOR_SECRET: 'test-cursor-secret-of-at-least-32-chars',
+    TAIL_HEARTBEAT_MS: '300',
+    MAX_TAILS_PER_KEY: '50',
+    MAX_TAILS_PER_CLIENT: '50',
+  });
   owner = await createTenant(db.sql, 'owner', 'tail');
   agent = await createTenant(db.sql, 'agent', 'tail');
 });

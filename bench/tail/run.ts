@@ -189,6 +189,7 @@ async function main(): Promise<void> {
     WORKER_METRICS_PORT: String(metricsPort),
     INGEST_METRICS_PORT: String(ingestMetricsPort),
     MAX_TAILS_PER_KEY: '1000',
+    MAX_TAILS_PER_CLIENT: '1000',
     ...UNLIMITED_RATES,
   };
   const children: Child[] = [startChild('ingest-api', 'apps/ingest-api/src/main.ts', env), startChild('worker', 'apps/worker/src/main.ts', env)];

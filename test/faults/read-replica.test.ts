@@ -318,6 +318,7 @@ describe('live tail catch-up on the standby', () => {
       router,
       cursors: new CursorCodec('a test secret of some length, 32+'),
       maxPerKey: 5,
+      maxPerClient: 20,
     });
     hub.onRead = (rows, _ms, standby) => rows > 0 && reads.push(standby);
     try {

@@ -182,6 +182,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       router: reads,
       cursors,
       maxPerKey: deps.config.MAX_TAILS_PER_KEY,
+      maxPerClient: deps.config.MAX_TAILS_PER_CLIENT,
       heartbeatMs: deps.config.TAIL_HEARTBEAT_MS,
       stallMs: deps.config.TAIL_STALL_MS,
       bufferBytes: deps.config.TAIL_BUFFER_BYTES,

@@ -223,6 +223,12 @@ export const ingestSettingsSchema = baseSchema.extend(httpSchema.shape).extend({
   // --- live tail (GET /api/v1/logs/tail) ---
   /** Live tails one key (or tenant user) may hold open at once, across every ingest-api process; beyond, 429. Default 5. */
   MAX_TAILS_PER_KEY: positiveInt.max(1000).default(5),
+  /**
+   * Live tails one client may hold open at once, all its keys and tenant users together, across every ingest-api
+   * process; beyond, 429. Each stream reads Postgres on every commit of its tenant (at most every 200 ms), so this
+   * bounds what one tenant's tails cost the others. At least MAX_TAILS_PER_KEY. Default 20.
+   */
+  MAX_TAILS_PER_CLIENT: positiveInt.max(10_000).default(20),
   /** A live tail sends a comment heartbeat this often (and rechecks its credential then). Default 15,000. */
   TAIL_HEARTBEAT_MS: positiveInt.default(15_000),
   /** A live tail whose reader takes nothing for this long while its buffer is full is cut (it resumes by cursor). Default 30,000. */
@@ -322,6 +328,13 @@ export const ingestSchema = ingestSettingsSchema
         code: 'custom',
         path: ['MAX_INFLIGHT_BODY_BYTES_PER_CLIENT'],
         message: `must be at least the largest body a request may have (MAX_BODY_BYTES ${c.MAX_BODY_BYTES}, MAX_DECOMPRESSED_BYTES ${c.MAX_DECOMPRESSED_BYTES}), or a body within the limits is refused even alone`,
+      });
+    }
+    if (c.MAX_TAILS_PER_CLIENT < c.MAX_TAILS_PER_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MAX_TAILS_PER_CLIENT'],
+        message: `must be at least MAX_TAILS_PER_KEY (${c.MAX_TAILS_PER_KEY}), or a key could never open as many tails as MAX_TAILS_PER_KEY allows it`,
       });
     }
     if (c.MAX_BULK_BACKLOG_JOBS !== undefined && c.MAX_BULK_BACKLOG_JOBS >= c.MAX_QUEUE_BACKLOG_JOBS) {

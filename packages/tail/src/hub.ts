@@ -33,6 +33,8 @@ export interface TailHubOptions {
   cursors: CursorCodec;
   /** MAX_TAILS_PER_KEY. */
   maxPerKey: number;
+  /** MAX_TAILS_PER_CLIENT: the streams of all a client's keys and users together. */
+  maxPerClient: number;
   /** TAIL_HEARTBEAT_MS. Default 15,000. */
   heartbeatMs?: number;
   /** TAIL_STALL_MS. Default 30,000. */
@@ -52,7 +54,7 @@ export interface TailHubOptions {
 
 export interface TailRequest {
   clientId: string;
-  /** The key's id, or the user's: what MAX_TAILS_PER_KEY counts. */
+  /** The key's id, or the user's: what MAX_TAILS_PER_KEY counts (MAX_TAILS_PER_CLIENT counts by `clientId`). */
   keyId: string;
   userId?: string;
   filter: LogFilter;
@@ -105,7 +107,7 @@ export class TailHub {
       ...options,
     };
     this.names = tailNames(options.prefix);
-    this.leases = new TailLeases(options.redis, options.prefix, options.maxPerKey, this.o.leaseTtlMs);
+    this.leases = new TailLeases(options.redis, options.prefix, { perKey: options.maxPerKey, perClient: options.maxPerClient }, this.o.leaseTtlMs);
   }
 
   /** Open streams (all tenants). */
@@ -143,17 +145,21 @@ export class TailHub {
   }
 
   /**
-   * Opens a tail: the cursor is checked (400), a lease taken (429 past
-   * MAX_TAILS_PER_KEY), the tenant subscribed and registered (503 when Redis
-   * cannot), and only then the first position taken, so that every row
+   * Opens a tail: the cursor is checked (400), the key's and the client's
+   * leases taken together (429 past MAX_TAILS_PER_KEY or
+   * MAX_TAILS_PER_CLIENT), the tenant subscribed and registered (503 when
+   * Redis cannot), and only then the first position taken, so that every row
    * committed after it is announced. Resolves once the stream started.
    */
   async open(req: TailRequest): Promise<TailStream> {
     if (this.closing) throw new AppError('unavailable', 'This process is shutting down; reconnect');
     const from = req.cursor === undefined ? undefined : this.decodeCursor(req.clientId, req.cursor);
     const stream = new TailStream(this.streamOptions(req));
-    const taken = await this.leases.take(req.keyId, stream.id).catch(unavailable);
-    if (!taken) throw limitReached(`At most ${this.o.maxPerKey} live tails per key at once; close one first`, this.o.maxPerKey, 5_000);
+    const taken = await this.leases.take({ clientId: req.clientId, keyId: req.keyId, streamId: stream.id }).catch(unavailable);
+    if (taken === 'key_full') throw limitReached(`At most ${this.o.maxPerKey} live tails per key at once; close one first`, this.o.maxPerKey, 5_000);
+    // a tenant's keys and users together: each stream reads Postgres on every commit of its tenant, so this bounds what one tenant's tails cost everyone
+    if (taken === 'client_full')
+      throw limitReached(`At most ${this.o.maxPerClient} live tails per client at once; close one first`, this.o.maxPerClient, 5_000);
     const open: Open = { stream, req };
     let set = this.byTenant.get(req.clientId);
     if (!set) {
@@ -291,7 +297,7 @@ export class TailHub {
 
   private forget(open: Open, _reason: EndReason): void {
     const { clientId, keyId } = open.req;
-    this.leases.release(keyId, open.stream.id).catch(() => {});
+    this.leases.release({ clientId, keyId, streamId: open.stream.id }).catch(() => {});
     const set = this.byTenant.get(clientId);
     if (!set) return;
     set.delete(open);
@@ -307,7 +313,7 @@ export class TailHub {
     if (tenants.length === 0) return;
     const until = Date.now() + this.o.leaseTtlMs;
     this.o.redis.zadd(this.names.tailed, ...tenants.flatMap((t) => [until, t])).catch((err: Error) => this.o.onError(err));
-    const held = [...this.byTenant.values()].flatMap((set) => [...set].map((o) => ({ keyId: o.req.keyId, streamId: o.stream.id })));
+    const held = [...this.byTenant.values()].flatMap((set) => [...set].map((o) => ({ clientId: o.req.clientId, keyId: o.req.keyId, streamId: o.stream.id })));
     this.leases.renew(held).catch((err: Error) => this.o.onError(err));
   }
 }

@@ -14,4 +14,9 @@ export const tailNames = (prefix: string) => ({
   },
   /** Sorted set: stream id → until when (ms), the open tails of one key (or user). */
   leases: (keyId: string) => `${prefix}:tail:leases:${keyId}`,
+  /**
+   * Sorted set: stream id → until when (ms), the open tails of one client (all its keys and users). Under the
+   * prefix's hash tag like `leases`, so one script takes a lease in both on a Redis Cluster too.
+   */
+  clientLeases: (clientId: string) => `${prefix}:tail:client-leases:${clientId}`,
 });

@@ -10,8 +10,9 @@ import { credentialRefusal } from '../middleware/authenticate.js';
  * `GET /api/v1/logs/tail`: the tenant's logs as they are stored, as
  * Server-Sent Events; `Last-Event-ID` (or `?cursor=`) resumes after the
  * last event received, with no gap and no repeat (see TailHub and
- * packages/db logs-tail.ts). Parameters, the cursor and the per-key limit
- * are checked before the 200 is sent, so they answer 400 or 429 as JSON.
+ * packages/db logs-tail.ts). Parameters, the cursor and the per-key and
+ * per-client limits are checked before the 200 is sent, so they answer 400
+ * or 429 as JSON.
  */
 export function tailLogs(hub: TailHub, verifier: KeyVerifier) {
   return async function tail(ctx: Context): Promise<void> {
