@@ -155,9 +155,13 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   // API keys: heartbeat, and owner self-service
   router.post('/api/v1/heartbeat', authenticate(deps.verifier, 'logs:write'), heartbeat(deps.verifier.usage));
   router.get('/api/v1/keys', authenticate(deps.verifier, 'keys:manage'), listOwnKeys(deps.sql));
-  router.post('/api/v1/keys', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
+  router.post('/api/v1/keys', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST, deps.config.MAX_KEYS_PER_CLIENT));
   router.delete('/api/v1/keys/:id', authenticate(deps.verifier, 'keys:manage'), revokeOwnKey(deps.sql, deps.redis));
-  router.post('/api/v1/keys/:id/rotate', authenticate(deps.verifier, 'keys:manage'), rotateOwnKey(deps.sql, deps.redis, deps.config.BCRYPT_COST));
+  router.post(
+    '/api/v1/keys/:id/rotate',
+    authenticate(deps.verifier, 'keys:manage'),
+    rotateOwnKey(deps.sql, deps.redis, deps.config.BCRYPT_COST, deps.config.MAX_KEYS_PER_CLIENT),
+  );
   // tenant users: sign-in, who am I, and /api/v1/auth/api-key, the name the first tenant API gave key creation (kept for its callers)
   router.post('/api/v1/auth/login', login(signInDeps));
   router.get('/api/v1/auth/me', authenticate(deps.verifier), whoAmI);
@@ -169,7 +173,11 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   router.get('/api/v1/users', authenticate(deps.verifier, 'keys:manage'), listUsersRoute(deps.sql));
   router.patch('/api/v1/users/:id', authenticate(deps.verifier, 'keys:manage'), changeUserRoleRoute(deps.sql, deps.redis));
   router.delete('/api/v1/users/:id', authenticate(deps.verifier, 'keys:manage'), deactivateUserRoute(deps.sql, deps.redis));
-  router.post('/api/v1/auth/api-key', authenticate(deps.verifier, 'keys:manage'), createOwnKey(deps.sql, deps.config.BCRYPT_COST));
+  router.post(
+    '/api/v1/auth/api-key',
+    authenticate(deps.verifier, 'keys:manage'),
+    createOwnKey(deps.sql, deps.config.BCRYPT_COST, deps.config.MAX_KEYS_PER_CLIENT),
+  );
   watchReplica(tp.metrics.registry, reads);
   router.get('/api/v1/logs', authenticate(deps.verifier, 'logs:read'), queryLogs(reads, cursors));
   const tail =

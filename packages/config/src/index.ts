@@ -75,6 +75,21 @@ export const baseSchema = z.object({
   KEY_LOOKUP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
+/**
+ * Who issues keys (ingest-api's tenant self-service, the admin app, the CLI)
+ * applies the same cap: give all three the same value.
+ */
+const keysPerClientShape = {
+  /**
+   * Usable API keys (neither revoked nor expired; a rotated key until its
+   * grace ends) one client may hold; a create past it is 409 conflict. What a
+   * tenant's keys multiply is bounded per key (live tails, shares of the fair
+   * hash queue, rate limits, key cache entries), so their number is bounded
+   * too. Admin keys are not counted. Default 100.
+   */
+  MAX_KEYS_PER_CLIENT: positiveInt.max(100_000).default(100),
+};
+
 export const httpSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Trust `X-Forwarded-For`; only behind a proxy that appends to it. */
@@ -104,6 +119,7 @@ export const httpSchema = z.object({
    */
   KEY_STATE_STALE_MAX_MS: z.coerce.number().int().min(0).default(900_000),
   // --- API keys ---
+  ...keysPerClientShape,
   /** Failed authentications one address may make per window; past it, 429 with Retry-After. Shared by all processes via Redis. */
   AUTH_FAILURE_LIMIT: positiveInt.default(20),
   /**
@@ -445,7 +461,7 @@ export const apiCliSchema = z.object({
 export type ApiCliConfig = z.infer<typeof apiCliSchema>;
 
 /** The `central-logger` CLI. */
-export const cliSchema = baseSchema.extend(adminDatabaseShape).extend(limitDefaultsShape);
+export const cliSchema = baseSchema.extend(adminDatabaseShape).extend(limitDefaultsShape).extend(keysPerClientShape);
 
 export const adminSchema = baseSchema
   .extend(httpSchema.shape)

@@ -72,7 +72,7 @@ export async function rotateKeyEverywhere(
   redis: Redis,
   clientId: string | undefined,
   idOrPrefix: string,
-  options: { graceMs: number; bcryptCost: number; inTransaction?: InTransaction<Rotation> },
+  options: { graceMs: number; bcryptCost: number; maxKeysPerClient?: number; inTransaction?: InTransaction<Rotation> },
 ): Promise<Announced<Rotation>> {
   const rotation = await rotateKey(sql, clientId, idOrPrefix, options);
   return { result: rotation, announced: await announce(redis, { keyId: rotation.previous.id }) };

@@ -3,6 +3,7 @@ import { isUniqueViolation, type Sql } from '@central-logger/db';
 import { AppError } from '@central-logger/errors';
 import { generateKey, isLegacyKeyPrefix, LEGACY_PREFIX, unkeyedLegacyPrefix } from './format.js';
 import { HASH_BCRYPT, hashKey } from './hash.js';
+import { inTransaction, keyCapReached, lockAndCountUsableKeys } from './key-cap.js';
 import { aKeyOf, type Role } from './roles.js';
 
 export type KeyStatus = 'active' | 'revoked' | 'expired';
@@ -92,6 +93,14 @@ export interface NewKey {
   bcryptCost: number;
   /** Set by rotation: the key this one replaces. */
   rotatedFrom?: string | null;
+  /**
+   * MAX_KEYS_PER_CLIENT: refuse (409 conflict) a client key that would give
+   * the client more usable keys than this. Every key a tenant or an operator
+   * issues passes it; unset only where no one asks for a key (the demo
+   * tenant's first key, `api-key import` of keys that exist already, test
+   * fixtures). Admin keys belong to no client and are never counted.
+   */
+  maxKeysPerClient?: number;
 }
 
 /** Creates a key; the returned `key` is the only time the secret exists outside the caller. */
@@ -105,13 +114,23 @@ export async function storeKey(sql: Sql, key: string, prefix: string, input: New
   if ((input.role === 'admin') !== (input.clientId === null)) {
     throw new AppError('bad_request', input.role === 'admin' ? 'An admin key belongs to no client' : `${aKeyOf(input.role)} needs a client`);
   }
+  // bcrypt before the cap's lock: the client's other creates do not wait for it
   const hash = await hashKey(key, input.bcryptCost);
   const id = `key_${randomUUID().replaceAll('-', '')}`;
-  const [row] = await sql`
-    insert into api_keys (id, prefix, key_hash, hash_version, role, client_id, name, expires_at, rotated_from)
-    values (${id}, ${prefix}, ${hash}, ${HASH_BCRYPT}, ${input.role}, ${input.clientId}, ${input.name}, ${input.expiresAt ?? null}, ${input.rotatedFrom ?? null})
-    returning *`;
-  return toRecord(row!);
+  const insert = async (tx: Sql) => {
+    const [row] = await tx`
+      insert into api_keys (id, prefix, key_hash, hash_version, role, client_id, name, expires_at, rotated_from)
+      values (${id}, ${prefix}, ${hash}, ${HASH_BCRYPT}, ${input.role}, ${input.clientId}, ${input.name}, ${input.expiresAt ?? null}, ${input.rotatedFrom ?? null})
+      returning *`;
+    return toRecord(row!);
+  };
+  const { clientId, maxKeysPerClient: cap } = input;
+  if (clientId === null || cap === undefined) return insert(sql);
+  return inTransaction(sql, async (tx) => {
+    const usable = await lockAndCountUsableKeys(tx, clientId);
+    if (usable >= cap) throw keyCapReached(clientId, usable, cap);
+    return insert(tx);
+  });
 }
 
 /** Replaces a verified legacy SHA-256 hash by bcrypt; a no-op if another process did it first. */

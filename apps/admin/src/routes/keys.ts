@@ -35,7 +35,11 @@ const issueBody = z
     message: 'an admin key belongs to no client; every other role needs client_id',
   });
 
-/** `POST /admin/api/keys`: the secret is in this response and nowhere else. */
+/**
+ * `POST /admin/api/keys`: the secret is in this response and nowhere else. A
+ * client's key obeys MAX_KEYS_PER_CLIENT as a tenant's own does (409); the
+ * operator raises the setting to go past it.
+ */
 export function issueKeyRoute(deps: RouteDeps) {
   return async function issue(ctx: Context): Promise<void> {
     const body = await readJson(ctx, issueBody);
@@ -43,7 +47,14 @@ export function issueKeyRoute(deps: RouteDeps) {
     if (clientId !== null) await requireActiveClient(deps, clientId);
     const expiresAt = body.expires_in === undefined ? null : new Date(Date.now() + parseDuration(body.expires_in)!);
     const { key, record } = await deps.sql.begin(async (tx) => {
-      const created = await createKey(asSql(tx), { name: body.name, role: body.role, clientId, expiresAt, bcryptCost: deps.config.BCRYPT_COST });
+      const created = await createKey(asSql(tx), {
+        name: body.name,
+        role: body.role,
+        clientId,
+        expiresAt,
+        bcryptCost: deps.config.BCRYPT_COST,
+        maxKeysPerClient: deps.config.MAX_KEYS_PER_CLIENT,
+      });
       const r = created.record;
       await recordAudit(tx, audited.keyIssued(ctx.state.admin.name, r, ctx.ip));
       return created;
@@ -141,6 +152,7 @@ export function rotateKeyRoute(deps: RouteDeps) {
     const { result, announced } = await rotateKeyEverywhere(deps.sql, deps.redis, undefined, String(ctx.params.id), {
       graceMs,
       bcryptCost: deps.config.BCRYPT_COST,
+      maxKeysPerClient: deps.config.MAX_KEYS_PER_CLIENT,
       inTransaction: (tx, r) =>
         recordAudit(tx, {
           actor: ctx.state.admin.name,

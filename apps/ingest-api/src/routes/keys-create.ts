@@ -3,13 +3,17 @@ import { recordAudit, type Sql } from '@central-logger/db';
 import { readJsonBody } from '@central-logger/http';
 import { createKey, keyJson, parseCreateKeyRequest } from '@central-logger/keys';
 
-/** `POST /api/v1/keys`: a new key for the caller's tenant; the secret is in this response only. Audited in the same transaction. */
-export function createOwnKey(sql: Sql, bcryptCost: number) {
+/**
+ * `POST /api/v1/keys`: a new key for the caller's tenant; the secret is in
+ * this response only. Audited in the same transaction. 409 when the tenant
+ * holds MAX_KEYS_PER_CLIENT usable keys already.
+ */
+export function createOwnKey(sql: Sql, bcryptCost: number, maxKeysPerClient: number) {
   return async function postKey(ctx: Context): Promise<void> {
     const input = parseCreateKeyRequest(await readJsonBody(ctx.req, 16 * 1024));
     const by = ctx.state.principal.prefix as string;
     const { key, record } = await sql.begin(async (tx) => {
-      const created = await createKey(tx as unknown as Sql, { ...input, clientId: ctx.state.principal.clientId!, bcryptCost });
+      const created = await createKey(tx as unknown as Sql, { ...input, clientId: ctx.state.principal.clientId!, bcryptCost, maxKeysPerClient });
       const r = created.record;
       await recordAudit(tx, {
         actor: by,

@@ -38,6 +38,7 @@ export function registerApiKey(program: Command, run: Run): void {
               clientId: role === 'admin' ? null : opts.client!,
               expiresAt,
               bcryptCost: ctx.config.BCRYPT_COST,
+              maxKeysPerClient: ctx.config.MAX_KEYS_PER_CLIENT,
             });
             await recordAudit(tx, audited.keyIssued(ctx.actor, created.record, null));
             return created;
@@ -127,6 +128,7 @@ export function registerApiKey(program: Command, run: Run): void {
           const { result, announced } = await rotateKeyEverywhere(ctx.sql, ctx.redis(), undefined, idOrPrefix, {
             graceMs,
             bcryptCost: ctx.config.BCRYPT_COST,
+            maxKeysPerClient: ctx.config.MAX_KEYS_PER_CLIENT,
             inTransaction: (tx, r) =>
               recordAudit(tx, {
                 actor: ctx.actor,
