@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
-import { api, errorText } from './api.js';
+import { useState } from 'preact/hooks';
+import { useManagedList } from './actions.js';
+import { api } from './api.js';
 import { Secret } from './secret.js';
 import { fmtTime } from './histogram.js';
 
@@ -18,26 +19,9 @@ interface Key {
 /** Keys (owners): list, create (the secret shown once), rotate with a grace period, revoke (two clicks). */
 export function Keys() {
   const [keys, setKeys] = useState<Key[] | null>(null);
-  const [error, setError] = useState('');
   const [secret, setSecret] = useState<{ key: string; what: string } | null>(null);
-  const [armed, setArmed] = useState<string | null>(null);
-  const load = () =>
-    api<{ data: Key[] }>('GET', '/api/v1/keys').then(
-      (r) => setKeys(r.data),
-      (e) => setError(errorText(e)),
-    );
-  useEffect(() => void load(), []);
+  const { error, armed, act, armOrAct } = useManagedList(() => api<{ data: Key[] }>('GET', '/api/v1/keys').then((r) => setKeys(r.data)));
 
-  const act = async (f: () => Promise<void>) => {
-    setError('');
-    try {
-      await f();
-    } catch (err) {
-      setError(errorText(err));
-    }
-    setArmed(null);
-    await load();
-  };
   const create = (e: Event) => {
     e.preventDefault();
     const form = e.currentTarget as HTMLFormElement;
@@ -58,7 +42,7 @@ export function Keys() {
       const r = await api<{ key: string }>('POST', `/api/v1/keys/${encodeURIComponent(k.id)}/rotate`, { grace: '24h' });
       setSecret({ key: r.key, what: `Replacement for ${k.prefix} (the old key works 24 h more)` });
     });
-  const revoke = (k: Key) => (armed === k.id ? act(async () => void (await api('DELETE', `/api/v1/keys/${encodeURIComponent(k.id)}`))) : setArmed(k.id));
+  const revoke = (k: Key) => armOrAct(k.id, async () => void (await api('DELETE', `/api/v1/keys/${encodeURIComponent(k.id)}`)));
 
   return (
     <section class="page" id="keys">

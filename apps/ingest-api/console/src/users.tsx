@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
-import { api, errorText } from './api.js';
+import { useState } from 'preact/hooks';
+import { useManagedList } from './actions.js';
+import { api } from './api.js';
 import { Secret } from './secret.js';
 import { fmtTime } from './histogram.js';
 
@@ -23,29 +24,14 @@ interface Invite {
 export function Users(props: { self?: string }) {
   const [users, setUsers] = useState<User[] | null>(null);
   const [invites, setInvites] = useState<Invite[]>([]);
-  const [error, setError] = useState('');
   const [link, setLink] = useState<{ label: string; url: string } | null>(null);
-  const [armed, setArmed] = useState<string | null>(null);
-  const load = () =>
-    Promise.all([api<{ data: User[] }>('GET', '/api/v1/users'), api<{ data: Invite[] }>('GET', '/api/v1/auth/invites')]).then(
-      ([u, i]) => {
-        setUsers(u.data);
-        setInvites(i.data.filter((x) => !x.accepted_at && Date.parse(x.expires_at) > Date.now()));
-      },
-      (e) => setError(errorText(e)),
-    );
-  useEffect(() => void load(), []);
+  const { error, armed, act, armOrAct } = useManagedList(() =>
+    Promise.all([api<{ data: User[] }>('GET', '/api/v1/users'), api<{ data: Invite[] }>('GET', '/api/v1/auth/invites')]).then(([u, i]) => {
+      setUsers(u.data);
+      setInvites(i.data.filter((x) => !x.accepted_at && Date.parse(x.expires_at) > Date.now()));
+    }),
+  );
 
-  const act = async (f: () => Promise<void>) => {
-    setError('');
-    try {
-      await f();
-    } catch (err) {
-      setError(errorText(err));
-    }
-    setArmed(null);
-    await load();
-  };
   const invite = (e: Event) => {
     e.preventDefault();
     const form = e.currentTarget as HTMLFormElement;
@@ -60,7 +46,7 @@ export function Users(props: { self?: string }) {
     });
   };
   const setRole = (u: User, role: string) => act(async () => void (await api('PATCH', `/api/v1/users/${encodeURIComponent(u.id)}`, { role })));
-  const deactivate = (u: User) => (armed === u.id ? act(async () => void (await api('DELETE', `/api/v1/users/${encodeURIComponent(u.id)}`))) : setArmed(u.id));
+  const deactivate = (u: User) => armOrAct(u.id, async () => void (await api('DELETE', `/api/v1/users/${encodeURIComponent(u.id)}`)));
 
   return (
     <section class="page" id="users">
