@@ -9,21 +9,13 @@
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { freePort, selfMeter, startChild, waitHealthy } from './processes.js';
+import { benchEvent } from './bench-event.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 13_500);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 
-const event = {
-  environment: 'bench',
-  executed_at: new Date().toISOString(),
-  status: 'SUCCESS',
-  workflow: 'wf',
-  level: 'info',
-  message: 'bench event 0',
-  duration_ms: 12.5,
-  metadata: { bench: true, n: 0 },
-};
+const event = benchEvent();
 
 const port = await freePort();
 // nothing of ours is loaded: tsx only compiles this one file at start, before the load is measured

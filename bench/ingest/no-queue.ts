@@ -16,6 +16,7 @@ import { createClient, createSql, dropDatabase, ensureDatabase, migrate } from '
 import { createKey } from '@central-logger/keys';
 import { deleteKeysUnder } from '@central-logger/queue';
 import { commandMeter, freePort, productionSecrets, selfMeter, startChild, UNLIMITED_RATES, waitHealthy } from './processes.js';
+import { benchEvent } from './bench-event.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 30);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -23,16 +24,7 @@ const RATE = Number(process.env.BENCH_RATE ?? 0);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cl_bench_no_queue';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const event = {
-  environment: 'bench',
-  executed_at: new Date().toISOString(),
-  status: 'SUCCESS',
-  workflow: 'wf',
-  level: 'info',
-  message: 'bench event 0',
-  duration_ms: 12.5,
-  metadata: { bench: true, n: 0 },
-};
+const event = benchEvent();
 
 await dropDatabase(DATABASE_URL);
 await ensureDatabase(DATABASE_URL);

@@ -30,6 +30,7 @@ import {
   UNLIMITED_RATES,
 } from './processes.js';
 import { printReport, type Scenario } from './report.js';
+import { benchEvent } from './bench-event.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 30);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -45,17 +46,7 @@ const SHARED_METERS = [
   selfMeter('autocannon'),
 ];
 
-const event = (i: number) => ({
-  environment: 'bench',
-  executed_at: new Date().toISOString(),
-  status: 'SUCCESS',
-  workflow: 'wf',
-  level: 'info',
-  message: `bench event ${i}`,
-  duration_ms: 12.5,
-  metadata: { bench: true, n: i },
-});
-const body = (events: number) => JSON.stringify(events === 1 ? event(0) : Array.from({ length: events }, (_, i) => event(i)));
+const body = (events: number) => JSON.stringify(events === 1 ? benchEvent(0) : Array.from({ length: events }, (_, i) => benchEvent(i)));
 
 async function tenant(sql: Sql, id: string): Promise<string> {
   await createClient(sql, id, id);

@@ -1,0 +1,11 @@
+/** The event every ingest bench sends (bench:ingest, http-floor, no-queue): the `i`th of a batch, or the single one. */
+export const benchEvent = (i = 0) => ({
+  environment: 'bench',
+  executed_at: new Date().toISOString(),
+  status: 'SUCCESS',
+  workflow: 'wf',
+  level: 'info',
+  message: `bench event ${i}`,
+  duration_ms: 12.5,
+  metadata: { bench: true, n: i },
+});
