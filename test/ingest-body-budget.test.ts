@@ -143,6 +143,7 @@ describe('in-flight request bodies (MAX_INFLIGHT_BODY_BYTES, MAX_INFLIGHT_BODY_B
     await db?.drop();
   });
 
+  const cuts = () => metric(`http://127.0.0.1:${portOf(stack.ingest.metricsServer)}/metrics`, 'ingest_body_cuts_total');
   const held = () => metric(`http://127.0.0.1:${portOf(stack.ingest.metricsServer)}/metrics`, 'ingest_body_bytes_in_flight');
 
   /**
@@ -232,8 +233,9 @@ describe('in-flight request bodies (MAX_INFLIGHT_BODY_BYTES, MAX_INFLIGHT_BODY_B
       expect(cut).toMatch(/\r\nretry-after: 5\r\n/i);
       expect(cut).toMatch(/\r\nconnection: close\r\n/i);
       expect(cut).toContain('"error":"rate_limited"');
-      // what the cut request held went back once, C's body when it was queued
+      // what the cut request held went back once, C's body when it was queued; the cut is counted
       expect(await held()).toBe(300_000);
+      expect(await cuts()).toBe(gzip ? 2 : 1);
       expect([aOther.text, bStalled.text]).toEqual(['', '']);
 
       for (const s of open) s.destroy();

@@ -1,4 +1,4 @@
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { BodyBudget } from '@central-logger/http';
 import { LimitsResolver, limitsDefaults, RateLimiter } from '@central-logger/limits';
 import { BacklogMonitor, GroupCommitter, ShardedCommitter, type QueueLane } from '@central-logger/queue';
@@ -59,10 +59,16 @@ export function createThroughput(deps: IngestDeps): Throughput {
     metrics.bulkRefusedRequests.inc();
     metrics.bulkRefusedEvents.inc(events);
   };
+  const cuts = new Counter({
+    name: 'ingest_body_cuts_total',
+    help: 'Requests cut (429) while their body was read, to make room in a full process for a client below its fair share',
+    registers: [metrics.registry],
+  });
   const bodies = new BodyBudget({
     maxBytes: config.MAX_INFLIGHT_BODY_BYTES,
     maxPerOwnerBytes: config.MAX_INFLIGHT_BODY_BYTES_PER_CLIENT,
     retryAfterS: config.UNAVAILABLE_RETRY_AFTER_S,
+    onCut: () => cuts.inc(),
   });
   new Gauge({
     name: 'ingest_body_bytes_in_flight',

@@ -7,6 +7,8 @@ export interface BodyBudgetOptions {
   maxPerOwnerBytes: number;
   /** Retry-After of the refusals, in seconds. */
   retryAfterS: number;
+  /** Called for each request a full process cuts to make room (metrics), with what it held. */
+  onCut?: (owner: string, bytes: number) => void;
 }
 
 /** What cuts a request whose hold the budget revoked: its body reader's pending read fails with `err` (the 429). */
@@ -123,6 +125,7 @@ export class BodyBudget {
       missing -= victim.heldBytes;
     }
     for (const victim of victims) {
+      this.options.onCut?.(victim.ownerId, victim.heldBytes);
       victim.revoke(
         this.rateLimited(
           `This client's requests held more than their fair share (${Math.floor(share)} bytes) of the bodies the service holds at once while it was full`,
@@ -149,6 +152,11 @@ export class BodyHold {
     private readonly budget: BodyBudget,
     private readonly owner: string,
   ) {}
+
+  /** The owner (tenant) this request holds bytes for. */
+  get ownerId(): string {
+    return this.owner;
+  }
 
   /** Bytes this request holds now. */
   get heldBytes(): number {
