@@ -44,8 +44,11 @@ export class BodyBudget {
   private total = 0;
   /** Bytes each owner holds; an owner holding nothing has no entry (so the entries are in the order owners began holding). */
   private readonly byOwner = new Map<string, number>();
-  /** The holds of each owner whose body is being read: what a full process may revoke. */
-  private readonly reading = new Map<string, Set<BodyHold>>();
+  /**
+   * The holds whose body is being read: what a full process may revoke. One flat set (an add and a delete per
+   * request, nothing allocated); only the full-process path groups them by owner.
+   */
+  private readonly reading = new Set<BodyHold>();
 
   constructor(readonly options: BodyBudgetOptions) {}
 
@@ -84,14 +87,9 @@ export class BodyBudget {
   }
 
   /** @internal `hold`'s body is being read (true) or no longer is: whether it may be revoked. */
-  setReading(owner: string, hold: BodyHold, reading: boolean): void {
-    const holds = this.reading.get(owner);
-    if (reading) {
-      if (holds) holds.add(hold);
-      else this.reading.set(owner, new Set([hold]));
-    } else if (holds?.delete(hold) && holds.size === 0) {
-      this.reading.delete(owner);
-    }
+  setReading(hold: BodyHold, reading: boolean): void {
+    if (reading) this.reading.add(hold);
+    else this.reading.delete(hold);
   }
 
   /**
@@ -106,12 +104,18 @@ export class BodyBudget {
     const share = this.options.maxBytes / (this.byOwner.size + (own > 0 ? 0 : 1));
     if (own >= share) return false;
     // the candidates: owners above the share, with what they hold and their revocable holds, largest first
+    const readingOf = new Map<string, BodyHold[]>();
+    for (const h of this.reading) {
+      if (h.heldBytes === 0 || h.ownerId === owner) continue;
+      const holds = readingOf.get(h.ownerId);
+      if (holds) holds.push(h);
+      else readingOf.set(h.ownerId, [h]);
+    }
     const candidates: { held: number; holds: BodyHold[] }[] = [];
     for (const [other, held] of this.byOwner) {
-      const holds = this.reading.get(other);
-      if (other === owner || held <= share || !holds) continue;
-      const revocable = [...holds].filter((h) => h.heldBytes > 0).sort((x, y) => y.heldBytes - x.heldBytes);
-      if (revocable.length > 0) candidates.push({ held, holds: revocable });
+      const holds = readingOf.get(other);
+      if (held <= share || !holds) continue;
+      candidates.push({ held, holds: holds.sort((x, y) => y.heldBytes - x.heldBytes) });
     }
     const victims: BodyHold[] = [];
     let missing = this.total + bytes - this.options.maxBytes;
@@ -187,14 +191,14 @@ export class BodyHold {
       return;
     }
     this.cancel = cancel;
-    this.budget.setReading(this.owner, this, true);
+    this.budget.setReading(this, true);
   }
 
   /** The body is read (or refused): the hold can no longer be revoked, and keeps its bytes until `release`. */
   offRevoke(): void {
     if (!this.cancel) return;
     this.cancel = undefined;
-    this.budget.setReading(this.owner, this, false);
+    this.budget.setReading(this, false);
   }
 
   /** @internal Gives back all this hold took, at once, and cuts its request with `err`. */
