@@ -6,7 +6,8 @@
 // BENCH_NAIVE_DURATION_S (10), BENCH_DATABASE_URL, REDIS_URL; BENCH_ONLY=batched|single
 // runs one scenario (batched: and the COPY ceiling) (for profiling, with BENCH_CPU_PROF=<dir>); BENCH_RUN=dist runs
 // ingest-api and the worker from the compiled build (npm run build first), as
-// production does, instead of their sources under tsx.
+// production does, instead of their sources under tsx. BENCH_TENANTS=<n> (1) sends the
+// single-event scenario from n tenants, a key each, in turn (each within its fair share: the fast lane).
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
@@ -38,6 +39,7 @@ const NAIVE_DURATION_S = Number(process.env.BENCH_NAIVE_DURATION_S ?? Math.min(1
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/cl_bench_ingest';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ONLY = process.env.BENCH_ONLY;
+const TENANTS = Number(process.env.BENCH_TENANTS ?? 1);
 // what every scenario also costs the machine: the shared servers and the load generator
 // (postgres: its background processes and the bench database's backends, not other databases' backends)
 const SHARED_METERS = [
@@ -53,7 +55,8 @@ async function tenant(sql: Sql, id: string): Promise<string> {
   return (await createKey(sql, { name: `${id} key`, role: 'agent', clientId: id, bcryptCost: 10 })).key;
 }
 
-const countRows = async (sql: Sql, clientId: string) => Number((await sql`select count(*)::int as n from workflow_logs where client_id = ${clientId}`)[0]!.n);
+const countRows = async (sql: Sql, clientIds: string[]) =>
+  Number((await sql`select count(*)::int as n from workflow_logs where client_id in ${sql(clientIds)}`)[0]!.n);
 
 /** Sum and count of a histogram at a /metrics URL (zeros when it has none). */
 async function histogram(url: string | undefined, name: string): Promise<{ sum: number; count: number }> {
@@ -67,14 +70,19 @@ async function scenario(
   name: string,
   sql: Sql,
   url: string,
-  key: string,
-  clientId: string,
+  /** One key per tenant, its client id: the requests go to them in turn. */
+  tenants: Array<{ key: string; clientId: string }>,
   eventsPerRequest: number,
   seconds: number,
   services: CpuMeter[],
   metrics?: { worker: string; ingest: string },
 ): Promise<Scenario> {
   const workerMetrics = metrics?.worker;
+  const clientIds = tenants.map((t) => t.clientId);
+  const headersOf = (key: string) => ({ 'content-type': 'application/json', 'x-api-key': key });
+  // each key verified (bcrypt) before the measured load; their events are not counted
+  const warm = tenants.length > 1 ? tenants.length : 0;
+  if (warm) for (const t of tenants) await fetch(`${url}/api/v1/logs`, { method: 'POST', headers: headersOf(t.key), body: body(1) });
   const meters = [...services, ...SHARED_METERS];
   const cpuBefore = meters.map((c) => c.cpuSeconds());
   const jobsBefore = await histogram(metrics?.ingest, 'ingest_group_commit_job_events');
@@ -84,8 +92,9 @@ async function scenario(
     method: 'POST',
     connections: CONNECTIONS,
     duration: seconds,
-    headers: { 'content-type': 'application/json', 'x-api-key': key },
+    headers: headersOf(tenants[0]!.key),
     body: body(eventsPerRequest),
+    ...(tenants.length > 1 ? { requests: tenants.map((t) => ({ method: 'POST' as const, headers: headersOf(t.key), body: body(eventsPerRequest) })) } : {}),
   });
   const loadEnded = performance.now();
   const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([k, v]) => [k, v.count ?? 0]));
@@ -98,7 +107,7 @@ async function scenario(
   let stored = -1;
   while (stored < accepted) {
     const done = !workerMetrics || (await workerStored()) >= accepted || Date.now() >= deadline;
-    if (done) stored = await countRows(sql, clientId);
+    if (done) stored = (await countRows(sql, clientIds)) - warm;
     if (stored >= accepted || Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -131,7 +140,9 @@ async function main(): Promise<void> {
   const sql = createSql(DATABASE_URL, { max: 4, applicationName: 'bench' });
   await migrate(sql);
   await sql`select ensure_workflow_logs_partitions(current_date - 1, current_date + 3)`;
-  const keys = { batched: await tenant(sql, 'bench-batched'), single: await tenant(sql, 'bench-single'), naive: await tenant(sql, 'bench-naive') };
+  const one = async (clientId: string) => [{ key: await tenant(sql, clientId), clientId }];
+  const singles = TENANTS > 1 ? (await Promise.all(Array.from({ length: TENANTS }, (_, i) => one(`bench-single-${i}`)))).flat() : await one('bench-single');
+  const keys = { batched: await one('bench-batched'), single: singles, naive: await one('bench-naive') };
 
   const [port, metricsPort, ingestMetricsPort] = [await freePort(), await freePort(), await freePort()];
   const env = {
@@ -157,11 +168,13 @@ async function main(): Promise<void> {
     memory = new MemorySampler({ 'ingest-api': metrics.ingest, worker: metrics.worker });
     if (ONLY !== 'single') {
       console.error(`batched: ${CONNECTIONS} connections × ${DURATION_S} s …`);
-      scenarios.push(await scenario('batched (100 events/POST)', sql, url, keys.batched, 'bench-batched', 100, DURATION_S, children, metrics));
+      scenarios.push(await scenario('batched (100 events/POST)', sql, url, keys.batched, 100, DURATION_S, children, metrics));
     }
     if (ONLY !== 'batched') {
       console.error(`single-event: ${CONNECTIONS} connections × ${DURATION_S} s …`);
-      scenarios.push(await scenario('single event/POST', sql, url, keys.single, 'bench-single', 1, DURATION_S, children, metrics));
+      scenarios.push(
+        await scenario(TENANTS > 1 ? `single event/POST, ${TENANTS} tenants` : 'single event/POST', sql, url, keys.single, 1, DURATION_S, children, metrics),
+      );
     }
   } finally {
     memory?.stop();
@@ -194,9 +207,7 @@ async function main(): Promise<void> {
   try {
     await waitHealthy(`http://127.0.0.1:${naivePort}/health`);
     console.error(`naive baseline: ${CONNECTIONS} connections × ${NAIVE_DURATION_S} s …`);
-    scenarios.push(
-      await scenario('naive baseline (single event)', sql, `http://127.0.0.1:${naivePort}`, keys.naive, 'bench-naive', 1, NAIVE_DURATION_S, [naive]),
-    );
+    scenarios.push(await scenario('naive baseline (single event)', sql, `http://127.0.0.1:${naivePort}`, keys.naive, 1, NAIVE_DURATION_S, [naive]));
   } finally {
     await naive.stop();
   }
