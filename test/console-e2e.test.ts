@@ -333,6 +333,9 @@ describe('the tenant console in Chromium', () => {
     await page.goto(`${stack.baseUrl}/keys`);
     await page.locator('#key-rows').waitFor();
     expect(await page.content()).not.toContain(secret);
+    // the usable keys against the cap: the active ones (the rotated key counts until its grace ends), not the revoked
+    const active = await page.locator('#key-rows tr', { hasText: 'active' }).count();
+    expect(await page.locator('#key-cap').textContent()).toBe(`${active} of 100 usable keys (revoked and expired keys do not count)`);
     expect(await noHorizontalScroll()).toBe(true);
     await shot('keys-1280');
 

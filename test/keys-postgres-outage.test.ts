@@ -162,7 +162,10 @@ describe('ingest over HTTP while Postgres is unreachable', () => {
     expect((await ingest(known)).status).toBe(202);
     expect((await api(base, 'POST', '/api/v1/heartbeat', known.key, { timestamp: new Date().toISOString() })).status).toBe(200);
     // the client's limits: the last known (read again at every request here, and failing)
-    expect((await api(base, 'GET', '/api/v1/limits', known.key)).status).toBe(200);
+    const limits = await api(base, 'GET', '/api/v1/limits', known.key);
+    expect(limits.status).toBe(200);
+    // (the usable keys are counted in Postgres: unknown while it is down)
+    expect((limits.body as { usage: { keys: unknown } }).usage.keys).toBeNull();
 
     // a key this process never verified: 503 with Retry-After, not 500
     const refused = await ingest(unknown);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKey } from '@central-logger/keys';
+import { createKey, generateKey, revokeKey } from '@central-logger/keys';
 import { createSql } from '@central-logger/db';
 import { LimitsResolver, setLimitOverrides } from '@central-logger/limits';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
@@ -21,6 +21,9 @@ beforeAll(async () => {
       RATE_TENANT_EVENT_BURST: '400',
       RATE_TENANT_EVENTS_PER_DAY: '5000',
       LIMITS_CACHE_TTL_MS: '200',
+      MAX_KEYS_PER_CLIENT: '7',
+      MAX_TAILS_PER_KEY: '3',
+      MAX_TAILS_PER_CLIENT: '9',
     },
     { worker: false },
   );
@@ -46,9 +49,16 @@ describe('GET /api/v1/limits', () => {
       limits: {
         per_key: { requests_per_second: 5, request_burst: 7, events_per_second: 100, event_burst: 300 },
         per_client: { events_per_second: 150, event_burst: 400, events_per_day: 5000 },
+        keys: 7,
+        live_tails: { per_key: 3, per_client: 9 },
       },
-      usage: { day: new Date().toISOString().slice(0, 10), events_today: 3, events_remaining_today: 4997 },
+      usage: { day: new Date().toISOString().slice(0, 10), events_today: 3, events_remaining_today: 4997, keys: 1 },
     });
+    // the usable keys against the cap: a second key counts, a revoked one does not
+    const second = await createKey(db.sql, { name: 'second', role: 'agent', clientId: t.clientId, bcryptCost: 4 });
+    expect((await getLimits(t.key)).body.usage.keys).toBe(2);
+    await revokeKey(db.sql, second.record.id, t.clientId);
+    expect((await getLimits(t.key)).body.usage.keys).toBe(1);
     expect(Date.parse(res.body.usage.resets_at)).toBeGreaterThan(Date.now());
     for (const role of ['reader', 'owner'] as const) {
       const other = await createTenant(db.sql, role);

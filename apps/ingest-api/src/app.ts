@@ -151,7 +151,15 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   for (const path of CONSOLE_PATHS) router.get(path, consoleFile);
   router.post(INGEST_ROUTE.path, servedBeforeKoa);
   router.post(OTLP_ROUTE.path, otlpServedBeforeKoa);
-  router.get('/api/v1/limits', authenticate(deps.verifier), getLimits(tp.limits, tp.limiter));
+  router.get(
+    '/api/v1/limits',
+    authenticate(deps.verifier),
+    getLimits(tp.limits, tp.limiter, deps.sql, {
+      maxKeys: deps.config.MAX_KEYS_PER_CLIENT,
+      maxTailsPerKey: deps.config.MAX_TAILS_PER_KEY,
+      maxTailsPerClient: deps.config.MAX_TAILS_PER_CLIENT,
+    }),
+  );
   // API keys: heartbeat, and owner self-service
   router.post('/api/v1/heartbeat', authenticate(deps.verifier, 'logs:write'), heartbeat(deps.verifier.usage));
   router.get('/api/v1/keys', authenticate(deps.verifier, 'keys:manage'), listOwnKeys(deps.sql));

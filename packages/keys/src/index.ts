@@ -17,3 +17,4 @@ export * from './options.js';
 export * from './hash-queue.js';
 export * from './inflight.js';
 export * from './lookup-secret.js';
+export { countUsableKeys } from './key-cap.js';

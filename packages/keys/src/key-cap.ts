@@ -22,7 +22,12 @@ const KEY_CAP_LOCK_CLASS = 4_221_002;
  */
 export async function lockAndCountUsableKeys(tx: Sql, clientId: string): Promise<number> {
   await tx`select pg_advisory_xact_lock(${KEY_CAP_LOCK_CLASS}, hashtext(${clientId}))`;
-  const [row] = await tx`
+  return countUsableKeys(tx, clientId);
+}
+
+/** The client's keys that count against MAX_KEYS_PER_CLIENT now: neither revoked nor expired (a rotated key until its grace ends). */
+export async function countUsableKeys(sql: Sql, clientId: string): Promise<number> {
+  const [row] = await sql`
     select count(*)::int as n from api_keys
     where client_id = ${clientId} and is_active and revoked_at is null and (expires_at is null or expires_at > now())`;
   return row!.n as number;

@@ -20,7 +20,16 @@ interface Key {
 export function Keys() {
   const [keys, setKeys] = useState<Key[] | null>(null);
   const [secret, setSecret] = useState<{ key: string; what: string } | null>(null);
-  const { error, armed, act, armOrAct } = useManagedList(() => api<{ data: Key[] }>('GET', '/api/v1/keys').then((r) => setKeys(r.data)));
+  // the usable keys against the client's cap (MAX_KEYS_PER_CLIENT), from the tenant's limits
+  const [cap, setCap] = useState<{ used: number; max: number } | null>(null);
+  const { error, armed, act, armOrAct } = useManagedList(() =>
+    Promise.all([api<{ data: Key[] }>('GET', '/api/v1/keys'), api<{ limits: { keys: number }; usage: { keys: number } }>('GET', '/api/v1/limits')]).then(
+      ([k, l]) => {
+        setKeys(k.data);
+        setCap({ used: l.usage.keys, max: l.limits.keys });
+      },
+    ),
+  );
 
   const create = (e: Event) => {
     e.preventDefault();
@@ -72,6 +81,11 @@ export function Keys() {
       {error && (
         <p class="error" role="alert">
           {error}
+        </p>
+      )}
+      {cap && (
+        <p class="muted" id="key-cap">
+          {cap.used} of {cap.max} usable keys (revoked and expired keys do not count)
         </p>
       )}
       {keys === null ? (
