@@ -23,10 +23,11 @@ export function Keys() {
   // the usable keys against the client's cap (MAX_KEYS_PER_CLIENT), from the tenant's limits
   const [cap, setCap] = useState<{ used: number; max: number } | null>(null);
   const { error, armed, act, armOrAct } = useManagedList(() =>
-    Promise.all([api<{ data: Key[] }>('GET', '/api/v1/keys'), api<{ limits: { keys: number }; usage: { keys: number } }>('GET', '/api/v1/limits')]).then(
+    Promise.all([api<{ data: Key[] }>('GET', '/api/v1/keys'), api<{ limits: { keys: number }; usage: { keys: number | null } }>('GET', '/api/v1/limits')]).then(
       ([k, l]) => {
         setKeys(k.data);
-        setCap({ used: l.usage.keys, max: l.limits.keys });
+        // null while the service cannot count them: no line rather than a wrong one
+        setCap(l.usage.keys === null ? null : { used: l.usage.keys, max: l.limits.keys });
       },
     ),
   );
