@@ -1,4 +1,4 @@
-/** The event every ingest bench sends (bench:ingest, http-floor, no-queue): the `i`th of a batch, or the single one. */
+/** The event the ingest benches send (bench:ingest, http-floor, no-queue, validator, bench:replica): the `i`th of a batch, or the single one. */
 export const benchEvent = (i = 0) => ({
   environment: 'bench',
   executed_at: new Date().toISOString(),

@@ -2,18 +2,9 @@
 // zod, interleaved in one process so a busy machine slows both alike.
 import { eventSchema, fastParseEvent, toQueuedEvent, validateBatch } from '@central-logger/events';
 import { parsePersistLogsJob, persistLogsJob } from '@central-logger/queue';
+import { benchEvent } from './bench-event.js';
 
-const event = (i: number) => ({
-  environment: 'bench',
-  executed_at: new Date().toISOString(),
-  status: 'SUCCESS',
-  workflow: 'wf',
-  level: 'info',
-  message: `bench event ${i}`,
-  duration_ms: 12.5,
-  metadata: { bench: true, n: i },
-});
-const items = Array.from({ length: 1000 }, (_, i) => event(i));
+const items = Array.from({ length: 1000 }, (_, i) => benchEvent(i));
 const limits = { maxEvents: 1000, maxEventBytes: 65_536, maxMetadataDepth: 16, maxFutureMs: 86_400_000 };
 let n = 0;
 const newId = () => `e${n++}`;

@@ -19,23 +19,13 @@ import { createKey } from '@central-logger/keys';
 import { deleteKeysUnder } from '@central-logger/queue';
 import { startPrimaryAndStandby } from '../../test/support/replica.js';
 import { freePort, productionSecrets, startChild, waitHealthy, type Child, UNLIMITED_RATES } from '../ingest/processes.js';
+import { benchEvent } from '../ingest/bench-event.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const EVENTS_PER_POST = 100;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DB = 'central_logger';
-
-const event = (i: number) => ({
-  environment: 'bench',
-  executed_at: new Date().toISOString(),
-  status: 'SUCCESS',
-  workflow: 'wf',
-  level: 'info',
-  message: `bench event ${i}`,
-  duration_ms: 12.5,
-  metadata: { bench: true, n: i },
-});
 
 function percentiles(values: number[]): string {
   if (values.length === 0) return 'no samples';
@@ -114,7 +104,7 @@ async function main(): Promise<void> {
       connections: CONNECTIONS,
       duration: DURATION_S,
       headers: { 'content-type': 'application/json', 'x-api-key': writer },
-      body: JSON.stringify(Array.from({ length: EVENTS_PER_POST }, (_, i) => event(i))),
+      body: JSON.stringify(Array.from({ length: EVENTS_PER_POST }, (_, i) => benchEvent(i))),
     });
     const ended = performance.now();
     const accepted = (result.statusCodeStats?.['202']?.count ?? 0) * EVENTS_PER_POST;
