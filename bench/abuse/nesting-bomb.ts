@@ -107,6 +107,10 @@ export const nestingBomb: AbuseScenario = {
       // the victim's own rate limit must not be what it measures
       RATE_KEY_REQUESTS_PER_SECOND: '100000',
       RATE_KEY_REQUEST_BURST: '100000',
+      // nor backpressure: no worker drains the victim's jobs here, and past the default 2,000 waiting jobs every
+      // request, bombs included, was answered 503 before its body was read (seen once the victim got that fast)
+      MAX_QUEUE_BACKLOG_JOBS: '1000000',
+      MAX_BULK_BACKLOG_JOBS: '750000',
     });
     try {
       const url = `http://127.0.0.1:${port}`;
